@@ -1,0 +1,1 @@
+//! sstp-client: skeleton; the driver comes with its issue.

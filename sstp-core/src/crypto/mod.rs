@@ -1,0 +1,1 @@
+//! MS-CHAPv2, MPPE and crypto-binding math. Placeholder.

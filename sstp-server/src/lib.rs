@@ -1,0 +1,1 @@
+//! sstp-server: skeleton; the driver comes with its issue.
