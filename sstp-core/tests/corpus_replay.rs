@@ -1,0 +1,42 @@
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/*`) through the
+//! same harness functions the libFuzzer targets call, so plain `cargo test`
+//! (no nightly, no cargo-fuzz) checks every seed and every past crash.
+
+use std::path::PathBuf;
+
+#[test]
+fn every_target_has_seeds_and_they_pass() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let mut total = 0;
+    for &(name, harness) in sstp_core::fuzzing::TARGETS {
+        let dir = root.join(name);
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("corpus dir {} for target {name}: {e}", dir.display()));
+        let mut count = 0;
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if !path.is_file() {
+                continue;
+            }
+            let data = std::fs::read(&path).expect("read seed");
+            harness(&data);
+            count += 1;
+        }
+        assert!(count > 0, "target {name} has no seeds in {}", dir.display());
+        total += count;
+    }
+    eprintln!("replayed {total} corpus inputs");
+}
+
+#[test]
+fn every_corpus_dir_is_a_known_target() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    for entry in std::fs::read_dir(&root).expect("fuzz/corpus exists") {
+        let entry = entry.expect("dir entry");
+        let name = entry.file_name().into_string().expect("utf-8 name");
+        assert!(
+            sstp_core::fuzzing::TARGETS.iter().any(|(t, _)| *t == name),
+            "fuzz/corpus/{name} has no harness in sstp_core::fuzzing::TARGETS"
+        );
+    }
+}
