@@ -1,4 +1,7 @@
 //! `sstp-client` binary (skeleton).
 fn main() {
-    println!("sstp-client {}: not yet implemented", env!("CARGO_PKG_VERSION"));
+    println!(
+        "sstp-client {}: not yet implemented",
+        env!("CARGO_PKG_VERSION")
+    );
 }
