@@ -1,0 +1,15 @@
+//! Fuzz harnesses, shared by the libFuzzer targets in `fuzz/` and by the
+//! corpus-replay test, so every committed seed also runs under plain
+//! `cargo test`. Each harness parses, emits, re-parses and asserts equality
+//! (the round-trip oracle), or checks a state machine's invariants; a panic
+//! here is a bug.
+//!
+//! Not part of the stable API.
+
+pub mod fsm;
+
+/// Every harness by the name of its libFuzzer target (and of its corpus
+/// folder, `fuzz/corpus/<name>/`).
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[("fsm_events", fsm::fsm_events)];
+
+pub use fsm::fsm_events;
