@@ -6,10 +6,15 @@
 //!
 //! Not part of the stable API.
 
+pub mod auth;
 pub mod fsm;
 
 /// Every harness by the name of its libFuzzer target (and of its corpus
 /// folder, `fuzz/corpus/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[("fsm_events", fsm::fsm_events)];
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("auth_packets", auth::auth_packets),
+    ("fsm_events", fsm::fsm_events),
+];
 
+pub use auth::auth_packets;
 pub use fsm::fsm_events;
