@@ -8,13 +8,16 @@
 
 pub mod auth;
 pub mod fsm;
+pub mod ppp;
 
 /// Every harness by the name of its libFuzzer target (and of its corpus
 /// folder, `fuzz/corpus/<name>/`).
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
-    ("auth_packets", auth::auth_packets),
-    ("fsm_events", fsm::fsm_events),
+    ("auth_packets", auth_packets),
+    ("fsm_events", fsm_events),
+    ("ppp_frame", ppp_frame),
 ];
 
 pub use auth::auth_packets;
 pub use fsm::fsm_events;
+pub use ppp::ppp_frame;

@@ -1,0 +1,1 @@
+//! PPP authentication in both roles (placeholder).
