@@ -2,7 +2,7 @@
 //!
 //! The pure, deterministic heart of sstp-rs: codecs for the SSTP wire
 //! (MS-SSTP) and PPP, the MS-CHAPv2 / MPPE / crypto-binding math, and (in
-//! [`session`], to come) the sans-IO client and server engines.
+//! the `session` module, to come) the sans-IO client and server engines.
 //!
 //! ## Layers
 //!
@@ -19,7 +19,9 @@
 
 pub mod crypto;
 pub mod deframer;
+pub mod error;
 pub mod ppp;
+pub mod sstp;
 pub mod wire;
 
 #[doc(hidden)]

@@ -9,15 +9,20 @@
 pub mod auth;
 pub mod fsm;
 pub mod ppp;
+pub mod sstp;
 
 /// Every harness by the name of its libFuzzer target (and of its corpus
 /// folder, `fuzz/corpus/<name>/`).
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("auth_packets", auth_packets),
+    ("deframer", deframer),
     ("fsm_events", fsm_events),
+    ("http_preamble", http_preamble),
     ("ppp_frame", ppp_frame),
+    ("sstp_packet", sstp_packet),
 ];
 
 pub use auth::auth_packets;
 pub use fsm::fsm_events;
 pub use ppp::ppp_frame;
+pub use sstp::{deframer, http_preamble, sstp_packet};
