@@ -1,1 +1,1487 @@
-//! Placeholder.
+//! The LCP option policy (RFC 1661 section 6) for both ends of an SSTP
+//! tunnel, the LCP keepalive (Echo-Request/Reply, RFC 1661 5.8), and the
+//! LCP-only packets the link asks for (Protocol-Reject, RFC 1661 5.7).
+//!
+//! # What we ask for
+//!
+//! - Maximum-Receive-Unit (6.1) only if [`LcpConfig::mru`] is set; the
+//!   default is the RFC's 1500.
+//! - Magic-Number (6.4) always, a random non-zero value; a peer that
+//!   rejects it (SoftEther does) gets none.
+//! - Authentication-Protocol (6.2) only as the server, the first method of
+//!   [`LcpConfig::auth_methods`]. A Configure-Nak suggesting another method
+//!   moves to it if we offer it and have not tried it, else to our next
+//!   untried method; a Reject of the option, or running out of methods,
+//!   fails with [`NegotiationFailure::PeerRefusesAuthentication`] (the
+//!   server requires authentication). An empty list asks for none.
+//!
+//! Never PFC or ACFC: the link parses both frame forms anyway (PROTOCOL.md
+//! 3.7 pitfall 3), and not asking keeps every frame we send uncompressed.
+//!
+//! # What we accept
+//!
+//! - MRU values from [`LcpConfig::min_peer_mru`] (576 by default) up;
+//!   below that a Configure-Nak with that floor. 576 is the datagram size
+//!   every IPv4 host must accept (RFC 791/RFC 1122), so a peer that asked
+//!   for less can most plausibly take it; pppd likewise Naks with its floor
+//!   (128) and accel-ppp Naks below its `min-mtu`. The link must not send
+//!   more than `min(peer MRU, its MTU)`.
+//! - Magic-Number unless it is zero or equals ours: then a Configure-Nak
+//!   with a fresh random value (6.4). After
+//!   [`LcpConfig::loopback_limit`] consecutive requests carrying our own
+//!   number, the link is declared looped back
+//!   ([`NegotiationFailure::LoopedBack`]).
+//! - Authentication-Protocol only as the client: Ack a method in
+//!   [`LcpConfig::auth_methods`], else Nak with the first of them (5.3);
+//!   with an empty list, Reject. As the server it is always rejected (we
+//!   do not authenticate ourselves to a client).
+//! - Everything else is rejected with its exact bytes: ACCM (2, meaningless
+//!   without async HDLC), Quality-Protocol (4), PFC (7), ACFC (8), Callback
+//!   (13), MRRU (17), Endpoint Discriminator (19) and unknown types, which
+//!   is what makes a Windows/RRAS first request converge (pitfall 1).
+//!
+//! The negotiated values are in [`LcpPolicy::negotiated`] once LCP is up.
+
+use std::time::{Duration, Instant};
+
+use super::negotiator::{
+    DEFAULT_MRU, NegotiationFailure, Negotiator, OptionVerdict, Policy, Role, random_nonzero_u32,
+};
+use super::{AuthMethod, Outbox, Random};
+use crate::wire::cp::{Body, Code, ControlProtocol, CpPacket, OptionList, RawOption};
+use crate::wire::options::{AuthProtocol, ChapAlgorithm, ConfigOption, LcpOption};
+use crate::wire::ppp::Protocol;
+
+/// LCP driven by [`LcpPolicy`].
+pub type Lcp = Negotiator<LcpPolicy>;
+
+/// Default floor for the peer's MRU (see the module docs).
+pub const DEFAULT_MIN_PEER_MRU: u16 = 576;
+
+/// Default number of consecutive Configure-Requests carrying our own
+/// Magic-Number before the link is declared looped back. It must stay at or
+/// below the automaton's Max-Failure plus one, or Max-Failure would turn
+/// the Magic-Number Nak into a Reject first (RFC 1661 4.6).
+pub const DEFAULT_LOOPBACK_LIMIT: u32 = 3;
+
+/// Default interval between keepalive Echo-Requests on an idle link.
+pub const DEFAULT_ECHO_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Default number of unanswered Echo-Requests before the peer is dead.
+pub const DEFAULT_ECHO_MAX_MISSED: u32 = 4;
+
+/// Longest Identification message kept for logs.
+const MAX_IDENTIFICATION_LEN: usize = 64;
+
+/// Configuration of [`LcpPolicy`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LcpConfig {
+    /// Which end we are: the server asks for authentication, the client
+    /// agrees to it.
+    pub role: Role,
+    /// Server: the methods to offer, in order. Client: the methods we
+    /// accept, most preferred first (the first is our Nak suggestion).
+    pub auth_methods: Vec<AuthMethod>,
+    /// The MRU to request (RFC 1661 6.1); `None` asks for nothing and so
+    /// means 1500.
+    pub mru: Option<u16>,
+    /// Smallest peer MRU we Ack; lower values are Nak'd with it.
+    pub min_peer_mru: u16,
+    /// Consecutive requests with our own Magic-Number before giving up as
+    /// looped back.
+    pub loopback_limit: u32,
+}
+
+impl LcpConfig {
+    /// Server defaults: offer EAP-MSCHAPv2, then MS-CHAPv2
+    /// ([`AuthMethod::DEFAULT_SERVER_ORDER`]).
+    #[must_use]
+    pub fn server() -> Self {
+        Self {
+            role: Role::Server,
+            auth_methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
+            mru: None,
+            min_peer_mru: DEFAULT_MIN_PEER_MRU,
+            loopback_limit: DEFAULT_LOOPBACK_LIMIT,
+        }
+    }
+
+    /// Client defaults: accept EAP-MSCHAPv2 and MS-CHAPv2, preferring
+    /// MS-CHAPv2 when the server asks for something else.
+    #[must_use]
+    pub fn client() -> Self {
+        Self {
+            role: Role::Client,
+            auth_methods: vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2],
+            ..Self::server()
+        }
+    }
+}
+
+/// What LCP agreed on, valid once LCP is Opened.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LcpNegotiated {
+    /// The most the peer receives per frame (its MRU, 1500 by default):
+    /// the link sends at most `min(peer_mru, MTU)` bytes of payload.
+    pub peer_mru: u16,
+    /// The MRU the peer agreed to send us (1500 unless we asked).
+    pub local_mru: u16,
+    /// The authentication method to run: the server's Acked request, or
+    /// the client's Acked view of it. `None`: no authentication phase.
+    pub auth: Option<AuthMethod>,
+    /// Our Magic-Number, 0 if not negotiated.
+    pub local_magic: u32,
+    /// The peer's Magic-Number, 0 if it did not send one.
+    pub peer_magic: u32,
+}
+
+/// The LCP option policy; see the [module documentation](self).
+#[derive(Debug, Clone)]
+pub struct LcpPolicy {
+    config: LcpConfig,
+    /// MRU we currently request.
+    mru_request: Option<u16>,
+    /// Our Magic-Number (never zero).
+    magic: u32,
+    /// We still put the Magic-Number in our requests.
+    magic_requested: bool,
+    /// Server: the method we currently request.
+    auth_request: Option<AuthMethod>,
+    /// Server: methods the peer Nak'd.
+    auth_tried: Vec<AuthMethod>,
+    /// Consecutive requests carrying our own Magic-Number.
+    collisions: u32,
+    /// What our Acked request said.
+    ours_acked: Option<OursAcked>,
+    /// What the peer's Acked request said.
+    peer: Option<PeerAcked>,
+    identification: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OursAcked {
+    mru: u16,
+    magic: u32,
+    auth: Option<AuthMethod>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PeerAcked {
+    mru: u16,
+    magic: u32,
+    auth: Option<AuthMethod>,
+}
+
+impl LcpPolicy {
+    /// A policy with a fresh random Magic-Number from `rng`.
+    pub fn new(config: LcpConfig, rng: &mut dyn Random) -> Self {
+        let magic = random_nonzero_u32(rng, 0);
+        let mut policy = Self {
+            config,
+            mru_request: None,
+            magic,
+            magic_requested: true,
+            auth_request: None,
+            auth_tried: Vec::new(),
+            collisions: 0,
+            ours_acked: None,
+            peer: None,
+            identification: None,
+        };
+        policy.reset();
+        policy
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &LcpConfig {
+        &self.config
+    }
+
+    /// The negotiated values (defaults until both directions are Acked).
+    #[must_use]
+    pub fn negotiated(&self) -> LcpNegotiated {
+        let auth = match self.config.role {
+            Role::Server => self.ours_acked.and_then(|o| o.auth),
+            Role::Client => self.peer.and_then(|p| p.auth),
+        };
+        LcpNegotiated {
+            peer_mru: self.peer.map_or(DEFAULT_MRU, |p| p.mru),
+            local_mru: self.ours_acked.map_or(DEFAULT_MRU, |o| o.mru),
+            auth,
+            local_magic: self.ours_acked.map_or(0, |o| o.magic),
+            peer_magic: self.peer.map_or(0, |p| p.magic),
+        }
+    }
+
+    /// The peer's last LCP Identification message (RFC 1570 1.1; Windows
+    /// sends e.g. `MSRASV5.20`), cut to 64 bytes, for logs.
+    #[must_use]
+    pub fn peer_identification(&self) -> Option<&[u8]> {
+        self.identification.as_deref()
+    }
+
+    fn is_server(&self) -> bool {
+        self.config.role == Role::Server
+    }
+
+    fn emit(option: &LcpOption) -> Vec<u8> {
+        let mut out = Vec::with_capacity(option.buffer_len());
+        option.emit(&mut out);
+        out
+    }
+
+    fn judge_magic(
+        &mut self,
+        magic: u32,
+        rng: &mut dyn Random,
+    ) -> Result<OptionVerdict, NegotiationFailure> {
+        let collides = self.magic_requested && magic == self.magic;
+        if collides {
+            self.collisions = self.collisions.saturating_add(1);
+            tracing::debug!(
+                collisions = self.collisions,
+                "peer's Magic-Number equals ours (RFC 1661 6.4)"
+            );
+            if self.collisions >= self.config.loopback_limit {
+                return Err(NegotiationFailure::LoopedBack);
+            }
+        } else {
+            self.collisions = 0;
+        }
+        if magic == 0 || collides {
+            let suggestion = random_nonzero_u32(rng, self.magic);
+            return Ok(OptionVerdict::Nak(Self::emit(&LcpOption::MagicNumber(
+                suggestion,
+            ))));
+        }
+        Ok(OptionVerdict::Ack)
+    }
+
+    fn judge_auth(&self, auth: &AuthProtocol) -> OptionVerdict {
+        if self.is_server() {
+            // We do not authenticate ourselves to a client.
+            return OptionVerdict::Reject;
+        }
+        let offered = method_of(auth);
+        if offered.is_some_and(|m| self.config.auth_methods.contains(&m)) {
+            return OptionVerdict::Ack;
+        }
+        match self.config.auth_methods.first() {
+            Some(&preferred) => {
+                OptionVerdict::Nak(Self::emit(&LcpOption::AuthProtocol(auth_option(preferred))))
+            }
+            None => OptionVerdict::Reject,
+        }
+    }
+
+    /// Server: the peer Nak'd our method, suggesting `suggested`.
+    fn auth_nakked(&mut self, suggested: Option<AuthMethod>) -> Result<(), NegotiationFailure> {
+        let Some(current) = self.auth_request else {
+            return Ok(());
+        };
+        if !self.auth_tried.contains(&current) {
+            self.auth_tried.push(current);
+        }
+        let untried = |m: &AuthMethod| !self.auth_tried.contains(m);
+        let next = suggested
+            .filter(|m| self.config.auth_methods.contains(m) && untried(m))
+            .or_else(|| self.config.auth_methods.iter().copied().find(untried));
+        match next {
+            Some(method) => {
+                tracing::debug!(from = %current, to = %method, "authentication method Nak'd");
+                self.auth_request = Some(method);
+                Ok(())
+            }
+            None => Err(NegotiationFailure::PeerRefusesAuthentication),
+        }
+    }
+}
+
+impl Policy for LcpPolicy {
+    fn control_protocol(&self) -> ControlProtocol {
+        ControlProtocol::Lcp
+    }
+
+    fn request(&mut self, out: &mut Vec<u8>) {
+        // Type order, as pppd and Windows send them.
+        if let Some(mru) = self.mru_request {
+            LcpOption::Mru(mru).emit(out);
+        }
+        if let Some(method) = self.auth_request {
+            LcpOption::AuthProtocol(auth_option(method)).emit(out);
+        }
+        if self.magic_requested {
+            LcpOption::MagicNumber(self.magic).emit(out);
+        }
+    }
+
+    fn judge(
+        &mut self,
+        option: RawOption<'_>,
+        rng: &mut dyn Random,
+    ) -> Result<OptionVerdict, NegotiationFailure> {
+        Ok(match LcpOption::from_raw(option) {
+            LcpOption::Mru(mru) if mru >= self.config.min_peer_mru => OptionVerdict::Ack,
+            LcpOption::Mru(_) => {
+                OptionVerdict::Nak(Self::emit(&LcpOption::Mru(self.config.min_peer_mru)))
+            }
+            LcpOption::MagicNumber(magic) => return self.judge_magic(magic, rng),
+            LcpOption::AuthProtocol(auth) => self.judge_auth(&auth),
+            _ => OptionVerdict::Reject,
+        })
+    }
+
+    fn peer_acked(&mut self, request: OptionList<'_>) {
+        let mut acked = PeerAcked {
+            mru: DEFAULT_MRU,
+            magic: 0,
+            auth: None,
+        };
+        for option in request.iter().map(LcpOption::from_raw) {
+            match option {
+                LcpOption::Mru(mru) => acked.mru = mru,
+                LcpOption::MagicNumber(magic) => acked.magic = magic,
+                LcpOption::AuthProtocol(auth) => acked.auth = method_of(&auth),
+                _ => {}
+            }
+        }
+        self.collisions = 0;
+        self.peer = Some(acked);
+    }
+
+    fn on_ack(&mut self, options: OptionList<'_>) -> Result<(), NegotiationFailure> {
+        let mut acked = OursAcked {
+            mru: DEFAULT_MRU,
+            magic: 0,
+            auth: None,
+        };
+        for option in options.iter().map(LcpOption::from_raw) {
+            match option {
+                LcpOption::Mru(mru) => acked.mru = mru,
+                LcpOption::MagicNumber(magic) => acked.magic = magic,
+                LcpOption::AuthProtocol(auth) => acked.auth = method_of(&auth),
+                _ => {}
+            }
+        }
+        self.ours_acked = Some(acked);
+        Ok(())
+    }
+
+    fn on_nak(
+        &mut self,
+        options: OptionList<'_>,
+        rng: &mut dyn Random,
+    ) -> Result<(), NegotiationFailure> {
+        let mut auth_seen = false;
+        for option in options.iter().map(LcpOption::from_raw) {
+            match option {
+                LcpOption::Mru(suggested) => {
+                    // Take a smaller MRU we can live with; keep ours
+                    // otherwise (the peer may Reject it in the end).
+                    if let Some(wanted) = self.mru_request
+                        && (self.config.min_peer_mru..=wanted).contains(&suggested)
+                    {
+                        self.mru_request = Some(suggested);
+                    }
+                }
+                LcpOption::MagicNumber(_) if self.magic_requested => {
+                    // RFC 1661 6.4: a Nak'd Magic-Number may not be unique;
+                    // choose a new one.
+                    self.magic = random_nonzero_u32(rng, self.magic);
+                }
+                LcpOption::AuthProtocol(auth) if self.is_server() && !auth_seen => {
+                    auth_seen = true;
+                    self.auth_nakked(method_of(&auth))?;
+                }
+                // Options we did not ask for: the peer would like us to
+                // (RFC 1661 5.3), but we have no use for them.
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn on_reject(&mut self, options: OptionList<'_>) -> Result<(), NegotiationFailure> {
+        for option in options.iter().map(LcpOption::from_raw) {
+            match option {
+                LcpOption::Mru(_) => self.mru_request = None,
+                LcpOption::MagicNumber(_) => self.magic_requested = false,
+                LcpOption::AuthProtocol(_) if self.auth_request.is_some() => {
+                    return Err(NegotiationFailure::PeerRefusesAuthentication);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.mru_request = self.config.mru;
+        self.magic_requested = true;
+        self.auth_request = if self.is_server() {
+            self.config.auth_methods.first().copied()
+        } else {
+            None
+        };
+        self.auth_tried.clear();
+        self.collisions = 0;
+        self.ours_acked = None;
+        self.peer = None;
+    }
+
+    fn local_magic(&self) -> u32 {
+        self.ours_acked.map_or(0, |o| o.magic)
+    }
+
+    fn peer_mru(&self) -> Option<u16> {
+        self.peer.map(|p| p.mru)
+    }
+
+    fn on_extra(&mut self, packet: &CpPacket<'_>) {
+        match packet.body {
+            Body::Identification { message, .. } => {
+                let message = message.get(..MAX_IDENTIFICATION_LEN).unwrap_or(message);
+                tracing::debug!(
+                    message = %String::from_utf8_lossy(message),
+                    "LCP Identification (RFC 1570 1.1)"
+                );
+                self.identification = Some(message.to_vec());
+            }
+            Body::TimeRemaining { seconds, .. } => {
+                tracing::debug!(seconds, "LCP Time-Remaining (RFC 1570 1.2)");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The Authentication-Protocol option value of a method (RFC 1661 6.2;
+/// RFC 1994 3 for the CHAP algorithms; RFC 3748 for EAP).
+fn auth_option(method: AuthMethod) -> AuthProtocol {
+    match method {
+        AuthMethod::Pap => AuthProtocol::Pap,
+        AuthMethod::ChapMd5 => AuthProtocol::Chap(ChapAlgorithm::MD5),
+        AuthMethod::MsChapV2 => AuthProtocol::Chap(ChapAlgorithm::MS_CHAP_V2),
+        AuthMethod::EapMsChapV2 => AuthProtocol::Eap,
+    }
+}
+
+/// The method an Authentication-Protocol option asks for, if we run it.
+fn method_of(auth: &AuthProtocol) -> Option<AuthMethod> {
+    match auth {
+        AuthProtocol::Pap => Some(AuthMethod::Pap),
+        AuthProtocol::Chap(ChapAlgorithm::MD5) => Some(AuthMethod::ChapMd5),
+        AuthProtocol::Chap(ChapAlgorithm::MS_CHAP_V2) => Some(AuthMethod::MsChapV2),
+        AuthProtocol::Eap => Some(AuthMethod::EapMsChapV2),
+        _ => None,
+    }
+}
+
+impl Negotiator<LcpPolicy> {
+    /// Sends an Echo-Request with our Magic-Number and `data` (RFC 1661
+    /// 5.8), only when LCP is Opened. Returns its Identifier.
+    #[cfg_attr(not(test), allow(dead_code))] // driven by the link (in progress)
+    pub(crate) fn send_echo_request(&mut self, data: &[u8], out: &mut Outbox) -> Option<u8> {
+        if !self.is_opened() {
+            return None;
+        }
+        let magic = self.policy().local_magic().to_be_bytes();
+        Some(self.send_request_packet(Code::ECHO_REQUEST, &magic, data, out))
+    }
+
+    /// Sends a Protocol-Reject of a received frame of an unsupported
+    /// `protocol`, whose Information field was `information` (RFC 1661
+    /// 5.7): fresh Identifier, cut to the peer's MRU. Only when LCP is
+    /// Opened ("Protocol-Reject packets can only be sent in the LCP Opened
+    /// state"); returns whether it was sent.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn send_protocol_reject(
+        &mut self,
+        protocol: Protocol,
+        information: &[u8],
+        out: &mut Outbox,
+    ) -> bool {
+        if !self.is_opened() {
+            return false;
+        }
+        tracing::debug!(%protocol, "sending Protocol-Reject");
+        self.send_request_packet(
+            Code::PROTOCOL_REJECT,
+            &protocol.0.to_be_bytes(),
+            information,
+            out,
+        );
+        true
+    }
+}
+
+/// Configuration of [`LcpKeepalive`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepaliveConfig {
+    /// Idle time before an Echo-Request, and between them; `None` disables
+    /// the keepalive.
+    pub interval: Option<Duration>,
+    /// Echo-Requests left unanswered (no frame at all received) before the
+    /// peer is declared dead.
+    pub max_missed: u32,
+}
+
+impl Default for KeepaliveConfig {
+    fn default() -> Self {
+        Self {
+            interval: Some(DEFAULT_ECHO_INTERVAL),
+            max_missed: DEFAULT_ECHO_MAX_MISSED,
+        }
+    }
+}
+
+/// What the keepalive concluded.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepaliveEvent {
+    /// `missed` Echo-Requests in a row went without any frame received:
+    /// the link is dead.
+    PeerDead {
+        /// Echo-Requests sent since the last frame received.
+        missed: u32,
+    },
+}
+
+/// LCP keepalive: when the link has been idle for an interval while LCP is
+/// Opened, send an Echo-Request (RFC 1661 5.8); after
+/// [`KeepaliveConfig::max_missed`] of them without any frame received,
+/// report the peer dead. Any received frame counts as liveness, so a busy
+/// link sends no echoes.
+///
+/// Call order: [`start`](Self::start) on LCP's `Up` event,
+/// [`stop`](Self::stop) on `Down`; [`frame_received`](Self::frame_received)
+/// for every frame of any protocol; `handle_timeout` when
+/// [`poll_timeout`](Self::poll_timeout) has passed.
+#[derive(Debug, Clone)]
+pub struct LcpKeepalive {
+    config: KeepaliveConfig,
+    last_rx: Option<Instant>,
+    missed: u32,
+    deadline: Option<Instant>,
+}
+
+impl LcpKeepalive {
+    /// A stopped keepalive.
+    #[must_use]
+    pub fn new(config: KeepaliveConfig) -> Self {
+        Self {
+            config,
+            last_rx: None,
+            missed: 0,
+            deadline: None,
+        }
+    }
+
+    /// LCP is Opened: start watching (does nothing if disabled).
+    pub fn start(&mut self, now: Instant) {
+        self.missed = 0;
+        self.last_rx = Some(now);
+        self.deadline = self.config.interval.map(|i| later(now, i));
+    }
+
+    /// LCP left Opened: stop.
+    pub fn stop(&mut self) {
+        self.deadline = None;
+        self.missed = 0;
+    }
+
+    /// A frame (any protocol) arrived from the peer.
+    pub fn frame_received(&mut self, now: Instant) {
+        self.last_rx = Some(self.last_rx.map_or(now, |t| t.max(now)));
+        self.missed = 0;
+    }
+
+    /// Echo-Requests sent since the last frame received.
+    #[must_use]
+    pub fn missed(&self) -> u32 {
+        self.missed
+    }
+
+    /// When `handle_timeout` must next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Acts if the deadline is due: nothing if a frame came in the last
+    /// interval, else an Echo-Request, or the verdict that the peer is dead.
+    #[cfg_attr(not(test), allow(dead_code))] // driven by the link (in progress)
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        lcp: &mut Lcp,
+        out: &mut Outbox,
+    ) -> Option<KeepaliveEvent> {
+        let deadline = self.deadline?;
+        if now < deadline {
+            return None;
+        }
+        let Some(interval) = self.config.interval else {
+            self.stop();
+            return None;
+        };
+        if !lcp.is_opened() {
+            self.stop();
+            return None;
+        }
+        let last_rx = self.last_rx.unwrap_or(now);
+        let next_idle = later(last_rx, interval);
+        if next_idle > now {
+            self.missed = 0;
+            self.deadline = Some(next_idle);
+            return None;
+        }
+        if self.missed >= self.config.max_missed {
+            let missed = self.missed;
+            tracing::debug!(missed, "LCP keepalive: peer dead");
+            self.stop();
+            return Some(KeepaliveEvent::PeerDead { missed });
+        }
+        lcp.send_echo_request(&[], out);
+        self.missed = self.missed.saturating_add(1);
+        self.deadline = Some(later(now, interval));
+        None
+    }
+}
+
+/// `at + d`, or `at` if that overflows.
+fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d).unwrap_or(at)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::ppp::fsm::{FsmConfig, State};
+    use crate::ppp::negotiator::LayerEvent;
+    use crate::ppp::negotiator::testing::*;
+    use proptest::prelude::*;
+
+    /// RRAS's first LCP Configure-Request (PROTOCOL.md 3.7 pitfall 1; the
+    /// sstpc log in axot/isstp#5: MRU 4091, AUTH EAP, MAGIC 0x51A2411C,
+    /// PFC, ACFC, CALLBACK 06, MRRU 1614, EPDISC class 1); the same bytes as
+    /// the `wire::options` fixture `RRAS_LCP_CONFREQ`, LCP packet only.
+    const RRAS_CONFREQ: &str = concat!(
+        "01000034",
+        "01040ffb",
+        "0304c227",
+        "050651a2411c",
+        "0702",
+        "0802",
+        "0d0306",
+        "1104064e",
+        "131701ef8b1435c0165a3c9d0e7b21f4468a13d2c5e097",
+    );
+
+    /// pppd's LCP Configure-Request `<asyncmap 0x0> <magic 0x930f0222>
+    /// <pcomp> <accomp>` (ppp-project/ppp#78 trace).
+    const PPPD_CONFREQ: &str = "01010014 020600000000 0506930f0222 0702 0802";
+
+    fn hex(s: &str) -> Vec<u8> {
+        hex::decode(s.replace(' ', "")).unwrap()
+    }
+
+    fn lcp(config: LcpConfig, seed: u64) -> Lcp {
+        Negotiator::new(
+            LcpPolicy::new(config, &mut TestRng(seed)),
+            FsmConfig::default(),
+        )
+    }
+
+    /// An LCP negotiator past Open and Up, its first request drained.
+    fn started(config: LcpConfig, seed: u64) -> (Lcp, Instant, Outbox) {
+        let now = base();
+        let mut n = lcp(config, seed);
+        let mut out = Outbox::new();
+        n.open(now, &mut out);
+        n.up(now, &mut out);
+        assert_eq!(out.len(), 1);
+        out.clear();
+        (n, now, out)
+    }
+
+    fn sent_request(n: &Lcp) -> Vec<LcpOption> {
+        let mut out = Vec::new();
+        n.policy().clone().request(&mut out);
+        LcpOption::parse_list(&out).unwrap()
+    }
+
+    #[test]
+    fn client_rejects_rras_extras_then_acks_eap() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        let mut rng = TestRng(2);
+        n.handle_packet(now, &hex(RRAS_CONFREQ), &mut rng, &mut out);
+        // RFC 1661 5.4: PFC, ACFC, Callback, MRRU and EPDISC, unmodified,
+        // in order.
+        let reject = out.pop_front().unwrap().packet;
+        assert_eq!(
+            reject,
+            hex(concat!(
+                "04000026",
+                "0702",
+                "0802",
+                "0d0306",
+                "1104064e",
+                "131701ef8b1435c0165a3c9d0e7b21f4468a13d2c5e097"
+            ))
+        );
+        // RRAS's next request: MRU, Auth EAP, Magic -> Ack (EAP allowed).
+        let second = hex("01010012 01040ffb 0304c227 050651a2411c");
+        n.handle_packet(now, &second, &mut rng, &mut out);
+        let ack = out.pop_front().unwrap().packet;
+        assert_eq!(ack[0], 2);
+        assert_eq!(&ack[1..], &second[1..]);
+        let got = n.policy().negotiated();
+        assert_eq!(got.auth, Some(AuthMethod::EapMsChapV2));
+        assert_eq!(got.peer_mru, 4091);
+        assert_eq!(got.peer_magic, 0x51A2_411C);
+        assert_eq!(n.state(), State::AckSent);
+    }
+
+    #[test]
+    fn client_naks_eap_when_not_allowed() {
+        let mut config = LcpConfig::client();
+        config.auth_methods = vec![AuthMethod::MsChapV2];
+        let (mut n, now, mut out) = started(config, 1);
+        let mut rng = TestRng(2);
+        n.handle_packet(
+            now,
+            &hex("01010012 01040ffb 0304c227 050651a2411c"),
+            &mut rng,
+            &mut out,
+        );
+        // Nak with MS-CHAPv2: C223 81 (RFC 1994 3, RFC 2759).
+        assert_eq!(out.pop_front().unwrap().packet, hex("03010009 0305c22381"));
+        // Without any method we can run: Reject.
+        n.policy_mut().config.auth_methods.clear();
+        n.handle_packet(now, &hex("01020008 0304c227"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("04020008 0304c227"));
+    }
+
+    #[test]
+    fn server_rejects_windows_extras_and_auth() {
+        let (mut n, now, mut out) = started(LcpConfig::server(), 1);
+        let mut rng = TestRng(2);
+        n.handle_packet(now, &hex(RRAS_CONFREQ), &mut rng, &mut out);
+        let reject = out.pop_front().unwrap().packet;
+        assert_eq!(
+            reject,
+            hex(concat!(
+                "0400002a",
+                "0304c227",
+                "0702",
+                "0802",
+                "0d0306",
+                "1104064e",
+                "131701ef8b1435c0165a3c9d0e7b21f4468a13d2c5e097"
+            ))
+        );
+        let second = hex("0101000e 01040ffb 050651a2411c");
+        n.handle_packet(now, &second, &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet[0], 2, "Ack");
+        assert_eq!(n.policy().negotiated().peer_mru, 4091);
+    }
+
+    #[test]
+    fn client_rejects_pppd_asyncmap_and_compression() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        let mut rng = TestRng(2);
+        n.handle_packet(now, &hex(PPPD_CONFREQ), &mut rng, &mut out);
+        assert_eq!(
+            out.pop_front().unwrap().packet,
+            hex("0401000e 020600000000 0702 0802")
+        );
+    }
+
+    #[test]
+    fn first_requests_by_role() {
+        let (n, _, _) = started(LcpConfig::server(), 1);
+        let magic = n.policy().magic;
+        assert_ne!(magic, 0);
+        assert_eq!(
+            sent_request(&n),
+            [
+                LcpOption::AuthProtocol(AuthProtocol::Eap),
+                LcpOption::MagicNumber(magic)
+            ]
+        );
+        let mut config = LcpConfig::client();
+        config.mru = Some(1400);
+        let (n, _, _) = started(config, 1);
+        assert_eq!(
+            sent_request(&n),
+            [
+                LcpOption::Mru(1400),
+                LcpOption::MagicNumber(n.policy().magic)
+            ]
+        );
+        // The wire form of the client's first request, Magic from the RNG.
+        let mut out = Outbox::new();
+        let now = base();
+        let mut c = lcp(LcpConfig::client(), 1);
+        c.open(now, &mut out);
+        c.up(now, &mut out);
+        let mut expected = hex("0101000a 0506");
+        expected.extend_from_slice(&c.policy().magic.to_be_bytes());
+        assert_eq!(out[0].packet, expected);
+    }
+
+    #[test]
+    fn peer_mru_floor_and_magic_rules() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        let mut rng = TestRng(2);
+        // MRU 296 < 576: Nak with 576 (0x0240).
+        n.handle_packet(now, &hex("01010008 01040128"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("03010008 01040240"));
+        // Magic 0: Nak with a non-zero value (RFC 1661 6.4).
+        n.handle_packet(now, &hex("0102000a 050600000000"), &mut rng, &mut out);
+        let nak = out.pop_front().unwrap().packet;
+        assert_eq!(&nak[..6], &hex("0302000a 0506")[..]);
+        assert_ne!(&nak[6..], &[0, 0, 0, 0]);
+        // Invalid MRU length: Reject as received.
+        n.handle_packet(now, &hex("01030009 010500ffff"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("04030009 010500ffff"));
+    }
+
+    #[test]
+    fn server_auth_fallback_on_nak() {
+        let (mut n, now, mut out) = started(LcpConfig::server(), 1);
+        let mut rng = TestRng(2);
+        let magic = n.policy().magic.to_be_bytes();
+        // Nak of EAP suggesting MS-CHAPv2.
+        n.handle_packet(now, &hex("03010009 0305c22381"), &mut rng, &mut out);
+        let mut expected = hex("0102000f 0305c22381 0506");
+        expected.extend_from_slice(&magic);
+        assert_eq!(out.pop_front().unwrap().packet, expected);
+        // Nak suggesting PAP (not offered) and nothing left: fail.
+        while n.poll_event().is_some() {}
+        n.handle_packet(now, &hex("03020008 0304c023"), &mut rng, &mut out);
+        assert_eq!(
+            n.poll_event(),
+            Some(LayerEvent::Failed(
+                NegotiationFailure::PeerRefusesAuthentication
+            ))
+        );
+        let term = out.pop_front().unwrap().packet;
+        assert_eq!(term[0], 5);
+        assert_eq!(&term[4..], b"peer refuses authentication");
+    }
+
+    #[test]
+    fn server_auth_nak_without_suggestion_in_list_moves_on() {
+        let mut config = LcpConfig::server();
+        config.auth_methods = vec![
+            AuthMethod::EapMsChapV2,
+            AuthMethod::MsChapV2,
+            AuthMethod::Pap,
+        ];
+        let (mut n, now, mut out) = started(config, 1);
+        let mut rng = TestRng(2);
+        // Suggests CHAP-MD5 (not offered): next in our list.
+        n.handle_packet(now, &hex("03010009 0305c22305"), &mut rng, &mut out);
+        assert_eq!(n.policy().auth_request, Some(AuthMethod::MsChapV2));
+        // Suggests EAP again (tried): next untried, PAP.
+        n.handle_packet(now, &hex("03020008 0304c227"), &mut rng, &mut out);
+        assert_eq!(n.policy().auth_request, Some(AuthMethod::Pap));
+    }
+
+    #[test]
+    fn server_fails_when_auth_rejected() {
+        let (mut n, now, mut out) = started(LcpConfig::server(), 1);
+        let mut rng = TestRng(2);
+        while n.poll_event().is_some() {}
+        n.handle_packet(now, &hex("04010008 0304c227"), &mut rng, &mut out);
+        assert_eq!(
+            n.failure(),
+            Some(NegotiationFailure::PeerRefusesAuthentication)
+        );
+        assert_eq!(n.state(), State::Closing);
+    }
+
+    #[test]
+    fn magic_reject_and_nak() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        let mut rng = TestRng(2);
+        let magic = n.policy().magic;
+        let mut nak = hex("0301000a 0506");
+        nak.extend_from_slice(&magic.to_be_bytes());
+        n.handle_packet(now, &nak, &mut rng, &mut out);
+        let fresh = n.policy().magic;
+        assert_ne!(fresh, magic);
+        assert_ne!(fresh, 0);
+        // SoftEther rejects the Magic-Number (interop README): stop asking.
+        let mut reject = hex("0402000a 0506");
+        reject.extend_from_slice(&fresh.to_be_bytes());
+        out.clear();
+        n.handle_packet(now, &reject, &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("01030004"));
+        // Acked empty request: our magic is 0 (RFC 1661 5.8).
+        n.handle_packet(now, &hex("02030004"), &mut rng, &mut out);
+        assert_eq!(n.policy().negotiated().local_magic, 0);
+    }
+
+    #[test]
+    fn identification_is_recorded() {
+        let (mut n, now, mut out) = started(LcpConfig::server(), 1);
+        let mut rng = TestRng(2);
+        // Windows' Identification "MSRASV5.20" (RFC 1570 1.1).
+        n.handle_packet(
+            now,
+            b"\x0C\x02\x00\x12\x51\xA2\x41\x1CMSRASV5.20",
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(n.policy().peer_identification(), Some(&b"MSRASV5.20"[..]));
+        assert!(out.is_empty());
+        assert_eq!(n.state(), State::ReqSent);
+    }
+
+    // ------------------------------------------------------------------
+    // Negotiator pairs.
+    // ------------------------------------------------------------------
+
+    fn pair(server: LcpConfig, client: LcpConfig) -> Wire<LcpPolicy, LcpPolicy> {
+        Wire::new(
+            LcpPolicy::new(server, &mut TestRng(11)),
+            LcpPolicy::new(client, &mut TestRng(22)),
+        )
+    }
+
+    #[test]
+    fn server_and_client_agree_on_eap() {
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        wire.start();
+        wire.run();
+        assert!(wire.a.is_opened() && wire.b.is_opened());
+        let (s, c) = (wire.a.policy().negotiated(), wire.b.policy().negotiated());
+        assert_eq!(s.auth, Some(AuthMethod::EapMsChapV2));
+        assert_eq!(c.auth, Some(AuthMethod::EapMsChapV2));
+        assert_eq!(s.local_magic, c.peer_magic);
+        assert_eq!(c.local_magic, s.peer_magic);
+        assert_ne!(s.local_magic, 0);
+        assert_eq!((s.peer_mru, s.local_mru), (DEFAULT_MRU, DEFAULT_MRU));
+        assert_eq!(wire.events_a, [LayerEvent::Started, LayerEvent::Up]);
+    }
+
+    #[test]
+    fn eap_nak_falls_back_to_mschapv2() {
+        let mut client = LcpConfig::client();
+        client.auth_methods = vec![AuthMethod::MsChapV2];
+        client.mru = Some(1400);
+        let mut wire = pair(LcpConfig::server(), client);
+        wire.start();
+        wire.run();
+        assert!(wire.a.is_opened() && wire.b.is_opened());
+        assert_eq!(
+            wire.a.policy().negotiated().auth,
+            Some(AuthMethod::MsChapV2)
+        );
+        assert_eq!(
+            wire.b.policy().negotiated().auth,
+            Some(AuthMethod::MsChapV2)
+        );
+        assert_eq!(wire.a.policy().negotiated().peer_mru, 1400);
+        assert_eq!(wire.b.policy().negotiated().local_mru, 1400);
+        assert_eq!(wire.sent_by(Side::B, Code::CONFIGURE_NAK).len(), 1);
+    }
+
+    #[test]
+    fn auth_refused_fails_server() {
+        let mut client = LcpConfig::client();
+        client.auth_methods.clear();
+        let mut wire = pair(LcpConfig::server(), client);
+        wire.start();
+        wire.run();
+        assert_eq!(
+            wire.a.failure(),
+            Some(NegotiationFailure::PeerRefusesAuthentication)
+        );
+        assert!(wire.events_a.contains(&LayerEvent::Failed(
+            NegotiationFailure::PeerRefusesAuthentication
+        )));
+        assert_eq!(wire.events_a.last(), Some(&LayerEvent::Finished));
+        assert_eq!(wire.a.state(), State::Closed);
+        // The client never reaches Opened and gives up in the end.
+        assert!(!wire.events_b.contains(&LayerEvent::Up));
+        assert_eq!(wire.events_b.last(), Some(&LayerEvent::Finished));
+        let term = &wire.sent_by(Side::A, Code::TERMINATE_REQUEST)[0];
+        assert_eq!(&term[4..], b"peer refuses authentication");
+    }
+
+    #[test]
+    fn disjoint_methods_fail() {
+        let mut server = LcpConfig::server();
+        server.auth_methods = vec![AuthMethod::EapMsChapV2];
+        let mut client = LcpConfig::client();
+        client.auth_methods = vec![AuthMethod::Pap];
+        let mut wire = pair(server, client);
+        wire.start();
+        wire.run();
+        assert_eq!(
+            wire.a.failure(),
+            Some(NegotiationFailure::PeerRefusesAuthentication)
+        );
+    }
+
+    #[test]
+    fn magic_collision_resolves() {
+        // Both sides draw the same Magic-Number.
+        let script = ScriptRng {
+            script: vec![0x12, 0x34, 0x56, 0x78],
+            at: 0,
+        };
+        let mut wire = Wire::new(
+            LcpPolicy::new(LcpConfig::server(), &mut script.clone()),
+            LcpPolicy::new(LcpConfig::client(), &mut script.clone()),
+        );
+        assert_eq!(wire.a.policy().magic, wire.b.policy().magic);
+        wire.start();
+        wire.run();
+        assert!(wire.a.is_opened() && wire.b.is_opened());
+        let (s, c) = (wire.a.policy().negotiated(), wire.b.policy().negotiated());
+        assert_ne!(s.local_magic, c.local_magic);
+        assert_eq!(s.local_magic, c.peer_magic);
+        assert!(!wire.sent_by(Side::A, Code::CONFIGURE_NAK).is_empty());
+    }
+
+    #[test]
+    fn looped_back_link_is_detected() {
+        let now = base();
+        let mut n = lcp(LcpConfig::client(), 5);
+        let mut rng = TestRng(6);
+        let mut out = Outbox::new();
+        n.open(now, &mut out);
+        n.up(now, &mut out);
+        // Everything we send comes straight back.
+        for _ in 0..20 {
+            let Some(frame) = out.pop_front() else { break };
+            n.handle_packet(now, &frame.packet, &mut rng, &mut out);
+        }
+        assert_eq!(n.failure(), Some(NegotiationFailure::LoopedBack));
+        assert!(!n.is_opened());
+        let mut events = Vec::new();
+        while let Some(e) = n.poll_event() {
+            events.push(e);
+        }
+        assert!(events.contains(&LayerEvent::Failed(NegotiationFailure::LoopedBack)));
+        assert!(!events.contains(&LayerEvent::Up));
+    }
+
+    #[test]
+    fn lost_packets_are_retransmitted() {
+        let t0 = base();
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        wire.now = t0;
+        let mut lost = 0;
+        wire.deliver = Box::new(move |_, _| {
+            lost += 1;
+            lost > 3
+        });
+        wire.start();
+        wire.run();
+        assert!(wire.a.is_opened() && wire.b.is_opened());
+        assert!(wire.now >= t0 + Duration::from_secs(3));
+    }
+
+    #[test]
+    fn max_configure_exhaustion() {
+        let config = FsmConfig {
+            max_configure: 4,
+            ..FsmConfig::default()
+        };
+        let mut wire = Wire::with_config(
+            LcpPolicy::new(LcpConfig::server(), &mut TestRng(1)),
+            LcpPolicy::new(LcpConfig::client(), &mut TestRng(2)),
+            config,
+            FsmConfig::default(),
+        );
+        // Everything is lost: A's Restart counter runs out (RFC 1661 4.6).
+        wire.deliver = Box::new(|_, _| false);
+        wire.start();
+        wire.run();
+        assert_eq!(wire.a.failure(), Some(NegotiationFailure::NoResponse));
+        assert_eq!(wire.a.state(), State::Stopped);
+        assert_eq!(wire.sent_by(Side::A, Code::CONFIGURE_REQUEST).len(), 4);
+    }
+
+    #[test]
+    fn terminate_both_ways() {
+        for closer in [Side::A, Side::B] {
+            let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+            wire.start();
+            wire.run();
+            match closer {
+                Side::A => wire.with_a(|n, now, out| n.close(now, "admin", out)),
+                Side::B => wire.with_b(|n, now, out| n.close(now, "user", out)),
+            }
+            wire.run();
+            assert!(
+                wire.events_a
+                    .ends_with(&[LayerEvent::Down, LayerEvent::Finished])
+            );
+            assert!(
+                wire.events_b
+                    .ends_with(&[LayerEvent::Down, LayerEvent::Finished])
+            );
+            assert_eq!(wire.sent_by(closer, Code::TERMINATE_REQUEST).len(), 1);
+            assert_eq!(wire.sent_by(closer.other(), Code::TERMINATE_ACK).len(), 1);
+        }
+    }
+
+    #[test]
+    fn echo_request_reply_and_loopback_warning() {
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        // Before Opened no echo goes out.
+        wire.with_a(|n, _, out| assert_eq!(n.send_echo_request(b"x", out), None));
+        wire.start();
+        wire.run();
+        wire.with_a(|n, _, out| {
+            assert!(n.send_echo_request(b"ping", out).is_some());
+        });
+        wire.settle();
+        let request = wire.sent_by(Side::A, Code::ECHO_REQUEST).pop().unwrap();
+        let reply = wire.sent_by(Side::B, Code::ECHO_REPLY).pop().unwrap();
+        let (s, c) = (wire.a.policy().negotiated(), wire.b.policy().negotiated());
+        assert_eq!(&request[4..8], &s.local_magic.to_be_bytes());
+        // RFC 1661 5.8: same Identifier and data, the replier's magic.
+        assert_eq!(reply[1], request[1]);
+        assert_eq!(&reply[2..4], &[0x00, 0x0C]);
+        assert_eq!(&reply[4..8], &c.local_magic.to_be_bytes());
+        assert_eq!(&reply[8..], b"ping");
+        // SoftEther's Echo-Request (magic 0, "Aho Baka Manuke\0", interop
+        // README) is answered too.
+        let mut out = Outbox::new();
+        let now = wire.now;
+        let echo = b"\x09\x05\x00\x18\x00\x00\x00\x00Aho Baka Manuke\0";
+        wire.b.handle_packet(now, echo, &mut TestRng(3), &mut out);
+        let reply = out.pop_front().unwrap().packet;
+        assert_eq!(&reply[..2], &[0x0A, 0x05]);
+        assert_eq!(&reply[8..], b"Aho Baka Manuke\0");
+        // An Echo-Request carrying our own magic: loopback warning.
+        let mut looped = vec![0x09, 0x06, 0x00, 0x08];
+        looped.extend_from_slice(&c.local_magic.to_be_bytes());
+        while wire.b.poll_event().is_some() {}
+        wire.b
+            .handle_packet(now, &looped, &mut TestRng(3), &mut out);
+        assert_eq!(wire.b.poll_event(), Some(LayerEvent::LoopbackSuspected));
+        // Echo-Reply and Discard-Request are not answered.
+        out.clear();
+        wire.b.handle_packet(
+            now,
+            &[0x0A, 0x07, 0x00, 0x08, 1, 2, 3, 4],
+            &mut TestRng(3),
+            &mut out,
+        );
+        wire.b.handle_packet(
+            now,
+            &[0x0B, 0x08, 0x00, 0x08, 1, 2, 3, 4],
+            &mut TestRng(3),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert!(wire.b.is_opened());
+    }
+
+    #[test]
+    fn echo_before_opened_is_ignored() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        n.handle_packet(
+            now,
+            &[0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0],
+            &mut TestRng(1),
+            &mut out,
+        );
+        assert!(out.is_empty(), "RFC 1661 5.8: only in Opened");
+    }
+
+    #[test]
+    fn protocol_reject_built_and_received() {
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        let mut out = Outbox::new();
+        assert!(
+            !wire
+                .a
+                .send_protocol_reject(Protocol::CCP, &[1, 2], &mut out)
+        );
+        assert!(out.is_empty(), "only in Opened");
+        wire.start();
+        wire.run();
+        // A CCP Configure-Request offering MPPE (RFC 3078 option 18).
+        let ccp = hex("0101000a120601000060");
+        wire.with_a(|n, _, out| assert!(n.send_protocol_reject(Protocol::CCP, &ccp, out)));
+        let sent = wire.sent_by(Side::A, Code::PROTOCOL_REJECT).pop().unwrap();
+        let mut expected = vec![0x08, sent[1], 0x00, 0x10, 0x80, 0xFD];
+        expected.extend_from_slice(&ccp);
+        assert_eq!(sent, expected);
+        let id = sent[1];
+        // The next one gets a fresh Identifier.
+        wire.with_a(|n, _, out| assert!(n.send_protocol_reject(Protocol(0x8207), &[], out)));
+        assert_ne!(wire.sent_by(Side::A, Code::PROTOCOL_REJECT)[1][1], id);
+        wire.events_b.clear();
+        wire.settle();
+        assert_eq!(
+            wire.events_b,
+            [
+                LayerEvent::ProtocolRejected(Protocol::CCP),
+                LayerEvent::ProtocolRejected(Protocol(0x8207))
+            ]
+        );
+        assert!(wire.b.is_opened(), "RXJ+ keeps LCP up");
+        // A Protocol-Reject of LCP itself is RXJ-: tld,irc,str/5.
+        wire.with_a(|n, _, out| assert!(n.send_protocol_reject(Protocol::LCP, &[], out)));
+        wire.run();
+        assert_eq!(wire.b.failure(), Some(NegotiationFailure::ProtocolRejected));
+        assert!(!wire.b.is_opened());
+    }
+
+    #[test]
+    fn protocol_reject_is_cut_to_peer_mru() {
+        let mut client = LcpConfig::client();
+        client.mru = Some(600);
+        let mut wire = pair(LcpConfig::server(), client);
+        wire.start();
+        wire.run();
+        assert_eq!(wire.a.policy().negotiated().peer_mru, 600);
+        let big = vec![0x55; 2000];
+        wire.with_a(|n, _, out| assert!(n.send_protocol_reject(Protocol::IPX, &big, out)));
+        let sent = wire.sent_by(Side::A, Code::PROTOCOL_REJECT).pop().unwrap();
+        assert_eq!(sent.len(), 600);
+        assert_eq!(&sent[2..4], &600u16.to_be_bytes());
+    }
+
+    #[test]
+    fn code_reject_of_unknown_lcp_code() {
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        // Code 14 is not an LCP code (RFC 1661 5.6).
+        n.handle_packet(
+            now,
+            &[0x0E, 0x07, 0x00, 0x06, 0xAB, 0xCD],
+            &mut TestRng(1),
+            &mut out,
+        );
+        let rej = out.pop_front().unwrap().packet;
+        assert_eq!(&rej[..1], &[0x07]);
+        assert_eq!(&rej[2..], &[0x00, 0x0A, 0x0E, 0x07, 0x00, 0x06, 0xAB, 0xCD]);
+    }
+
+    // ------------------------------------------------------------------
+    // Keepalive.
+    // ------------------------------------------------------------------
+
+    #[test]
+    fn keepalive_echoes_when_idle_and_resets_on_traffic() {
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        wire.start();
+        wire.run();
+        let t0 = wire.now;
+        let mut ka = LcpKeepalive::new(KeepaliveConfig::default());
+        assert_eq!(ka.poll_timeout(), None);
+        ka.start(t0);
+        assert_eq!(ka.poll_timeout(), Some(t0 + DEFAULT_ECHO_INTERVAL));
+        // Traffic at +20 s postpones the first echo to +50 s.
+        ka.frame_received(t0 + Duration::from_secs(20));
+        wire.now = t0 + DEFAULT_ECHO_INTERVAL;
+        wire.with_a(|n, now, out| assert_eq!(ka.handle_timeout(now, n, out), None));
+        assert!(wire.sent_by(Side::A, Code::ECHO_REQUEST).is_empty());
+        assert_eq!(ka.poll_timeout(), Some(t0 + Duration::from_secs(50)));
+        // Idle: echo at +50 s, answered.
+        wire.now = t0 + Duration::from_secs(50);
+        wire.with_a(|n, now, out| assert_eq!(ka.handle_timeout(now, n, out), None));
+        assert_eq!(wire.sent_by(Side::A, Code::ECHO_REQUEST).len(), 1);
+        assert_eq!(ka.missed(), 1);
+        wire.settle();
+        assert_eq!(wire.sent_by(Side::B, Code::ECHO_REPLY).len(), 1);
+        ka.frame_received(wire.now);
+        assert_eq!(ka.missed(), 0);
+        // Early calls do nothing.
+        wire.with_a(|n, now, out| assert_eq!(ka.handle_timeout(now, n, out), None));
+        assert_eq!(wire.sent_by(Side::A, Code::ECHO_REQUEST).len(), 1);
+    }
+
+    #[test]
+    fn keepalive_detects_dead_peer() {
+        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        wire.start();
+        wire.run();
+        wire.deliver = Box::new(|_, _| false);
+        let t0 = wire.now;
+        let mut ka = LcpKeepalive::new(KeepaliveConfig::default());
+        ka.start(t0);
+        let mut verdict = None;
+        for _ in 0..10 {
+            let Some(at) = ka.poll_timeout() else { break };
+            wire.now = at;
+            wire.with_a(|n, now, out| verdict = ka.handle_timeout(now, n, out));
+            if verdict.is_some() {
+                break;
+            }
+        }
+        assert_eq!(verdict, Some(KeepaliveEvent::PeerDead { missed: 4 }));
+        assert_eq!(wire.sent_by(Side::A, Code::ECHO_REQUEST).len(), 4);
+        assert_eq!(wire.now, t0 + DEFAULT_ECHO_INTERVAL * 5);
+        assert_eq!(ka.poll_timeout(), None);
+    }
+
+    #[test]
+    fn keepalive_disabled_or_not_opened() {
+        let mut ka = LcpKeepalive::new(KeepaliveConfig {
+            interval: None,
+            max_missed: 4,
+        });
+        let now = base();
+        ka.start(now);
+        assert_eq!(ka.poll_timeout(), None);
+        let mut ka = LcpKeepalive::new(KeepaliveConfig::default());
+        ka.start(now);
+        let mut n = lcp(LcpConfig::client(), 1);
+        let mut out = Outbox::new();
+        let later = now + DEFAULT_ECHO_INTERVAL;
+        assert_eq!(ka.handle_timeout(later, &mut n, &mut out), None);
+        assert!(out.is_empty());
+        assert_eq!(ka.poll_timeout(), None, "stopped: LCP is not Opened");
+    }
+
+    fn methods() -> impl Strategy<Value = Vec<AuthMethod>> {
+        proptest::sample::subsequence(
+            vec![
+                AuthMethod::EapMsChapV2,
+                AuthMethod::MsChapV2,
+                AuthMethod::ChapMd5,
+                AuthMethod::Pap,
+            ],
+            0..=4,
+        )
+        .prop_shuffle()
+    }
+
+    proptest! {
+        /// A server and a client over a lossy wire either both reach Opened
+        /// with a method both allow, or end with a recorded failure. One
+        /// side may stay Opened while the other gave up (NoResponse) when
+        /// every Ack to the other's requests was lost: RFC 1661 leaves that
+        /// to the giving-up side's tlf (link teardown) or the keepalive.
+        #[test]
+        fn pairs_settle_under_loss(
+            loss in proptest::collection::vec(any::<bool>(), 0..30),
+            server_methods in methods(),
+            client_methods in methods(),
+        ) {
+            let lossless = loss.iter().all(|lost| !lost);
+            let mut server = LcpConfig::server();
+            server.auth_methods = server_methods.clone();
+            let mut client = LcpConfig::client();
+            client.auth_methods = client_methods.clone();
+            let mut wire = pair(server, client);
+            let mut sent = 0usize;
+            wire.deliver = Box::new(move |_, _| {
+                sent += 1;
+                !loss.get(sent - 1).copied().unwrap_or(false)
+            });
+            wire.start();
+            wire.run();
+            let (a, b) = (&wire.a, &wire.b);
+            if a.is_opened() && b.is_opened() {
+                let auth = a.policy().negotiated().auth;
+                prop_assert_eq!(auth, b.policy().negotiated().auth);
+                match auth {
+                    Some(m) => {
+                        prop_assert!(server_methods.contains(&m));
+                        prop_assert!(client_methods.contains(&m));
+                    }
+                    None => prop_assert!(server_methods.is_empty()),
+                }
+            } else if a.is_opened() || b.is_opened() {
+                let gave_up = if a.is_opened() { b } else { a };
+                prop_assert_eq!(gave_up.failure(), Some(NegotiationFailure::NoResponse));
+                prop_assert_eq!(gave_up.state(), State::Stopped);
+            } else {
+                prop_assert!(a.failure().is_some() || b.failure().is_some());
+            }
+            let shared = server_methods.iter().any(|m| client_methods.contains(m));
+            if lossless && (server_methods.is_empty() || shared) {
+                prop_assert!(a.is_opened() && b.is_opened(), "{:?}", a.failure());
+            }
+            if !server_methods.is_empty() && !shared {
+                prop_assert!(!a.is_opened());
+                prop_assert!(
+                    a.failure() == Some(NegotiationFailure::PeerRefusesAuthentication)
+                        || a.failure() == Some(NegotiationFailure::NoResponse)
+                );
+            }
+        }
+
+        /// Arbitrary bytes and arbitrary LCP-shaped packets into LCP
+        /// negotiators of both roles never panic, and each call queues a
+        /// bounded number of packets no longer than the peer's MRU or the
+        /// echoed request.
+        #[test]
+        fn arbitrary_packets_never_panic(
+            server in any::<bool>(),
+            packets in proptest::collection::vec(
+                prop_oneof![
+                    proptest::collection::vec(any::<u8>(), 0..64),
+                    (1u8..=14, any::<u8>(), proptest::collection::vec(
+                        (prop_oneof![1u8..=20, any::<u8>()], proptest::collection::vec(any::<u8>(), 0..8)),
+                        0..8,
+                    ))
+                        .prop_map(|(code, id, opts)| {
+                            let mut data = Vec::new();
+                            for (kind, body) in opts {
+                                data.push(kind);
+                                data.push(u8::try_from(body.len() + 2).unwrap());
+                                data.extend_from_slice(&body);
+                            }
+                            let mut p = vec![code, id];
+                            p.extend_from_slice(&u16::try_from(data.len() + 4).unwrap().to_be_bytes());
+                            p.extend_from_slice(&data);
+                            p
+                        }),
+                ],
+                0..60,
+            ),
+            ticks in proptest::collection::vec(0u64..5000, 0..60),
+        ) {
+            let config = if server { LcpConfig::server() } else { LcpConfig::client() };
+            let mut now = base();
+            let mut n = lcp(config, 9);
+            let mut ka = LcpKeepalive::new(KeepaliveConfig::default());
+            let mut out = Outbox::new();
+            let mut rng = TestRng(10);
+            n.open(now, &mut out);
+            n.up(now, &mut out);
+            for (i, p) in packets.iter().enumerate() {
+                out.clear();
+                n.handle_packet(now, p, &mut rng, &mut out);
+                ka.frame_received(now);
+                if let Some(ms) = ticks.get(i) {
+                    now += Duration::from_millis(*ms * 10);
+                    n.handle_timeout(now, &mut out);
+                    let _ = ka.handle_timeout(now, &mut n, &mut out);
+                }
+                prop_assert!(out.len() <= 5);
+                let limit = usize::from(n.policy().negotiated().peer_mru).max(p.len() + 8);
+                for f in &out {
+                    prop_assert!(f.packet.len() <= limit);
+                    prop_assert!(CpPacket::parse(&f.packet, ControlProtocol::Lcp).is_ok());
+                }
+                while let Some(e) = n.poll_event() {
+                    match e {
+                        LayerEvent::Up => ka.start(now),
+                        LayerEvent::Down => ka.stop(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
