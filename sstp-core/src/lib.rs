@@ -21,6 +21,7 @@ pub mod crypto;
 pub mod deframer;
 pub mod error;
 pub mod ppp;
+pub mod session;
 pub mod sstp;
 pub mod wire;
 

@@ -11,9 +11,12 @@ pub mod fsm;
 pub mod ppp;
 pub mod sstp;
 
+/// A harness: takes the fuzzer's bytes, panics only on a bug.
+pub type Harness = fn(&[u8]);
+
 /// Every harness by the name of its libFuzzer target (and of its corpus
 /// folder, `fuzz/corpus/<name>/`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("auth_packets", auth_packets),
     ("deframer", deframer),
     ("fsm_events", fsm_events),

@@ -3,7 +3,7 @@
 //! authentication in both roles, and the link phases that tie them together.
 //!
 //! Components here share a few internal contracts:
-//! - what they send goes into an [`Outbox`] as a [`ControlFrame`] (protocol +
+//! - what they send goes into an `Outbox` as a `ControlFrame` (protocol +
 //!   packet bytes starting at the Code field; the link adds the PPP header);
 //! - time is an `Instant` passed in; each component exposes `poll_timeout`
 //!   and acts in `handle_timeout` only when its deadline is due;
@@ -19,6 +19,7 @@ pub mod fsm;
 pub mod ipcp;
 pub mod ipv6cp;
 pub mod lcp;
+pub mod link;
 pub mod negotiator;
 
 /// A PPP control packet to send: `packet` starts at the Code field of the

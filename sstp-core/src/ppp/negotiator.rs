@@ -1822,6 +1822,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of (setup, state, events)
     fn protocol_rejected_from_every_state_sends_nothing() {
         // (state reached, expected events after the Failed event)
         let cases: [(

@@ -2,9 +2,9 @@
 //! server call establishment (3.3.1.1.1), and the common abort and disconnect
 //! machines (3.1.1.1) with their timers (3.1.2, 3.2.2, 3.3.2).
 //!
-//! [`Control`] consumes typed control messages and local events and writes
+//! `Control` consumes typed control messages and local events and writes
 //! the control messages it sends straight into the session's transmit buffer.
-//! What the PPP side must know comes out as [`ControlEvent`]s:
+//! What the PPP side must know comes out as `ControlEvent`s:
 //! `LowerLayerUp` (start PPP), `Connected` (the call is established: data may
 //! flow) and `Closed` (the connection is over; the driver closes TLS).
 //!
@@ -541,10 +541,10 @@ impl Control {
             return;
         };
         *hlak = Some(new_hlak);
-        if let Some(bytes) = deferred.take() {
-            if self.state == ControlState::ServerCallConnectedPending {
-                self.verify_binding(now, &bytes, tx);
-            }
+        if let Some(bytes) = deferred.take()
+            && self.state == ControlState::ServerCallConnectedPending
+        {
+            self.verify_binding(now, &bytes, tx);
         }
     }
 

@@ -1,0 +1,791 @@
+//! The `Pair` tier: a `ClientSession` wired to a `ServerSession` in memory,
+//! on virtual time (the quinn-proto harness shape). Each test names what it
+//! proves; the auth backend is a closure over a local password, the lease a
+//! fixed one.
+
+// Configs are `#[non_exhaustive]`: tests build them the way users must.
+#![allow(clippy::field_reassign_with_default)]
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+use super::*;
+use crate::crypto::mppe::{MasterKey, MppeKeys};
+use crate::ppp::auth::AuthFailure;
+use crate::wire::sstp::{AttributeId, Status, StatusInfo};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "correct horse";
+
+#[allow(clippy::disallowed_methods)] // the one clock read: a base for virtual time
+fn t0() -> Instant {
+    Instant::now()
+}
+
+fn rng(seed: u8) -> Box<dyn Random + Send> {
+    Box::new(ChaCha20Rng::from_seed([seed; 32]))
+}
+
+fn cert() -> CertHashes {
+    CertHashes::from_der(b"server certificate DER")
+}
+
+fn lease() -> AddressLease {
+    AddressLease::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2))
+        .with_dns([Ipv4Addr::new(10, 0, 0, 53), Ipv4Addr::new(10, 0, 0, 54)])
+}
+
+/// A minimal IPv4 packet (header only + payload), enough for the data path.
+fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    let len = 20 + payload.len();
+    let mut p = vec![
+        0x45,
+        0,
+        (len >> 8) as u8,
+        len as u8,
+        0,
+        0,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(payload);
+    p
+}
+
+fn ipv6(payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0, 0, payload.len() as u8, 59, 64];
+    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    p.extend_from_slice(payload);
+    p
+}
+
+type Mutator = Box<dyn FnMut(&mut Vec<u8>)>;
+
+/// How the in-memory wire between the two misbehaves.
+#[derive(Default)]
+struct Faults {
+    /// Drop every client → server chunk whose index is in this list.
+    drop_c2s: Vec<usize>,
+    /// Rewrite client → server bytes before delivery.
+    mutate_c2s: Option<Mutator>,
+}
+
+struct Pair {
+    now: Instant,
+    client: ClientSession,
+    server: ServerSession,
+    client_events: Vec<Event>,
+    server_events: Vec<Event>,
+    /// What the server's backend knows about `USER`.
+    secret: Credential,
+    client_ip: Vec<Vec<u8>>,
+    server_ip: Vec<Vec<u8>>,
+    faults: Faults,
+    c2s_chunks: usize,
+    /// Answer auth requests (false: hold them, to test deferral).
+    auto_verdict: bool,
+    pending_verdict: Option<AuthRequest>,
+}
+
+impl Pair {
+    fn new(server: ServerConfig, client: ClientConfig) -> Self {
+        Self::with_cert(server, client, cert())
+    }
+
+    fn with_cert(server: ServerConfig, client: ClientConfig, client_sees: CertHashes) -> Self {
+        let now = t0();
+        Self {
+            now,
+            client: ClientSession::new(&client, client_sees, now, rng(1)),
+            server: ServerSession::new(&server, cert(), now, rng(2)),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            secret: Credential::from_password(PASSWORD),
+            client_ip: Vec::new(),
+            server_ip: Vec::new(),
+            faults: Faults::default(),
+            c2s_chunks: 0,
+            auto_verdict: true,
+            pending_verdict: None,
+        }
+    }
+
+    fn default_with(methods: &[AuthMethod]) -> Self {
+        let mut s = ServerConfig::default();
+        s.auth_methods = methods.to_vec();
+        let mut c = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+        c.auth_methods = methods.to_vec();
+        Self::new(s, c)
+    }
+
+    /// Moves bytes both ways and reacts to events until nothing moves.
+    fn drive(&mut self) {
+        for _ in 0..1000 {
+            let mut moved = false;
+            let mut buf = Vec::new();
+            if self.client.poll_transmit(&mut buf) {
+                moved = true;
+                let index = self.c2s_chunks;
+                self.c2s_chunks += 1;
+                if !self.faults.drop_c2s.contains(&index) {
+                    if let Some(mutate) = &mut self.faults.mutate_c2s {
+                        mutate(&mut buf);
+                    }
+                    self.server.handle_input(self.now, &buf);
+                }
+            }
+            let mut buf = Vec::new();
+            if self.server.poll_transmit(&mut buf) {
+                moved = true;
+                self.client.handle_input(self.now, &buf);
+            }
+            while let Some(p) = self.client.poll_ip() {
+                self.client_ip.push(p.to_vec());
+            }
+            while let Some(p) = self.server.poll_ip() {
+                self.server_ip.push(p.to_vec());
+            }
+            while let Some(event) = self.client.poll_event() {
+                moved = true;
+                self.client_events.push(event);
+            }
+            while let Some(event) = self.server.poll_event() {
+                moved = true;
+                match &event {
+                    Event::Authenticate(request) => {
+                        if self.auto_verdict {
+                            let verdict = request.verify_with(&self.secret);
+                            self.server.auth_complete(self.now, verdict);
+                        } else {
+                            self.pending_verdict = Some(request.clone());
+                        }
+                    }
+                    Event::NeedAddresses { .. } => self.server.assign_addresses(self.now, lease()),
+                    _ => {}
+                }
+                self.server_events.push(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the pair never went quiet");
+    }
+
+    /// Jumps virtual time to the earliest deadline of either side.
+    fn advance(&mut self) -> bool {
+        let next = [self.client.poll_timeout(), self.server.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let Some(next) = next else {
+            return false;
+        };
+        assert!(next >= self.now, "poll_timeout went backwards");
+        self.now = next;
+        self.client.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+        self.drive();
+        true
+    }
+
+    /// Drives and advances time until `done` or `limit` of virtual time.
+    fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let end = self.now + limit;
+        self.drive();
+        while !done(self) {
+            assert!(self.advance(), "nothing left to wait for");
+            assert!(self.now <= end, "condition not met within {limit:?}");
+        }
+    }
+
+    fn both_up(&self) -> bool {
+        has_up(&self.client_events) && has_up(&self.server_events)
+    }
+
+    fn connect(&mut self) {
+        self.run_until(Duration::from_secs(30), Self::both_up);
+    }
+
+    fn client_down(&self) -> Option<&CloseReason> {
+        down(&self.client_events)
+    }
+
+    fn server_down(&self) -> Option<&CloseReason> {
+        down(&self.server_events)
+    }
+
+    /// One packet each way through the tunnel.
+    fn exchange_ipv4(&mut self) {
+        let up = ipv4(
+            Ipv4Addr::new(10, 0, 0, 2),
+            Ipv4Addr::new(192, 0, 2, 1),
+            b"ping",
+        );
+        let down = ipv4(
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(10, 0, 0, 2),
+            b"pong",
+        );
+        self.client.send_ip(self.now, &up).expect("client sends");
+        self.server.send_ip(self.now, &down).expect("server sends");
+        self.drive();
+        assert_eq!(self.server_ip.last(), Some(&up));
+        assert_eq!(self.client_ip.last(), Some(&down));
+    }
+}
+
+fn has_up(events: &[Event]) -> bool {
+    events.iter().any(|e| matches!(e, Event::Up(_)))
+}
+
+fn up_config(events: &[Event]) -> &NetConfig {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Up(c) => Some(c),
+            _ => None,
+        })
+        .expect("Up reported")
+}
+
+fn down(events: &[Event]) -> Option<&CloseReason> {
+    events.iter().find_map(|e| match e {
+        Event::Down(r) => Some(r),
+        _ => None,
+    })
+}
+
+fn connect_with(method: AuthMethod, hash: HashBitmask) {
+    let mut server = ServerConfig::default();
+    server.auth_methods = vec![method];
+    server.hash_protocols = hash;
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![method];
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    let config = up_config(&pair.client_events).clone();
+    assert_eq!(config.ipv4.local, Ipv4Addr::new(10, 0, 0, 2));
+    assert_eq!(config.ipv4.peer, Some(Ipv4Addr::new(10, 0, 0, 1)));
+    assert_eq!(
+        config.ipv4.dns,
+        [Ipv4Addr::new(10, 0, 0, 53), Ipv4Addr::new(10, 0, 0, 54)]
+    );
+    let expected = if hash.0 & 0x02 != 0 {
+        HashProtocol::Sha256
+    } else {
+        HashProtocol::Sha1
+    };
+    assert_eq!(config.binding, Some(expected));
+    let server_auth = pair
+        .server_events
+        .iter()
+        .find_map(|e| match e {
+            Event::Authenticated { username, method } => Some((username.clone(), *method)),
+            _ => None,
+        })
+        .expect("server saw the user authenticate");
+    assert_eq!(server_auth, (USER.to_owned(), Some(method)));
+    pair.exchange_ipv4();
+    assert_eq!(pair.server.state(), ControlState::ServerCallConnected);
+    assert_eq!(pair.client.state(), ControlState::ClientCallConnected);
+}
+
+#[test]
+fn connect_every_method_with_sha256_binding() {
+    for method in [
+        AuthMethod::Pap,
+        AuthMethod::ChapMd5,
+        AuthMethod::MsChapV2,
+        AuthMethod::EapMsChapV2,
+    ] {
+        connect_with(method, HashBitmask::SHA256);
+    }
+}
+
+#[test]
+fn connect_every_method_with_sha1_binding() {
+    for method in [
+        AuthMethod::Pap,
+        AuthMethod::ChapMd5,
+        AuthMethod::MsChapV2,
+        AuthMethod::EapMsChapV2,
+    ] {
+        connect_with(method, HashBitmask::SHA1);
+    }
+}
+
+#[test]
+fn server_falls_back_from_eap_to_mschapv2_when_the_client_naks() {
+    let server = ServerConfig::default(); // EAP-MSCHAPv2, then MS-CHAPv2
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![AuthMethod::MsChapV2];
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    assert!(pair.server_events.iter().any(|e| matches!(
+        e,
+        Event::Authenticated {
+            method: Some(AuthMethod::MsChapV2),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn nt_hash_credentials_work_for_mschapv2_on_both_sides() {
+    let hash = *Credential::from_password(PASSWORD)
+        .nt_password_hash()
+        .as_bytes();
+    let mut client = ClientConfig::new(USER, Credential::from_nt_hash(hash));
+    client.auth_methods = vec![AuthMethod::EapMsChapV2];
+    let mut pair = Pair::new(ServerConfig::default(), client);
+    pair.secret = Credential::from_nt_hash(hash);
+    pair.connect();
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn ipv4_ipv6_and_dns_are_negotiated() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.run_until(Duration::from_secs(30), |p| {
+        let v6 = |events: &[Event]| {
+            events.iter().any(|e| matches!(e, Event::Ipv6Up(_))) || up_config(events).ipv6.is_some()
+        };
+        v6(&p.client_events) && v6(&p.server_events)
+    });
+    let packet = ipv6(b"hello over v6");
+    pair.client.send_ip(pair.now, &packet).expect("IPv6 up");
+    pair.drive();
+    assert_eq!(pair.server_ip.last(), Some(&packet));
+}
+
+#[test]
+fn ipv6_can_be_turned_off() {
+    let mut server = ServerConfig::default();
+    server.common.ipv6 = false;
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.common.ipv6 = false;
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    assert_eq!(
+        pair.client.send_ip(pair.now, &ipv6(b"x")),
+        Err(SendError::NotReady)
+    );
+}
+
+#[test]
+fn wrong_password_fails_cleanly_on_both_sides() {
+    for method in [
+        AuthMethod::Pap,
+        AuthMethod::ChapMd5,
+        AuthMethod::MsChapV2,
+        AuthMethod::EapMsChapV2,
+    ] {
+        let mut pair = Pair::default_with(&[method]);
+        pair.secret = Credential::from_password("another password");
+        pair.run_until(Duration::from_secs(30), |p| {
+            p.client_down().is_some() && p.server_down().is_some()
+        });
+        let client_reason = pair.client_down().expect("client down");
+        assert!(
+            matches!(
+                client_reason,
+                CloseReason::AuthFailed(AuthFailure::Rejected { .. })
+            ),
+            "{method}: client says {client_reason:?}; events {:?}",
+            pair.client_events
+        );
+        let server_reason = pair.server_down().expect("server down");
+        assert!(
+            matches!(server_reason, CloseReason::AuthFailed(_)),
+            "{method}: server says {server_reason:?}"
+        );
+        assert!(!has_up(&pair.client_events) && !has_up(&pair.server_events));
+        assert!(pair.server_ip.is_empty());
+    }
+}
+
+#[test]
+fn wrong_certificate_hash_is_aborted_and_no_ip_passes() {
+    let mut pair = Pair::with_cert(
+        ServerConfig::default(),
+        ClientConfig::new(USER, Credential::from_password(PASSWORD)),
+        CertHashes::from_der(b"a man in the middle's certificate"),
+    );
+    // As soon as the client thinks it is up, it tries to send.
+    pair.run_until(Duration::from_secs(30), |p| p.server_down().is_some());
+    assert_eq!(
+        pair.server_down(),
+        Some(&CloseReason::BindingFailed(
+            crate::crypto::binding::BindingError::CertHashMismatch
+        ))
+    );
+    assert!(!has_up(&pair.server_events));
+    assert!(pair.server_ip.is_empty(), "no IP before a verified binding");
+    pair.run_until(Duration::from_secs(10), |p| p.client_down().is_some());
+    assert!(matches!(
+        pair.client_down(),
+        Some(CloseReason::PeerAborted {
+            status: Some(StatusInfo {
+                attrib_id: AttributeId::CRYPTO_BINDING,
+                status: Status::VALUE_NOT_SUPPORTED,
+                ..
+            })
+        })
+    ));
+}
+
+#[test]
+fn wrong_compound_mac_is_aborted_and_no_ip_passes() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    // Flip one MAC byte of the Call Connected (112 bytes, type 0x0004) on
+    // the wire, and put an IP packet right behind it in the same chunk.
+    pair.faults.mutate_c2s = Some(Box::new(|bytes: &mut Vec<u8>| {
+        let mut i = 0;
+        while i + 4 <= bytes.len() {
+            let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) & 0x0fff);
+            if len == 112 && bytes[i + 1] == 1 && bytes[i + 5] == 4 {
+                bytes[i + 100] ^= 0x55;
+                let ip = ipv4(Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1), b"x");
+                let mut data = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x00, 0x21];
+                data.extend_from_slice(&ip);
+                let l = data.len() as u16;
+                data[2..4].copy_from_slice(&l.to_be_bytes());
+                bytes.extend_from_slice(&data);
+                return;
+            }
+            i += len.max(4);
+        }
+    }));
+    pair.run_until(Duration::from_secs(30), |p| p.server_down().is_some());
+    assert_eq!(
+        pair.server_down(),
+        Some(&CloseReason::BindingFailed(
+            crate::crypto::binding::BindingError::MacMismatch
+        ))
+    );
+    assert!(pair.server_ip.is_empty());
+    assert!(pair.server.stats().ip_rx_dropped >= 1);
+}
+
+#[test]
+fn call_connected_before_the_verdict_is_held_not_rejected() {
+    let mut pair = Pair::default_with(&[AuthMethod::Pap]);
+    pair.auto_verdict = false;
+    pair.run_until(Duration::from_secs(10), |p| p.pending_verdict.is_some());
+    // PAP: the client learns success only from the server, so hold the
+    // verdict and confirm the server is waiting in Call_Connected_Pending.
+    assert_eq!(
+        pair.server.state(),
+        ControlState::ServerCallConnectedPending
+    );
+    let request = pair.pending_verdict.take().expect("request");
+    let verdict = request.verify_with(&pair.secret);
+    pair.server.auth_complete(pair.now, verdict);
+    pair.connect();
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn sstp_hello_echo_keeps_an_idle_link_up() {
+    let mut server = ServerConfig::default();
+    server.common.keepalive.interval = None;
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.common.keepalive.interval = None;
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    let start = pair.now;
+    // Ten minutes of silence: the Hello timers echo and both stay up.
+    while pair.now < start + Duration::from_secs(600) {
+        assert!(pair.advance());
+    }
+    assert!(pair.client_down().is_none() && pair.server_down().is_none());
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn hello_timeout_when_the_peer_goes_silent() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    // The client vanishes: the server hears nothing any more.
+    let start = pair.now;
+    loop {
+        let next = pair.server.poll_timeout().expect("timers run");
+        pair.now = next;
+        pair.server.handle_timeout(next);
+        let mut sink = Vec::new();
+        pair.server.poll_transmit(&mut sink);
+        if let Some(Event::Down(reason)) = std::iter::from_fn(|| pair.server.poll_event()).last() {
+            assert!(matches!(reason, CloseReason::Timeout(_)), "{reason:?}");
+            break;
+        }
+        assert!(pair.now < start + Duration::from_secs(300));
+    }
+    // 60 s of silence, an echo, 60 s more (LCP echo may fire first at 30 s
+    // intervals; either way well within 5 minutes).
+    assert!(pair.now >= start + Duration::from_secs(60));
+}
+
+#[test]
+fn graceful_disconnect_from_the_client() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.client.close(pair.now);
+    pair.run_until(Duration::from_secs(20), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert_eq!(pair.client_down(), Some(&CloseReason::LocalClose));
+    assert!(matches!(
+        pair.server_down(),
+        Some(CloseReason::PeerDisconnected | CloseReason::PppFailed(_))
+    ));
+}
+
+#[test]
+fn graceful_disconnect_from_the_server() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.server.close(pair.now);
+    pair.run_until(Duration::from_secs(20), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert_eq!(pair.server_down(), Some(&CloseReason::LocalClose));
+    assert!(pair.client_down().is_some());
+}
+
+#[test]
+fn abort_both_ways_on_garbage_control_messages() {
+    // An unknown control message type is an invalid frame (2.2.8): the
+    // receiver aborts with a Status Info and the other side answers.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.server
+        .handle_input(pair.now, &[0x10, 0x01, 0x00, 0x08, 0x00, 0x7f, 0x00, 0x00]);
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert!(matches!(
+        pair.server_down(),
+        Some(CloseReason::PeerMalformed(_))
+    ));
+    assert!(matches!(
+        pair.client_down(),
+        Some(CloseReason::PeerAborted { .. })
+    ));
+
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.client
+        .handle_input(pair.now, &[0x10, 0x01, 0x00, 0x08, 0x00, 0x7f, 0x00, 0x00]);
+    pair.run_until(Duration::from_secs(10), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert!(matches!(
+        pair.server_down(),
+        Some(CloseReason::PeerAborted { .. })
+    ));
+}
+
+#[test]
+fn framing_failure_kills_without_a_word() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.server
+        .handle_input(pair.now, b"GET / HTTP/1.1\r\n\r\n");
+    let mut out = Vec::new();
+    assert!(
+        !pair.server.poll_transmit(&mut out),
+        "3.1.5.1: nothing sent"
+    );
+    assert!(matches!(
+        std::iter::from_fn(|| pair.server.poll_event()).last(),
+        Some(Event::Down(CloseReason::PeerMalformed(_)))
+    ));
+}
+
+#[test]
+fn lost_packets_are_retransmitted() {
+    let mut pair = Pair::default_with(&[AuthMethod::EapMsChapV2]);
+    // Lose the client's second and third chunks (LCP traffic).
+    pair.faults.drop_c2s = vec![1, 2];
+    pair.connect();
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn frames_without_address_control_are_accepted() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    // An IPv4 packet in a frame with ACFC and PFC applied: 21 <packet>.
+    let ip = ipv4(
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(192, 0, 2, 1),
+        b"c",
+    );
+    let mut data = vec![0x10, 0x00, 0, 0, 0x21];
+    data.extend_from_slice(&ip);
+    let l = data.len() as u16;
+    data[2..4].copy_from_slice(&l.to_be_bytes());
+    pair.server.handle_input(pair.now, &data);
+    assert_eq!(pair.server.poll_ip(), Some(&ip[..]));
+    // And with FF 03 but a 2-byte protocol, the normal form.
+    let mut data = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x00, 0x21];
+    data.extend_from_slice(&ip);
+    let l = data.len() as u16;
+    data[2..4].copy_from_slice(&l.to_be_bytes());
+    pair.server.handle_input(pair.now, &data);
+    assert_eq!(pair.server.poll_ip(), Some(&ip[..]));
+}
+
+#[test]
+fn ip_sent_before_up_is_refused_and_nothing_leaks() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    let ip = ipv4(
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(10, 0, 0, 1),
+        b"early",
+    );
+    assert_eq!(pair.client.send_ip(pair.now, &ip), Err(SendError::NotReady));
+    // A raw IP data packet pushed at the server before anything else.
+    let mut data = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x00, 0x21];
+    data.extend_from_slice(&ip);
+    let l = data.len() as u16;
+    data[2..4].copy_from_slice(&l.to_be_bytes());
+    pair.server.handle_input(pair.now, &data);
+    assert!(pair.server.poll_ip().is_none());
+    assert_eq!(pair.server.stats().ip_rx_dropped, 1);
+    pair.connect();
+}
+
+#[test]
+fn send_ip_applies_backpressure_and_mtu() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    let big = ipv4(
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(1, 1, 1, 1),
+        &[0; 1400],
+    );
+    assert_eq!(pair.client.send_ip(pair.now, &big), Err(SendError::Invalid));
+    let ok = ipv4(
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(1, 1, 1, 1),
+        &[0; 1300],
+    );
+    let mut sent = 0;
+    let result = loop {
+        match pair.client.send_ip(pair.now, &ok) {
+            Ok(()) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(sent < 10_000);
+    };
+    assert_eq!(result, SendError::Full);
+    assert!(sent * (ok.len() + DATA_OVERHEAD) <= MAX_TX_BUFFER);
+    pair.drive();
+    assert_eq!(pair.server_ip.len(), sent);
+    pair.client
+        .send_ip(pair.now, &ok)
+        .expect("drained: room again");
+}
+
+#[test]
+fn windows_style_lcp_request_converges() {
+    // RRAS-style first Configure-Request (PROTOCOL.md 3.7 item 1): MRU 4091,
+    // Auth EAP, Magic, PFC, ACFC, Callback, MRRU 1614, EPDISC. The server
+    // must reject the extras and converge with a client that sends them.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    // Only the Call Connect Request reaches the server; its Ack and LCP
+    // request stay queued while the Windows-style request arrives.
+    let mut buf = Vec::new();
+    assert!(pair.client.poll_transmit(&mut buf));
+    pair.server.handle_input(pair.now, &buf);
+    let mut server_first = Vec::new();
+    assert!(pair.server.poll_transmit(&mut server_first));
+    let request: &[u8] = &[
+        0x01, 0x42, 0x00, 0x26, // Configure-Request id 0x42, length 38
+        0x01, 0x04, 0x0f, 0xfb, // MRU 4091
+        0x03, 0x04, 0xc2, 0x27, // Auth EAP
+        0x05, 0x06, 0x12, 0x34, 0x56, 0x78, // Magic
+        0x07, 0x02, 0x08, 0x02, // PFC, ACFC
+        0x0d, 0x03, 0x06, // Callback (CBCP)
+        0x11, 0x04, 0x06, 0x4e, // MRRU 1614
+        0x13, 0x09, 0x01, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, // EPDISC
+    ];
+    let mut frame = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0xc0, 0x21];
+    frame.extend_from_slice(request);
+    let l = frame.len() as u16;
+    frame[2..4].copy_from_slice(&l.to_be_bytes());
+    pair.server.handle_input(pair.now, &frame);
+    let mut out = Vec::new();
+    pair.server.poll_transmit(&mut out);
+    // The server's answer is a Configure-Reject of PFC, ACFC, Callback,
+    // MRRU and EPDISC, exactly as sent.
+    let reject_at = out
+        .windows(6)
+        .position(|w| w == [0xff, 0x03, 0xc0, 0x21, 0x04, 0x42])
+        .unwrap_or_else(|| panic!("a Configure-Reject with the request's identifier: {out:02x?}"));
+    let body = &out[reject_at + 4..];
+    assert_eq!(
+        &body[8..],
+        &[
+            0x07, 0x02, 0x08, 0x02, 0x0d, 0x03, 0x06, 0x11, 0x04, 0x06, 0x4e, 0x13, 0x09, 0x01,
+            0x01, 0x02, 0x03, 0x04, 0x05, 0x06
+        ][..]
+    );
+    // The real client then carries on (the stray Reject matches none of its
+    // requests and is discarded) and the pair converges.
+    pair.client.handle_input(pair.now, &server_first);
+    pair.client.handle_input(pair.now, &out);
+    pair.connect();
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn poll_timeout_never_goes_backwards_through_a_whole_session() {
+    let mut pair = Pair::default_with(&[AuthMethod::EapMsChapV2]);
+    pair.connect();
+    pair.client.close(pair.now);
+    pair.run_until(Duration::from_secs(20), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert!(pair.client.is_closed() && pair.server.is_closed());
+    assert_eq!(pair.client.poll_timeout(), None);
+    assert_eq!(pair.server.poll_timeout(), None);
+}
+
+#[test]
+fn hlak_glue_matches_the_chained_vector() {
+    // PROTOCOL.md 6.3: the RFC 2759 credentials give this HLAK on both sides.
+    let hash = crate::crypto::mschapv2::NtPasswordHash::from_password("clientPass");
+    let nt = [
+        0x82, 0x30, 0x9E, 0xCD, 0x8D, 0x70, 0x8B, 0x5E, 0xA0, 0x8F, 0xAA, 0x39, 0x81, 0xCD, 0x83,
+        0x54, 0x42, 0x33, 0x11, 0x4A, 0x3D, 0x85, 0xD6, 0xDF,
+    ];
+    let master = MasterKey::derive(&hash.hash_hash(), &nt);
+    for role in [
+        crate::crypto::mppe::Role::Client,
+        crate::crypto::mppe::Role::Server,
+    ] {
+        let hlak = crate::crypto::binding::Hlak::from_mschapv2(&MppeKeys::derive(&master, role));
+        assert_eq!(
+            hlak.as_bytes()[..],
+            [
+                0xD5, 0xF0, 0xE9, 0x52, 0x1E, 0x3E, 0xA9, 0x58, 0x96, 0x45, 0xE8, 0x60, 0x51, 0xC8,
+                0x22, 0x26, 0x8B, 0x7C, 0xDC, 0x14, 0x9B, 0x99, 0x3A, 0x1B, 0xA1, 0x18, 0xCB, 0x15,
+                0x3F, 0x56, 0xDC, 0xCB
+            ]
+        );
+    }
+}
