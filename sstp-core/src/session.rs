@@ -325,6 +325,9 @@ impl Core {
                 Ok(message) => self.control.on_message(now, message, packet, &mut self.tx),
                 Err(error) => self.control.on_invalid_message(now, &error, &mut self.tx),
             }
+            // Act on it before the next packet of the same chunk: a PPP
+            // frame right behind the Call Connect Ack needs PPP started.
+            self.process(now);
             return;
         }
         // 2.2.3: a data packet carries one PPP frame.

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod fsm;
 pub mod ppp;
+pub mod session;
 pub mod sstp;
 
 /// A harness: takes the fuzzer's bytes, panics only on a bug.
@@ -18,14 +19,17 @@ pub type Harness = fn(&[u8]);
 /// folder, `fuzz/corpus/<name>/`).
 pub const TARGETS: &[(&str, Harness)] = &[
     ("auth_packets", auth_packets),
+    ("client_session", client_session),
     ("deframer", deframer),
     ("fsm_events", fsm_events),
     ("http_preamble", http_preamble),
     ("ppp_frame", ppp_frame),
+    ("server_session", server_session),
     ("sstp_packet", sstp_packet),
 ];
 
 pub use auth::auth_packets;
 pub use fsm::fsm_events;
 pub use ppp::ppp_frame;
+pub use session::{client_session, server_session};
 pub use sstp::{deframer, http_preamble, sstp_packet};

@@ -789,3 +789,20 @@ fn hlak_glue_matches_the_chained_vector() {
         );
     }
 }
+
+#[test]
+fn connects_without_waiting_for_any_retransmission() {
+    // Regression (found by the session fuzzer): the server's Call Connect
+    // Ack and its first LCP Configure-Request arrive in one chunk; PPP must
+    // be started before the frame behind the Ack is read, or the request is
+    // lost and the call waits 3 s for a retransmission.
+    for method in [
+        AuthMethod::MsChapV2,
+        AuthMethod::EapMsChapV2,
+        AuthMethod::Pap,
+    ] {
+        let mut pair = Pair::default_with(&[method]);
+        pair.drive();
+        assert!(pair.both_up(), "{method}: up without any timer firing");
+    }
+}
