@@ -29,7 +29,7 @@ use super::auth::{
     AuthPeer, AuthRequest, AuthVerdict, Authenticator, AuthenticatorConfig, ClientOutcome,
     PeerConfig, ServerOutcome,
 };
-use super::fsm::FsmConfig;
+use super::fsm::{FsmConfig, State};
 use super::ipcp::{IpcpClientConfig, IpcpConfig, IpcpPolicy, IpcpServerConfig, Ipv4Config};
 use super::ipv6cp::{Ipv6Config, Ipv6cpConfig, Ipv6cpPolicy};
 use super::lcp::{KeepaliveConfig, KeepaliveEvent, LcpConfig, LcpKeepalive, LcpPolicy};
@@ -491,12 +491,22 @@ impl Link {
                 LayerEvent::Down => {
                     self.keepalive.stop();
                     self.stop_network(now);
-                    if !self.closing && self.phase != Phase::Establish {
+                    if self.closing {
+                        // Our own Terminate-Request: expected.
+                    } else if self.lcp.state() == State::Stopping {
+                        // The peer sent Terminate-Request (RFC 1661 Opened +
+                        // RTR): a normal end of the call; the SSTP
+                        // disconnect follows from whichever side.
+                        self.closing = true;
+                        self.phase = Phase::Terminate;
+                        self.events
+                            .push_back(LinkEvent::Failed(CloseReason::PeerDisconnected));
+                    } else if self.phase != Phase::Establish {
+                        // Opened + RCR: a renegotiation. SSTP has no use for
+                        // it after the crypto binding (module docs).
                         self.fail(
                             now,
-                            CloseReason::PppFailed(
-                                "the peer terminated or renegotiated LCP".into(),
-                            ),
+                            CloseReason::PppFailed("the peer renegotiated LCP".into()),
                             rng,
                         );
                     }

@@ -147,6 +147,8 @@ enum Binding {
         hlak: Option<Hlak>,
         /// A Call Connected that arrived before the HLAK, as received.
         deferred: Option<Box<[u8; CALL_CONNECTED_LEN]>>,
+        /// The hash the client used, once its binding verified.
+        verified: Option<HashProtocol>,
     },
 }
 
@@ -208,6 +210,7 @@ impl Control {
                 nonce,
                 hlak: None,
                 deferred: None,
+                verified: None,
             },
         );
         control.negotiation = Some(now + timers.negotiation);
@@ -261,7 +264,7 @@ impl Control {
     pub(crate) fn chosen_hash(&self) -> Option<HashProtocol> {
         match &self.binding {
             Binding::Client { nonce, .. } => nonce.map(|(_, h)| h),
-            Binding::Server { .. } => None,
+            Binding::Server { verified, .. } => *verified,
         }
     }
 
@@ -561,6 +564,9 @@ impl Control {
         };
         match binding::verify_call_connected(bytes, offered.0, nonce, cert_hashes, hlak) {
             Ok(hash) => {
+                if let Binding::Server { verified, .. } = &mut self.binding {
+                    *verified = Some(hash);
+                }
                 self.negotiation = None;
                 self.state = ControlState::ServerCallConnected;
                 self.start_hello(now);
