@@ -46,6 +46,8 @@
 //! comes through [`Random`]; the same inputs, `now`s and random bytes give
 //! the same outputs.
 
+#![forbid(unsafe_code)]
+
 pub mod crypto;
 pub mod deframer;
 pub mod error;

@@ -804,3 +804,30 @@ fn connects_without_waiting_for_any_retransmission() {
         assert!(pair.both_up(), "{method}: up without any timer firing");
     }
 }
+
+#[test]
+fn unknown_protocols_get_a_protocol_reject() {
+    // Windows offers CCP (MPPE), which SSTP does not need: RFC 1661 5.7.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    let ccp_request: &[u8] = &[0x01, 0x07, 0x00, 0x0a, 0x12, 0x06, 0x01, 0x00, 0x00, 0x60];
+    let mut frame = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x80, 0xfd];
+    frame.extend_from_slice(ccp_request);
+    let l = frame.len() as u16;
+    frame[2..4].copy_from_slice(&l.to_be_bytes());
+    pair.server.handle_input(pair.now, &frame);
+    let mut out = Vec::new();
+    assert!(pair.server.poll_transmit(&mut out));
+    // LCP (c0 21) Protocol-Reject (08), rejected protocol 80 fd, then the
+    // rejected packet.
+    let at = out
+        .windows(4)
+        .position(|w| w == [0xff, 0x03, 0xc0, 0x21])
+        .expect("an LCP frame");
+    assert_eq!(out[at + 4], 0x08, "Protocol-Reject");
+    assert_eq!(&out[at + 8..at + 10], &[0x80, 0xfd]);
+    assert_eq!(&out[at + 10..at + 10 + ccp_request.len()], ccp_request);
+    // The call carries on.
+    pair.client.handle_input(pair.now, &out);
+    pair.exchange_ipv4();
+}
