@@ -61,6 +61,13 @@ impl IpcpServerConfig {
             nbns: Vec::new(),
         }
     }
+
+    /// Adds DNS servers to hand out.
+    #[must_use]
+    pub fn with_dns(mut self, dns: impl IntoIterator<Item = Ipv4Addr>) -> Self {
+        self.dns.extend(dns);
+        self
+    }
 }
 
 /// Client-side IPCP settings.

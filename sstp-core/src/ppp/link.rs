@@ -22,7 +22,6 @@
 //!   link after the crypto binding, and Windows never does it.
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use super::auth::{
@@ -83,38 +82,10 @@ pub(crate) enum LinkEvent {
 }
 
 /// The address lease a server hands to a session
-/// (`ServerSession::assign_addresses`).
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddressLease {
-    /// The server's own address on the link (IPCP IP-Address of our request).
-    pub local: Ipv4Addr,
-    /// The client's address.
-    pub peer: Ipv4Addr,
-    /// DNS servers pushed through IPCP (RFC 1877), at most two used.
-    pub dns: Vec<Ipv4Addr>,
-    /// NBNS servers pushed through IPCP (RFC 1877), at most two used.
-    pub nbns: Vec<Ipv4Addr>,
-}
-
-impl AddressLease {
-    /// A lease of `peer` for the client, `local` for the server, no DNS.
-    pub fn new(local: Ipv4Addr, peer: Ipv4Addr) -> Self {
-        Self {
-            local,
-            peer,
-            dns: Vec::new(),
-            nbns: Vec::new(),
-        }
-    }
-
-    /// Adds DNS servers.
-    #[must_use]
-    pub fn with_dns(mut self, dns: impl IntoIterator<Item = Ipv4Addr>) -> Self {
-        self.dns.extend(dns);
-        self
-    }
-}
+/// (`ServerSession::assign_addresses`): the server's own address, the
+/// client's, and the DNS/NBNS servers pushed through IPCP (RFC 1877). It is
+/// exactly what the server side of IPCP needs.
+pub type AddressLease = IpcpServerConfig;
 
 /// PPP settings shared by both roles.
 #[non_exhaustive]
@@ -424,10 +395,7 @@ impl Link {
         if self.phase != Phase::Network || self.ipcp.is_some() {
             return;
         }
-        let mut config = IpcpServerConfig::new(lease.local, lease.peer);
-        config.dns = lease.dns;
-        config.nbns = lease.nbns;
-        self.start_ncps(now, IpcpConfig::Server(config), rng);
+        self.start_ncps(now, IpcpConfig::Server(lease), rng);
         let held = match &mut self.side {
             Side::Server { held, .. } => std::mem::take(held),
             Side::Client { .. } => VecDeque::new(),
