@@ -1,0 +1,413 @@
+//! The async side of a tunnel: a supervisor that connects, runs one
+//! connection at a time, restores the system after each, and reconnects
+//! with backoff; and the connection loop, the same shape as the server's
+//! (one `select!` over TLS reads, TUN reads, the session's deadline and the
+//! stop signal), feeding sstp-core's `ClientSession` and draining it.
+//!
+//! Time is `tokio::time::Instant::now().into_std()`, so tests can pause and
+//! advance it.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rand::RngExt;
+use sstp_core::{ClientSession, CloseReason, Event};
+use sstp_tun::{RecvBatch, TunDevice};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+
+use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
+use crate::dial::{self, Dialed};
+use crate::error::Error;
+use crate::netsetup::{Ipv4Link, NetSetup};
+use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
+
+/// Longest a clean disconnect may take before the connection is dropped.
+const CLOSE_LIMIT: Duration = Duration::from_secs(10);
+/// Longest the TLS close_notify may take.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
+/// Bytes read from TLS at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// Packets read from the TUN per wake-up.
+const TUN_BATCH: usize = 64;
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// What the supervisor shares with the `Tunnel` handle.
+pub(crate) struct Shared {
+    pub(crate) events: mpsc::Sender<TunnelEvent>,
+    pub(crate) phase: watch::Sender<Phase>,
+    pub(crate) stats: Arc<StatsInner>,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+impl Shared {
+    fn emit(&self, event: TunnelEvent) {
+        tracing::debug!(?event, "tunnel event");
+        if self.events.try_send(event).is_err() {
+            tracing::debug!("tunnel event dropped: nobody reads the event stream");
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        *self.stop.borrow() || self.stop.has_changed().is_err()
+    }
+}
+
+/// How one connection ended.
+enum End {
+    /// The user asked to disconnect (and the call was closed).
+    Stopped,
+    /// It failed, before or after the tunnel came up.
+    Failed { error: Error, was_up: bool },
+}
+
+/// Runs the tunnel until the user stops it or it fails for good.
+pub(crate) async fn supervise<D: TunDevice>(
+    settings: Arc<Settings>,
+    tun: D,
+    mut net: NetSetup,
+    mut shared: Shared,
+) -> Result<(), Error> {
+    let interface = tun.name().to_owned();
+    let mut attempt = 0u32;
+    let mut failures = 0u32;
+    let mut ever_up = false;
+    let result = loop {
+        attempt += 1;
+        shared.emit(TunnelEvent::Connecting {
+            attempt,
+            server: settings.server.to_string(),
+            proxy: settings.proxy.as_ref().map(ToString::to_string),
+        });
+        let dialed = tokio::select! {
+            r = dial::dial(&settings.server, settings.proxy.as_ref(), &settings.tls, settings.timeouts) => r,
+            _ = stopped(&mut shared.stop) => break Ok(()),
+        };
+        let end = match dialed {
+            Ok(dialed) => {
+                shared.emit(TunnelEvent::Connected {
+                    server: settings.server.to_string(),
+                    remote: dialed.remote,
+                    tls_version: dialed.tls_version,
+                    fingerprint: dialed.fingerprint,
+                });
+                run_connection(&settings, &tun, &interface, dialed, &mut net, &mut shared).await
+            }
+            Err(error) => End::Failed {
+                error,
+                was_up: false,
+            },
+        };
+        // After every connection: the system goes back to how it was.
+        net.restore().await;
+        *shared.stats.up_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        match end {
+            End::Stopped => break Ok(()),
+            End::Failed { error, was_up } => {
+                if was_up {
+                    ever_up = true;
+                    failures = 0;
+                }
+                let policy = &settings.reconnect;
+                let retry = ever_up
+                    && policy.enabled
+                    && !shared.stop_requested()
+                    && (error.is_retryable()
+                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth)
+                    && policy.max_attempts.is_none_or(|max| failures < max);
+                if !retry {
+                    break Err(error);
+                }
+                failures += 1;
+                let delay = policy.delay(failures, rand::rng().random::<f64>());
+                tracing::info!(%error, attempt = failures, ?delay, "connection lost; reconnecting");
+                shared.emit(TunnelEvent::Reconnecting {
+                    attempt: failures,
+                    delay,
+                    reason: error.to_string(),
+                    kind: error.kind(),
+                });
+                shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let _ = shared.phase.send(Phase::Reconnecting);
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut shared.stop) => break Ok(()),
+                }
+            }
+        }
+    };
+    net.restore().await;
+    let (reason, kind) = match &result {
+        Ok(()) => ("disconnected".to_owned(), None),
+        Err(e) => (e.to_string(), Some(e.kind())),
+    };
+    shared.emit(TunnelEvent::Down { reason, kind });
+    let _ = shared.phase.send(Phase::Ended);
+    result
+}
+
+/// Resolves once a stop is requested (or the handle is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One SSTP connection, from the HTTP handshake's leftover bytes to
+/// `Event::Down` (MS-SSTP 3.2; the call order of `sstp_core::session`).
+async fn run_connection<D: TunDevice>(
+    settings: &Settings,
+    tun: &D,
+    interface: &str,
+    dialed: Dialed,
+    net: &mut NetSetup,
+    shared: &mut Shared,
+) -> End {
+    let Dialed {
+        mut stream,
+        leftover,
+        cert,
+        remote,
+        ..
+    } = dialed;
+    let pin: Option<IpAddr> = remote.map(|a| a.ip());
+    // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
+    let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
+    let mut session = ClientSession::new(&settings.session, cert, now(), rng);
+    if !leftover.is_empty() {
+        session.handle_input(now(), &leftover);
+    }
+    let mut rbuf = vec![0u8; READ_CHUNK];
+    let mut tx = Vec::with_capacity(16 * 1024);
+    let mut batch = RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0);
+    let mut up = false;
+    let mut closing: Option<tokio::time::Instant> = None;
+    let mut failure: Option<Error> = None;
+    let mut ipv6_id: Option<[u8; 8]> = None;
+    let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
+    let mut adverts: Vec<RouterAdvert> = Vec::new();
+    let stats = Arc::clone(&shared.stats);
+
+    let reason: CloseReason = 'conn: loop {
+        // Outputs first: bytes for TLS, packets for the TUN, events.
+        tx.clear();
+        if session.poll_transmit(&mut tx) {
+            let written = async {
+                stream.write_all(&tx).await?;
+                stream.flush().await
+            };
+            if let Err(e) = written.await {
+                tracing::debug!(error = %e, "TLS write failed");
+                failure.get_or_insert(Error::Io(e));
+                session.transport_closed(now());
+            }
+        }
+        while let Some(packet) = session.poll_ip() {
+            if packet.first().is_some_and(|b| b >> 4 == 6)
+                && let Some(ra) = parse_router_advertisement(packet)
+            {
+                adverts.push(ra);
+            }
+            match tun.send(packet).await {
+                Ok(n) => {
+                    stats.rx_packets.fetch_add(1, Ordering::Relaxed);
+                    stats.rx_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    failure.get_or_insert(Error::Tun(e));
+                    session.close(now());
+                    closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+                    break;
+                }
+            }
+        }
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::Authenticated { username, method } => {
+                    shared.emit(TunnelEvent::Authenticated { username, method });
+                }
+                Event::Up(config) => {
+                    if let Some(v6) = config.ipv6 {
+                        ipv6_id = Some(v6.local_id);
+                    }
+                    let link = Ipv4Link {
+                        local: config.ipv4.local,
+                        peer: config.ipv4.peer,
+                        dns: config.ipv4.dns.clone(),
+                        mtu: config.mtu,
+                        ipv6_local: config.ipv6.map(|v| v.local),
+                    };
+                    match net.apply_ipv4(interface, &link, &settings.tunnel, pin).await {
+                        Ok(applied) => {
+                            up = true;
+                            *stats.up_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                Some(tokio::time::Instant::now());
+                            let _ = shared.phase.send(Phase::Up);
+                            shared.emit(TunnelEvent::Up(UpInfo {
+                                server: settings.server.to_string(),
+                                interface: interface.to_owned(),
+                                local: link.local,
+                                peer: link.peer,
+                                dns: link.dns.clone(),
+                                mtu: link.mtu,
+                                routes: applied.routes,
+                                dns_applied: applied.dns,
+                                binding: config.binding,
+                            }));
+                            if let Some(v6) = config.ipv6 {
+                                shared.emit(TunnelEvent::Ipv6Up {
+                                    interface: interface.to_owned(),
+                                    local: v6.local,
+                                    peer: v6.peer,
+                                });
+                                let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                            }
+                        }
+                        Err(e) => {
+                            failure.get_or_insert(Error::Setup(e));
+                            session.close(now());
+                            closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+                        }
+                    }
+                }
+                Event::Ipv6Up(v6) => {
+                    ipv6_id = Some(v6.local_id);
+                    match net.apply_ipv6_link(interface, v6.local, &settings.tunnel).await {
+                        Ok(_) => {
+                            shared.emit(TunnelEvent::Ipv6Up {
+                                interface: interface.to_owned(),
+                                local: v6.local,
+                                peer: v6.peer,
+                            });
+                            // RFC 4861 6.3.7: ask for an RA now rather than waiting.
+                            let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off"),
+                    }
+                }
+                Event::Down(reason) => break 'conn reason,
+                _ => {}
+            }
+        }
+        if let Some(id) = ipv6_id {
+            for ra in adverts.drain(..) {
+                for address in ra.slaac_addresses(id) {
+                    if ipv6_addresses.contains(&address) || ipv6_addresses.len() >= 4 {
+                        continue;
+                    }
+                    match net.apply_ipv6_global(interface, address, &ra, &settings.tunnel).await {
+                        Ok(routes) => {
+                            ipv6_addresses.push(address);
+                            shared.emit(TunnelEvent::Ipv6Address {
+                                interface: interface.to_owned(),
+                                address,
+                                prefix_len: 64,
+                                router: ra.router,
+                                routes,
+                            });
+                        }
+                        Err(e) => tracing::warn!(error = %e, %address, "could not add the SLAAC address"),
+                    }
+                }
+            }
+        } else {
+            adverts.clear();
+        }
+
+        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            _ = stopped(&mut shared.stop), if closing.is_none() => {
+                tracing::info!("disconnecting");
+                session.close(now());
+                closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+            }
+            r = stream.read(&mut rbuf) => match r {
+                Ok(0) => session.transport_closed(now()),
+                Ok(n) => session.handle_input(now(), &rbuf[..n]),
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS read failed");
+                    failure.get_or_insert(Error::Io(e));
+                    session.transport_closed(now());
+                }
+            },
+            r = tun.recv_batch(&mut batch), if up && closing.is_none() => match r {
+                Ok(_) => {
+                    let at = now();
+                    for packet in batch.iter() {
+                        match session.send_ip(at, packet) {
+                            Ok(()) => {
+                                stats.tx_packets.fetch_add(1, Ordering::Relaxed);
+                                stats.tx_bytes.fetch_add(packet.len() as u64, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    failure.get_or_insert(Error::Tun(e));
+                    session.close(now());
+                    closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+                }
+            },
+            () = sleep_until_opt(deadline) => session.handle_timeout(now()),
+            () = sleep_until_opt(closing) => {
+                tracing::debug!("clean disconnect took too long; dropping the connection");
+                session.transport_closed(now());
+            }
+        }
+    };
+
+    // After Down: the last bytes (Call Disconnect Ack, Abort), then
+    // close_notify (MS-SSTP 3.2.7.3 ends the call before TLS).
+    tx.clear();
+    if session.poll_transmit(&mut tx) {
+        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, async {
+            stream.write_all(&tx).await?;
+            stream.flush().await
+        })
+        .await;
+    }
+    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, stream.shutdown()).await;
+    tracing::info!(%reason, "SSTP call ended");
+
+    if let Some(error) = failure.filter(|_| !matches!(reason, CloseReason::AuthFailed(_))) {
+        // A local failure (setup, TUN) or the transport error says more
+        // than "closed locally" / "connection lost".
+        if matches!(
+            reason,
+            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected
+        ) || matches!(error, Error::Setup(_) | Error::Tun(_))
+        {
+            return End::Failed { error, was_up: up };
+        }
+    }
+    if closing.is_some() && matches!(reason, CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected) && shared.stop_requested() {
+        return End::Stopped;
+    }
+    End::Failed {
+        error: Error::from_close(reason),
+        was_up: up,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
