@@ -171,7 +171,9 @@ impl ClientBuilder {
 
     fn settings(self) -> Result<Settings, Error> {
         let Some(credential) = self.credential else {
-            return Err(Error::Config("no credentials: set a user name and password".into()));
+            return Err(Error::Config(
+                "no credentials: set a user name and password".into(),
+            ));
         };
         if self.username.is_empty() {
             return Err(Error::Config("the user name is empty".into()));
@@ -217,7 +219,11 @@ impl ClientBuilder {
     /// and returns at once; follow it with [`Tunnel::next_event`] or
     /// [`Tunnel::wait_up`]. Settings errors come back here, before any
     /// traffic. Call inside a tokio runtime.
-    pub fn start_with<D: TunDevice + 'static>(self, tun: D, system: System) -> Result<Tunnel, Error> {
+    pub fn start_with<D: TunDevice + 'static>(
+        self,
+        tun: D,
+        system: System,
+    ) -> Result<Tunnel, Error> {
         let settings = Arc::new(self.settings()?);
         let interface = tun.name().to_owned();
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);

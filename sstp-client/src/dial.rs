@@ -89,13 +89,11 @@ pub(crate) async fn dial(
     }
     tls.reset_seen();
     let connector = TlsConnector::from(std::sync::Arc::clone(&tls.config));
-    let mut stream = tokio::time::timeout(
-        timeouts.tls,
-        connector.connect(tls.server_name.clone(), io),
-    )
-    .await
-    .map_err(|_| Error::Timeout("waiting for the TLS handshake"))?
-    .map_err(|e| tls.handshake_error(e))?;
+    let mut stream =
+        tokio::time::timeout(timeouts.tls, connector.connect(tls.server_name.clone(), io))
+            .await
+            .map_err(|_| Error::Timeout("waiting for the TLS handshake"))?
+            .map_err(|e| tls.handshake_error(e))?;
 
     let (_, conn) = stream.get_ref();
     let Some(leaf) = conn.peer_certificates().and_then(|c| c.first()) else {

@@ -222,10 +222,16 @@ impl Resolved {
     where
         B: serde::Serialize + zbus::zvariant::DynamicType,
     {
-        conn.call_method(Some(Self::DEST), Self::PATH, Some(Self::MANAGER), method, body)
-            .await
-            .map(drop)
-            .map_err(|e| SetupError::new(format!("systemd-resolved {method}"), io::Error::other(e)))
+        conn.call_method(
+            Some(Self::DEST),
+            Self::PATH,
+            Some(Self::MANAGER),
+            method,
+            body,
+        )
+        .await
+        .map(drop)
+        .map_err(|e| SetupError::new(format!("systemd-resolved {method}"), io::Error::other(e)))
     }
 
     fn ifindex(link: &str) -> Result<i32, SetupError> {
@@ -463,7 +469,10 @@ mod tests {
     use super::*;
 
     fn servers() -> Vec<IpAddr> {
-        vec![Ipv4Addr::new(10, 0, 0, 53).into(), Ipv4Addr::new(10, 0, 0, 54).into()]
+        vec![
+            Ipv4Addr::new(10, 0, 0, 53).into(),
+            Ipv4Addr::new(10, 0, 0, 54).into(),
+        ]
     }
 
     #[tokio::test]
@@ -478,14 +487,23 @@ mod tests {
         assert_eq!(where_, path.display().to_string());
         let ours = std::fs::read_to_string(&path).unwrap();
         assert!(ours.starts_with(MARKER), "{ours}");
-        assert!(ours.contains("nameserver 10.0.0.53\nnameserver 10.0.0.54\n"), "{ours}");
+        assert!(
+            ours.contains("nameserver 10.0.0.53\nnameserver 10.0.0.54\n"),
+            "{ours}"
+        );
         assert!(ours.contains("search lab.example"), "{ours}");
         assert!(!ours.contains("192.0.2.53"), "{ours}");
-        assert_eq!(std::fs::read_to_string(dns.backup_path()).unwrap(), original);
+        assert_eq!(
+            std::fs::read_to_string(dns.backup_path()).unwrap(),
+            original
+        );
 
         // A second apply (reconnect) keeps the true original.
         dns.apply("sstp0", &servers()[..1], true).await.unwrap();
-        assert_eq!(std::fs::read_to_string(dns.backup_path()).unwrap(), original);
+        assert_eq!(
+            std::fs::read_to_string(dns.backup_path()).unwrap(),
+            original
+        );
 
         dns.revert("sstp0").await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
@@ -505,10 +523,16 @@ mod tests {
         dns.apply("sstp0", &servers(), false).await.unwrap();
         assert!(!path.symlink_metadata().unwrap().file_type().is_symlink());
         // The stub file itself was not touched.
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "nameserver 127.0.0.53\n");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "nameserver 127.0.0.53\n"
+        );
         dns.revert("sstp0").await.unwrap();
         assert!(path.symlink_metadata().unwrap().file_type().is_symlink());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "nameserver 127.0.0.53\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "nameserver 127.0.0.53\n"
+        );
         dns.revert("sstp0").await.unwrap();
         assert!(path.symlink_metadata().unwrap().file_type().is_symlink());
     }
@@ -524,7 +548,10 @@ mod tests {
         let second = ResolvConf::new(&path);
         second.apply("sstp1", &servers(), true).await.unwrap();
         second.revert("sstp1").await.unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "nameserver 192.0.2.1\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "nameserver 192.0.2.1\n"
+        );
     }
 
     #[tokio::test]

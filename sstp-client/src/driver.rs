@@ -105,7 +105,11 @@ pub(crate) async fn supervise<D: TunDevice>(
         };
         // After every connection: the system goes back to how it was.
         net.restore().await;
-        *shared.stats.up_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *shared
+            .stats
+            .up_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         match end {
             End::Stopped => break Ok(()),
             End::Failed { error, was_up } => {
@@ -184,8 +188,9 @@ async fn run_connection<D: TunDevice>(
     // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
     let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
     let mut session = ClientSession::new(&settings.session, cert, now(), rng);
+    let mut splitter = PacketSplitter::default();
     if !leftover.is_empty() {
-        session.handle_input(now(), &leftover);
+        splitter.feed(&leftover, |p| session.handle_input(now(), p));
     }
     let mut rbuf = vec![0u8; READ_CHUNK];
     let mut tx = Vec::with_capacity(16 * 1024);
@@ -196,22 +201,12 @@ async fn run_connection<D: TunDevice>(
     let mut ipv6_id: Option<[u8; 8]> = None;
     let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
     let mut adverts: Vec<RouterAdvert> = Vec::new();
+    let mut pending_event: Option<Event> = None;
     let stats = Arc::clone(&shared.stats);
 
     let reason: CloseReason = 'conn: loop {
         // Outputs first: bytes for TLS, packets for the TUN, events.
-        tx.clear();
-        if session.poll_transmit(&mut tx) {
-            let written = async {
-                stream.write_all(&tx).await?;
-                stream.flush().await
-            };
-            if let Err(e) = written.await {
-                tracing::debug!(error = %e, "TLS write failed");
-                failure.get_or_insert(Error::Io(e));
-                session.transport_closed(now());
-            }
-        }
+        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
         while let Some(packet) = session.poll_ip() {
             if packet.first().is_some_and(|b| b >> 4 == 6)
                 && let Some(ra) = parse_router_advertisement(packet)
@@ -234,7 +229,7 @@ async fn run_connection<D: TunDevice>(
                 }
             }
         }
-        while let Some(event) = session.poll_event() {
+        while let Some(event) = pending_event.take().or_else(|| session.poll_event()) {
             match event {
                 Event::Authenticated { username, method } => {
                     shared.emit(TunnelEvent::Authenticated { username, method });
@@ -250,10 +245,16 @@ async fn run_connection<D: TunDevice>(
                         mtu: config.mtu,
                         ipv6_local: config.ipv6.map(|v| v.local),
                     };
-                    match net.apply_ipv4(interface, &link, &settings.tunnel, pin).await {
+                    match net
+                        .apply_ipv4(interface, &link, &settings.tunnel, pin)
+                        .await
+                    {
                         Ok(applied) => {
                             up = true;
-                            *stats.up_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            *stats
+                                .up_since
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
                                 Some(tokio::time::Instant::now());
                             let _ = shared.phase.send(Phase::Up);
                             shared.emit(TunnelEvent::Up(UpInfo {
@@ -285,7 +286,10 @@ async fn run_connection<D: TunDevice>(
                 }
                 Event::Ipv6Up(v6) => {
                     ipv6_id = Some(v6.local_id);
-                    match net.apply_ipv6_link(interface, v6.local, &settings.tunnel).await {
+                    match net
+                        .apply_ipv6_link(interface, v6.local, &settings.tunnel)
+                        .await
+                    {
                         Ok(_) => {
                             shared.emit(TunnelEvent::Ipv6Up {
                                 interface: interface.to_owned(),
@@ -295,7 +299,9 @@ async fn run_connection<D: TunDevice>(
                             // RFC 4861 6.3.7: ask for an RA now rather than waiting.
                             let _ = session.send_ip(now(), &router_solicitation(v6.local));
                         }
-                        Err(e) => tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off")
+                        }
                     }
                 }
                 Event::Down(reason) => break 'conn reason,
@@ -308,7 +314,10 @@ async fn run_connection<D: TunDevice>(
                     if ipv6_addresses.contains(&address) || ipv6_addresses.len() >= 4 {
                         continue;
                     }
-                    match net.apply_ipv6_global(interface, address, &ra, &settings.tunnel).await {
+                    match net
+                        .apply_ipv6_global(interface, address, &ra, &settings.tunnel)
+                        .await
+                    {
                         Ok(routes) => {
                             ipv6_addresses.push(address);
                             shared.emit(TunnelEvent::Ipv6Address {
@@ -319,7 +328,9 @@ async fn run_connection<D: TunDevice>(
                                 routes,
                             });
                         }
-                        Err(e) => tracing::warn!(error = %e, %address, "could not add the SLAAC address"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, %address, "could not add the SLAAC address")
+                        }
                     }
                 }
             }
@@ -327,6 +338,13 @@ async fn run_connection<D: TunDevice>(
             adverts.clear();
         }
 
+        // Handling events may have queued bytes (Router Solicitation, Call
+        // Disconnect): send them before sleeping.
+        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
+        if let Some(event) = session.poll_event() {
+            pending_event = Some(event);
+            continue;
+        }
         let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
         tokio::select! {
             _ = stopped(&mut shared.stop), if closing.is_none() => {
@@ -336,7 +354,10 @@ async fn run_connection<D: TunDevice>(
             }
             r = stream.read(&mut rbuf) => match r {
                 Ok(0) => session.transport_closed(now()),
-                Ok(n) => session.handle_input(now(), &rbuf[..n]),
+                Ok(n) => {
+                    let at = now();
+                    splitter.feed(&rbuf[..n], |p| session.handle_input(at, p));
+                }
                 Err(e) => {
                     tracing::debug!(error = %e, "TLS read failed");
                     failure.get_or_insert(Error::Io(e));
@@ -396,7 +417,13 @@ async fn run_connection<D: TunDevice>(
             return End::Failed { error, was_up: up };
         }
     }
-    if closing.is_some() && matches!(reason, CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected) && shared.stop_requested() {
+    if closing.is_some()
+        && matches!(
+            reason,
+            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected
+        )
+        && shared.stop_requested()
+    {
         return End::Stopped;
     }
     End::Failed {
@@ -405,9 +432,131 @@ async fn run_connection<D: TunDevice>(
     }
 }
 
+/// Cuts a TLS read at SSTP packet boundaries (MS-SSTP 2.2.1: 12-bit length
+/// in bytes 2-3) so the session sees one packet per `handle_input`.
+///
+/// Why: sstp-core's `handle_input` applies control events (the Call Connect
+/// Ack's "lower layer up") only after the whole chunk, so the server's
+/// first LCP Configure-Request, which usually arrives in the same read as
+/// the Ack, was discarded ("lower layer down") and every connect waited one
+/// LCP restart timer (3 s). Feeding packet by packet avoids that. A partial
+/// packet at the end of a read is passed on too: the session's deframer
+/// keeps it until the rest arrives.
+#[derive(Debug, Default)]
+struct PacketSplitter {
+    header: [u8; 4],
+    have: usize,
+    remaining: usize,
+}
+
+impl PacketSplitter {
+    fn feed(&mut self, data: &[u8], mut deliver: impl FnMut(&[u8])) {
+        let mut start = 0;
+        let mut i = 0;
+        while i < data.len() {
+            if self.remaining == 0 {
+                self.header[self.have] = data[i];
+                self.have += 1;
+                i += 1;
+                if self.have < self.header.len() {
+                    continue;
+                }
+                let len =
+                    usize::from(u16::from_be_bytes([self.header[2], self.header[3]]) & 0x0fff);
+                if len < self.header.len() {
+                    // Malformed: the session's deframer reports it.
+                    deliver(&data[start..]);
+                    *self = Self::default();
+                    return;
+                }
+                self.remaining = len - self.header.len();
+            } else {
+                let take = self.remaining.min(data.len() - i);
+                i += take;
+                self.remaining -= take;
+            }
+            if self.remaining == 0 && self.have == self.header.len() {
+                deliver(&data[start..i]);
+                start = i;
+                self.have = 0;
+            }
+        }
+        if start < data.len() {
+            deliver(&data[start..]);
+        }
+    }
+}
+
+/// Writes what the session has for TLS; a failed write is a lost transport.
+async fn flush<S: tokio::io::AsyncWrite + Unpin>(
+    session: &mut ClientSession,
+    stream: &mut S,
+    tx: &mut Vec<u8>,
+    failure: &mut Option<Error>,
+) {
+    tx.clear();
+    if !session.poll_transmit(tx) {
+        return;
+    }
+    let written = async {
+        stream.write_all(tx).await?;
+        stream.flush().await
+    };
+    if let Err(e) = written.await {
+        tracing::debug!(error = %e, "TLS write failed");
+        failure.get_or_insert(Error::Io(e));
+        session.transport_closed(now());
+    }
+}
+
 async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(len: usize, tag: u8) -> Vec<u8> {
+        let mut p = vec![tag; len];
+        p[0] = 0x10;
+        p[1] = 0;
+        p[2..4].copy_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn splitter_cuts_at_packet_boundaries_across_reads() {
+        let stream: Vec<u8> = [packet(14, 1), packet(4, 2), packet(300, 3), packet(8, 4)].concat();
+        for chunk in [1, 2, 3, 5, 13, 100, 1000] {
+            let mut splitter = PacketSplitter::default();
+            let mut pieces: Vec<Vec<u8>> = Vec::new();
+            for part in stream.chunks(chunk) {
+                splitter.feed(part, |p| pieces.push(p.to_vec()));
+            }
+            assert_eq!(pieces.concat(), stream, "chunk {chunk}");
+            // Every piece lies within one packet.
+            let bounds = [0, 14, 18, 318, 326];
+            let mut at = 0;
+            for piece in &pieces {
+                let end = at + piece.len();
+                assert!(
+                    bounds.windows(2).any(|w| w[0] <= at && end <= w[1]),
+                    "chunk {chunk}: piece {at}..{end} spans packets"
+                );
+                at = end;
+            }
+        }
+    }
+
+    #[test]
+    fn splitter_passes_malformed_input_through() {
+        let mut splitter = PacketSplitter::default();
+        let mut seen = Vec::new();
+        splitter.feed(&[0x10, 0, 0, 2, 9, 9], |p| seen.extend_from_slice(p));
+        assert_eq!(seen, [0x10, 0, 0, 2, 9, 9]);
     }
 }

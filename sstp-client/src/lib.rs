@@ -25,12 +25,30 @@
 //! ```
 //!
 //! An embedder brings its own packet device (any [`sstp_tun::TunDevice`])
-//! and decides what the tunnel may change on the system ([`System`]). This
-//! example runs a whole client against a server that lives in the same
-//! program, over loopback, with in-memory devices on both ends:
+//! and decides what the tunnel may change on the system ([`System`]). Here
+//! an in-memory device, nothing changed on the system, and a server that is
+//! not there: the first connect fails at once with an error that says so
+//! (the loopback tests in `tests/` run the same code against a real
+//! server):
 //!
 //! ```
-//! # include!("../tests/support/doc_example.rs");
+//! use sstp_client::{ClientBuilder, ErrorKind, ProxySetting, ServerAddr, System};
+//! use sstp_tun::MemTun;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // A loopback port nobody listens on.
+//! let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+//! let (tun, _os) = MemTun::pair(1400);
+//! let err = ClientBuilder::new(ServerAddr::new("127.0.0.1", port))
+//!     .password("alice", "correct horse")
+//!     .proxy(ProxySetting::Direct)
+//!     .connect_with(tun, System::none())
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Unreachable);
+//! assert!(err.to_string().starts_with("server 127.0.0.1:"));
+//! # }
 //! ```
 //!
 //! ## Layers

@@ -155,7 +155,11 @@ impl NetSetup {
         Ok(applied)
     }
 
-    async fn apply_dns(&mut self, link: &str, options: &TunnelOptions) -> Result<String, SetupError> {
+    async fn apply_dns(
+        &mut self,
+        link: &str,
+        options: &TunnelOptions,
+    ) -> Result<String, SetupError> {
         let servers: Vec<IpAddr> = self.dns_v4.iter().chain(&self.dns_v6).copied().collect();
         let default_route = options.routes == RouteMode::Default;
         let where_ = self.dns.apply(link, &servers, default_route).await?;
@@ -198,7 +202,10 @@ impl NetSetup {
         self.address(link, address.into(), 64).await?;
         if options.routes == RouteMode::Default && ra.router_lifetime > 0 && !self.ipv6_default {
             self.ipv6_default = true;
-            for half in [Ipv6Addr::UNSPECIFIED, Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0)] {
+            for half in [
+                Ipv6Addr::UNSPECIFIED,
+                Ipv6Addr::new(0x8000, 0, 0, 0, 0, 0, 0, 0),
+            ] {
                 self.route(Route::new(half.into(), 1).dev(link), &mut added)
                     .await?;
             }
@@ -260,7 +267,12 @@ mod tests {
         let mut setup = NetSetup::new(Arc::new(routes.clone()), Arc::new(dns.clone()));
         let server: IpAddr = Ipv4Addr::new(203, 0, 113, 7).into();
         let applied = setup
-            .apply_ipv4("sstp0", &net_config(), &TunnelOptions::default(), Some(server))
+            .apply_ipv4(
+                "sstp0",
+                &net_config(),
+                &TunnelOptions::default(),
+                Some(server),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -276,7 +288,10 @@ mod tests {
         assert_eq!(routes.addresses(), ["sstp0 10.0.0.2/32"]);
         // The host route was looked up before the /1 routes went in.
         let ops = routes.ops();
-        let get = ops.iter().position(|o| *o == RouteOp::RouteGet(server)).unwrap();
+        let get = ops
+            .iter()
+            .position(|o| *o == RouteOp::RouteGet(server))
+            .unwrap();
         let half = ops
             .iter()
             .position(|o| *o == RouteOp::AddRoute("0.0.0.0/1 dev sstp0".into()))
@@ -292,7 +307,11 @@ mod tests {
         assert_eq!(dns.current(), None);
         let calls = routes.ops().len();
         setup.restore().await;
-        assert_eq!(routes.ops().len(), calls, "a second restore touched the system");
+        assert_eq!(
+            routes.ops().len(),
+            calls,
+            "a second restore touched the system"
+        );
         assert_eq!(dns.calls(), (1, 1));
         assert!(setup.is_clean());
     }
@@ -311,11 +330,24 @@ mod tests {
             ..TunnelOptions::default()
         };
         let applied = setup
-            .apply_ipv4("sstp0", &net_config(), &options, Some(Ipv4Addr::new(198, 51, 100, 1).into()))
+            .apply_ipv4(
+                "sstp0",
+                &net_config(),
+                &options,
+                Some(Ipv4Addr::new(198, 51, 100, 1).into()),
+            )
             .await
             .unwrap();
-        assert_eq!(applied.routes, ["10.0.0.1/32 dev sstp0", "172.16.0.0/12 dev sstp0"]);
-        assert!(!routes.ops().iter().any(|o| matches!(o, RouteOp::RouteGet(_))));
+        assert_eq!(
+            applied.routes,
+            ["10.0.0.1/32 dev sstp0", "172.16.0.0/12 dev sstp0"]
+        );
+        assert!(
+            !routes
+                .ops()
+                .iter()
+                .any(|o| matches!(o, RouteOp::RouteGet(_)))
+        );
         assert_eq!(dns.calls(), (0, 0));
         setup.restore().await;
         assert!(routes.routes().is_empty());
@@ -341,7 +373,10 @@ mod tests {
     async fn a_failed_setup_still_restores_what_went_in() {
         let routes = RecordingRoutes::new(None);
         let mut setup = NetSetup::new(Arc::new(routes.clone()), Arc::new(RecordingDns::new()));
-        setup.address("sstp0", Ipv4Addr::new(10, 9, 9, 9).into(), 32).await.unwrap();
+        setup
+            .address("sstp0", Ipv4Addr::new(10, 9, 9, 9).into(), 32)
+            .await
+            .unwrap();
         routes.fail_adds(true);
         let err = setup
             .apply_ipv4("sstp0", &net_config(), &TunnelOptions::default(), None)

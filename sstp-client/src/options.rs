@@ -188,7 +188,11 @@ impl FromStr for Prefix {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || Error::Config(format!("route {s:?}: expected ADDRESS/LEN, e.g. 10.0.0.0/8"));
+        let bad = || {
+            Error::Config(format!(
+                "route {s:?}: expected ADDRESS/LEN, e.g. 10.0.0.0/8"
+            ))
+        };
         let (addr, len) = match s.trim().split_once('/') {
             Some((a, l)) => (
                 a.parse::<IpAddr>().map_err(|_| bad())?,
@@ -226,7 +230,12 @@ impl FromStr for TlsVersion {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().trim_start_matches("tls").trim_start_matches(['v', '-', '_']) {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .trim_start_matches("tls")
+            .trim_start_matches(['v', '-', '_'])
+        {
             "1.2" | "12" => Ok(Self::Tls12),
             "1.3" | "13" => Ok(Self::Tls13),
             _ => Err(Error::Config(format!(
@@ -236,8 +245,8 @@ impl FromStr for TlsVersion {
     }
 }
 
-/// How the server certificate is checked, and the TLS knobs.
-#[non_exhaustive]
+/// How the server certificate is checked, and the TLS knobs. Build it
+/// with `..TlsOptions::default()` (as the other option structs here).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     /// Trust these CA certificates (PEM) instead of the system roots.
@@ -289,7 +298,6 @@ pub enum RouteMode {
 }
 
 /// What to set up on the tunnel interface once the call is up.
-#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunnelOptions {
     /// Interface name for the Linux TUN; `%d` lets the kernel number it.
@@ -322,7 +330,6 @@ impl Default for TunnelOptions {
 ///
 /// The first connection is not retried: if it fails, the error goes to the
 /// caller at once, so a typo or a wrong password shows up immediately.
-#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectPolicy {
     /// Reconnect at all.
@@ -380,7 +387,6 @@ impl ReconnectPolicy {
 
 /// Keepalive timers. The SSTP Hello (MS-SSTP 3.1.2.3) and LCP Echo (RFC
 /// 1661 5.8) both run from sstp-core's timers; this sets their periods.
-#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keepalive {
     /// Receive silence before an SSTP Echo Request (default 60 s).
@@ -420,7 +426,16 @@ mod tests {
             let a: ServerAddr = text.parse().unwrap();
             assert_eq!((a.host(), a.port()), (host, port), "{text}");
         }
-        for bad in ["", ":443", "host:0", "host:99999", "ho st", "[::1", "[::1]x", "a:b:c"] {
+        for bad in [
+            "",
+            ":443",
+            "host:0",
+            "host:99999",
+            "ho st",
+            "[::1",
+            "[::1]x",
+            "a:b:c",
+        ] {
             assert!(bad.parse::<ServerAddr>().is_err(), "{bad:?} accepted");
         }
         let a: ServerAddr = "[::1]:443".parse().unwrap();

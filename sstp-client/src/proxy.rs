@@ -85,7 +85,9 @@ impl HttpProxy {
                 ))
             })
             .transpose()?;
-        let has_port = hostport.rsplit_once(':').is_some_and(|(h, _)| !h.ends_with(':'))
+        let has_port = hostport
+            .rsplit_once(':')
+            .is_some_and(|(h, _)| !h.ends_with(':'))
             && (hostport.starts_with('[') && hostport.contains("]:")
                 || !hostport.starts_with('[') && hostport.matches(':').count() == 1);
         let text = if has_port {
@@ -95,7 +97,9 @@ impl HttpProxy {
         } else {
             format!("{hostport}:{DEFAULT_PROXY_PORT}")
         };
-        let addr: ServerAddr = text.parse().map_err(|e: crate::Error| bad(&e.to_string()))?;
+        let addr: ServerAddr = text
+            .parse()
+            .map_err(|e: crate::Error| bad(&e.to_string()))?;
         Ok(Self { addr, credentials })
     }
 
@@ -206,7 +210,12 @@ pub(crate) async fn connect(
         TcpStream::connect((proxy.addr.host(), proxy.addr.port())),
     )
     .await
-    .map_err(|_| unreachable(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")))?
+    .map_err(|_| {
+        unreachable(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "timed out",
+        ))
+    })?
     .map_err(unreachable)?;
     let _ = tcp.set_nodelay(true);
     let remote = tcp.peer_addr().ok();
@@ -214,9 +223,10 @@ pub(crate) async fn connect(
         proxy: name.clone(),
         detail,
     };
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
-        .await
-        .map_err(|e| protocol(e.to_string()))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| protocol(e.to_string()))?;
     // The connection task must run until the upgrade hands the stream over.
     tokio::spawn(async move {
         if let Err(e) = conn.with_upgrades().await {
@@ -349,7 +359,10 @@ mod tests {
     #[test]
     fn proxy_urls_parse() {
         let p = HttpProxy::parse("http://proxy.lab:3128").unwrap();
-        assert_eq!((p.addr().host(), p.addr().port(), p.user()), ("proxy.lab", 3128, None));
+        assert_eq!(
+            (p.addr().host(), p.addr().port(), p.user()),
+            ("proxy.lab", 3128, None)
+        );
         let p = HttpProxy::parse("proxy.lab").unwrap();
         assert_eq!(p.addr().port(), 8080);
         let p = HttpProxy::parse("http://u%3Ax:p%40ss@[::1]:3128/").unwrap();

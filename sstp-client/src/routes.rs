@@ -42,11 +42,19 @@ pub trait Routes: Send + Sync + fmt::Debug {
     /// Sets the MTU of `link` and brings it up.
     fn link_up(&self, link: &str, mtu: u16) -> BoxFuture<'_, Result<(), SetupError>>;
     /// Adds `addr/prefix_len` to `link`.
-    fn add_address(&self, link: &str, addr: IpAddr, prefix_len: u8)
-    -> BoxFuture<'_, Result<(), SetupError>>;
+    fn add_address(
+        &self,
+        link: &str,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> BoxFuture<'_, Result<(), SetupError>>;
     /// Removes `addr/prefix_len` from `link`.
-    fn del_address(&self, link: &str, addr: IpAddr, prefix_len: u8)
-    -> BoxFuture<'_, Result<(), SetupError>>;
+    fn del_address(
+        &self,
+        link: &str,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> BoxFuture<'_, Result<(), SetupError>>;
     /// How a packet to `dst` would leave (`ip route get`).
     fn route_get(&self, dst: IpAddr) -> BoxFuture<'_, Result<PathTo, SetupError>>;
     /// Adds a route.
@@ -113,7 +121,9 @@ impl Routes for LinuxRoutes {
             self.nl
                 .add_address(link.as_str(), addr, prefix_len)
                 .await
-                .map_err(nl_err(format!("add address {addr}/{prefix_len} dev {link}")))
+                .map_err(nl_err(format!(
+                    "add address {addr}/{prefix_len} dev {link}"
+                )))
         })
     }
 
@@ -128,7 +138,9 @@ impl Routes for LinuxRoutes {
             self.nl
                 .del_address(link.as_str(), addr, prefix_len)
                 .await
-                .map_err(nl_err(format!("delete address {addr}/{prefix_len} dev {link}")))
+                .map_err(nl_err(format!(
+                    "delete address {addr}/{prefix_len} dev {link}"
+                )))
         })
     }
 

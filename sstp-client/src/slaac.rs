@@ -235,11 +235,16 @@ mod tests {
         assert_eq!(parsed.router, ROUTER);
         assert_eq!(parsed.router_lifetime, 1800);
         assert_eq!(parsed.mtu, Some(1400));
-        assert_eq!(parsed.dns, [Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53)]);
+        assert_eq!(
+            parsed.dns,
+            [Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x53)]
+        );
         let id = [0x02, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55];
         assert_eq!(
             parsed.slaac_addresses(id),
-            [Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0x0211, 0x22ff, 0xfe33, 0x4455)]
+            [Ipv6Addr::new(
+                0x2001, 0xdb8, 7, 0, 0x0211, 0x22ff, 0xfe33, 0x4455
+            )]
         );
         // Not autonomous: no address.
         let parsed = parse_router_advertisement(&ra(prefix, 0x80, 0, 255)).unwrap();

@@ -415,9 +415,6 @@ mod tests {
             ..TlsOptions::default()
         };
         let err = TlsSetup::new(&options, "vpn.example.net").unwrap_err();
-        assert!(
-            err.to_string().contains("/nonexistent/ca.pem"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
     }
 }
