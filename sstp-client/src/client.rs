@@ -281,6 +281,23 @@ impl ClientBuilder {
     }
 }
 
+/// Fetches the SHA-256 fingerprint of `server`'s certificate *without
+/// checking it*, and the TLS version, for a person to compare out of band
+/// (`openssl x509 -fingerprint -sha256` on the server) before pinning it
+/// with [`TlsOptions::pins`]. Uses the proxy setting as a connect would.
+pub async fn fetch_fingerprint(
+    server: &ServerAddr,
+    sni: Option<&str>,
+    proxy: ProxySetting,
+) -> Result<(Fingerprint, &'static str), Error> {
+    let proxy = match proxy {
+        ProxySetting::Direct => None,
+        ProxySetting::Http(p) => Some(p),
+        ProxySetting::FromEnv => proxy::from_env(server)?,
+    };
+    crate::dial::fetch_fingerprint(server, proxy.as_ref(), sni, Timeouts::default()).await
+}
+
 /// Where a tunnel is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {

@@ -123,6 +123,45 @@ pub(crate) async fn dial(
     })
 }
 
+/// Connects and completes TLS without checking the certificate, and
+/// returns the leaf's fingerprint and the TLS version: for a person to
+/// verify out of band and then pin. No SSTP request is sent.
+pub(crate) async fn fetch_fingerprint(
+    server: &ServerAddr,
+    proxy: Option<&HttpProxy>,
+    sni: Option<&str>,
+    timeouts: Timeouts,
+) -> Result<(Fingerprint, &'static str), Error> {
+    let options = crate::options::TlsOptions {
+        sni: sni.map(str::to_owned),
+        dangerous_skip_verify: true,
+        ..crate::options::TlsOptions::default()
+    };
+    let tls = TlsSetup::new(&options, server.host())?;
+    let io: BoxedIo = match proxy {
+        Some(proxy) => proxy::connect(proxy, server, timeouts.connect).await?.0,
+        None => Box::new(connect_tcp(server, timeouts.connect).await?),
+    };
+    let connector = TlsConnector::from(std::sync::Arc::clone(&tls.config));
+    let mut stream =
+        tokio::time::timeout(timeouts.tls, connector.connect(tls.server_name.clone(), io))
+            .await
+            .map_err(|_| Error::Timeout("waiting for the TLS handshake"))?
+            .map_err(|e| tls.handshake_error(e))?;
+    let (_, conn) = stream.get_ref();
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+        _ => "TLS",
+    };
+    let fingerprint = tls.seen().ok_or_else(|| Error::Tls {
+        server: server.to_string(),
+        source: std::io::Error::other("the server sent no certificate"),
+    })?;
+    let _ = stream.shutdown().await;
+    Ok((fingerprint, version))
+}
+
 async fn connect_tcp(server: &ServerAddr, timeout: Duration) -> Result<TcpStream, Error> {
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((server.host(), server.port()))
         .await

@@ -80,7 +80,9 @@ pub mod dns;
 pub mod routes;
 pub mod slaac;
 
-pub use client::{ClientBuilder, System, Tunnel, TunnelEvent, TunnelStats, UpInfo};
+pub use client::{
+    ClientBuilder, System, Tunnel, TunnelEvent, TunnelStats, UpInfo, fetch_fingerprint,
+};
 pub use error::{CertificateError, Error, ErrorKind, ProxyError, SetupError};
 pub use options::{
     DEFAULT_PORT, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode, ServerAddr,

@@ -2,6 +2,9 @@
 //! sstp-core (tests/support), over real TLS on 127.0.0.1, with in-memory
 //! TUN devices and the Recording route/DNS fakes. No root needed.
 
+// Test code: a panic is the failure report, helpers included.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
