@@ -2,14 +2,10 @@
 //! sstp-core (tests/support), over real TLS on 127.0.0.1, with in-memory
 //! TUN devices and the Recording route/DNS fakes. No root needed.
 
-// Test code: a panic is the failure report, helpers included.
-#![allow(clippy::unwrap_used)]
-
-mod support;
-
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
+use crate::support::*;
 use sstp_client::routes::RouteOp;
 use sstp_client::{
     AuthMethod, CertificateError, ClientBuilder, Error, ErrorKind, Fingerprint, HttpProxy,
@@ -17,11 +13,10 @@ use sstp_client::{
     TunnelOptions, UpInfo,
 };
 use sstp_tun::{MemTun, MemTunHandle};
-use support::*;
 
 /// A client for `server` that trusts its certificate by pin, and never
 /// reconnects unless a test says so.
-fn client(server: &TestServer) -> ClientBuilder {
+pub(crate) fn client(server: &TestServer) -> ClientBuilder {
     let tls = TlsOptions {
         pins: vec![server.fingerprint],
         ..TlsOptions::default()
@@ -33,7 +28,7 @@ fn client(server: &TestServer) -> ClientBuilder {
         .reconnect(ReconnectPolicy::disabled())
 }
 
-async fn next_event(tunnel: &mut Tunnel) -> TunnelEvent {
+pub(crate) async fn next_event(tunnel: &mut Tunnel) -> TunnelEvent {
     let event = tokio::time::timeout(STEP, tunnel.next_event())
         .await
         .expect("an event in time")
@@ -44,7 +39,10 @@ async fn next_event(tunnel: &mut Tunnel) -> TunnelEvent {
 }
 
 /// Reads events until one matches; returns it.
-async fn event_until<T>(tunnel: &mut Tunnel, mut pick: impl FnMut(TunnelEvent) -> Option<T>) -> T {
+pub(crate) async fn event_until<T>(
+    tunnel: &mut Tunnel,
+    mut pick: impl FnMut(TunnelEvent) -> Option<T>,
+) -> T {
     loop {
         if let Some(t) = pick(next_event(tunnel).await) {
             return t;
@@ -52,7 +50,7 @@ async fn event_until<T>(tunnel: &mut Tunnel, mut pick: impl FnMut(TunnelEvent) -
     }
 }
 
-async fn up_info(tunnel: &mut Tunnel) -> UpInfo {
+pub(crate) async fn up_info(tunnel: &mut Tunnel) -> UpInfo {
     event_until(tunnel, |e| match e {
         TunnelEvent::Up(info) => Some(info),
         _ => None,
