@@ -406,28 +406,23 @@ async fn run_connection<D: TunDevice>(
     let _ = tokio::time::timeout(SHUTDOWN_LIMIT, stream.shutdown()).await;
     tracing::info!(%reason, "SSTP call ended");
 
-    if let Some(error) = failure.filter(|_| !matches!(reason, CloseReason::AuthFailed(_))) {
-        // A local failure (setup, TUN) or the transport error says more
-        // than "closed locally" / "connection lost".
-        if matches!(
-            reason,
-            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected
-        ) || matches!(error, Error::Setup(_) | Error::Tun(_))
-        {
-            return End::Failed { error, was_up: up };
-        }
-    }
-    if closing.is_some()
-        && matches!(
-            reason,
-            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected
-        )
-        && shared.stop_requested()
-    {
-        return End::Stopped;
-    }
+    let stopped = closing.is_some() && shared.stop_requested();
+    let end = match (failure, reason) {
+        // The server's verdict on the credentials says the most.
+        (_, CloseReason::AuthFailed(f)) => Error::Auth(f),
+        // A local failure (setup, TUN) ended the call.
+        (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
+        // The user asked for it: however the call ended, that was the end.
+        (_, _) if stopped => return End::Stopped,
+        // "Connection lost" with the transport's own error.
+        (
+            Some(e),
+            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected,
+        ) => e,
+        (_, reason) => Error::from_close(reason),
+    };
     End::Failed {
-        error: Error::from_close(reason),
+        error: end,
         was_up: up,
     }
 }

@@ -750,17 +750,23 @@ impl Output {
 }
 
 fn stats_text(s: &TunnelStats) -> String {
-    format!(
-        "Sent {} packets ({} bytes), received {} packets ({} bytes){}.",
-        s.tx_packets,
-        s.tx_bytes,
-        s.rx_packets,
-        s.rx_bytes,
-        if s.reconnects > 0 {
-            format!(", {} reconnects", s.reconnects)
+    let plural = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
         } else {
-            String::new()
+            format!("{n} {one}s")
         }
+    };
+    let reconnects = match s.reconnects {
+        0 => String::new(),
+        n => format!(", {}", plural(u64::from(n), "reconnect")),
+    };
+    format!(
+        "Sent {} ({}), received {} ({}){reconnects}.",
+        plural(s.tx_packets, "packet"),
+        plural(s.tx_bytes, "byte"),
+        plural(s.rx_packets, "packet"),
+        plural(s.rx_bytes, "byte"),
     )
 }
 

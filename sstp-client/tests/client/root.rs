@@ -211,3 +211,186 @@ fn real_tun_routes_and_dns_are_applied_and_restored() {
         );
     });
 }
+
+/// Runs the `sstp-client` binary in the namespace with `args`; returns the
+/// child (stdout piped).
+fn spawn_cli(server: &TestServer, password: &str, extra: &[&str]) -> tokio::process::Child {
+    let port = server.addr.port().to_string();
+    let pin = server.fingerprint.to_string();
+    let mut args = vec![
+        "connect",
+        "--server",
+        "localhost",
+        "--user",
+        USER,
+        "--password-env",
+        "SSTP_TEST_PASSWORD",
+        "--pin-sha256",
+        &pin,
+        "--no-dns",
+        "--no-proxy",
+    ];
+    args.extend_from_slice(extra);
+    // `localhost` plus the port, as a person types it.
+    let server_arg = format!("localhost:{port}");
+    args[2] = &server_arg;
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
+        .args(&args)
+        .env("SSTP_TEST_PASSWORD", password)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run sstp-client")
+}
+
+/// The JSON lines of the child's stdout, read until `until` matches one.
+async fn json_lines_until(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    until: &str,
+) -> Vec<serde_json::Value> {
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(STEP, lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read stdout")
+            .unwrap_or_else(|| panic!("stdout ended before {until:?}: {seen:?}"));
+        let value: serde_json::Value =
+            serde_json::from_str(&line).expect("one JSON object per line");
+        let done = value["event"] == until;
+        seen.push(value);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn cli_connects_reports_json_and_restores_on_sigterm() {
+    use tokio::io::AsyncBufReadExt;
+    in_netns("cli", || async {
+        let server = TestServer::start(ServerOptions::default()).await;
+        let mut child = spawn_cli(&server, PASSWORD, &["--interface", "sstpc1", "--json"]);
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let events = json_lines_until(&mut lines, "up").await;
+        let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+        assert_eq!(names, ["connecting", "connected", "authenticated", "up"]);
+        let up = &events[3];
+        assert_eq!(up["interface"], "sstpc1");
+        assert_eq!(up["address"], "10.0.0.2");
+        assert_eq!(up["peer"], "10.0.0.1");
+        assert_eq!(events[1]["cert_sha256"], server.fingerprint.to_string());
+        let nl = Netlink::new().unwrap();
+        let index = nl.link_index("sstpc1").await.unwrap();
+        let path = nl
+            .route_get(Ipv4Addr::new(198, 51, 100, 1).into())
+            .await
+            .unwrap();
+        assert_eq!(path.oif, Some(index));
+
+        let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let rest = json_lines_until(&mut lines, "exit").await;
+        let exit = rest.last().unwrap();
+        assert_eq!(exit["code"], 0, "{rest:?}");
+        assert!(
+            rest.iter()
+                .any(|e| e["event"] == "signal" && e["signal"] == "terminate")
+        );
+        let status = tokio::time::timeout(STEP, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(0));
+        server.wait_clean_closes(1).await;
+        // The routes went with the tunnel, and so did the interface.
+        assert!(
+            nl.route_get(Ipv4Addr::new(198, 51, 100, 1).into())
+                .await
+                .is_err()
+        );
+        assert!(nl.link_index("sstpc1").await.is_err());
+    });
+}
+
+#[test]
+fn cli_wrong_password_exits_5_with_a_plain_reason() {
+    in_netns("cli-auth", || async {
+        let server = TestServer::start(ServerOptions::default()).await;
+        let child = spawn_cli(
+            &server,
+            "not the password",
+            &["--interface", "sstpc2", "--json"],
+        );
+        let out = tokio::time::timeout(STEP, child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(5));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "auth");
+        assert!(
+            last["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("authentication failed"),
+            "{last}"
+        );
+        assert_eq!(server.connections(), 1);
+    });
+}
+
+#[test]
+fn cli_human_output_tells_whom_addresses_routes_and_dns() {
+    use tokio::io::AsyncBufReadExt;
+    in_netns("cli-human", || async {
+        let server = TestServer::start(ServerOptions::default()).await;
+        let mut child = spawn_cli(
+            &server,
+            PASSWORD,
+            &["--interface", "sstpc3", "--route", "172.16.0.0/12"],
+        );
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut text = Vec::new();
+        while !text.iter().any(|l: &String| l.starts_with("  DNS:")) {
+            let line = tokio::time::timeout(STEP, lines.next_line())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            text.push(line);
+        }
+        let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        while let Some(line) = tokio::time::timeout(STEP, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            text.push(line);
+        }
+        let status = child.wait().await.unwrap();
+        let text = text.join("\n");
+        println!("{text}");
+        assert_eq!(status.code(), Some(0), "{text}");
+        let port = server.addr.port();
+        for want in [
+            format!("Connecting to localhost:{port}..."),
+            format!(
+                "Connected to localhost:{port} (127.0.0.1:{port}) over TLS 1.3; server certificate SHA-256 {}",
+                server.fingerprint
+            ),
+            "Authenticated as alice with eap-mschapv2".to_owned(),
+            "Tunnel up on sstpc3: address 10.0.0.2, server side 10.0.0.1, MTU 1400".to_owned(),
+            "  routes: 10.0.0.1/32 dev sstpc3, 172.16.0.0/12 dev sstpc3".to_owned(),
+            "  DNS: 10.0.0.53 (not applied)".to_owned(),
+            "Disconnecting (Ctrl-C)...".to_owned(),
+            // The kernel's own IPv6 chatter (solicitations, MLD) may have gone out.
+            "Disconnected. Sent ".to_owned(),
+        ] {
+            assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+        }
+    });
+}
