@@ -137,10 +137,18 @@ impl fmt::Debug for HttpProxy {
 /// set of `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`, unless
 /// `no_proxy` / `NO_PROXY` matches the server.
 pub(crate) fn from_env(server: &ServerAddr) -> Result<Option<HttpProxy>, ProxyError> {
+    from_vars(server, |name| std::env::var(name).ok())
+}
+
+/// [`from_env`] over any variable lookup (tests pass a map).
+fn from_vars(
+    server: &ServerAddr,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<HttpProxy>, ProxyError> {
     let var = |names: &[&str]| {
         names
             .iter()
-            .find_map(|n| std::env::var(n).ok().filter(|v| !v.trim().is_empty()))
+            .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
     };
     let Some(url) = var(&["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]) else {
         return Ok(None);
@@ -374,6 +382,43 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("only http://"), "{text}");
         assert!(!text.contains("secret"), "password leaked: {text}");
+    }
+
+    #[test]
+    fn environment_variables_pick_the_proxy() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let s = server("vpn.corp.example");
+        assert_eq!(from_vars(&s, env(&[])).unwrap(), None);
+        let p = from_vars(&s, env(&[("HTTPS_PROXY", "http://proxy:3128")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.addr().to_string(), "proxy:3128");
+        // The lower-case variable wins, as curl does; all_proxy is a fallback.
+        let p = from_vars(
+            &s,
+            env(&[("https_proxy", "http://a:1"), ("HTTPS_PROXY", "http://b:2")]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.addr().host(), "a");
+        let p = from_vars(&s, env(&[("all_proxy", "c:3")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.addr().host(), "c");
+        // no_proxy exempts the server.
+        let exempt = env(&[
+            ("https_proxy", "http://a:1"),
+            ("no_proxy", "localhost,.corp.example"),
+        ]);
+        assert_eq!(from_vars(&s, exempt).unwrap(), None);
+        assert!(from_vars(&s, env(&[("https_proxy", "socks5://x:1")])).is_err());
     }
 
     #[test]

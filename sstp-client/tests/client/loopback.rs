@@ -9,8 +9,8 @@ use crate::support::*;
 use sstp_client::routes::RouteOp;
 use sstp_client::{
     AuthMethod, CertificateError, ClientBuilder, Error, ErrorKind, Fingerprint, HttpProxy,
-    ProxyError, ProxySetting, ReconnectPolicy, RouteMode, TlsOptions, Tunnel, TunnelEvent,
-    TunnelOptions, UpInfo,
+    Keepalive, ProxyError, ProxySetting, ReconnectPolicy, RouteMode, TlsOptions, Tunnel,
+    TunnelEvent, TunnelOptions, UpInfo,
 };
 use sstp_tun::{MemTun, MemTunHandle};
 
@@ -260,6 +260,46 @@ async fn reconnects_after_the_server_drops_the_connection() {
 
     tunnel.disconnect().await.unwrap();
     assert!(fakes.is_restored());
+}
+
+#[tokio::test]
+async fn keepalives_notice_a_silent_server_and_reconnect() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    // Short periods, with room for a loaded machine: about a second of
+    // silence (4 LCP echoes of 250 ms unanswered) declares the peer dead.
+    let keepalive = Keepalive {
+        sstp_hello: Duration::from_secs(1),
+        lcp_echo: Some(Duration::from_millis(250)),
+        lcp_max_missed: 4,
+    };
+    let mut tunnel = client(&server)
+        .keepalive(keepalive)
+        .reconnect(ReconnectPolicy {
+            initial_delay: Duration::from_millis(10),
+            ..ReconnectPolicy::default()
+        })
+        .start_with(tun, fakes.system())
+        .unwrap();
+    up_info(&mut tunnel).await;
+    // Healthy: echoes are answered, the tunnel stays up across many periods.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(tunnel.is_up());
+    assert_eq!(server.connections(), 1);
+
+    server.freeze_connections();
+    let (reason, kind) = event_until(&mut tunnel, |e| match e {
+        TunnelEvent::Reconnecting { reason, kind, .. } => Some((reason, kind)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(kind, ErrorKind::ConnectionLost, "{reason}");
+    assert!(reason.contains("timed out"), "{reason}");
+    up_info(&mut tunnel).await;
+    assert_eq!(server.connections(), 2);
+    server.kill_connections();
+    drop(tunnel);
 }
 
 #[tokio::test]

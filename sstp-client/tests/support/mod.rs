@@ -74,6 +74,7 @@ pub struct TestServer {
     pub log: Arc<ServerLog>,
     pub options: ServerOptions,
     kill: watch::Sender<u64>,
+    freeze: watch::Sender<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -104,10 +105,12 @@ impl TestServer {
         let tun = Arc::new(tun);
         let log = Arc::new(ServerLog::default());
         let (kill, _) = watch::channel(0u64);
+        let (freeze, _) = watch::channel(0u64);
         let hashes = CertHashes::from_der(&cert_der);
         let task = {
             let log = Arc::clone(&log);
             let kill = kill.clone();
+            let freeze = freeze.clone();
             let options = options.clone();
             tokio::spawn(async move {
                 loop {
@@ -123,6 +126,7 @@ impl TestServer {
                         options: options.clone(),
                         hashes: hashes.clone(),
                         kill: kill.subscribe(),
+                        freeze: freeze.subscribe(),
                     };
                     tokio::spawn(conn.run(tcp));
                 }
@@ -136,8 +140,15 @@ impl TestServer {
             log,
             options,
             kill,
+            freeze,
             task,
         }
+    }
+
+    /// Open connections stop reading and writing (a dead peer whose socket
+    /// stays open): only keepalives can notice.
+    pub fn freeze_connections(&self) {
+        self.freeze.send_modify(|n| *n += 1);
     }
 
     /// `localhost:PORT`, matching the certificate's name.
@@ -202,6 +213,7 @@ struct Conn {
     options: ServerOptions,
     hashes: CertHashes,
     kill: watch::Receiver<u64>,
+    freeze: watch::Receiver<u64>,
 }
 
 impl Conn {
@@ -250,6 +262,7 @@ impl Conn {
         let mut up = false;
         let mut v6_local = None;
         let _ = self.kill.borrow_and_update();
+        let _ = self.freeze.borrow_and_update();
         loop {
             tx.clear();
             if session.poll_transmit(&mut tx) && tls.write_all(&tx).await.is_err() {
@@ -314,6 +327,12 @@ impl Conn {
             }
             let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
             tokio::select! {
+                _ = self.freeze.changed() => {
+                    // Hold the socket, say nothing, until killed.
+                    let _ = self.kill.changed().await;
+                    self.log.downs.lock().unwrap().push(CloseReason::TransportClosed);
+                    return;
+                }
                 _ = self.kill.changed() => {
                     // Drop the socket: the client sees the connection vanish.
                     self.log.downs.lock().unwrap().push(CloseReason::TransportClosed);
