@@ -67,6 +67,8 @@
 //!   connection;
 //! - [`slaac`]: IPv6 addresses from Router Advertisements.
 
+#![warn(missing_docs)]
+
 mod client;
 mod dial;
 mod driver;

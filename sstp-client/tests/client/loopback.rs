@@ -637,3 +637,85 @@ fn settings_errors_come_before_any_traffic() {
     });
     let _ = Ipv4Addr::LOCALHOST;
 }
+
+#[tokio::test]
+async fn cli_fingerprint_prints_what_the_server_presents() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
+        .args(["fingerprint", "--no-proxy", "--server"])
+        .arg(format!("localhost:{}", server.addr.port()))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.trim(), server.fingerprint.to_string());
+    // And it pins: the printed value parses back to the same fingerprint.
+    assert_eq!(
+        printed.trim().parse::<Fingerprint>().unwrap(),
+        server.fingerprint
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT verified"));
+}
+
+#[tokio::test]
+async fn cli_usage_errors_exit_2_before_touching_the_system() {
+    let run = |args: &'static [&'static str]| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
+            .args(args)
+            .env_remove("SSTP_NOPE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .unwrap()
+    };
+    // No password source and no terminal to prompt on.
+    let out = run(&["connect", "--server", "localhost", "--user", "alice"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no password"));
+    // An unset variable.
+    let out = run(&[
+        "connect",
+        "--server",
+        "localhost",
+        "--user",
+        "a",
+        "--password-env",
+        "SSTP_NOPE",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SSTP_NOPE is not set"));
+    // A malformed pin, in JSON.
+    let out = run(&[
+        "connect",
+        "--server",
+        "localhost",
+        "--user",
+        "a",
+        "--password-env",
+        "PATH",
+        "--pin-sha256",
+        "12:34",
+        "--json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (line["event"].as_str(), line["kind"].as_str()),
+        (Some("exit"), Some("config"))
+    );
+    // No plain password flag exists.
+    let out = run(&[
+        "connect",
+        "--server",
+        "localhost",
+        "--user",
+        "a",
+        "--password",
+        "x",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+}
