@@ -57,7 +57,7 @@ pub enum Error {
     },
     /// The server answered the SSTP HTTP request with something else than
     /// `200 OK` (MS-SSTP 3.2.4.1, 4.1).
-    #[error("the server refused the SSTP request: {0}")]
+    #[error("SSTP HTTP handshake: {0}")]
     Http(#[source] HttpError),
     /// PPP authentication failed: wrong user name or password, or no common
     /// method.

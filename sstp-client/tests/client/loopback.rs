@@ -719,3 +719,69 @@ async fn cli_usage_errors_exit_2_before_touching_the_system() {
     .await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Connects to a server that answers with `raw`; returns the error.
+async fn connect_to_raw(raw: &[u8]) -> Error {
+    let server = TestServer::start(ServerOptions {
+        raw_reply: Some(raw.to_vec()),
+        ..ServerOptions::default()
+    })
+    .await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let err = tokio::time::timeout(STEP, client(&server).connect_with(tun, fakes.system()))
+        .await
+        .expect("a broken server fails the connect, never hangs it")
+        .unwrap_err();
+    assert!(fakes.is_restored());
+    server.kill_connections();
+    err
+}
+
+#[tokio::test]
+async fn broken_servers_fail_cleanly_with_the_reason() {
+    let err = connect_to_raw(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await;
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("404 Not Found"), "{err}");
+    assert!(!err.is_retryable());
+
+    let err = connect_to_raw(b"HTTP/1.1 503 Service Unavailable\r\n\r\n").await;
+    assert!(err.is_retryable(), "a busy server may come back: {err}");
+
+    // A 200 with a real length is not SSTP (sstpc rejects it too).
+    let err = connect_to_raw(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n").await;
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+
+    // A right head followed by bytes that are not SSTP (MS-SSTP 3.1.5.1).
+    let mut junk = b"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n".to_vec();
+    junk.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0]);
+    let err = connect_to_raw(&junk).await;
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert!(err.to_string().contains("malformed"), "{err}");
+
+    // Not even HTTP.
+    let err = connect_to_raw(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+}
+
+#[tokio::test]
+async fn tls_versions_are_honoured() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .tls(TlsOptions {
+            pins: vec![server.fingerprint],
+            max_version: Some(sstp_client::TlsVersion::Tls12),
+            ..TlsOptions::default()
+        })
+        .start_with(tun, Fakes::new().system())
+        .unwrap();
+    let version = event_until(&mut tunnel, |e| match e {
+        TunnelEvent::Connected { tls_version, .. } => Some(tls_version),
+        _ => None,
+    })
+    .await;
+    assert_eq!(version, "TLS 1.2");
+    tunnel.wait_up().await.unwrap();
+    tunnel.disconnect().await.unwrap();
+}

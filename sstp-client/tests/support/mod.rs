@@ -45,6 +45,9 @@ pub struct ServerOptions {
     pub password: Arc<Mutex<String>>,
     /// Send a Router Advertisement with this /64 once IPv6CP opens.
     pub ra_prefix: Option<Ipv6Addr>,
+    /// Instead of SSTP, answer the request with these bytes and hold the
+    /// connection open (a broken or hostile server).
+    pub raw_reply: Option<Vec<u8>>,
 }
 
 impl Default for ServerOptions {
@@ -53,6 +56,7 @@ impl Default for ServerOptions {
             methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
             password: Arc::new(Mutex::new(PASSWORD.to_owned())),
             ra_prefix: None,
+            raw_reply: None,
         }
     }
 }
@@ -243,6 +247,13 @@ impl Conn {
                 }
             }
         };
+        if let Some(raw) = &self.options.raw_reply {
+            if tls.write_all(raw).await.is_ok() {
+                let _ = tls.flush().await;
+                let _ = self.kill.changed().await;
+            }
+            return;
+        }
         let mut head = Vec::new();
         ServerResponse::new()
             .with_server("sstp-client-tests")
