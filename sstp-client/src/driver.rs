@@ -6,6 +6,12 @@
 //!
 //! Time is `tokio::time::Instant::now().into_std()`, so tests can pause and
 //! advance it.
+//!
+//! One task owns the TLS stream: reads happen in the `select!`, writes
+//! between turns (everything the session queued, in one `write_all`, so
+//! many SSTP packets share a TLS record). A write that blocks (the server
+//! not reading) holds up reading meanwhile; servers read and write
+//! independently, so this only slows a client whose server is stalled.
 
 use std::net::IpAddr;
 use std::sync::Arc;
