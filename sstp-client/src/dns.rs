@@ -554,6 +554,25 @@ mod tests {
         );
     }
 
+    /// The bodies sent to resolved match its D-Bus signatures
+    /// (org.freedesktop.resolve1.Manager: SetLinkDNS `ia(iay)`,
+    /// SetLinkDomains `ia(sb)`, SetLinkDefaultRoute `ib`, RevertLink `i`).
+    #[cfg(feature = "resolved")]
+    #[test]
+    fn resolved_call_signatures() {
+        use zbus::zvariant::Type;
+        assert_eq!(
+            <(i32, Vec<(i32, Vec<u8>)>)>::SIGNATURE.to_string(),
+            "(ia(iay))"
+        );
+        assert_eq!(
+            <(i32, Vec<(&str, bool)>)>::SIGNATURE.to_string(),
+            "(ia(sb))"
+        );
+        assert_eq!(<(i32, bool)>::SIGNATURE.to_string(), "(ib)");
+        assert_eq!(<(i32,)>::SIGNATURE.to_string(), "(i)");
+    }
+
     #[tokio::test]
     async fn missing_resolv_conf_is_removed_again() {
         let dir = tempfile::tempdir().unwrap();
