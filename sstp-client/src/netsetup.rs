@@ -120,6 +120,10 @@ impl NetSetup {
         match &options.routes {
             RouteMode::Default => {
                 if let Some(ip) = pin.filter(|ip| !ip.is_loopback()) {
+                    // Copy today's path into a host route. `add`, not
+                    // `replace`: a host route already there is what the
+                    // lookup returned anyway, and it is not ours to delete
+                    // on restore (a replace would make it look ours).
                     let path = self.routes.route_get(ip).await?;
                     let mut host = Route::host(ip);
                     if let Some(gw) = path.gateway {
