@@ -1,7 +1,977 @@
-//! `sstp-client` binary (skeleton).
-fn main() {
-    println!(
-        "sstp-client {}: not yet implemented",
-        env!("CARGO_PKG_VERSION")
-    );
+//! `sstp-client`: connect this machine to an SSTP VPN.
+//!
+//! A thin shell over the library: flags and a TOML profile become a
+//! `ClientBuilder`; the tunnel's events become lines for people (or JSON
+//! objects, one per line, with `--json`); signals become a clean
+//! disconnect; the final error becomes an exit code (see `EXIT CODES` in
+//! `--help`).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+use serde_json::json;
+use sstp_client::{
+    AuthMethod, ClientBuilder, Error, ErrorKind, Fingerprint, HttpProxy, Keepalive, Prefix,
+    ProxySetting, ReconnectPolicy, RouteMode, ServerAddr, TlsOptions, TlsVersion, TunnelEvent,
+    TunnelOptions, TunnelStats,
+};
+
+const EXIT_CODES: &str = "\
+EXIT CODES:
+    0  disconnected on request (Ctrl-C, SIGTERM, SIGHUP)
+    1  internal error
+    2  usage or configuration error (bad flag, unreadable profile or password file)
+    3  server unreachable (name resolution, TCP connect, timeout)
+    4  server certificate not trusted, or fingerprint mismatch
+    5  authentication failed (wrong user name or password, no common method)
+    6  HTTP proxy refused the tunnel or is unreachable
+    7  protocol error (server refused SSTP, PPP negotiation, crypto binding)
+    8  connection lost and not re-established (reconnect off or given up)
+    9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sstp-client",
+    version,
+    about = "SSTP VPN client: connects this machine to an SSTP server (MS-SSTP) through a TUN interface",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Connect and stay connected until Ctrl-C or SIGTERM (needs root or CAP_NET_ADMIN).
+    #[command(after_help = CONNECT_HELP)]
+    Connect(Box<ConnectArgs>),
+    /// Print the SHA-256 fingerprint of a server's certificate WITHOUT checking it, to compare
+    /// out of band before trusting it with --pin-sha256.
+    Fingerprint(FingerprintArgs),
+}
+
+const CONNECT_HELP: &str = "\
+PASSWORD:
+    The password is never a command-line argument (other users can read those). It comes from
+    --password-file (first line), --password-env, or an interactive prompt.
+
+PROFILE:
+    --profile FILE reads the same settings from TOML; flags given on the command line win.
+    Keys are the long flag names with '_' for '-', for example:
+
+        server = \"vpn.example.net:443\"
+        user = \"alice\"
+        password_file = \"/etc/sstp-client/alice.password\"
+        auth = [\"mschapv2\", \"eap-mschapv2\"]
+        pin_sha256 = [\"AB:CD:...\"]
+        routes = [\"10.20.0.0/16\"]
+
+    See sstp-client/client.example.toml for every key.
+
+ROUTES:
+    By default all traffic goes through the tunnel (0.0.0.0/1 and 128.0.0.0/1, and ::/1 and
+    8000::/1 once IPv6 has a router), with a host route to the server (or proxy) through the old
+    gateway. --route (repeatable) sends only those prefixes; --no-routes adds none.
+
+EXIT CODES:
+    0 requested disconnect, 1 internal, 2 usage/config, 3 unreachable, 4 certificate,
+    5 authentication, 6 proxy, 7 protocol, 8 connection lost, 9 local setup (see sstp-client --help)";
+
+#[derive(Args, Debug, Default)]
+struct ConnectArgs {
+    /// Read settings from this TOML profile (flags override it).
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// The server, HOST[:PORT] (port 443 by default).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    server: Option<String>,
+    /// The user name (sent as is, e.g. DOMAIN\user).
+    #[arg(long, short = 'u', value_name = "NAME")]
+    user: Option<String>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    password_file: Option<PathBuf>,
+    /// Read the password from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Authentication methods to accept, in order of preference: mschapv2, eap-mschapv2, pap,
+    /// chap-md5 [default: mschapv2,eap-mschapv2].
+    #[arg(long, value_name = "METHOD,...", value_delimiter = ',')]
+    auth: Vec<String>,
+
+    /// Trust the CA certificates in this PEM file instead of the system roots.
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    ca_file: Option<PathBuf>,
+    /// Accept only a server certificate with this SHA-256 fingerprint (repeatable; colons
+    /// optional). Chain and name are then not checked. Get it with `sstp-client fingerprint`.
+    #[arg(long = "pin-sha256", value_name = "FINGERPRINT", help_heading = "TLS")]
+    pin_sha256: Vec<String>,
+    /// Name to send in SNI and check the certificate against (default: the server host).
+    #[arg(long, value_name = "NAME", help_heading = "TLS")]
+    sni: Option<String>,
+    /// Lowest TLS version: 1.2 or 1.3 [default: 1.2].
+    #[arg(long, value_name = "VERSION", help_heading = "TLS")]
+    tls_min: Option<String>,
+    /// Highest TLS version: 1.2 or 1.3 [default: 1.3].
+    #[arg(long, value_name = "VERSION", help_heading = "TLS")]
+    tls_max: Option<String>,
+    /// DANGEROUS: accept any server certificate. Anyone on the path can then read and change
+    /// the traffic. For labs only; a warning is logged on every connect.
+    #[arg(long, help_heading = "TLS")]
+    dangerous_skip_verify: bool,
+
+    /// Connect through this HTTP proxy (http://[user:password@]host[:port]). Default: the
+    /// https_proxy / HTTPS_PROXY / all_proxy variables, unless no_proxy matches the server.
+    #[arg(
+        long,
+        value_name = "URL",
+        help_heading = "PROXY",
+        conflicts_with = "no_proxy"
+    )]
+    proxy: Option<String>,
+    /// Connect directly, ignoring proxy environment variables.
+    #[arg(long, help_heading = "PROXY")]
+    no_proxy: bool,
+
+    /// TUN interface name ('%d' is replaced by a number) [default: sstp%d].
+    #[arg(long, value_name = "NAME", help_heading = "TUNNEL")]
+    interface: Option<String>,
+    /// Tunnel MTU [default: 1400].
+    #[arg(long, value_name = "BYTES", help_heading = "TUNNEL")]
+    mtu: Option<u16>,
+    /// Route only this prefix through the tunnel (repeatable), instead of everything.
+    #[arg(long = "route", value_name = "CIDR", help_heading = "TUNNEL")]
+    routes: Vec<String>,
+    /// Add no routes beyond the server's tunnel address.
+    #[arg(long, help_heading = "TUNNEL", conflicts_with = "routes")]
+    no_routes: bool,
+    /// Do not apply the DNS servers the server pushes.
+    #[arg(long, help_heading = "TUNNEL")]
+    no_dns: bool,
+    /// Do not negotiate IPv6.
+    #[arg(long, help_heading = "TUNNEL")]
+    no_ipv6: bool,
+    /// Seconds of idle time between LCP echo requests (0 turns them off) [default: 30].
+    #[arg(long, value_name = "SECS", help_heading = "TUNNEL")]
+    keepalive: Option<u64>,
+
+    /// Do not reconnect when an established connection is lost.
+    #[arg(long, help_heading = "RECONNECT")]
+    no_reconnect: bool,
+    /// Longest wait between reconnect attempts, in seconds [default: 60].
+    #[arg(long, value_name = "SECS", help_heading = "RECONNECT")]
+    reconnect_max_delay: Option<u64>,
+    /// Give up after this many failed reconnect attempts in a row [default: never].
+    #[arg(long, value_name = "N", help_heading = "RECONNECT")]
+    reconnect_attempts: Option<u32>,
+
+    /// Print events as JSON objects, one per line, instead of text.
+    #[arg(long, help_heading = "OUTPUT")]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct FingerprintArgs {
+    /// The server, HOST[:PORT].
+    #[arg(long, value_name = "HOST[:PORT]")]
+    server: String,
+    /// Name to send in SNI (default: the server host).
+    #[arg(long, value_name = "NAME")]
+    sni: Option<String>,
+    /// Connect through this HTTP proxy.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    proxy: Option<String>,
+    /// Connect directly, ignoring proxy environment variables.
+    #[arg(long)]
+    no_proxy: bool,
+}
+
+/// The TOML profile: the long flag names, with `_`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    server: Option<String>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    auth: Option<Vec<String>>,
+    ca_file: Option<PathBuf>,
+    pin_sha256: Option<Vec<String>>,
+    sni: Option<String>,
+    tls_min: Option<String>,
+    tls_max: Option<String>,
+    dangerous_skip_verify: Option<bool>,
+    proxy: Option<String>,
+    no_proxy: Option<bool>,
+    interface: Option<String>,
+    mtu: Option<u16>,
+    routes: Option<Vec<String>>,
+    no_routes: Option<bool>,
+    no_dns: Option<bool>,
+    no_ipv6: Option<bool>,
+    keepalive: Option<u64>,
+    no_reconnect: Option<bool>,
+    reconnect_max_delay: Option<u64>,
+    reconnect_attempts: Option<u32>,
+    json: Option<bool>,
+}
+
+/// A usage or configuration problem (exit code 2), as opposed to a failure
+/// of the tunnel.
+#[derive(Debug)]
+struct Usage(anyhow::Error);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sstp-client: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Connect(args) => connect(*args).await,
+            Command::Fingerprint(args) => fingerprint(args).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn fingerprint(args: FingerprintArgs) -> u8 {
+    let result = async {
+        let server: ServerAddr = args.server.parse()?;
+        let proxy = proxy_setting(args.proxy.as_deref(), args.no_proxy)?;
+        sstp_client::fetch_fingerprint(&server, args.sni.as_deref(), proxy).await
+    }
+    .await;
+    match result {
+        Ok((fp, version)) => {
+            println!("{fp}");
+            eprintln!(
+                "({version}; NOT verified: compare it with the server's certificate before using --pin-sha256)"
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("sstp-client: {e}");
+            exit_code(&e)
+        }
+    }
+}
+
+async fn connect(args: ConnectArgs) -> u8 {
+    let json = args.json;
+    let settings = match settings(args) {
+        Ok(s) => s,
+        Err(Usage(e)) => {
+            report_usage(json, &e);
+            return 2;
+        }
+    };
+    let json = settings.json;
+    let out = Output { json };
+    let mut tunnel = match settings.builder.start() {
+        Ok(t) => t,
+        Err(e) => return out.fail(&e, None),
+    };
+
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup());
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            event = tunnel.next_event() => match event {
+                Some(event) => out.event(&event),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c(), if !stopping => {
+                stopping = true;
+                out.note("Disconnecting (Ctrl-C)...", "interrupt");
+                tunnel.request_disconnect();
+            }
+            _ = recv(&mut sigterm), if !stopping => {
+                stopping = true;
+                out.note("Disconnecting (SIGTERM)...", "terminate");
+                tunnel.request_disconnect();
+            }
+            _ = recv(&mut sighup), if !stopping => {
+                stopping = true;
+                out.note("Disconnecting (SIGHUP)...", "hangup");
+                tunnel.request_disconnect();
+            }
+        }
+    }
+    let stats = tunnel.stats();
+    match tunnel.wait().await {
+        Ok(()) => {
+            out.done(&stats);
+            0
+        }
+        Err(e) => out.fail(&e, Some(&stats)),
+    }
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind).ok()
+}
+
+async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+struct Settings {
+    builder: ClientBuilder,
+    json: bool,
+}
+
+/// Flags over profile over defaults, into a builder.
+fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
+    let profile = match &args.profile {
+        Some(path) => read_profile(path).map_err(Usage)?,
+        None => Profile::default(),
+    };
+    let usage = |e: anyhow::Error| Usage(e);
+    let server = args
+        .server
+        .or(profile.server)
+        .ok_or_else(|| anyhow!("no server: give --server HOST[:PORT] or `server` in the profile"))
+        .map_err(usage)?;
+    let server: ServerAddr = server.parse().map_err(|e: Error| Usage(e.into()))?;
+    let user = args
+        .user
+        .or(profile.user)
+        .ok_or_else(|| anyhow!("no user name: give --user NAME or `user` in the profile"))
+        .map_err(usage)?;
+    let password = password(
+        args.password_file.or(profile.password_file).as_deref(),
+        args.password_env.or(profile.password_env).as_deref(),
+        &user,
+        &server,
+    )
+    .map_err(usage)?;
+
+    let auth = if args.auth.is_empty() {
+        profile.auth.unwrap_or_default()
+    } else {
+        args.auth
+    };
+    let methods = auth
+        .iter()
+        .map(|m| {
+            m.parse::<AuthMethod>()
+                .map_err(|e| anyhow!("--auth {m:?}: {e}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(usage)?;
+
+    let pins = if args.pin_sha256.is_empty() {
+        profile.pin_sha256.unwrap_or_default()
+    } else {
+        args.pin_sha256
+    };
+    let parse_version = |v: Option<String>| -> Result<Option<TlsVersion>, Usage> {
+        v.map(|v| v.parse::<TlsVersion>())
+            .transpose()
+            .map_err(|e| Usage(e.into()))
+    };
+    let tls = TlsOptions {
+        ca_file: args.ca_file.or(profile.ca_file),
+        pins: pins
+            .iter()
+            .map(|p| p.parse::<Fingerprint>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| Usage(e.into()))?,
+        sni: args.sni.or(profile.sni),
+        min_version: parse_version(args.tls_min.or(profile.tls_min))?,
+        max_version: parse_version(args.tls_max.or(profile.tls_max))?,
+        dangerous_skip_verify: args.dangerous_skip_verify
+            || profile.dangerous_skip_verify.unwrap_or(false),
+    };
+
+    let proxy = proxy_setting(
+        args.proxy.or(profile.proxy).as_deref(),
+        args.no_proxy || profile.no_proxy.unwrap_or(false),
+    )
+    .map_err(|e| Usage(e.into()))?;
+
+    let routes = if args.routes.is_empty() {
+        profile.routes.unwrap_or_default()
+    } else {
+        args.routes
+    };
+    let route_mode = if args.no_routes || profile.no_routes.unwrap_or(false) {
+        RouteMode::None
+    } else if routes.is_empty() {
+        RouteMode::Default
+    } else {
+        RouteMode::Split(
+            routes
+                .iter()
+                .map(|r| r.parse::<Prefix>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| Usage(e.into()))?,
+        )
+    };
+    let defaults = TunnelOptions::default();
+    let tunnel = TunnelOptions {
+        interface: args
+            .interface
+            .or(profile.interface)
+            .unwrap_or(defaults.interface),
+        mtu: args.mtu.or(profile.mtu).unwrap_or(defaults.mtu),
+        routes: route_mode,
+        dns: !(args.no_dns || profile.no_dns.unwrap_or(false)),
+        ipv6: !(args.no_ipv6 || profile.no_ipv6.unwrap_or(false)),
+    };
+    let mut keepalive = Keepalive::default();
+    if let Some(secs) = args.keepalive.or(profile.keepalive) {
+        keepalive.lcp_echo = (secs > 0).then(|| Duration::from_secs(secs));
+    }
+    let mut reconnect = ReconnectPolicy::default();
+    if args.no_reconnect || profile.no_reconnect.unwrap_or(false) {
+        reconnect.enabled = false;
+    }
+    if let Some(secs) = args.reconnect_max_delay.or(profile.reconnect_max_delay) {
+        reconnect.max_delay = Duration::from_secs(secs.max(1));
+    }
+    reconnect.max_attempts = args.reconnect_attempts.or(profile.reconnect_attempts);
+
+    let mut builder = ClientBuilder::new(server)
+        .password(user, password)
+        .tls(tls)
+        .proxy(proxy)
+        .tunnel(tunnel)
+        .keepalive(keepalive)
+        .reconnect(reconnect);
+    if !methods.is_empty() {
+        builder = builder.auth_methods(methods);
+    }
+    Ok(Settings {
+        builder,
+        json: args.json || profile.json.unwrap_or(false),
+    })
+}
+
+fn read_profile(path: &Path) -> anyhow::Result<Profile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the profile {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("profile {}", path.display()))
+}
+
+fn proxy_setting(url: Option<&str>, direct: bool) -> Result<ProxySetting, sstp_client::ProxyError> {
+    Ok(match (url, direct) {
+        (_, true) => ProxySetting::Direct,
+        (Some(url), false) => ProxySetting::Http(HttpProxy::parse(url)?),
+        (None, false) => ProxySetting::FromEnv,
+    })
+}
+
+/// The password from a file, a variable, or the terminal; never a flag.
+fn password(
+    file: Option<&Path>,
+    env: Option<&str>,
+    user: &str,
+    server: &ServerAddr,
+) -> anyhow::Result<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the password file {}", path.display()))?;
+        let line = text.lines().next().unwrap_or_default();
+        if line.is_empty() {
+            bail!("the password file {} is empty", path.display());
+        }
+        return Ok(line.to_owned());
+    }
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(p) if !p.is_empty() => Ok(p),
+            Ok(_) => Err(anyhow!("the variable {var} is empty")),
+            Err(_) => Err(anyhow!("the variable {var} is not set")),
+        };
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no password: give --password-file FILE or --password-env VAR (stdin is not a terminal, so there is no prompt)"
+        );
+    }
+    let password = rpassword::prompt_password(format!("Password for {user} at {server}: "))
+        .context("cannot read the password from the terminal")?;
+    if password.is_empty() {
+        bail!("empty password");
+    }
+    Ok(password)
+}
+
+fn exit_code(e: &Error) -> u8 {
+    match e.kind() {
+        ErrorKind::Config => 2,
+        ErrorKind::Unreachable => 3,
+        ErrorKind::Certificate => 4,
+        ErrorKind::Auth => 5,
+        ErrorKind::Proxy => 6,
+        ErrorKind::Protocol => 7,
+        ErrorKind::ConnectionLost => 8,
+        ErrorKind::Local => 9,
+        _ => 1,
+    }
+}
+
+/// What a person should try next, by kind of failure.
+fn hint(e: &Error) -> Option<&'static str> {
+    Some(match e.kind() {
+        ErrorKind::Unreachable => {
+            "check the server name and port, and that this machine can reach it"
+        }
+        ErrorKind::Certificate => match e {
+            Error::Certificate(sstp_client::CertificateError::PinMismatch { .. }) => {
+                "the server's certificate changed, or this is not the server you expect: confirm the new fingerprint with its administrator"
+            }
+            _ => {
+                "trust the server's CA with --ca-file, or pin its certificate with --pin-sha256 (see `sstp-client fingerprint`)"
+            }
+        },
+        ErrorKind::Auth => {
+            "check the user name and password (and --auth if the server needs PAP or CHAP)"
+        }
+        ErrorKind::Proxy => {
+            "check --proxy / https_proxy and the proxy credentials, or use --no-proxy"
+        }
+        ErrorKind::Local => {
+            if nix::unistd::geteuid().is_root() {
+                "the tunnel interface, routes or DNS could not be set up; see the message above"
+            } else {
+                "creating the TUN interface and changing routes needs root (or CAP_NET_ADMIN): try sudo"
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn report_usage(json: bool, e: &anyhow::Error) {
+    if json {
+        println!(
+            "{}",
+            json!({"event": "exit", "code": 2, "kind": "config", "error": format!("{e:#}")})
+        );
+    } else {
+        eprintln!("sstp-client: {e:#}");
+    }
+}
+
+/// Human or JSON output of events.
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn line(&self, value: serde_json::Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+        let _ = out.flush();
+    }
+
+    fn text(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn note(&self, text: &str, signal: &str) {
+        if self.json {
+            self.line(json!({"event": "signal", "signal": signal}));
+        } else {
+            self.text(text);
+        }
+    }
+
+    fn event(&self, event: &TunnelEvent) {
+        if self.json {
+            self.line(event_json(event));
+            return;
+        }
+        match event {
+            TunnelEvent::Connecting {
+                attempt,
+                server,
+                proxy,
+            } => {
+                let via = proxy
+                    .as_ref()
+                    .map(|p| format!(" through proxy {p}"))
+                    .unwrap_or_default();
+                if *attempt == 1 {
+                    self.text(&format!("Connecting to {server}{via}..."));
+                } else {
+                    self.text(&format!(
+                        "Connecting to {server}{via} (attempt {attempt})..."
+                    ));
+                }
+            }
+            TunnelEvent::Connected {
+                server,
+                remote,
+                tls_version,
+                fingerprint,
+            } => {
+                let at = remote.map(|r| format!(" ({r})")).unwrap_or_default();
+                self.text(&format!(
+                    "Connected to {server}{at} over {tls_version}; server certificate SHA-256 {fingerprint}"
+                ));
+            }
+            TunnelEvent::Authenticated { username, method } => {
+                let how = method.map(|m| format!(" with {m}")).unwrap_or_default();
+                self.text(&format!("Authenticated as {username}{how}"));
+            }
+            TunnelEvent::Up(up) => {
+                let peer = up
+                    .peer
+                    .map(|p| format!(", server side {p}"))
+                    .unwrap_or_default();
+                self.text(&format!(
+                    "Tunnel up on {}: address {}{peer}, MTU {}",
+                    up.interface, up.local, up.mtu
+                ));
+                if up.routes.is_empty() {
+                    self.text("  routes: none added");
+                } else {
+                    self.text(&format!("  routes: {}", up.routes.join(", ")));
+                }
+                let dns = up
+                    .dns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match (&up.dns_applied, dns.is_empty()) {
+                    (_, true) => self.text("  DNS: none pushed by the server"),
+                    (Some(where_), false) => {
+                        self.text(&format!("  DNS: {dns} (applied via {where_})"))
+                    }
+                    (None, false) => self.text(&format!("  DNS: {dns} (not applied)")),
+                }
+            }
+            TunnelEvent::Ipv6Up {
+                interface, local, ..
+            } => {
+                self.text(&format!("IPv6 up on {interface}: link-local {local}"));
+            }
+            TunnelEvent::Ipv6Address {
+                address,
+                prefix_len,
+                routes,
+                ..
+            } => {
+                let r = if routes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; routes {}", routes.join(", "))
+                };
+                self.text(&format!("IPv6 address {address}/{prefix_len}{r}"));
+            }
+            TunnelEvent::Reconnecting {
+                attempt,
+                delay,
+                reason,
+                ..
+            } => {
+                self.text(&format!(
+                    "Connection lost: {reason}. Reconnecting in {:.1}s (attempt {attempt})...",
+                    delay.as_secs_f64()
+                ));
+            }
+            TunnelEvent::Down { .. } => {}
+            _ => {}
+        }
+    }
+
+    fn done(&self, stats: &TunnelStats) {
+        if self.json {
+            self.line(json!({"event": "exit", "code": 0, "stats": stats_json(stats)}));
+        } else {
+            self.text(&format!("Disconnected. {}", stats_text(stats)));
+        }
+    }
+
+    fn fail(&self, e: &Error, stats: Option<&TunnelStats>) -> u8 {
+        let code = exit_code(e);
+        if self.json {
+            self.line(json!({
+                "event": "exit",
+                "code": code,
+                "kind": e.kind().name(),
+                "error": e.to_string(),
+                "hint": hint(e),
+                "stats": stats.map(stats_json),
+            }));
+        } else {
+            eprintln!("sstp-client: {e}");
+            if let Some(h) = hint(e) {
+                eprintln!("hint: {h}");
+            }
+        }
+        code
+    }
+}
+
+fn stats_text(s: &TunnelStats) -> String {
+    let plural = |n: u64, one: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let reconnects = match s.reconnects {
+        0 => String::new(),
+        n => format!(", {}", plural(u64::from(n), "reconnect")),
+    };
+    format!(
+        "Sent {} ({}), received {} ({}){reconnects}.",
+        plural(s.tx_packets, "packet"),
+        plural(s.tx_bytes, "byte"),
+        plural(s.rx_packets, "packet"),
+        plural(s.rx_bytes, "byte"),
+    )
+}
+
+fn stats_json(s: &TunnelStats) -> serde_json::Value {
+    json!({
+        "tx_packets": s.tx_packets,
+        "tx_bytes": s.tx_bytes,
+        "rx_packets": s.rx_packets,
+        "rx_bytes": s.rx_bytes,
+        "dropped": s.dropped,
+        "reconnects": s.reconnects,
+        "uptime_secs": s.uptime.map(|u| u.as_secs_f64()),
+    })
+}
+
+fn event_json(event: &TunnelEvent) -> serde_json::Value {
+    match event {
+        TunnelEvent::Connecting {
+            attempt,
+            server,
+            proxy,
+        } => json!({"event": "connecting", "attempt": attempt, "server": server, "proxy": proxy}),
+        TunnelEvent::Connected {
+            server,
+            remote,
+            tls_version,
+            fingerprint,
+        } => json!({
+            "event": "connected",
+            "server": server,
+            "remote": remote.map(|r| r.to_string()),
+            "tls_version": tls_version,
+            "cert_sha256": fingerprint.to_string(),
+        }),
+        TunnelEvent::Authenticated { username, method } => json!({
+            "event": "authenticated",
+            "user": username,
+            "method": method.map(|m| m.name()),
+        }),
+        TunnelEvent::Up(up) => json!({
+            "event": "up",
+            "server": up.server,
+            "interface": up.interface,
+            "address": up.local.to_string(),
+            "peer": up.peer.map(|p| p.to_string()),
+            "mtu": up.mtu,
+            "dns": up.dns.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "dns_applied": up.dns_applied,
+            "routes": up.routes,
+            "binding": up.binding.map(|b| format!("{b:?}").to_lowercase()),
+        }),
+        TunnelEvent::Ipv6Up {
+            interface,
+            local,
+            peer,
+        } => json!({
+            "event": "ipv6_up",
+            "interface": interface,
+            "link_local": local.to_string(),
+            "peer": peer.map(|p| p.to_string()),
+        }),
+        TunnelEvent::Ipv6Address {
+            interface,
+            address,
+            prefix_len,
+            router,
+            routes,
+        } => json!({
+            "event": "ipv6_address",
+            "interface": interface,
+            "address": address.to_string(),
+            "prefix_len": prefix_len,
+            "router": router.to_string(),
+            "routes": routes,
+        }),
+        TunnelEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+            kind,
+        } => json!({
+            "event": "reconnecting",
+            "attempt": attempt,
+            "delay_secs": delay.as_secs_f64(),
+            "reason": reason,
+            "kind": kind.name(),
+        }),
+        TunnelEvent::Down { reason, kind } => json!({
+            "event": "down",
+            "reason": reason,
+            "kind": kind.map(|k| k.name()),
+        }),
+        other => json!({"event": "other", "debug": format!("{other:?}")}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_complete() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let mut cmd = Cli::command();
+        let connect = cmd
+            .find_subcommand_mut("connect")
+            .expect("connect")
+            .render_long_help()
+            .to_string();
+        for flag in [
+            "--server",
+            "--user",
+            "--password-file",
+            "--password-env",
+            "--profile",
+            "--auth",
+            "--ca-file",
+            "--pin-sha256",
+            "--sni",
+            "--tls-min",
+            "--tls-max",
+            "--dangerous-skip-verify",
+            "--proxy",
+            "--no-proxy",
+            "--route",
+            "--no-dns",
+            "--json",
+            "--no-reconnect",
+            "EXIT CODES",
+        ] {
+            assert!(connect.contains(flag), "connect --help lacks {flag}");
+        }
+        assert!(
+            !connect.contains("--password "),
+            "a plain password flag exists"
+        );
+    }
+
+    #[test]
+    fn profile_and_flags_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "s3cret\nignored\n").unwrap();
+        let profile = dir.path().join("p.toml");
+        std::fs::write(
+            &profile,
+            format!(
+                "server = \"vpn.example.net\"\nuser = \"alice\"\npassword_file = {:?}\nroutes = [\"10.0.0.0/8\"]\nauth = [\"pap\"]\njson = true\n",
+                pw.display().to_string()
+            ),
+        )
+        .unwrap();
+        let cli = Cli::parse_from([
+            "sstp-client",
+            "connect",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--user",
+            "bob",
+        ]);
+        let Command::Connect(args) = cli.command else {
+            panic!()
+        };
+        let s = settings(*args).map_err(|u| u.0).unwrap();
+        assert!(s.json);
+        let text = format!("{:?}", s.builder);
+        assert!(text.contains("username: \"bob\""), "{text}");
+        assert!(
+            text.contains("Split([Prefix { addr: 10.0.0.0, len: 8 }])"),
+            "{text}"
+        );
+        assert!(text.contains("Pap"), "{text}");
+    }
+
+    #[test]
+    fn the_example_profile_parses() {
+        let text = include_str!("../../client.example.toml");
+        let profile: Profile = toml::from_str(text).expect("client.example.toml");
+        assert_eq!(profile.server.as_deref(), Some("vpn.example.net:443"));
+        assert_eq!(profile.auth.map(|a| a.len()), Some(2));
+    }
+
+    #[test]
+    fn bad_profiles_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let profile = dir.path().join("p.toml");
+        std::fs::write(&profile, "server = \"x\"\npasword = \"typo\"\n").unwrap();
+        let err = read_profile(&profile).unwrap_err();
+        assert!(format!("{err:#}").contains("pasword"), "{err:#}");
+    }
+
+    #[test]
+    fn exit_codes_follow_the_kind() {
+        assert_eq!(exit_code(&Error::Config("x".into())), 2);
+        assert_eq!(exit_code(&Error::Timeout("connecting")), 3);
+        assert_eq!(
+            exit_code(&Error::Certificate(sstp_client::CertificateError::NoRoots(
+                "x".into()
+            ))),
+            4
+        );
+        assert_eq!(
+            exit_code(&Error::Session(sstp_core::CloseReason::TransportClosed)),
+            8
+        );
+    }
 }

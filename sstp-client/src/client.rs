@@ -1,0 +1,544 @@
+//! The public face: [`ClientBuilder`] (what to connect to and how) and
+//! [`Tunnel`] (a running tunnel: its events, statistics, and
+//! [`disconnect`](Tunnel::disconnect)).
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sstp_core::{AuthMethod, ClientConfig, Credential, HashProtocol};
+use sstp_tun::TunDevice;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::dial::Timeouts;
+use crate::dns::{Dns, NoDns};
+use crate::driver::{self, Shared};
+use crate::error::{Error, ErrorKind};
+use crate::netsetup::NetSetup;
+use crate::options::{
+    Keepalive, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions, TunnelOptions,
+};
+use crate::proxy::{self, HttpProxy};
+use crate::routes::{NoRoutes, Routes};
+use crate::tls::{Fingerprint, TlsSetup};
+
+/// Events a [`Tunnel`] holds before the oldest unread ones are dropped.
+const EVENT_QUEUE: usize = 256;
+
+/// Everything the driver needs, fixed at start.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) server: ServerAddr,
+    pub(crate) session: ClientConfig,
+    pub(crate) tls: TlsSetup,
+    pub(crate) proxy: Option<HttpProxy>,
+    pub(crate) tunnel: TunnelOptions,
+    pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) timeouts: Timeouts,
+}
+
+/// The system a tunnel changes: routes and addresses, and DNS.
+///
+/// [`System::linux`] is the real one; [`System::none`] changes nothing (an
+/// embedder that manages its own device); tests pass the `Recording`
+/// fakes.
+#[derive(Debug, Clone)]
+pub struct System {
+    routes: Arc<dyn Routes>,
+    dns: Arc<dyn Dns>,
+}
+
+impl System {
+    /// Routes and DNS through these.
+    pub fn new(routes: Arc<dyn Routes>, dns: Arc<dyn Dns>) -> Self {
+        Self { routes, dns }
+    }
+
+    /// Touches nothing.
+    pub fn none() -> Self {
+        Self::new(Arc::new(NoRoutes), Arc::new(NoDns))
+    }
+
+    /// rtnetlink for addresses and routes; systemd-resolved or
+    /// `/etc/resolv.conf` for DNS. Call inside a tokio runtime.
+    #[cfg(target_os = "linux")]
+    pub fn linux() -> Result<Self, Error> {
+        Ok(Self::new(
+            Arc::new(crate::routes::LinuxRoutes::new()?),
+            Arc::new(crate::dns::SystemDns::default()),
+        ))
+    }
+}
+
+/// Builds a client: the server, the credentials, then optional TLS, proxy,
+/// tunnel, keepalive and reconnect settings; then
+/// [`connect`](Self::connect) (Linux TUN) or
+/// [`connect_with`](Self::connect_with) (your own packet device).
+///
+/// See the [crate docs](crate) for an example.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    server: ServerAddr,
+    username: String,
+    credential: Option<Credential>,
+    auth_methods: Option<Vec<AuthMethod>>,
+    tls: TlsOptions,
+    proxy: ProxySetting,
+    tunnel: TunnelOptions,
+    reconnect: ReconnectPolicy,
+    keepalive: Keepalive,
+    timeouts: Timeouts,
+}
+
+impl ClientBuilder {
+    /// A client for `server`.
+    pub fn new(server: ServerAddr) -> Self {
+        Self {
+            server,
+            username: String::new(),
+            credential: None,
+            auth_methods: None,
+            tls: TlsOptions::default(),
+            proxy: ProxySetting::default(),
+            tunnel: TunnelOptions::default(),
+            reconnect: ReconnectPolicy::default(),
+            keepalive: Keepalive::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Authenticate as `username` (sent as is, e.g. `DOMAIN\user`) with
+    /// `password`.
+    pub fn password(self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials(username, Credential::from_password(password))
+    }
+
+    /// Authenticate as `username` with a credential (a password, or only
+    /// its NT hash, which serves MS-CHAPv2 and EAP-MSCHAPv2).
+    pub fn credentials(mut self, username: impl Into<String>, credential: Credential) -> Self {
+        self.username = username.into();
+        self.credential = Some(credential);
+        self
+    }
+
+    /// The authentication methods to accept, most preferred first (default:
+    /// MS-CHAPv2 and EAP-MSCHAPv2; PAP and CHAP-MD5 only when listed, since
+    /// they give no keys for the crypto binding).
+    pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
+        self.auth_methods = Some(methods.into_iter().collect());
+        self
+    }
+
+    /// TLS settings (trust, SNI, versions).
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Proxy settings (default: from the environment).
+    pub fn proxy(mut self, proxy: ProxySetting) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// What to set up once the call is up (interface, MTU, routes, DNS, IPv6).
+    pub fn tunnel(mut self, tunnel: TunnelOptions) -> Self {
+        self.tunnel = tunnel;
+        self
+    }
+
+    /// Reconnect policy (default: on, 1 s doubling to 60 s, with jitter).
+    pub fn reconnect(mut self, reconnect: ReconnectPolicy) -> Self {
+        self.reconnect = reconnect;
+        self
+    }
+
+    /// Keepalive periods.
+    pub fn keepalive(mut self, keepalive: Keepalive) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// Limit for the TCP connect (each address, and the proxy's CONNECT)
+    /// and for the TLS handshake (default 15 s and 20 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.connect = timeout;
+        self.timeouts.tls = timeout;
+        self
+    }
+
+    fn settings(self) -> Result<Settings, Error> {
+        let Some(credential) = self.credential else {
+            return Err(Error::Config(
+                "no credentials: set a user name and password".into(),
+            ));
+        };
+        if self.username.is_empty() {
+            return Err(Error::Config("the user name is empty".into()));
+        }
+        if !(576..=4087).contains(&self.tunnel.mtu) {
+            return Err(Error::Config(format!(
+                "MTU {} is out of range (576-4087, MS-SSTP 2.2.3)",
+                self.tunnel.mtu
+            )));
+        }
+        let mut session = ClientConfig::new(self.username, credential);
+        if let Some(methods) = self.auth_methods {
+            if methods.is_empty() {
+                return Err(Error::Config("no authentication method allowed".into()));
+            }
+            session.auth_methods = methods;
+        }
+        session.common.mtu = self.tunnel.mtu;
+        // Tell the server the largest packet we take (RFC 1661 6.1).
+        session.common.mru = Some(self.tunnel.mtu);
+        session.common.ipv6 = self.tunnel.ipv6;
+        session.common.timers.hello = self.keepalive.sstp_hello;
+        session.common.keepalive.interval = self.keepalive.lcp_echo;
+        session.common.keepalive.max_missed = self.keepalive.lcp_max_missed;
+        let tls = TlsSetup::new(&self.tls, self.server.host())?;
+        let proxy = match self.proxy {
+            ProxySetting::Direct => None,
+            ProxySetting::Http(p) => Some(p),
+            ProxySetting::FromEnv => proxy::from_env(&self.server)?,
+        };
+        Ok(Settings {
+            server: self.server,
+            session,
+            tls,
+            proxy,
+            tunnel: self.tunnel,
+            reconnect: self.reconnect,
+            timeouts: self.timeouts,
+        })
+    }
+
+    /// Starts the tunnel over `tun`, changing the system through `system`,
+    /// and returns at once; follow it with [`Tunnel::next_event`] or
+    /// [`Tunnel::wait_up`]. Settings errors come back here, before any
+    /// traffic. Call inside a tokio runtime.
+    pub fn start_with<D: TunDevice + 'static>(
+        self,
+        tun: D,
+        system: System,
+    ) -> Result<Tunnel, Error> {
+        let settings = Arc::new(self.settings()?);
+        let interface = tun.name().to_owned();
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (phase_tx, phase) = watch::channel(Phase::Starting);
+        let (stop, stop_rx) = watch::channel(false);
+        let stats = Arc::new(StatsInner::default());
+        let shared = Shared {
+            events: events_tx,
+            phase: phase_tx,
+            stats: Arc::clone(&stats),
+            stop: stop_rx,
+        };
+        let net = NetSetup::new(system.routes, system.dns);
+        let task = tokio::spawn(driver::supervise(settings, tun, net, shared));
+        Ok(Tunnel {
+            events,
+            phase,
+            stop,
+            task: Some(task),
+            stats,
+            interface,
+        })
+    }
+
+    /// Like [`start_with`](Self::start_with), then waits until the tunnel is
+    /// up or the first attempt failed.
+    pub async fn connect_with<D: TunDevice + 'static>(
+        self,
+        tun: D,
+        system: System,
+    ) -> Result<Tunnel, Error> {
+        let mut tunnel = self.start_with(tun, system)?;
+        tunnel.wait_up().await?;
+        Ok(tunnel)
+    }
+
+    /// Creates the Linux TUN interface (needs `CAP_NET_ADMIN`) and starts
+    /// the tunnel over it with [`System::linux`].
+    #[cfg(target_os = "linux")]
+    pub fn start(self) -> Result<Tunnel, Error> {
+        let tun = sstp_tun::LinuxTun::builder(&self.tunnel.interface)
+            .mtu(self.tunnel.mtu)
+            .build()
+            .map_err(Error::Tun)?;
+        let system = System::linux()?;
+        self.start_with(tun, system)
+    }
+
+    /// [`start`](Self::start), then waits until the tunnel is up.
+    #[cfg(target_os = "linux")]
+    pub async fn connect(self) -> Result<Tunnel, Error> {
+        let mut tunnel = self.start()?;
+        tunnel.wait_up().await?;
+        Ok(tunnel)
+    }
+}
+
+/// Fetches the SHA-256 fingerprint of `server`'s certificate *without
+/// checking it*, and the TLS version, for a person to compare out of band
+/// (`openssl x509 -fingerprint -sha256` on the server) before pinning it
+/// with [`TlsOptions::pins`]. Uses the proxy setting as a connect would.
+pub async fn fetch_fingerprint(
+    server: &ServerAddr,
+    sni: Option<&str>,
+    proxy: ProxySetting,
+) -> Result<(Fingerprint, &'static str), Error> {
+    let proxy = match proxy {
+        ProxySetting::Direct => None,
+        ProxySetting::Http(p) => Some(p),
+        ProxySetting::FromEnv => proxy::from_env(server)?,
+    };
+    crate::dial::fetch_fingerprint(server, proxy.as_ref(), sni, Timeouts::default()).await
+}
+
+/// Where a tunnel is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Starting,
+    Up,
+    Reconnecting,
+    Ended,
+}
+
+/// What happened to a tunnel, in order.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum TunnelEvent {
+    /// Dialing the server (attempt 1 is the first connection).
+    Connecting {
+        /// Attempts so far, this one included.
+        attempt: u32,
+        /// `host:port`.
+        server: String,
+        /// The HTTP proxy used, if any.
+        proxy: Option<String>,
+    },
+    /// TLS and the SSTP HTTP handshake are done; PPP starts.
+    Connected {
+        /// `host:port`.
+        server: String,
+        /// The TCP peer (the proxy, with a proxy).
+        remote: Option<SocketAddr>,
+        /// `TLS 1.2` or `TLS 1.3`.
+        tls_version: &'static str,
+        /// The SHA-256 fingerprint of the server's certificate.
+        fingerprint: Fingerprint,
+    },
+    /// The server accepted our credentials.
+    Authenticated {
+        /// The user name sent.
+        username: String,
+        /// The method used.
+        method: Option<AuthMethod>,
+    },
+    /// The tunnel is up and configured.
+    Up(UpInfo),
+    /// IPv6CP opened: the link-local address is set.
+    Ipv6Up {
+        /// The interface.
+        interface: String,
+        /// Our link-local address.
+        local: Ipv6Addr,
+        /// The server's link-local address.
+        peer: Option<Ipv6Addr>,
+    },
+    /// A Router Advertisement gave us a global IPv6 address (SLAAC).
+    Ipv6Address {
+        /// The interface.
+        interface: String,
+        /// The address.
+        address: Ipv6Addr,
+        /// Its prefix length.
+        prefix_len: u8,
+        /// The router that advertised it.
+        router: Ipv6Addr,
+        /// IPv6 routes added with it.
+        routes: Vec<String>,
+    },
+    /// The connection was lost; the next attempt comes after `delay`.
+    Reconnecting {
+        /// Reconnect attempts in a row, this one included.
+        attempt: u32,
+        /// The wait before it.
+        delay: Duration,
+        /// Why the connection ended, in plain words.
+        reason: String,
+        /// Its class.
+        kind: ErrorKind,
+    },
+    /// The tunnel is over; the system is restored.
+    Down {
+        /// Why, in plain words.
+        reason: String,
+        /// `None` after a requested disconnect.
+        kind: Option<ErrorKind>,
+    },
+}
+
+/// The configuration of a tunnel that came up.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpInfo {
+    /// `host:port` of the server.
+    pub server: String,
+    /// The interface.
+    pub interface: String,
+    /// Our IPv4 address.
+    pub local: Ipv4Addr,
+    /// The server's tunnel address.
+    pub peer: Option<Ipv4Addr>,
+    /// The DNS servers the server pushed.
+    pub dns: Vec<Ipv4Addr>,
+    /// The tunnel MTU.
+    pub mtu: u16,
+    /// Routes added.
+    pub routes: Vec<String>,
+    /// Where DNS was applied (`None`: not applied).
+    pub dns_applied: Option<String>,
+    /// The crypto-binding hash (MS-SSTP 3.2.5.2).
+    pub binding: Option<HashProtocol>,
+}
+
+/// Counters shared between the driver and the handle.
+#[derive(Debug, Default)]
+pub(crate) struct StatsInner {
+    pub(crate) tx_packets: AtomicU64,
+    pub(crate) tx_bytes: AtomicU64,
+    pub(crate) rx_packets: AtomicU64,
+    pub(crate) rx_bytes: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) reconnects: AtomicU32,
+    pub(crate) up_since: Mutex<Option<tokio::time::Instant>>,
+}
+
+/// A snapshot of a tunnel's counters (over all its connections).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TunnelStats {
+    /// IP packets sent into the tunnel.
+    pub tx_packets: u64,
+    /// IP bytes sent into the tunnel.
+    pub tx_bytes: u64,
+    /// IP packets received from the tunnel.
+    pub rx_packets: u64,
+    /// IP bytes received from the tunnel.
+    pub rx_bytes: u64,
+    /// Packets dropped (not ready, too large, queue full).
+    pub dropped: u64,
+    /// Reconnections.
+    pub reconnects: u32,
+    /// Time since the current connection came up (`None`: not up).
+    pub uptime: Option<Duration>,
+}
+
+/// A running tunnel. Dropping it asks the tunnel to disconnect; prefer
+/// [`disconnect`](Self::disconnect), which waits until the call is closed
+/// and the system restored.
+#[derive(Debug)]
+pub struct Tunnel {
+    events: mpsc::Receiver<TunnelEvent>,
+    phase: watch::Receiver<Phase>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<Result<(), Error>>>,
+    stats: Arc<StatsInner>,
+    interface: String,
+}
+
+impl Tunnel {
+    /// The next event; `None` once the tunnel is over and every event was
+    /// read. Cancel safe.
+    pub async fn next_event(&mut self) -> Option<TunnelEvent> {
+        self.events.recv().await
+    }
+
+    /// Waits until the tunnel is up (now or after a reconnect). Fails with
+    /// the tunnel's error if it ended first; it is then over.
+    pub async fn wait_up(&mut self) -> Result<(), Error> {
+        loop {
+            let phase = *self.phase.borrow_and_update();
+            match phase {
+                Phase::Up => return Ok(()),
+                Phase::Ended => break,
+                Phase::Starting | Phase::Reconnecting => {}
+            }
+            if self.phase.changed().await.is_err() {
+                break;
+            }
+        }
+        match self.join().await {
+            Ok(()) => Err(Error::Session(sstp_core::CloseReason::LocalClose)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the tunnel is up now.
+    pub fn is_up(&self) -> bool {
+        *self.phase.borrow() == Phase::Up
+    }
+
+    /// The interface name.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// Counters and uptime.
+    pub fn stats(&self) -> TunnelStats {
+        let s = &self.stats;
+        let up_since = *s.up_since.lock().unwrap_or_else(PoisonError::into_inner);
+        TunnelStats {
+            tx_packets: s.tx_packets.load(Ordering::Relaxed),
+            tx_bytes: s.tx_bytes.load(Ordering::Relaxed),
+            rx_packets: s.rx_packets.load(Ordering::Relaxed),
+            rx_bytes: s.rx_bytes.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            reconnects: s.reconnects.load(Ordering::Relaxed),
+            uptime: up_since.map(|t| t.elapsed()),
+        }
+    }
+
+    /// Asks the tunnel to disconnect without waiting (for a signal handler);
+    /// then wait with [`wait`](Self::wait) or read events to `Down`.
+    pub fn request_disconnect(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Disconnects cleanly: LCP Terminate and SSTP Call Disconnect (MS-SSTP
+    /// 3.2.7.3), TLS close_notify, then the routes, addresses and DNS are
+    /// restored. Returns the tunnel's error if it had already failed.
+    pub async fn disconnect(mut self) -> Result<(), Error> {
+        self.request_disconnect();
+        self.join().await
+    }
+
+    /// Waits until the tunnel ends by itself (or after
+    /// [`request_disconnect`](Self::request_disconnect)): `Ok` after a
+    /// requested disconnect, else why it failed for good.
+    pub async fn wait(mut self) -> Result<(), Error> {
+        self.join().await
+    }
+
+    async fn join(&mut self) -> Result<(), Error> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match task.await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Io(std::io::Error::other(format!(
+                "the tunnel task failed: {e}"
+            )))),
+        }
+    }
+}
+
+impl Drop for Tunnel {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

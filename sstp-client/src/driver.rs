@@ -1,0 +1,563 @@
+//! The async side of a tunnel: a supervisor that connects, runs one
+//! connection at a time, restores the system after each, and reconnects
+//! with backoff; and the connection loop, the same shape as the server's
+//! (one `select!` over TLS reads, TUN reads, the session's deadline and the
+//! stop signal), feeding sstp-core's `ClientSession` and draining it.
+//!
+//! Time is `tokio::time::Instant::now().into_std()`, so tests can pause and
+//! advance it.
+//!
+//! One task owns the TLS stream: reads happen in the `select!`, writes
+//! between turns (everything the session queued, in one `write_all`, so
+//! many SSTP packets share a TLS record). A write that blocks (the server
+//! not reading) holds up reading meanwhile; servers read and write
+//! independently, so this only slows a client whose server is stalled.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use rand::RngExt;
+use sstp_core::{ClientSession, CloseReason, Event};
+use sstp_tun::{RecvBatch, TunDevice};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+
+use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
+use crate::dial::{self, Dialed};
+use crate::error::Error;
+use crate::netsetup::{Ipv4Link, NetSetup};
+use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
+
+/// Longest a clean disconnect may take before the connection is dropped.
+const CLOSE_LIMIT: Duration = Duration::from_secs(10);
+/// Longest the TLS close_notify may take.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(2);
+/// Bytes read from TLS at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// Packets read from the TUN per wake-up.
+const TUN_BATCH: usize = 64;
+
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// What the supervisor shares with the `Tunnel` handle.
+pub(crate) struct Shared {
+    pub(crate) events: mpsc::Sender<TunnelEvent>,
+    pub(crate) phase: watch::Sender<Phase>,
+    pub(crate) stats: Arc<StatsInner>,
+    pub(crate) stop: watch::Receiver<bool>,
+}
+
+impl Shared {
+    fn emit(&self, event: TunnelEvent) {
+        tracing::debug!(?event, "tunnel event");
+        if self.events.try_send(event).is_err() {
+            tracing::debug!("tunnel event dropped: nobody reads the event stream");
+        }
+    }
+
+    fn stop_requested(&self) -> bool {
+        *self.stop.borrow() || self.stop.has_changed().is_err()
+    }
+}
+
+/// How one connection ended.
+enum End {
+    /// The user asked to disconnect (and the call was closed).
+    Stopped,
+    /// It failed, before or after the tunnel came up.
+    Failed { error: Error, was_up: bool },
+}
+
+/// Runs the tunnel until the user stops it or it fails for good.
+pub(crate) async fn supervise<D: TunDevice>(
+    settings: Arc<Settings>,
+    tun: D,
+    mut net: NetSetup,
+    mut shared: Shared,
+) -> Result<(), Error> {
+    let interface = tun.name().to_owned();
+    let mut attempt = 0u32;
+    let mut failures = 0u32;
+    let mut ever_up = false;
+    let result = loop {
+        attempt += 1;
+        shared.emit(TunnelEvent::Connecting {
+            attempt,
+            server: settings.server.to_string(),
+            proxy: settings.proxy.as_ref().map(ToString::to_string),
+        });
+        let dialed = tokio::select! {
+            r = dial::dial(&settings.server, settings.proxy.as_ref(), &settings.tls, settings.timeouts) => r,
+            _ = stopped(&mut shared.stop) => break Ok(()),
+        };
+        let end = match dialed {
+            Ok(dialed) => {
+                shared.emit(TunnelEvent::Connected {
+                    server: settings.server.to_string(),
+                    remote: dialed.remote,
+                    tls_version: dialed.tls_version,
+                    fingerprint: dialed.fingerprint,
+                });
+                run_connection(&settings, &tun, &interface, dialed, &mut net, &mut shared).await
+            }
+            Err(error) => End::Failed {
+                error,
+                was_up: false,
+            },
+        };
+        // After every connection: the system goes back to how it was.
+        net.restore().await;
+        *shared
+            .stats
+            .up_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        match end {
+            End::Stopped => break Ok(()),
+            End::Failed { error, was_up } => {
+                if was_up {
+                    ever_up = true;
+                    failures = 0;
+                }
+                let policy = &settings.reconnect;
+                let retry = ever_up
+                    && policy.enabled
+                    && !shared.stop_requested()
+                    && (error.is_retryable()
+                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth)
+                    && policy.max_attempts.is_none_or(|max| failures < max);
+                if !retry {
+                    break Err(error);
+                }
+                failures += 1;
+                let delay = policy.delay(failures, rand::rng().random::<f64>());
+                tracing::info!(%error, attempt = failures, ?delay, "connection lost; reconnecting");
+                shared.emit(TunnelEvent::Reconnecting {
+                    attempt: failures,
+                    delay,
+                    reason: error.to_string(),
+                    kind: error.kind(),
+                });
+                shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let _ = shared.phase.send(Phase::Reconnecting);
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut shared.stop) => break Ok(()),
+                }
+            }
+        }
+    };
+    net.restore().await;
+    let (reason, kind) = match &result {
+        Ok(()) => ("disconnected".to_owned(), None),
+        Err(e) => (e.to_string(), Some(e.kind())),
+    };
+    shared.emit(TunnelEvent::Down { reason, kind });
+    let _ = shared.phase.send(Phase::Ended);
+    result
+}
+
+/// Resolves once a stop is requested (or the handle is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// One SSTP connection, from the HTTP handshake's leftover bytes to
+/// `Event::Down` (MS-SSTP 3.2; the call order of `sstp_core::session`).
+async fn run_connection<D: TunDevice>(
+    settings: &Settings,
+    tun: &D,
+    interface: &str,
+    dialed: Dialed,
+    net: &mut NetSetup,
+    shared: &mut Shared,
+) -> End {
+    let Dialed {
+        mut stream,
+        leftover,
+        cert,
+        remote,
+        ..
+    } = dialed;
+    let pin: Option<IpAddr> = remote.map(|a| a.ip());
+    // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
+    let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
+    let mut session = ClientSession::new(&settings.session, cert, now(), rng);
+    let mut splitter = PacketSplitter::default();
+    if !leftover.is_empty() {
+        splitter.feed(&leftover, |p| session.handle_input(now(), p));
+    }
+    let mut rbuf = vec![0u8; READ_CHUNK];
+    let mut tx = Vec::with_capacity(16 * 1024);
+    let mut batch = RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0);
+    let mut up = false;
+    let mut closing: Option<tokio::time::Instant> = None;
+    let mut failure: Option<Error> = None;
+    let mut ipv6_id: Option<[u8; 8]> = None;
+    let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
+    let mut adverts: Vec<RouterAdvert> = Vec::new();
+    let mut pending_event: Option<Event> = None;
+    let stats = Arc::clone(&shared.stats);
+
+    let reason: CloseReason = 'conn: loop {
+        // Outputs first: bytes for TLS, packets for the TUN, events.
+        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
+        while let Some(packet) = session.poll_ip() {
+            if packet.first().is_some_and(|b| b >> 4 == 6)
+                && let Some(ra) = parse_router_advertisement(packet)
+            {
+                adverts.push(ra);
+            }
+            match tun.send(packet).await {
+                Ok(n) => {
+                    stats.rx_packets.fetch_add(1, Ordering::Relaxed);
+                    stats.rx_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    failure.get_or_insert(Error::Tun(e));
+                    session.close(now());
+                    closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+                    break;
+                }
+            }
+        }
+        while let Some(event) = pending_event.take().or_else(|| session.poll_event()) {
+            match event {
+                Event::Authenticated { username, method } => {
+                    shared.emit(TunnelEvent::Authenticated { username, method });
+                }
+                Event::Up(config) => {
+                    if let Some(v6) = config.ipv6 {
+                        ipv6_id = Some(v6.local_id);
+                    }
+                    let link = Ipv4Link {
+                        local: config.ipv4.local,
+                        peer: config.ipv4.peer,
+                        dns: config.ipv4.dns.clone(),
+                        mtu: config.mtu,
+                        ipv6_local: config.ipv6.map(|v| v.local),
+                    };
+                    match net
+                        .apply_ipv4(interface, &link, &settings.tunnel, pin)
+                        .await
+                    {
+                        Ok(applied) => {
+                            up = true;
+                            *stats
+                                .up_since
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                Some(tokio::time::Instant::now());
+                            let _ = shared.phase.send(Phase::Up);
+                            shared.emit(TunnelEvent::Up(UpInfo {
+                                server: settings.server.to_string(),
+                                interface: interface.to_owned(),
+                                local: link.local,
+                                peer: link.peer,
+                                dns: link.dns.clone(),
+                                mtu: link.mtu,
+                                routes: applied.routes,
+                                dns_applied: applied.dns,
+                                binding: config.binding,
+                            }));
+                            if let Some(v6) = config.ipv6 {
+                                shared.emit(TunnelEvent::Ipv6Up {
+                                    interface: interface.to_owned(),
+                                    local: v6.local,
+                                    peer: v6.peer,
+                                });
+                                let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                            }
+                        }
+                        Err(e) => {
+                            failure.get_or_insert(Error::Setup(e));
+                            session.close(now());
+                            closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+                        }
+                    }
+                }
+                Event::Ipv6Up(v6) => {
+                    ipv6_id = Some(v6.local_id);
+                    match net
+                        .apply_ipv6_link(interface, v6.local, &settings.tunnel)
+                        .await
+                    {
+                        Ok(_) => {
+                            shared.emit(TunnelEvent::Ipv6Up {
+                                interface: interface.to_owned(),
+                                local: v6.local,
+                                peer: v6.peer,
+                            });
+                            // RFC 4861 6.3.7: ask for an RA now rather than waiting.
+                            let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off")
+                        }
+                    }
+                }
+                Event::Down(reason) => break 'conn reason,
+                _ => {}
+            }
+        }
+        if let Some(id) = ipv6_id {
+            for ra in adverts.drain(..) {
+                for address in ra.slaac_addresses(id) {
+                    if ipv6_addresses.contains(&address) || ipv6_addresses.len() >= 4 {
+                        continue;
+                    }
+                    match net
+                        .apply_ipv6_global(interface, address, &ra, &settings.tunnel)
+                        .await
+                    {
+                        Ok(routes) => {
+                            ipv6_addresses.push(address);
+                            shared.emit(TunnelEvent::Ipv6Address {
+                                interface: interface.to_owned(),
+                                address,
+                                prefix_len: 64,
+                                router: ra.router,
+                                routes,
+                            });
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, %address, "could not add the SLAAC address")
+                        }
+                    }
+                }
+            }
+        } else {
+            adverts.clear();
+        }
+
+        // Handling events may have queued bytes (Router Solicitation, Call
+        // Disconnect): send them before sleeping.
+        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
+        if let Some(event) = session.poll_event() {
+            pending_event = Some(event);
+            continue;
+        }
+        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
+        tokio::select! {
+            _ = stopped(&mut shared.stop), if closing.is_none() => {
+                tracing::info!("disconnecting");
+                session.close(now());
+                closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+            }
+            r = stream.read(&mut rbuf) => match r {
+                Ok(0) => session.transport_closed(now()),
+                Ok(n) => {
+                    let at = now();
+                    splitter.feed(&rbuf[..n], |p| session.handle_input(at, p));
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "TLS read failed");
+                    failure.get_or_insert(Error::Io(e));
+                    session.transport_closed(now());
+                }
+            },
+            r = tun.recv_batch(&mut batch), if up && closing.is_none() => match r {
+                Ok(_) => {
+                    let at = now();
+                    for packet in batch.iter() {
+                        match session.send_ip(at, packet) {
+                            Ok(()) => {
+                                stats.tx_packets.fetch_add(1, Ordering::Relaxed);
+                                stats.tx_bytes.fetch_add(packet.len() as u64, Ordering::Relaxed);
+                            }
+                            Err(_) => {
+                                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    failure.get_or_insert(Error::Tun(e));
+                    session.close(now());
+                    closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+                }
+            },
+            () = sleep_until_opt(deadline) => session.handle_timeout(now()),
+            () = sleep_until_opt(closing) => {
+                tracing::debug!("clean disconnect took too long; dropping the connection");
+                session.transport_closed(now());
+            }
+        }
+    };
+
+    // After Down: the last bytes (Call Disconnect Ack, Abort), then
+    // close_notify (MS-SSTP 3.2.7.3 ends the call before TLS).
+    tx.clear();
+    if session.poll_transmit(&mut tx) {
+        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, async {
+            stream.write_all(&tx).await?;
+            stream.flush().await
+        })
+        .await;
+    }
+    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, stream.shutdown()).await;
+    tracing::info!(%reason, "SSTP call ended");
+
+    let stopped = closing.is_some() && shared.stop_requested();
+    let end = match (failure, reason) {
+        // The server's verdict on the credentials says the most.
+        (_, CloseReason::AuthFailed(f)) => Error::Auth(f),
+        // A local failure (setup, TUN) ended the call.
+        (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
+        // The user asked for it: however the call ended, that was the end.
+        (_, _) if stopped => return End::Stopped,
+        // "Connection lost" with the transport's own error.
+        (
+            Some(e),
+            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected,
+        ) => e,
+        (_, reason) => Error::from_close(reason),
+    };
+    End::Failed {
+        error: end,
+        was_up: up,
+    }
+}
+
+/// Cuts a TLS read at SSTP packet boundaries (MS-SSTP 2.2.1: 12-bit length
+/// in bytes 2-3) so the session sees one packet per `handle_input`.
+///
+/// Why: sstp-core's `handle_input` applies control events (the Call Connect
+/// Ack's "lower layer up") only after the whole chunk, so the server's
+/// first LCP Configure-Request, which usually arrives in the same read as
+/// the Ack, was discarded ("lower layer down") and every connect waited one
+/// LCP restart timer (3 s). Feeding packet by packet avoids that. A partial
+/// packet at the end of a read is passed on too: the session's deframer
+/// keeps it until the rest arrives.
+#[derive(Debug, Default)]
+struct PacketSplitter {
+    header: [u8; 4],
+    have: usize,
+    remaining: usize,
+}
+
+impl PacketSplitter {
+    fn feed(&mut self, data: &[u8], mut deliver: impl FnMut(&[u8])) {
+        let mut start = 0;
+        let mut i = 0;
+        while i < data.len() {
+            if self.remaining == 0 {
+                self.header[self.have] = data[i];
+                self.have += 1;
+                i += 1;
+                if self.have < self.header.len() {
+                    continue;
+                }
+                let len =
+                    usize::from(u16::from_be_bytes([self.header[2], self.header[3]]) & 0x0fff);
+                if len < self.header.len() {
+                    // Malformed: the session's deframer reports it.
+                    deliver(&data[start..]);
+                    *self = Self::default();
+                    return;
+                }
+                self.remaining = len - self.header.len();
+            } else {
+                let take = self.remaining.min(data.len() - i);
+                i += take;
+                self.remaining -= take;
+            }
+            if self.remaining == 0 && self.have == self.header.len() {
+                deliver(&data[start..i]);
+                start = i;
+                self.have = 0;
+            }
+        }
+        if start < data.len() {
+            deliver(&data[start..]);
+        }
+    }
+}
+
+/// Writes what the session has for TLS; a failed write is a lost transport.
+async fn flush<S: tokio::io::AsyncWrite + Unpin>(
+    session: &mut ClientSession,
+    stream: &mut S,
+    tx: &mut Vec<u8>,
+    failure: &mut Option<Error>,
+) {
+    tx.clear();
+    if !session.poll_transmit(tx) {
+        return;
+    }
+    let written = async {
+        stream.write_all(tx).await?;
+        stream.flush().await
+    };
+    if let Err(e) = written.await {
+        tracing::debug!(error = %e, "TLS write failed");
+        failure.get_or_insert(Error::Io(e));
+        session.transport_closed(now());
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(len: usize, tag: u8) -> Vec<u8> {
+        let mut p = vec![tag; len];
+        p[0] = 0x10;
+        p[1] = 0;
+        p[2..4].copy_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn splitter_cuts_at_packet_boundaries_across_reads() {
+        let stream: Vec<u8> = [packet(14, 1), packet(4, 2), packet(300, 3), packet(8, 4)].concat();
+        for chunk in [1, 2, 3, 5, 13, 100, 1000] {
+            let mut splitter = PacketSplitter::default();
+            let mut pieces: Vec<Vec<u8>> = Vec::new();
+            for part in stream.chunks(chunk) {
+                splitter.feed(part, |p| pieces.push(p.to_vec()));
+            }
+            assert_eq!(pieces.concat(), stream, "chunk {chunk}");
+            // Every piece lies within one packet.
+            let bounds = [0, 14, 18, 318, 326];
+            let mut at = 0;
+            for piece in &pieces {
+                let end = at + piece.len();
+                assert!(
+                    bounds.windows(2).any(|w| w[0] <= at && end <= w[1]),
+                    "chunk {chunk}: piece {at}..{end} spans packets"
+                );
+                at = end;
+            }
+        }
+    }
+
+    #[test]
+    fn splitter_passes_malformed_input_through() {
+        let mut splitter = PacketSplitter::default();
+        let mut seen = Vec::new();
+        splitter.feed(&[0x10, 0, 0, 2, 9, 9], |p| seen.extend_from_slice(p));
+        assert_eq!(seen, [0x10, 0, 0, 2, 9, 9]);
+    }
+}
