@@ -194,9 +194,8 @@ async fn run_connection<D: TunDevice>(
     // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
     let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
     let mut session = ClientSession::new(&settings.session, cert, now(), rng);
-    let mut splitter = PacketSplitter::default();
     if !leftover.is_empty() {
-        splitter.feed(&leftover, |p| session.handle_input(now(), p));
+        session.handle_input(now(), &leftover);
     }
     let mut rbuf = vec![0u8; READ_CHUNK];
     let mut tx = Vec::with_capacity(16 * 1024);
@@ -362,7 +361,7 @@ async fn run_connection<D: TunDevice>(
                 Ok(0) => session.transport_closed(now()),
                 Ok(n) => {
                     let at = now();
-                    splitter.feed(&rbuf[..n], |p| session.handle_input(at, p));
+                    session.handle_input(at, &rbuf[..n]);
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "TLS read failed");
@@ -433,61 +432,6 @@ async fn run_connection<D: TunDevice>(
     }
 }
 
-/// Cuts a TLS read at SSTP packet boundaries (MS-SSTP 2.2.1: 12-bit length
-/// in bytes 2-3) so the session sees one packet per `handle_input`.
-///
-/// Why: sstp-core's `handle_input` applies control events (the Call Connect
-/// Ack's "lower layer up") only after the whole chunk, so the server's
-/// first LCP Configure-Request, which usually arrives in the same read as
-/// the Ack, was discarded ("lower layer down") and every connect waited one
-/// LCP restart timer (3 s). Feeding packet by packet avoids that. A partial
-/// packet at the end of a read is passed on too: the session's deframer
-/// keeps it until the rest arrives.
-#[derive(Debug, Default)]
-struct PacketSplitter {
-    header: [u8; 4],
-    have: usize,
-    remaining: usize,
-}
-
-impl PacketSplitter {
-    fn feed(&mut self, data: &[u8], mut deliver: impl FnMut(&[u8])) {
-        let mut start = 0;
-        let mut i = 0;
-        while i < data.len() {
-            if self.remaining == 0 {
-                self.header[self.have] = data[i];
-                self.have += 1;
-                i += 1;
-                if self.have < self.header.len() {
-                    continue;
-                }
-                let len =
-                    usize::from(u16::from_be_bytes([self.header[2], self.header[3]]) & 0x0fff);
-                if len < self.header.len() {
-                    // Malformed: the session's deframer reports it.
-                    deliver(&data[start..]);
-                    *self = Self::default();
-                    return;
-                }
-                self.remaining = len - self.header.len();
-            } else {
-                let take = self.remaining.min(data.len() - i);
-                i += take;
-                self.remaining -= take;
-            }
-            if self.remaining == 0 && self.have == self.header.len() {
-                deliver(&data[start..i]);
-                start = i;
-                self.have = 0;
-            }
-        }
-        if start < data.len() {
-            deliver(&data[start..]);
-        }
-    }
-}
-
 /// Writes what the session has for TLS; a failed write is a lost transport.
 async fn flush<S: tokio::io::AsyncWrite + Unpin>(
     session: &mut ClientSession,
@@ -514,50 +458,5 @@ async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn packet(len: usize, tag: u8) -> Vec<u8> {
-        let mut p = vec![tag; len];
-        p[0] = 0x10;
-        p[1] = 0;
-        p[2..4].copy_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
-        p
-    }
-
-    #[test]
-    fn splitter_cuts_at_packet_boundaries_across_reads() {
-        let stream: Vec<u8> = [packet(14, 1), packet(4, 2), packet(300, 3), packet(8, 4)].concat();
-        for chunk in [1, 2, 3, 5, 13, 100, 1000] {
-            let mut splitter = PacketSplitter::default();
-            let mut pieces: Vec<Vec<u8>> = Vec::new();
-            for part in stream.chunks(chunk) {
-                splitter.feed(part, |p| pieces.push(p.to_vec()));
-            }
-            assert_eq!(pieces.concat(), stream, "chunk {chunk}");
-            // Every piece lies within one packet.
-            let bounds = [0, 14, 18, 318, 326];
-            let mut at = 0;
-            for piece in &pieces {
-                let end = at + piece.len();
-                assert!(
-                    bounds.windows(2).any(|w| w[0] <= at && end <= w[1]),
-                    "chunk {chunk}: piece {at}..{end} spans packets"
-                );
-                at = end;
-            }
-        }
-    }
-
-    #[test]
-    fn splitter_passes_malformed_input_through() {
-        let mut splitter = PacketSplitter::default();
-        let mut seen = Vec::new();
-        splitter.feed(&[0x10, 0, 0, 2, 9, 9], |p| seen.extend_from_slice(p));
-        assert_eq!(seen, [0x10, 0, 0, 2, 9, 9]);
     }
 }
