@@ -112,8 +112,12 @@ enum Side {
     Client {
         peer: AuthPeer,
         username: String,
+        /// Kept to start over when the server renegotiates LCP before
+        /// authentication is done.
+        credential: Credential,
+        peer_config: PeerConfig,
         ipcp: IpcpClientConfig,
-        /// The authentication phase was entered (once).
+        /// The authentication phase was entered (once per LCP opening).
         started: bool,
     },
 }
@@ -170,8 +174,10 @@ impl Link {
         rng: &mut dyn Random,
     ) -> Self {
         let side = Side::Client {
-            peer: AuthPeer::new(username, credential, peer_config),
+            peer: AuthPeer::new(username, credential.clone(), peer_config),
             username: username.to_owned(),
+            credential,
+            peer_config: peer_config.clone(),
             ipcp,
             started: false,
         };
@@ -469,6 +475,16 @@ impl Link {
                         self.phase = Phase::Terminate;
                         self.events
                             .push_back(LinkEvent::Failed(CloseReason::PeerDisconnected));
+                    } else if self.phase == Phase::Authenticate {
+                        // Opened + RCR before authentication is done: the
+                        // server changes its mind about the method
+                        // (SoftEther Protocol-Rejects EAP when the client
+                        // cannot do EAP-TLS and asks again for MS-CHAPv2).
+                        // Back to Establish; authentication starts over once
+                        // LCP reopens (RFC 1661 3.7).
+                        tracing::debug!("LCP renegotiated before authentication; starting over");
+                        self.phase = Phase::Establish;
+                        self.reset_auth();
                     } else if self.phase != Phase::Establish {
                         // Opened + RCR: a renegotiation. SSTP has no use for
                         // it after the crypto binding (module docs).
@@ -521,12 +537,40 @@ impl Link {
                     rng,
                 );
             }
-            Protocol::PAP | Protocol::CHAP | Protocol::EAP => self.fail(
-                now,
-                CloseReason::Incompatible(format!("peer rejected {protocol} authentication")),
-                rng,
-            ),
+            Protocol::PAP | Protocol::CHAP | Protocol::EAP => {
+                if matches!(self.side, Side::Client { .. }) && self.phase == Phase::Authenticate {
+                    // The server rejects the method it asked for; SoftEther
+                    // follows this with a new LCP Configure-Request for
+                    // another method. Wait for it: the authentication
+                    // timeout ends the wait if nothing comes.
+                    tracing::info!(%protocol, "server rejected the authentication protocol; waiting for LCP to renegotiate");
+                    return;
+                }
+                self.fail(
+                    now,
+                    CloseReason::Incompatible(format!("peer rejected {protocol} authentication")),
+                    rng,
+                );
+            }
             _ => {}
+        }
+    }
+
+    /// Forgets the authentication in progress (LCP is renegotiating).
+    fn reset_auth(&mut self) {
+        match &mut self.side {
+            Side::Server { authenticator, .. } => *authenticator = None,
+            Side::Client {
+                peer,
+                username,
+                credential,
+                peer_config,
+                started,
+                ..
+            } => {
+                *peer = AuthPeer::new(username.as_str(), credential.clone(), peer_config);
+                *started = false;
+            }
         }
     }
 

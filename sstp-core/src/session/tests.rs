@@ -831,3 +831,125 @@ fn unknown_protocols_get_a_protocol_reject() {
     pair.client.handle_input(pair.now, &out);
     pair.exchange_ipv4();
 }
+
+/// A PPP control packet in an SSTP data packet, FF 03 + 2-byte protocol.
+fn data_frame(protocol: u16, packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x10, 0x00, 0, 0, 0xff, 0x03];
+    out.extend_from_slice(&protocol.to_be_bytes());
+    out.extend_from_slice(packet);
+    let l = out.len() as u16;
+    out[2..4].copy_from_slice(&l.to_be_bytes());
+    out
+}
+
+/// Every PPP control packet (protocol, bytes from Code on) in `bytes`.
+fn ppp_packets(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
+    let mut deframer = crate::deframer::Deframer::new();
+    let mut input = bytes;
+    let mut out = Vec::new();
+    while let Some(p) = deframer.next_packet(&mut input) {
+        let p = p.expect("framed");
+        if p[1] & 1 == 0 {
+            let frame = Frame::parse(&p[4..]).expect("frame");
+            out.push((frame.protocol.0, frame.payload.to_vec()));
+        }
+    }
+    out
+}
+
+#[test]
+fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
+    // SoftEther's behaviour (interop README): it asks for EAP, offers only
+    // EAP-TLS, answers the client's EAP Nak with a Protocol-Reject of EAP
+    // and a new LCP Configure-Request for MS-CHAPv2. A client that allows
+    // both methods must follow it to MS-CHAPv2 instead of giving up.
+    let now = t0();
+    let mut config = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    config.auth_methods = vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2];
+    let mut client = ClientSession::new(&config, cert(), now, rng(7));
+    let mut out = Vec::new();
+    let send = |client: &mut ClientSession, bytes: &[u8]| {
+        client.handle_input(now, bytes);
+        let mut out = Vec::new();
+        client.poll_transmit(&mut out);
+        ppp_packets(&out)
+    };
+    client.poll_transmit(&mut out); // Call Connect Request
+    // Call Connect Ack (MS-SSTP 4.7, SHA256) + LCP request: Auth EAP, magic.
+    let mut ack = vec![
+        0x10, 0x01, 0x00, 0x30, 0x00, 0x02, 0x00, 0x01, 0x00, 0x04, 0x00, 0x28, 0x00, 0x00, 0x00,
+        0x02,
+    ];
+    ack.extend_from_slice(&[0x42; 32]);
+    let eap_req = [
+        0x01, 0x01, 0x00, 0x0e, 0x03, 0x04, 0xc2, 0x27, 0x05, 0x06, 0xaa, 0xbb, 0xcc, 0xdd,
+    ];
+    ack.extend_from_slice(&data_frame(0xc021, &eap_req));
+    let sent = send(&mut client, &ack);
+    // The client Acks EAP and sends its own request; Ack that too.
+    assert!(
+        sent.iter()
+            .any(|(p, b)| *p == 0xc021 && b[0] == 2 && b[1] == 1)
+    );
+    let (_, own) = sent
+        .iter()
+        .find(|(p, b)| *p == 0xc021 && b[0] == 1)
+        .expect("client request");
+    let mut own_ack = own.clone();
+    own_ack[0] = 2;
+    send(&mut client, &data_frame(0xc021, &own_ack));
+    // EAP Identity request, then EAP-TLS Start: the client Naks with 26.
+    let sent = send(
+        &mut client,
+        &data_frame(0xc227, &[0x01, 0x05, 0x00, 0x05, 0x01]),
+    );
+    assert!(
+        sent.iter()
+            .any(|(p, b)| *p == 0xc227 && b[0] == 2 && b[4] == 1),
+        "Identity response"
+    );
+    let sent = send(
+        &mut client,
+        &data_frame(0xc227, &[0x01, 0x06, 0x00, 0x06, 0x0d, 0x20]),
+    );
+    assert!(
+        sent.iter()
+            .any(|(p, b)| *p == 0xc227 && b[0] == 2 && b[4] == 3 && b[5] == 26),
+        "EAP Nak asking for EAP-MSCHAPv2: {sent:02x?}"
+    );
+    // Protocol-Reject of EAP, then a new LCP request for MS-CHAPv2.
+    let reject = [
+        0x08, 0x09, 0x00, 0x0c, 0xc2, 0x27, 0x02, 0x06, 0x00, 0x06, 0x03, 0x1a,
+    ];
+    let mut bytes = data_frame(0xc021, &reject);
+    let chap_req = [
+        0x01, 0x02, 0x00, 0x0f, 0x03, 0x05, 0xc2, 0x23, 0x81, 0x05, 0x06, 0xaa, 0xbb, 0xcc, 0xdd,
+    ];
+    bytes.extend_from_slice(&data_frame(0xc021, &chap_req));
+    let sent = send(&mut client, &bytes);
+    assert!(
+        sent.iter()
+            .any(|(p, b)| *p == 0xc021 && b[0] == 2 && b[1] == 2),
+        "the client Acks MS-CHAPv2: {sent:02x?}"
+    );
+    let (_, own) = sent
+        .iter()
+        .find(|(p, b)| *p == 0xc021 && b[0] == 1)
+        .expect("client request again");
+    let mut own_ack = own.clone();
+    own_ack[0] = 2;
+    send(&mut client, &data_frame(0xc021, &own_ack));
+    // LCP is open again: an MS-CHAPv2 Challenge gets a Response.
+    let mut challenge = vec![0x01, 0x03, 0x00, 0x1a, 0x10];
+    challenge.extend_from_slice(&[0x11; 16]);
+    challenge.extend_from_slice(b"srv");
+    let l = challenge.len() as u16;
+    challenge[2..4].copy_from_slice(&l.to_be_bytes());
+    let sent = send(&mut client, &data_frame(0xc223, &challenge));
+    assert!(
+        sent.iter()
+            .any(|(p, b)| *p == 0xc223 && b[0] == 2 && b[4] == 49),
+        "an MS-CHAPv2 Response: {sent:02x?}"
+    );
+    assert!(!client.is_closed());
+}
