@@ -844,7 +844,7 @@ fn data_frame(protocol: u16, packet: &[u8]) -> Vec<u8> {
 
 /// Every PPP control packet (protocol, bytes from Code on) in `bytes`.
 fn ppp_packets(bytes: &[u8]) -> Vec<(u16, Vec<u8>)> {
-    let mut deframer = crate::deframer::Deframer::new();
+    let mut deframer = Deframer::new();
     let mut input = bytes;
     let mut out = Vec::new();
     while let Some(p) = deframer.next_packet(&mut input) {
