@@ -31,6 +31,7 @@ use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
+use sstp_core::deframer::{DeframeError, Deframer};
 use sstp_core::wire::http::Guid;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, Ipv6Config, Random,
@@ -130,6 +131,9 @@ struct Driver<D: TunDevice> {
     shared: Arc<Shared>,
     tun: Arc<D>,
     session: ServerSession,
+    /// Cuts TLS input into whole SSTP packets before the session sees it
+    /// (see [`Driver::input`]).
+    deframer: Deframer,
     id: u64,
     peer: SocketAddr,
     correlation_id: String,
@@ -205,6 +209,7 @@ pub(crate) async fn run<D, S>(
         shared,
         tun,
         session,
+        deframer: Deframer::new(),
         id: start.id,
         peer: start.peer,
         correlation_id,
@@ -235,10 +240,23 @@ pub(crate) async fn run<D, S>(
     };
     debug!(correlation_id = %driver.correlation_id, "SSTP session starting");
     if !start.leftover.is_empty() {
-        driver.session.handle_input(now(), &start.leftover);
+        driver.input(&start.leftover);
     }
     let (rd, wr) = tokio::io::split(stream);
     driver.run(rd, wr, stop).await;
+}
+
+/// A 4-byte SSTP header that fails framing the way `error` did.
+pub(crate) fn failing_header(error: DeframeError) -> [u8; 4] {
+    match error {
+        DeframeError::UnsupportedVersion { version } => [version, 0, 0, 4],
+        DeframeError::LengthTooShort { length } => {
+            let [hi, lo] = length.to_be_bytes();
+            [0x10, 0, hi & 0x0f, lo]
+        }
+        // Any other framing failure: a version byte no SSTP has.
+        _ => [0xff, 0, 0, 4],
+    }
 }
 
 /// Writes what waits (returning how much was taken), or flushes when
@@ -294,7 +312,7 @@ impl<D: TunDevice> Driver<D> {
                 }
                 read = rd.read(&mut rbuf), if can_read => match read {
                     Ok(0) => self.transport_gone("the client closed the connection"),
-                    Ok(n) => self.session.handle_input(now(), &rbuf[..n]),
+                    Ok(n) => self.input(&rbuf[..n]),
                     Err(e) => {
                         debug!(error = %e, "TLS read failed");
                         self.transport_gone("TLS read failed");
@@ -319,10 +337,10 @@ impl<D: TunDevice> Driver<D> {
                 },
                 packet = self.ip_rx.recv(), if take_ip => {
                     if let Some(packet) = packet {
-                        self.to_client(&packet);
+                        self.send_to_client(&packet);
                         for _ in 1..QUEUE_BURST {
                             match self.ip_rx.try_recv() {
-                                Ok(packet) => self.to_client(&packet),
+                                Ok(packet) => self.send_to_client(&packet),
                                 Err(_) => break,
                             }
                         }
@@ -352,6 +370,28 @@ impl<D: TunDevice> Driver<D> {
         }
     }
 
+    /// Hands TLS plaintext to the session one whole SSTP packet at a time.
+    ///
+    /// Works around sstp-core processing the control machine's events only
+    /// after a whole `handle_input` chunk: a peer that pipelines its Call
+    /// Connect Request and first LCP Configure-Request in one flight would
+    /// otherwise have the LCP packet discarded ("lower layer down") and wait
+    /// for the 3 s LCP retransmission. Whole packets are borrowed, not
+    /// copied; a framing failure is handed on as the header that failed, so
+    /// the session reacts as MS-SSTP 3.1.5.1 says (abort without a word).
+    fn input(&mut self, mut bytes: &[u8]) {
+        let now = now();
+        while let Some(packet) = self.deframer.next_packet(&mut bytes) {
+            match packet {
+                Ok(packet) => self.session.handle_input(now, packet),
+                Err(error) => {
+                    self.session.handle_input(now, &failing_header(error));
+                    break;
+                }
+            }
+        }
+    }
+
     fn begin_close(&mut self) {
         self.closing = true;
         debug!("server shutting down: closing the session");
@@ -372,7 +412,7 @@ impl<D: TunDevice> Driver<D> {
                 progressed = true;
                 self.on_event(event);
             }
-            self.from_client().await;
+            self.forward_from_client().await;
             for dst in std::mem::take(&mut self.pending_ra) {
                 self.send_ra(dst);
             }
@@ -529,7 +569,7 @@ impl<D: TunDevice> Driver<D> {
     }
 
     /// A packet from the TUN (or another client) for this client.
-    fn to_client(&mut self, packet: &[u8]) {
+    fn send_to_client(&mut self, packet: &[u8]) {
         let metrics = &self.shared.metrics;
         match self.session.send_ip(now(), packet) {
             Ok(()) => {
@@ -543,7 +583,7 @@ impl<D: TunDevice> Driver<D> {
 
     /// Packets the client sent: checked, then to the TUN in batches, to
     /// another session, or answered here (Router Solicitations).
-    async fn from_client(&mut self) {
+    async fn forward_from_client(&mut self) {
         let policy = Policy::new(&self.shared, self.lease.as_ref());
         loop {
             if self.batch.is_full() {

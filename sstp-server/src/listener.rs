@@ -248,13 +248,10 @@ async fn handle<D: TunDevice + 'static>(
     let mut head = Vec::with_capacity(512);
     let sniffed =
         tokio::time::timeout(limits.http_head_timeout, read_head(&mut tls, &mut head)).await;
-    let sniffed = match sniffed {
-        Ok(result) => result,
-        Err(_) => {
-            shared.metrics.reject(Reject::HttpHead);
-            info!(timeout = ?limits.http_head_timeout, "HTTP request head timed out");
-            return;
-        }
+    let Ok(sniffed) = sniffed else {
+        shared.metrics.reject(Reject::HttpHead);
+        info!(timeout = ?limits.http_head_timeout, "HTTP request head timed out");
+        return;
     };
     match sniffed {
         Ok(Sniffed::Sstp {
@@ -531,7 +528,7 @@ mod tests {
     async fn head_sniff_keeps_every_byte() {
         let (mut a, mut b) = tokio::io::duplex(4096);
         let mut req = Vec::new();
-        sstp_core::wire::http::ClientRequest::new("vpn", sstp_core::wire::http::Guid([7; 16]))
+        http::ClientRequest::new("vpn", http::Guid([7; 16]))
             .expect("request")
             .emit(&mut req);
         let head_len = req.len();

@@ -324,7 +324,8 @@ mod tests {
     #[test]
     fn invalid_solicitations_are_refused() {
         let good = hex(RS);
-        let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Vec<u8>)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             ("hop limit 64", Box::new(|p| p[7] = 64)),
             ("bad checksum", Box::new(|p| p[42] ^= 1)),
             ("code 1", Box::new(|p| p[41] = 1)),
