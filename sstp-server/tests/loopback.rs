@@ -12,3 +12,5 @@ mod data_plane;
 mod http;
 #[path = "loopback/lifecycle.rs"]
 mod lifecycle;
+#[path = "loopback/netns.rs"]
+mod netns;

@@ -84,6 +84,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
         Some(Command::GenCert {
@@ -123,14 +124,23 @@ fn load(path: &Path) -> Result<Loaded> {
     let mut v6 = config.network.ipv6_pool.map(Ipv6Pool::new).transpose()?;
     let (fixed4, fixed6) = users.fixed_addresses();
     for addr in fixed4 {
-        v4.reserve(addr)
-            .with_context(|| format!("users file: fixed address {addr}"))?;
+        v4.reserve(addr).with_context(|| {
+            format!(
+                "users file {}: network.ipv4_pool is {}",
+                config.auth.users_file.display(),
+                config.network.ipv4_pool
+            )
+        })?;
     }
     for prefix in fixed6 {
         match &mut v6 {
-            Some(pool) => pool
-                .reserve(prefix)
-                .with_context(|| format!("users file: fixed prefix {prefix}"))?,
+            Some(pool) => pool.reserve(prefix).with_context(|| {
+                format!(
+                    "users file {}: network.ipv6_pool is {}",
+                    config.auth.users_file.display(),
+                    pool.net()
+                )
+            })?,
             None => bail!("users file: fixed prefix {prefix}, but network.ipv6_pool is not set"),
         }
     }
