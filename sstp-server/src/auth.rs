@@ -386,6 +386,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_users_file_loads() {
+        let users = StaticUsers::from_toml(include_str!("../users.example.toml")).expect("parses");
+        assert_eq!(users.len(), 2);
+        // bob's hash is the NT hash of "password".
+        assert!(decide(&users, pap("bob", "password")).verdict.is_accept());
+        assert!(
+            decide(&users, pap("alice", "correct horse battery staple"))
+                .verdict
+                .is_accept()
+        );
+    }
+
+    #[test]
     fn config_check_says_chap_md5_needs_plaintext() {
         let users = StaticUsers::from_toml(USERS).expect("users");
         assert!(users.check(&AuthMethod::DEFAULT_SERVER_ORDER).is_empty());

@@ -43,7 +43,7 @@ pub enum ConfigError {
 
 /// The whole configuration file.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// TLS listen addresses, IPv4 and IPv6 (an IPv6 wildcard listens on IPv6
@@ -65,7 +65,7 @@ pub struct Config {
 
 /// `[tls]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSettings {
     /// PEM certificate chain, leaf first.
@@ -90,7 +90,7 @@ pub enum TlsVersion {
 
 /// `[http]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpSettings {
     /// `Server:` header of the SSTP `200 OK`.
@@ -101,7 +101,7 @@ pub struct HttpSettings {
 
 /// `[tun]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TunSettings {
     /// Interface name.
@@ -112,7 +112,7 @@ pub struct TunSettings {
 
 /// `[network]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSettings {
     /// Client addresses; the server keeps the first host address.
@@ -139,7 +139,7 @@ pub struct NetworkSettings {
 
 /// `[auth]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// The users file (TOML).
@@ -153,7 +153,7 @@ pub struct AuthSettings {
 
 /// `[limits]`.
 #[non_exhaustive]
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Most SSTP sessions at once; more get `503 Service Unavailable`.
@@ -465,6 +465,78 @@ fn auth_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example config documents every setting with its real default.
+    #[test]
+    fn the_example_config_is_complete_and_shows_the_defaults() {
+        let text = include_str!("../server.example.toml");
+        let example = Config::from_toml(text).expect("the example parses");
+        assert_eq!(example, Config::default());
+        assert!(example.validate().expect("valid").is_empty());
+        let table: toml::Table = text.parse().expect("TOML");
+        let keys = |section: &str| -> Vec<String> {
+            let mut k: Vec<String> = match section {
+                "" => table
+                    .keys()
+                    .filter(|k| !table[*k].is_table())
+                    .cloned()
+                    .collect(),
+                s => table[s]
+                    .as_table()
+                    .expect("section")
+                    .keys()
+                    .cloned()
+                    .collect(),
+            };
+            k.sort();
+            k
+        };
+        let expect = |fields: &[&str]| {
+            let mut v: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(keys(""), expect(&["listen"]));
+        assert_eq!(
+            keys("tls"),
+            expect(&["certificate", "private_key", "min_version"])
+        );
+        assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
+        assert_eq!(keys("tun"), expect(&["name", "mtu"]));
+        // ipv6_pool is documented commented out (off by default).
+        assert!(text.contains("# ipv6_pool = "));
+        assert_eq!(
+            keys("network"),
+            expect(&[
+                "ipv4_pool",
+                "dns",
+                "dns6",
+                "client_to_client",
+                "session_queue",
+                "ra_interval",
+                "ra_router_lifetime"
+            ])
+        );
+        assert_eq!(
+            keys("auth"),
+            expect(&["users_file", "methods", "server_name"])
+        );
+        assert_eq!(
+            keys("limits"),
+            expect(&[
+                "max_sessions",
+                "max_unauthenticated",
+                "per_source_rate",
+                "per_source_burst",
+                "tls_handshake_timeout",
+                "http_head_timeout",
+                "negotiation_timeout",
+                "auth_timeout",
+                "hello_interval",
+                "shutdown_grace"
+            ])
+        );
+    }
 
     #[test]
     fn durations() {

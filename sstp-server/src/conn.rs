@@ -471,7 +471,6 @@ impl<D: TunDevice> Driver<D> {
                     ipv4 = %lease.ipv4,
                     ipv6 = %lease.ipv6.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                     mtu = net.mtu,
-                    binding = ?net.binding,
                     "session up"
                 );
                 if let Some(v6) = net.ipv6 {

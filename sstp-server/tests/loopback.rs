@@ -6,6 +6,8 @@ mod support;
 
 #[path = "loopback/bad_peers.rs"]
 mod bad_peers;
+#[path = "loopback/cli.rs"]
+mod cli;
 #[path = "loopback/data_plane.rs"]
 mod data_plane;
 #[path = "loopback/http.rs"]

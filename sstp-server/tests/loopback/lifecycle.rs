@@ -98,3 +98,27 @@ async fn graceful_shutdown_sends_call_disconnect() {
     // The port is closed.
     assert!(tls_connect(server.addr, &server.pki.ca).await.is_err());
 }
+
+/// Several listen addresses, IPv4 and IPv6, on one server.
+#[tokio::test]
+async fn listens_on_ipv4_and_ipv6() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("skipped: no IPv6 loopback here");
+        return;
+    }
+    let mut config = test_config();
+    config.listen = vec![
+        "127.0.0.1:0".parse().expect("addr"),
+        "[::1]:0".parse().expect("addr"),
+    ];
+    let server = TestServer::start_with(config).await;
+    let addrs = server.local_addrs.clone();
+    assert_eq!(addrs.len(), 2);
+    assert!(addrs[1].is_ipv6());
+    for addr in addrs {
+        let mut opts = server.client();
+        opts.addr = addr;
+        let client = opts.connect().await.expect("connects on every address");
+        client.close().await;
+    }
+}

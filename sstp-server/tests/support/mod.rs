@@ -93,6 +93,7 @@ impl Pki {
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    pub local_addrs: Vec<SocketAddr>,
     pub handle: ServerHandle,
     pub tun: MemTunHandle,
     pub pki: Pki,
@@ -144,13 +145,15 @@ impl TestServer {
         let server_handle = server.handle();
         let (v4, v6) = users.fixed_addresses();
         assert!(server_handle.reserve_fixed_addresses(v4, v6).is_empty());
-        let addr = server.local_addrs()[0];
+        let local_addrs = server.local_addrs().to_vec();
+        let addr = local_addrs[0];
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
             let _ = stopped.await;
         }));
         Self {
             addr,
+            local_addrs,
             handle: server_handle,
             tun: handle,
             pki,
