@@ -113,7 +113,19 @@ struct UserEntry {
     ipv6_prefix: Option<Ipv6Net>,
 }
 
-/// Users from a TOML file (see the [module docs](self)); reloadable.
+/// Users from a TOML file; reloadable.
+///
+/// ```toml
+/// [users.alice]
+/// password = "correct horse battery staple"   # plaintext: every method
+///
+/// [users.bob]
+/// nt_hash = "8846F7EAEE8FB117AD06BDD830B7586C" # MS-CHAPv2, EAP-MSCHAPv2, PAP
+/// ipv4 = "10.77.0.50"                          # optional fixed address
+/// ipv6_prefix = "fd00:77:0:50::/64"            # optional fixed /64
+/// ```
+///
+/// Names match without a `DOMAIN\` prefix and ignoring ASCII case.
 pub struct StaticUsers {
     path: Option<PathBuf>,
     users: RwLock<Arc<HashMap<String, User>>>,

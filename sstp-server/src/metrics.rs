@@ -15,7 +15,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use sstp_core::CloseKind;
 
-/// `Content-Type` of [`Metrics::encode`] output.
+/// `Content-Type` of the `/metrics` exposition
+/// ([`ServerHandle::metrics_text`](crate::ServerHandle::metrics_text)).
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 type Labels = [(&'static str, &'static str); 1];

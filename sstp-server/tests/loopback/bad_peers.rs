@@ -18,7 +18,11 @@ struct Scene {
 
 impl Scene {
     async fn new() -> Self {
-        let server = TestServer::start().await;
+        Self::with_config(test_config()).await
+    }
+
+    async fn with_config(config: sstp_server::Config) -> Self {
+        let server = TestServer::start_with(config).await;
         let good = server.client().connect().await.expect("good client");
         let mut scene = Self {
             server,
@@ -137,7 +141,9 @@ async fn invalid_sstp_lengths_are_dropped() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_the_http_head_is_timed_out() {
-    let scene = Scene::new().await;
+    let mut config = test_config();
+    config.limits.http_head_timeout = Duration::from_secs(1);
+    let scene = Scene::with_config(config).await;
     let mut tls = scene.raw().await;
     tls.write_all(
         b"SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\nHost: x\r\n",
@@ -158,7 +164,9 @@ async fn a_client_that_never_finishes_the_http_head_is_timed_out() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_sstp_negotiation_is_timed_out() {
-    let scene = Scene::new().await;
+    let mut config = test_config();
+    config.limits.negotiation_timeout = Duration::from_millis(1500);
+    let scene = Scene::with_config(config).await;
     // One peer stops after the HTTP head, one after the Call Connect
     // Request (it never authenticates nor sends Call Connected).
     let mut quiet = scene.raw().await;
@@ -208,7 +216,9 @@ async fn ip_sent_before_call_connected_never_reaches_the_tun() {
 
 #[tokio::test]
 async fn not_tls_and_silent_peers_are_dropped() {
-    let scene = Scene::new().await;
+    let mut config = test_config();
+    config.limits.tls_handshake_timeout = Duration::from_secs(2);
+    let scene = Scene::with_config(config).await;
     let mut plain = TcpStream::connect(scene.server.addr).await.expect("tcp");
     plain
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")

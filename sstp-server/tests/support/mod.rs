@@ -101,9 +101,10 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), ServerError>>>,
 }
 
-/// The configuration tests start from: loopback, short timeouts, pools
-/// large enough for a few hundred clients, generous rate limits (every
-/// test client comes from 127.0.0.1).
+/// The configuration tests start from: loopback, pools large enough for a
+/// few hundred clients, generous rate limits (every test client comes from
+/// 127.0.0.1), and timeouts long enough for a loaded 2-core CI machine;
+/// tests of the timeouts themselves shorten the one they test.
 pub fn test_config() -> Config {
     let config = Config::from_toml(
         r#"
@@ -118,9 +119,9 @@ pub fn test_config() -> Config {
         max_unauthenticated = 1000
         per_source_rate = 100000.0
         per_source_burst = 100000
-        tls_handshake_timeout = "2s"
-        http_head_timeout = "1s"
-        negotiation_timeout = "1500ms"
+        tls_handshake_timeout = "15s"
+        http_head_timeout = "15s"
+        negotiation_timeout = "30s"
         shutdown_grace = "3s"
         "#,
     )
