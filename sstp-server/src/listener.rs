@@ -87,10 +87,14 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
         Arc::clone(&shared.router),
         Arc::clone(&shared.metrics),
     ));
-    let mut limiter = RateLimiter::new(
-        shared.config.limits.per_source_rate,
-        shared.config.limits.per_source_burst,
-    );
+    let mut admission = Admission {
+        limiter: RateLimiter::new(
+            shared.config.limits.per_source_rate,
+            shared.config.limits.per_source_burst,
+        ),
+        rate_log: LogThrottle::default(),
+        unauth_log: LogThrottle::default(),
+    };
     let mut prune = tokio::time::interval(PRUNE_INTERVAL);
     let mut tasks = JoinSet::new();
     let mut failure = None;
@@ -100,7 +104,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
             () = &mut shutdown => break,
             accepted = conn_rx.recv() => {
                 let Some((tcp, peer)) = accepted else { break };
-                if let Some(task) = admit(&shared, &mut limiter, tcp, peer, &tun, &stop_rx) {
+                if let Some(task) = admit(&shared, &mut admission, tcp, peer, &tun, &stop_rx) {
                     tasks.spawn(task);
                 }
             }
@@ -111,7 +115,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
                     error!(error = %e, "connection task panicked");
                 }
             }
-            _ = prune.tick() => limiter.prune(Instant::now().into_std()),
+            _ = prune.tick() => admission.limiter.prune(Instant::now().into_std()),
             result = &mut reader => {
                 let e = result.unwrap_or_else(|join| io::Error::other(join.to_string()));
                 error!(error = %e, "TUN device failed; shutting down");
@@ -174,10 +178,44 @@ async fn accept_loop(
     }
 }
 
+/// The admission state of the accept loop.
+struct Admission {
+    limiter: RateLimiter,
+    rate_log: LogThrottle,
+    unauth_log: LogThrottle,
+}
+
+/// At most one log line per [`LogThrottle::INTERVAL`] for a refusal that a
+/// flood can trigger thousands of times a second; the line says how many
+/// were not logged.
+#[derive(Default)]
+struct LogThrottle {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogThrottle {
+    const INTERVAL: Duration = Duration::from_secs(10);
+
+    /// `Some(suppressed since the last line)` when a line may be logged.
+    fn check(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.duration_since(last) < Self::INTERVAL => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
 /// Applies the admission limits; returns the connection's task if admitted.
 fn admit<D: TunDevice + 'static>(
     shared: &Arc<Shared>,
-    limiter: &mut RateLimiter,
+    admission: &mut Admission,
     tcp: TcpStream,
     peer: SocketAddr,
     tun: &Arc<D>,
@@ -186,14 +224,18 @@ fn admit<D: TunDevice + 'static>(
     let metrics = &shared.metrics;
     metrics.connections_total.inc();
     let accepted_at = Instant::now();
-    if !limiter.allow(peer.ip(), accepted_at.into_std()) {
+    if !admission.limiter.allow(peer.ip(), accepted_at.into_std()) {
         metrics.reject(Reject::RateLimited);
-        debug!(%peer, "connection refused: per-source rate limit");
+        if let Some(suppressed) = admission.rate_log.check(accepted_at) {
+            warn!(%peer, suppressed, "connection refused: per-source rate limit");
+        }
         return None;
     }
     let Ok(permit) = Arc::clone(&shared.unauthenticated).try_acquire_owned() else {
         metrics.reject(Reject::TooManyUnauthenticated);
-        warn!(%peer, "connection refused: too many unauthenticated connections");
+        if let Some(suppressed) = admission.unauth_log.check(accepted_at) {
+            warn!(%peer, suppressed, "connection refused: too many unauthenticated connections");
+        }
         return None;
     };
     let unauth = Unauthenticated::new(permit, Arc::clone(metrics));
@@ -578,6 +620,18 @@ mod tests {
             read_head(&mut b, &mut buf).await,
             Err(HeadError::Io(_))
         ));
+    }
+
+    #[test]
+    fn refusal_logs_are_throttled_and_count_what_they_skip() {
+        let t0 = Instant::now();
+        let mut throttle = LogThrottle::default();
+        assert_eq!(throttle.check(t0), Some(0));
+        for _ in 0..5 {
+            assert_eq!(throttle.check(t0 + Duration::from_secs(1)), None);
+        }
+        assert_eq!(throttle.check(t0 + LogThrottle::INTERVAL), Some(5));
+        assert_eq!(throttle.check(t0 + LogThrottle::INTERVAL), None);
     }
 
     #[test]
