@@ -405,6 +405,10 @@ impl Config {
         config.auth.server_name.clone_from(&self.auth.server_name);
         config.auth.timeout = self.limits.auth_timeout;
         config.common.mtu = self.tun.mtu;
+        // Ask the peer to send no more than the tunnel carries (LCP MRU,
+        // RFC 1661 6.1), so its interface MTU matches ours (pppd sets its
+        // MTU from our MRU) instead of defaulting to 1500.
+        config.common.mru = Some(self.tun.mtu);
         config.common.ipv6 = self.network.ipv6_pool.is_some();
         config.common.timers.negotiation = self.limits.negotiation_timeout;
         config.common.timers.hello = self.limits.hello_interval;
@@ -564,6 +568,7 @@ mod tests {
         let session = config.session_config();
         assert!(!session.common.ipv6, "no IPv6 pool, no IPv6CP");
         assert_eq!(session.common.timers.negotiation, Duration::from_secs(60));
+        assert_eq!(session.common.mru, Some(1400));
     }
 
     #[test]
