@@ -352,6 +352,16 @@ impl Config {
         if self.network.ra_interval < Duration::from_secs(1) {
             return invalid("network.ra_interval must be at least 1 s".into());
         }
+        let header = &self.http.server_header;
+        if header.is_empty()
+            || header.starts_with(' ')
+            || header.ends_with(' ')
+            || !header.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        {
+            return invalid(format!(
+                "http.server_header {header:?} must be printable ASCII without surrounding spaces"
+            ));
+        }
         if self.auth.methods.is_empty() {
             return invalid("auth.methods is empty".into());
         }
@@ -623,6 +633,10 @@ mod tests {
             ("[limits]\nmax_sessions = 0", "at least 1"),
             ("[limits]\nper_source_rate = 0.0", "positive"),
             ("[limits]\nhttp_head_timeout = 0", "zero"),
+            (
+                "[http]\nserver_header = \"bad\\r\\nInjected: 1\"",
+                "printable ASCII",
+            ),
         ] {
             let config = Config::from_toml(toml).expect("parses");
             let err = config.validate().expect_err(what).to_string();

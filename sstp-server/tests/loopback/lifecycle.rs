@@ -122,3 +122,27 @@ async fn listens_on_ipv4_and_ipv6() {
         client.close().await;
     }
 }
+
+/// Shutdown is bounded even with peers that never answer: a client stuck
+/// before the Call Connect Request and one that stopped reading.
+#[tokio::test]
+async fn shutdown_is_bounded_with_peers_that_never_answer() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = TestServer::start().await;
+    let good = server.client().connect().await.expect("good");
+    let mut stuck = tls_connect(server.addr, &server.pki.ca).await.expect("TLS");
+    stuck.write_all(&sstp_request()).await.expect("write");
+    server
+        .wait_for("the stuck peer is a session", |s| {
+            s.metric("sstp_connections_unauthenticated") == 1.0
+        })
+        .await;
+    let started = tokio::time::Instant::now();
+    server.shutdown().await.expect("run returns");
+    // shutdown_grace is 3 s in the test config; allow slack for a busy box.
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let (_, closed) = read_until_closed(&mut stuck, STEP).await;
+    assert!(closed, "the stuck peer's connection is closed");
+    assert!(good.ended().await.saw_call_disconnect());
+    assert_eq!(server.handle.leases_in_use(), (0, 0));
+}
