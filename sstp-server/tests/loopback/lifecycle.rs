@@ -146,3 +146,31 @@ async fn shutdown_is_bounded_with_peers_that_never_answer() {
     assert!(good.ended().await.saw_call_disconnect());
     assert_eq!(server.handle.leases_in_use(), (0, 0));
 }
+
+/// TLS 1.2 (Windows 10) and 1.3 both work by default; `min_version = "1.3"`
+/// refuses 1.2.
+#[tokio::test]
+async fn tls_12_and_13() {
+    let server = TestServer::start().await;
+    for versions in [TLS12_ONLY, TLS13_AND_12] {
+        let tls = tls_connect_with(server.addr, &server.pki.ca, versions)
+            .await
+            .expect("handshake");
+        let negotiated = tls.get_ref().1.protocol_version().expect("version");
+        assert_eq!(negotiated, versions[0].version);
+        let mut opts = server.client();
+        opts.tls_versions = versions;
+        opts.connect().await.expect("SSTP over it").close().await;
+    }
+    let mut config = test_config();
+    config.tls.min_version = sstp_server::TlsVersion::Tls13;
+    let strict = TestServer::start_with(config).await;
+    assert!(
+        tls_connect_with(strict.addr, &strict.pki.ca, TLS12_ONLY)
+            .await
+            .is_err()
+    );
+    tls_connect_with(strict.addr, &strict.pki.ca, TLS13_AND_12)
+        .await
+        .expect("1.3 still works");
+}

@@ -224,12 +224,17 @@ pub fn metric_value(text: &str, series: &str) -> f64 {
 // ---------------------------------------------------------------------------
 // TLS and raw peers
 
-pub fn tls_connector(ca: &CertificateDer<'static>) -> TlsConnector {
+/// TLS versions a test client offers.
+pub type Versions = &'static [&'static rustls::SupportedProtocolVersion];
+pub const TLS12_ONLY: Versions = &[&rustls::version::TLS12];
+pub const TLS13_AND_12: Versions = &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+pub fn tls_connector(ca: &CertificateDer<'static>, versions: Versions) -> TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.clone()).expect("CA");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -241,10 +246,19 @@ pub async fn tls_connect(
     addr: SocketAddr,
     ca: &CertificateDer<'static>,
 ) -> std::io::Result<TlsStream<TcpStream>> {
+    tls_connect_with(addr, ca, TLS13_AND_12).await
+}
+
+/// Like [`tls_connect`], offering only `versions`.
+pub async fn tls_connect_with(
+    addr: SocketAddr,
+    ca: &CertificateDer<'static>,
+    versions: Versions,
+) -> std::io::Result<TlsStream<TcpStream>> {
     let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
     let name = ServerName::try_from("localhost").expect("name");
-    tls_connector(ca).connect(name, tcp).await
+    tls_connector(ca, versions).connect(name, tcp).await
 }
 
 /// The SSTP request head.
@@ -296,6 +310,8 @@ pub struct ClientOptions {
     /// Raw bytes sent right after the HTTP head, before the session's own
     /// first bytes (to play a client that breaks the rules).
     pub inject_after_head: Vec<u8>,
+    /// TLS versions offered.
+    pub tls_versions: Versions,
 }
 
 impl ClientOptions {
@@ -308,6 +324,7 @@ impl ClientOptions {
             methods: vec![AuthMethod::EapMsChapV2, AuthMethod::MsChapV2],
             ipv6: true,
             inject_after_head: Vec::new(),
+            tls_versions: TLS13_AND_12,
         }
     }
 
@@ -361,7 +378,7 @@ pub struct TestClient {
 
 impl TestClient {
     async fn connect(opts: &ClientOptions) -> Result<Self, String> {
-        let mut tls = tls_connect(opts.addr, &opts.ca)
+        let mut tls = tls_connect_with(opts.addr, &opts.ca, opts.tls_versions)
             .await
             .map_err(|e| format!("TLS: {e}"))?;
         let cert = tls
