@@ -1,1 +1,282 @@
-//! sstp-server: skeleton; the driver comes with its issue.
+//! # sstp-server
+//!
+//! An SSTP (MS-SSTP) VPN server: one process, one TUN device, many clients.
+//! The protocol lives in `sstp-core` (sans-IO); this crate is the tokio
+//! driver around it: TLS, the shared HTTPS port, the data plane, users,
+//! limits, metrics and logs.
+//!
+//! ```text
+//!  TCP ─▶ TLS (rustls) ─▶ HTTP head ─┬─ SSTP_DUPLEX_POST ─▶ conn: ServerSession ◀─▶ queue ◀─ router ◀─ TUN
+//!        listener.rs      sniffed    │                       │ auth backend, pools     ▲
+//!                                    └─ anything else ─▶ hyper: /healthz, /metrics     └──▶ TUN (shared writer)
+//! ```
+//!
+//! ## Modules
+//!
+//! - `config`: the TOML configuration and its checks ([`Config`]).
+//! - `tls`: certificate chain and key, rustls on aws-lc-rs, reload, and
+//!   self-signed certificates ([`TlsIdentity`], [`generate_self_signed`]).
+//! - `listener`: accept, admission (limits), TLS, the head sniff, dispatch
+//!   to a session or to hyper.
+//! - `conn`: one task per SSTP connection, owning the TLS stream and its
+//!   `ServerSession`.
+//! - `router`: the TUN reader and destination → session routing.
+//! - `pool`: IPv4 addresses and IPv6 /64s ([`Ipv4Pool`], [`Ipv6Pool`]).
+//! - `auth`: the [`AuthBackend`] trait and the users file ([`StaticUsers`]).
+//! - `ra`: ICMPv6 Router Solicitation / Advertisement for SLAAC.
+//! - `metrics`, `limits`: counters, per-source rate limit.
+//!
+//! ## Embedding
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use sstp_server::{Config, Server, StaticUsers, TlsIdentity};
+//!
+//! let config = Config::load("server.toml".as_ref())?;
+//! let users = Arc::new(StaticUsers::load(&config.auth.users_file)?);
+//! let identity = TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key)?;
+//! let (tun, _os) = sstp_tun::MemTun::pair(config.tun.mtu); // or a LinuxTun
+//! let server = Server::bind(config, identity, tun, users).await?;
+//! println!("listening on {:?}", server.local_addrs());
+//! server.run(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod config;
+mod conn;
+mod limits;
+mod listener;
+mod metrics;
+mod pool;
+mod ra;
+mod router;
+mod tls;
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
+
+use ipnet::Ipv6Net;
+use sstp_tun::TunDevice;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use auth::{AuthBackend, AuthDecision, AuthFuture, StaticUsers};
+pub use config::{
+    AuthSettings, Config, ConfigError, HttpSettings, Limits, NetworkSettings, TlsSettings,
+    TlsVersion, TunSettings, parse_duration,
+};
+pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+pub use pool::{Ipv4Pool, Ipv6Pool, PoolError};
+pub use tls::{SelfSigned, TlsError, TlsIdentity, fingerprint, generate_self_signed};
+
+use crate::metrics::Metrics;
+use crate::pool::AddressPools;
+use crate::router::Router;
+use crate::tls::TlsState;
+
+/// Why the server could not start or stopped.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The TUN device failed: no traffic can flow.
+    #[error("TUN device failed: {0}")]
+    Tun(std::io::Error),
+}
+
+/// What every task of one server shares (everything but the TUN device,
+/// which the generic parts carry).
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) session_config: sstp_core::ServerConfig,
+    tls: RwLock<Arc<TlsState>>,
+    pub(crate) auth: Arc<dyn AuthBackend>,
+    pub(crate) pools: Arc<AddressPools>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) sessions: Arc<Semaphore>,
+    pub(crate) unauthenticated: Arc<Semaphore>,
+    pub(crate) next_id: AtomicU64,
+}
+
+impl Shared {
+    /// The TLS state new handshakes use.
+    pub(crate) fn tls(&self) -> Arc<TlsState> {
+        Arc::clone(
+            &self
+                .tls
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Updates the lease gauges from the pools.
+    pub(crate) fn update_lease_gauges(&self) {
+        let (v4, v6) = self.pools.in_use();
+        self.metrics.ipv4_leases.set(v4 as i64);
+        self.metrics.ipv6_leases.set(v6 as i64);
+    }
+}
+
+/// A bound server, ready to [`run`](Self::run).
+#[derive(Debug)]
+pub struct Server<D> {
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
+    tun: Arc<D>,
+}
+
+/// Controls a running server from elsewhere: reload the certificate,
+/// reserve fixed addresses, read counters. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+}
+
+impl<D: TunDevice + 'static> Server<D> {
+    /// Checks `config`, binds every listen address (port 0 picks a free
+    /// port; see [`local_addrs`](Self::local_addrs)) and prepares the
+    /// pools. `tun` carries every session's packets; it should already have
+    /// the server addresses (the binary sets them on a Linux TUN).
+    pub async fn bind(
+        config: Config,
+        identity: TlsIdentity,
+        tun: D,
+        auth: Arc<dyn AuthBackend>,
+    ) -> Result<Self, ServerError> {
+        config.validate()?;
+        let tls = TlsState::new(identity, config.tls.min_version)?;
+        let v4 = Ipv4Pool::new(config.network.ipv4_pool)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let v6 = config
+            .network
+            .ipv6_pool
+            .map(Ipv6Pool::new)
+            .transpose()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut listeners = Vec::with_capacity(config.listen.len());
+        let mut local_addrs = Vec::with_capacity(config.listen.len());
+        for addr in &config.listen {
+            let listener = listener::bind(*addr).map_err(|source| ServerError::Bind {
+                addr: *addr,
+                source,
+            })?;
+            local_addrs.push(listener.local_addr().map_err(|source| ServerError::Bind {
+                addr: *addr,
+                source,
+            })?);
+            listeners.push(listener);
+        }
+        let shared = Arc::new(Shared {
+            session_config: config.session_config(),
+            sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
+            unauthenticated: Arc::new(Semaphore::new(config.limits.max_unauthenticated)),
+            config,
+            tls: RwLock::new(Arc::new(tls)),
+            auth,
+            pools: Arc::new(AddressPools::new(v4, v6)),
+            router: Arc::new(Router::default()),
+            metrics: Arc::new(Metrics::new()),
+            next_id: AtomicU64::new(1),
+        });
+        Ok(Self {
+            shared,
+            listeners,
+            local_addrs,
+            tun: Arc::new(tun),
+        })
+    }
+
+    /// The addresses actually bound, in `listen` order.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// A handle for reloads and counters.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Serves until `shutdown` resolves, then shuts down gracefully: stops
+    /// accepting, closes every session (LCP Terminate and SSTP Call
+    /// Disconnect, MS-SSTP 3.2.4.2), waits up to `limits.shutdown_grace` for
+    /// them to finish, and drops the rest. Returns an error only if the TUN
+    /// device failed.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
+        listener::serve(self.shared, self.listeners, self.tun, shutdown).await
+    }
+}
+
+impl ServerHandle {
+    /// Swaps in a new certificate and key for new connections; sessions
+    /// that are up keep theirs (the SIGHUP reload). Returns the new leaf's
+    /// SHA-256 fingerprint.
+    pub fn reload_tls(&self, identity: TlsIdentity) -> Result<String, TlsError> {
+        let state = TlsState::new(identity, self.shared.config.tls.min_version)?;
+        let fingerprint = state.fingerprint.clone();
+        *self
+            .shared
+            .tls
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(state);
+        self.shared.metrics.tls_reloads.inc();
+        Ok(fingerprint)
+    }
+
+    /// The SHA-256 fingerprint of the certificate new connections get.
+    pub fn tls_fingerprint(&self) -> String {
+        self.shared.tls().fingerprint.clone()
+    }
+
+    /// Keeps users' fixed addresses out of dynamic allocation (call again
+    /// after reloading the users file; it replaces the previous set).
+    /// Returns the addresses that are not client addresses of the pools.
+    pub fn reserve_fixed_addresses(
+        &self,
+        ipv4: impl IntoIterator<Item = Ipv4Addr>,
+        ipv6: impl IntoIterator<Item = Ipv6Net>,
+    ) -> Vec<PoolError> {
+        self.shared.pools.set_reservations(ipv4, ipv6)
+    }
+
+    /// SSTP sessions that are up.
+    pub fn active_sessions(&self) -> i64 {
+        self.shared.metrics.sessions_active.get()
+    }
+
+    /// (IPv4 addresses, IPv6 prefixes) leased right now.
+    pub fn leases_in_use(&self) -> (usize, usize) {
+        self.shared.pools.in_use()
+    }
+
+    /// Routes installed in the router (IPv4, IPv6).
+    pub fn routes(&self) -> (usize, usize) {
+        self.shared.router.len()
+    }
+
+    /// The Prometheus text exposition `/metrics` serves.
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.encode()
+    }
+}

@@ -1,0 +1,676 @@
+//! The server configuration: the TOML file an admin writes
+//! (`server.example.toml` documents every setting), its defaults, and the
+//! checks `sstp-server --check-config` runs.
+//!
+//! Durations are written as `"500ms"`, `"10s"`, `"5m"`, `"2h"` or a bare
+//! number of seconds. Relative paths are relative to the config file's
+//! directory.
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Deserializer};
+use sstp_core::AuthMethod;
+
+use crate::pool::{Ipv4Pool, Ipv6Pool};
+
+/// Why a configuration could not be used.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A file is not valid TOML for its schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file (or `<string>`).
+        path: PathBuf,
+        /// What the TOML parser said, with line and column.
+        message: String,
+    },
+    /// A setting has a value the server cannot run with.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration file.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// TLS listen addresses, IPv4 and IPv6 (an IPv6 wildcard listens on IPv6
+    /// only, so `0.0.0.0:443` and `[::]:443` can both be given).
+    pub listen: Vec<SocketAddr>,
+    /// Certificate and key.
+    pub tls: TlsSettings,
+    /// The HTTP side of the port.
+    pub http: HttpSettings,
+    /// The TUN device (used by the `sstp-server` binary).
+    pub tun: TunSettings,
+    /// Address pools, DNS, forwarding policy.
+    pub network: NetworkSettings,
+    /// Users and authentication methods.
+    pub auth: AuthSettings,
+    /// Limits and timeouts.
+    pub limits: Limits,
+}
+
+/// `[tls]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// Oldest TLS version accepted: `"1.2"` (Windows 10 needs it) or `"1.3"`.
+    pub min_version: TlsVersion,
+}
+
+/// A TLS protocol version.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// `[http]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// `Server:` header of the SSTP `200 OK`.
+    pub server_header: String,
+    /// Serve `/metrics` (Prometheus text). `/healthz` is always served.
+    pub metrics: bool,
+}
+
+/// `[tun]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TunSettings {
+    /// Interface name.
+    pub name: String,
+    /// Interface and tunnel MTU (MS-SSTP 3.1.5.2 default 1400).
+    pub mtu: u16,
+}
+
+/// `[network]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    /// Client addresses; the server keeps the first host address.
+    pub ipv4_pool: Ipv4Net,
+    /// IPv6 pool, carved into one /64 per session (the server keeps the
+    /// first); IPv6CP is offered only when this is set.
+    pub ipv6_pool: Option<Ipv6Net>,
+    /// DNS servers pushed through IPCP (RFC 1877; two at most).
+    pub dns: Vec<Ipv4Addr>,
+    /// IPv6 DNS servers advertised in Router Advertisements (RFC 8106).
+    pub dns6: Vec<Ipv6Addr>,
+    /// Let clients reach each other through the server.
+    pub client_to_client: bool,
+    /// Packets queued towards one session before more are dropped.
+    pub session_queue: usize,
+    /// Interval of unsolicited Router Advertisements (RFC 4861 6.2.4).
+    #[serde(deserialize_with = "duration")]
+    pub ra_interval: Duration,
+    /// Router Lifetime in RAs: non-zero makes the server the client's
+    /// default IPv6 router; `0` advertises the prefix only.
+    #[serde(deserialize_with = "duration")]
+    pub ra_router_lifetime: Duration,
+}
+
+/// `[auth]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// The users file (TOML).
+    pub users_file: PathBuf,
+    /// Methods offered, most preferred first.
+    #[serde(deserialize_with = "auth_methods")]
+    pub methods: Vec<AuthMethod>,
+    /// Name in CHAP and EAP-MSCHAPv2 challenges.
+    pub server_name: String,
+}
+
+/// `[limits]`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Most SSTP sessions at once; more get `503 Service Unavailable`.
+    pub max_sessions: usize,
+    /// Most connections that have not authenticated yet (TLS handshake,
+    /// HTTP head, SSTP and PPP negotiation); more are closed at accept.
+    pub max_unauthenticated: usize,
+    /// New connections per second one source address may open, on average.
+    pub per_source_rate: f64,
+    /// Burst of new connections one source may open at once.
+    pub per_source_burst: u32,
+    /// Time for the TLS handshake.
+    #[serde(deserialize_with = "duration")]
+    pub tls_handshake_timeout: Duration,
+    /// Time for the HTTP request head after TLS.
+    #[serde(deserialize_with = "duration")]
+    pub http_head_timeout: Duration,
+    /// SSTP negotiation timer (MS-SSTP 3.3.2.1): for the Call Connect
+    /// Request, then again for the Call Connected.
+    #[serde(deserialize_with = "duration")]
+    pub negotiation_timeout: Duration,
+    /// Bound on the PPP authentication phase, backend included.
+    #[serde(deserialize_with = "duration")]
+    pub auth_timeout: Duration,
+    /// SSTP Hello timer (MS-SSTP 3.1.2.3).
+    #[serde(deserialize_with = "duration")]
+    pub hello_interval: Duration,
+    /// How long graceful shutdown waits for clients to acknowledge the
+    /// disconnect.
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, 443)),
+                SocketAddr::from((Ipv6Addr::UNSPECIFIED, 443)),
+            ],
+            tls: TlsSettings::default(),
+            http: HttpSettings::default(),
+            tun: TunSettings::default(),
+            network: NetworkSettings::default(),
+            auth: AuthSettings::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            certificate: PathBuf::from("cert.pem"),
+            private_key: PathBuf::from("key.pem"),
+            min_version: TlsVersion::Tls12,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            server_header: "sstp-rs".to_owned(),
+            metrics: true,
+        }
+    }
+}
+
+impl Default for TunSettings {
+    fn default() -> Self {
+        Self {
+            name: "sstp0".to_owned(),
+            mtu: sstp_core::session::DEFAULT_MTU,
+        }
+    }
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            ipv4_pool: Ipv4Net::new(Ipv4Addr::new(10, 77, 0, 0), 24).unwrap_or_default(),
+            ipv6_pool: None,
+            dns: Vec::new(),
+            dns6: Vec::new(),
+            client_to_client: false,
+            session_queue: 256,
+            ra_interval: Duration::from_secs(200),
+            ra_router_lifetime: Duration::from_secs(1800),
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            users_file: PathBuf::from("users.toml"),
+            methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
+            server_name: sstp_core::ppp::auth::DEFAULT_SERVER_NAME.to_owned(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_sessions: 1024,
+            max_unauthenticated: 256,
+            per_source_rate: 5.0,
+            per_source_burst: 20,
+            tls_handshake_timeout: Duration::from_secs(10),
+            http_head_timeout: Duration::from_secs(10),
+            negotiation_timeout: Duration::from_secs(60),
+            auth_timeout: sstp_core::ppp::auth::DEFAULT_AUTH_TIMEOUT,
+            hello_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a configuration from TOML text; relative paths stay relative.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<string>"),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a configuration file; relative paths in it are made relative
+    /// to its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        for file in [
+            &mut config.tls.certificate,
+            &mut config.tls.private_key,
+            &mut config.auth.users_file,
+        ] {
+            if file.is_relative() {
+                *file = base.join(&*file);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work. Returns warnings (things
+    /// that work but deserve a look); an error for things that cannot.
+    pub fn validate(&self) -> Result<Vec<String>, ConfigError> {
+        let invalid = |s: String| Err(ConfigError::Invalid(s));
+        let mut warnings = Vec::new();
+        if self.listen.is_empty() {
+            return invalid("`listen` has no address".into());
+        }
+        Ipv4Pool::new(self.network.ipv4_pool).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(v6) = self.network.ipv6_pool {
+            Ipv6Pool::new(v6).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        // 1280 is the IPv6 minimum (RFC 8200 5); 4087 the most one SSTP
+        // data packet carries (MS-SSTP 2.2.3, PROTOCOL.md 3.2).
+        let max_mtu = sstp_core::session::MAX_IP_PACKET;
+        if usize::from(self.tun.mtu) > max_mtu || self.tun.mtu < 576 {
+            return invalid(format!(
+                "tun.mtu {} is outside 576..={max_mtu}",
+                self.tun.mtu
+            ));
+        }
+        if self.network.ipv6_pool.is_some() && self.tun.mtu < 1280 {
+            return invalid("tun.mtu below 1280 cannot carry IPv6 (RFC 8200 5)".into());
+        }
+        if self.tun.name.is_empty() || self.tun.name.len() > 15 {
+            return invalid(format!(
+                "tun.name {:?} must be 1 to 15 bytes",
+                self.tun.name
+            ));
+        }
+        if self.network.session_queue == 0 {
+            return invalid("network.session_queue must be at least 1".into());
+        }
+        if self.network.dns.len() > 2 {
+            warnings.push(format!(
+                "network.dns lists {} servers; IPCP carries two (RFC 1877), the rest are ignored",
+                self.network.dns.len()
+            ));
+        }
+        if self.network.ra_router_lifetime > Duration::from_secs(9000) {
+            return invalid("network.ra_router_lifetime is at most 9000 s (RFC 4861 6.2.1)".into());
+        }
+        if self.network.ra_interval < Duration::from_secs(1) {
+            return invalid("network.ra_interval must be at least 1 s".into());
+        }
+        let header = &self.http.server_header;
+        if header.is_empty()
+            || header.starts_with(' ')
+            || header.ends_with(' ')
+            || !header.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+        {
+            return invalid(format!(
+                "http.server_header {header:?} must be printable ASCII without surrounding spaces"
+            ));
+        }
+        if self.auth.methods.is_empty() {
+            return invalid("auth.methods is empty".into());
+        }
+        let mut seen = Vec::new();
+        for m in &self.auth.methods {
+            if seen.contains(m) {
+                return invalid(format!("auth.methods lists {m} twice"));
+            }
+            seen.push(*m);
+        }
+        if self.auth.methods.contains(&AuthMethod::Pap) {
+            warnings.push(
+                "auth.methods enables PAP: the password travels in clear inside TLS, and the client cannot tell our server from an impostor by it".into(),
+            );
+        }
+        if self.auth.methods.contains(&AuthMethod::ChapMd5) {
+            warnings.push(
+                "auth.methods enables CHAP-MD5: it needs the plaintext password of each user (an NT hash is not enough) and proves nothing about the server".into(),
+            );
+        }
+        let l = &self.limits;
+        if l.max_sessions == 0 || l.max_unauthenticated == 0 {
+            return invalid(
+                "limits.max_sessions and limits.max_unauthenticated must be at least 1".into(),
+            );
+        }
+        if !(l.per_source_rate > 0.0 && l.per_source_rate.is_finite()) || l.per_source_burst == 0 {
+            return invalid(
+                "limits.per_source_rate must be positive and limits.per_source_burst at least 1"
+                    .into(),
+            );
+        }
+        for (name, value) in [
+            ("tls_handshake_timeout", l.tls_handshake_timeout),
+            ("http_head_timeout", l.http_head_timeout),
+            ("negotiation_timeout", l.negotiation_timeout),
+            ("auth_timeout", l.auth_timeout),
+            ("hello_interval", l.hello_interval),
+        ] {
+            if value.is_zero() {
+                return invalid(format!("limits.{name} must not be zero"));
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// The `sstp-core` server settings these options give.
+    pub fn session_config(&self) -> sstp_core::ServerConfig {
+        let mut config = sstp_core::ServerConfig::default();
+        config.auth_methods.clone_from(&self.auth.methods);
+        config.auth.server_name.clone_from(&self.auth.server_name);
+        config.auth.timeout = self.limits.auth_timeout;
+        config.common.mtu = self.tun.mtu;
+        // Ask the peer to send no more than the tunnel carries (LCP MRU,
+        // RFC 1661 6.1), so its interface MTU matches ours (pppd sets its
+        // MTU from our MRU) instead of defaulting to 1500.
+        config.common.mru = Some(self.tun.mtu);
+        config.common.ipv6 = self.network.ipv6_pool.is_some();
+        config.common.timers.negotiation = self.limits.negotiation_timeout;
+        config.common.timers.hello = self.limits.hello_interval;
+        config
+    }
+}
+
+/// Parses `"250ms"`, `"10s"`, `"5m"`, `"2h"`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(value * scale).ok()
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Seconds(s) => Duration::try_from_secs_f64(s)
+            .map_err(|_| serde::de::Error::custom("a duration must be a non-negative number")),
+        Raw::Text(t) => parse_duration(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{t:?} is not a duration (examples: \"500ms\", \"10s\", \"5m\", \"2h\")"
+            ))
+        }),
+    }
+}
+
+fn auth_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    names
+        .iter()
+        .map(|n| {
+            n.parse().map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "unknown authentication method {n:?} (expected eap-mschapv2, mschapv2, chap-md5 or pap)"
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example config documents every setting with its real default.
+    #[test]
+    fn the_example_config_is_complete_and_shows_the_defaults() {
+        let text = include_str!("../server.example.toml");
+        let example = Config::from_toml(text).expect("the example parses");
+        assert_eq!(example, Config::default());
+        assert!(example.validate().expect("valid").is_empty());
+        let table: toml::Table = text.parse().expect("TOML");
+        let keys = |section: &str| -> Vec<String> {
+            let mut k: Vec<String> = match section {
+                "" => table
+                    .keys()
+                    .filter(|k| !table[*k].is_table())
+                    .cloned()
+                    .collect(),
+                s => table[s]
+                    .as_table()
+                    .expect("section")
+                    .keys()
+                    .cloned()
+                    .collect(),
+            };
+            k.sort();
+            k
+        };
+        let expect = |fields: &[&str]| {
+            let mut v: Vec<String> = fields.iter().map(|s| (*s).to_owned()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(keys(""), expect(&["listen"]));
+        assert_eq!(
+            keys("tls"),
+            expect(&["certificate", "private_key", "min_version"])
+        );
+        assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
+        assert_eq!(keys("tun"), expect(&["name", "mtu"]));
+        // ipv6_pool is documented commented out (off by default).
+        assert!(text.contains("# ipv6_pool = "));
+        assert_eq!(
+            keys("network"),
+            expect(&[
+                "ipv4_pool",
+                "dns",
+                "dns6",
+                "client_to_client",
+                "session_queue",
+                "ra_interval",
+                "ra_router_lifetime"
+            ])
+        );
+        assert_eq!(
+            keys("auth"),
+            expect(&["users_file", "methods", "server_name"])
+        );
+        assert_eq!(
+            keys("limits"),
+            expect(&[
+                "max_sessions",
+                "max_unauthenticated",
+                "per_source_rate",
+                "per_source_burst",
+                "tls_handshake_timeout",
+                "http_head_timeout",
+                "negotiation_timeout",
+                "auth_timeout",
+                "hello_interval",
+                "shutdown_grace"
+            ])
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("ten"), None);
+        assert_eq!(parse_duration("10 parsecs"), None);
+        assert_eq!(parse_duration("-1s"), None);
+    }
+
+    #[test]
+    fn defaults_are_valid_and_sensible() {
+        let config = Config::from_toml("").expect("empty file");
+        assert!(config.validate().expect("valid").is_empty());
+        assert_eq!(config.listen.len(), 2);
+        assert_eq!(
+            config.auth.methods,
+            [AuthMethod::EapMsChapV2, AuthMethod::MsChapV2]
+        );
+        assert_eq!(config.tun.mtu, 1400);
+        assert!(!config.network.client_to_client);
+        let session = config.session_config();
+        assert!(!session.common.ipv6, "no IPv6 pool, no IPv6CP");
+        assert_eq!(session.common.timers.negotiation, Duration::from_secs(60));
+        assert_eq!(session.common.mru, Some(1400));
+    }
+
+    #[test]
+    fn a_full_file_parses() {
+        let config = Config::from_toml(
+            r#"
+            listen = ["127.0.0.1:8443", "[::1]:8443"]
+            [tls]
+            certificate = "c.pem"
+            private_key = "k.pem"
+            min_version = "1.3"
+            [network]
+            ipv4_pool = "10.1.0.0/16"
+            ipv6_pool = "fd00:1::/48"
+            dns = ["10.1.0.1"]
+            client_to_client = true
+            ra_interval = "30s"
+            [auth]
+            methods = ["mschapv2", "pap"]
+            [limits]
+            negotiation_timeout = "1500ms"
+            shutdown_grace = 2
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(config.tls.min_version, TlsVersion::Tls13);
+        assert_eq!(config.auth.methods, [AuthMethod::MsChapV2, AuthMethod::Pap]);
+        assert_eq!(
+            config.limits.negotiation_timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(config.limits.shutdown_grace, Duration::from_secs(2));
+        let warnings = config.validate().expect("valid");
+        assert!(warnings.iter().any(|w| w.contains("PAP")), "{warnings:?}");
+        let session = config.session_config();
+        assert!(session.common.ipv6);
+        assert_eq!(
+            session.common.timers.negotiation,
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for (toml, what) in [
+            ("listen = []", "no address"),
+            ("[network]\nipv4_pool = \"10.0.0.0/31\"", "too small"),
+            ("[network]\nipv6_pool = \"fd00::/64\"", "/63"),
+            ("[tun]\nmtu = 9000", "tun.mtu"),
+            ("[auth]\nmethods = []", "empty"),
+            ("[auth]\nmethods = [\"pap\", \"pap\"]", "twice"),
+            ("[limits]\nmax_sessions = 0", "at least 1"),
+            ("[limits]\nper_source_rate = 0.0", "positive"),
+            ("[limits]\nhttp_head_timeout = 0", "zero"),
+            (
+                "[http]\nserver_header = \"bad\\r\\nInjected: 1\"",
+                "printable ASCII",
+            ),
+        ] {
+            let config = Config::from_toml(toml).expect("parses");
+            let err = config.validate().expect_err(what).to_string();
+            assert!(err.contains(what), "{toml}: {err}");
+        }
+        for (toml, what) in [
+            (
+                "[auth]\nmethods = [\"kerberos\"]",
+                "unknown authentication method",
+            ),
+            ("[limits]\nhttp_head_timeout = \"soon\"", "not a duration"),
+            ("[tls]\nmin_version = \"1.1\"", "unknown variant"),
+            ("typo = 1", "unknown field"),
+        ] {
+            let err = Config::from_toml(toml).expect_err(what).to_string();
+            assert!(err.contains(what), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn load_resolves_relative_paths() {
+        let dir = std::env::temp_dir().join(format!("sstp-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("server.toml");
+        std::fs::write(
+            &path,
+            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"/abs/k.pem\"\n",
+        )
+        .expect("write");
+        let config = Config::load(&path).expect("load");
+        assert_eq!(config.tls.certificate, dir.join("c.pem"));
+        assert_eq!(config.tls.private_key, PathBuf::from("/abs/k.pem"));
+        assert_eq!(config.auth.users_file, dir.join("users.toml"));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+        assert!(matches!(Config::load(&path), Err(ConfigError::Io { .. })));
+    }
+}

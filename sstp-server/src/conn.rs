@@ -1,0 +1,858 @@
+//! One SSTP connection: a task that owns the TLS stream and its
+//! `ServerSession`, and moves bytes, packets and decisions between them.
+//!
+//! The loop selects over: the TLS read half, the TLS write half (only while
+//! bytes wait), the session's bounded packet queue from the router, the
+//! session deadline (`poll_timeout`), the auth backend's pending answer,
+//! the periodic Router Advertisement, and the server's shutdown signal.
+//! After every input it drains the session: events, packets for the TUN
+//! (anti-spoofing, client-to-client policy, Router Solicitations), and the
+//! bytes to send, which pile up in one buffer so many SSTP packets go out in
+//! one TLS write; the stream is flushed when that buffer drains.
+//!
+//! Flow control: while more than [`HIGH_WATER`] bytes wait for a client
+//! that does not read, the task stops reading from it (TCP pushes back);
+//! above [`LOW_WATER`] it stops taking packets from its queue, which then
+//! fills and the router drops (and counts) what does not fit. A slow or
+//! hostile client therefore holds at most its own buffers, and the session
+//! timers (MS-SSTP Hello, 3.1.2.3) still run.
+//!
+//! Whatever ends the session (Call Disconnect, abort, timeout, the TCP
+//! connection vanishing, the task being dropped at the end of the shutdown
+//! grace period), the address lease, the routes and the session slot are
+//! RAII guards: they go back when the task's state drops, and one log line
+//! says how the session ended.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ipnet::{Ipv4Net, Ipv6Net};
+use rand::SeedableRng;
+use rand::rngs::{StdRng, SysRng};
+use sstp_core::deframer::{DeframeError, Deframer};
+use sstp_core::wire::http::Guid;
+use sstp_core::{
+    AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, Ipv6Config, Random,
+    SendError, ServerSession,
+};
+use sstp_tun::{SendBatch, TunDevice};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::Shared;
+use crate::auth::{AuthDecision, AuthFuture};
+use crate::metrics::{DropReason, Metrics};
+use crate::pool::{Lease, LeaseRequest};
+use crate::ra::{self, ALL_NODES, RaParams};
+use crate::router::{self, Delivery, PacketTx, RouteGuard};
+
+/// Bytes waiting for the client above which we stop reading from it.
+pub(crate) const HIGH_WATER: usize = 512 * 1024;
+/// Bytes waiting above which we stop taking packets from the queue.
+pub(crate) const LOW_WATER: usize = 64 * 1024;
+/// TLS read size: one full TLS record.
+const READ_BUF: usize = 16 * 1024 + 256;
+/// Packets taken from the queue per wake-up before the output is written.
+const QUEUE_BURST: usize = 64;
+/// Packets collected for one TUN write.
+const TUN_BATCH: usize = 32;
+/// Time to write the last bytes (Call Disconnect/Abort) and close TLS.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Prefix lifetimes in our Router Advertisements (seconds). The prefix lives
+/// as long as the session, whose end takes the PPP interface away; these
+/// only need to outlast a few missed advertisements.
+const PREFIX_VALID_LIFETIME: u32 = 86_400;
+const PREFIX_PREFERRED_LIFETIME: u32 = 14_400;
+
+/// Holds a slot of `limits.max_unauthenticated` and the gauge that counts
+/// it, until the peer authenticates or goes away.
+#[derive(Debug)]
+pub(crate) struct Unauthenticated {
+    _permit: OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl Unauthenticated {
+    pub(crate) fn new(permit: OwnedSemaphorePermit, metrics: Arc<Metrics>) -> Self {
+        metrics.unauthenticated.inc();
+        Self {
+            _permit: permit,
+            metrics,
+        }
+    }
+}
+
+impl Drop for Unauthenticated {
+    fn drop(&mut self) {
+        self.metrics.unauthenticated.dec();
+    }
+}
+
+/// What the listener learned before handing the connection over.
+#[derive(Debug)]
+pub(crate) struct SessionStart {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    /// `SSTPCORRELATIONID` as sent (sanitized), if any.
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) accepted_at: Instant,
+    /// Hashes of the certificate this connection's handshake used.
+    pub(crate) cert_hashes: CertHashes,
+    /// Bytes read after the HTTP head: the first SSTP packets.
+    pub(crate) leftover: Vec<u8>,
+    /// The HTTP `200 OK`, sent with the first SSTP bytes.
+    pub(crate) response: Vec<u8>,
+}
+
+/// The IPv6 side of a session, once IPv6CP is up and a /64 is routed.
+#[derive(Debug)]
+struct Ipv6Link {
+    /// Our link-local address (IPv6CP), the source of every RA.
+    server_ll: Ipv6Addr,
+    prefix: Ipv6Net,
+    next_ra: Instant,
+}
+
+/// Counts the session in `sessions_active` while it is up.
+#[derive(Debug)]
+struct ActiveGuard(Arc<Metrics>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.sessions_active.dec();
+    }
+}
+
+struct Driver<D: TunDevice> {
+    shared: Arc<Shared>,
+    tun: Arc<D>,
+    session: ServerSession,
+    /// Cuts TLS input into whole SSTP packets before the session sees it
+    /// (see [`Driver::input`]).
+    deframer: Deframer,
+    id: u64,
+    peer: SocketAddr,
+    correlation_id: String,
+    accepted_at: Instant,
+    /// Bytes for the client; `out[out_pos..]` not written yet.
+    out: Vec<u8>,
+    out_pos: usize,
+    /// Written but not flushed.
+    need_flush: bool,
+    /// `poll_transmit` target, swapped in without a copy when `out` is empty.
+    spare: Vec<u8>,
+    unauth: Option<Unauthenticated>,
+    _session_slot: OwnedSemaphorePermit,
+    auth: Option<AuthFuture>,
+    fixed: LeaseRequest,
+    user: Option<String>,
+    method: Option<AuthMethod>,
+    lease: Option<Lease>,
+    routes: Vec<RouteGuard>,
+    ip_tx: PacketTx,
+    ip_rx: mpsc::Receiver<Bytes>,
+    active: Option<ActiveGuard>,
+    mtu: u16,
+    v6: Option<Ipv6Link>,
+    /// Destinations of Router Advertisements to send.
+    pending_ra: Vec<Ipv6Addr>,
+    batch: SendBatch,
+    /// First spoofed packet logged (once per session).
+    spoof_logged: bool,
+    down: Option<CloseReason>,
+    closing: bool,
+    eof: bool,
+}
+
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+/// Runs one SSTP session to its end.
+pub(crate) async fn run<D, S>(
+    shared: Arc<Shared>,
+    tun: Arc<D>,
+    stream: S,
+    start: SessionStart,
+    unauth: Unauthenticated,
+    session_slot: OwnedSemaphorePermit,
+    stop: watch::Receiver<bool>,
+) where
+    D: TunDevice + 'static,
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let mut rng = match StdRng::try_from_rng(&mut SysRng) {
+        Ok(rng) => rng,
+        Err(e) => {
+            warn!(error = %e, "no OS randomness for the session; closing");
+            return;
+        }
+    };
+    let correlation_id = start.correlation_id.clone().unwrap_or_else(|| {
+        let mut bytes = [0u8; 16];
+        Random::fill(&mut rng, &mut bytes);
+        Guid::from_random(bytes).to_string()
+    });
+    let session = ServerSession::new(
+        &shared.session_config,
+        start.cert_hashes,
+        now(),
+        Box::new(rng),
+    );
+    let (ip_tx, ip_rx) = mpsc::channel(shared.config.network.session_queue);
+    let mtu = shared.config.tun.mtu;
+    let mut driver = Driver {
+        shared,
+        tun,
+        session,
+        deframer: Deframer::new(),
+        id: start.id,
+        peer: start.peer,
+        correlation_id,
+        accepted_at: start.accepted_at,
+        out: start.response,
+        out_pos: 0,
+        need_flush: false,
+        spare: Vec::new(),
+        unauth: Some(unauth),
+        _session_slot: session_slot,
+        auth: None,
+        fixed: LeaseRequest::default(),
+        user: None,
+        method: None,
+        lease: None,
+        routes: Vec::new(),
+        ip_tx,
+        ip_rx,
+        active: None,
+        mtu,
+        v6: None,
+        pending_ra: Vec::new(),
+        batch: SendBatch::new(TUN_BATCH),
+        spoof_logged: false,
+        down: None,
+        closing: false,
+        eof: false,
+    };
+    debug!(correlation_id = %driver.correlation_id, "SSTP session starting");
+    if !start.leftover.is_empty() {
+        driver.input(&start.leftover);
+    }
+    let (rd, wr) = tokio::io::split(stream);
+    driver.run(rd, wr, stop).await;
+}
+
+/// A 4-byte SSTP header that fails framing the way `error` did.
+pub(crate) fn failing_header(error: DeframeError) -> [u8; 4] {
+    match error {
+        DeframeError::UnsupportedVersion { version } => [version, 0, 0, 4],
+        DeframeError::LengthTooShort { length } => {
+            let [hi, lo] = length.to_be_bytes();
+            [0x10, 0, hi & 0x0f, lo]
+        }
+        // Any other framing failure: a version byte no SSTP has.
+        _ => [0xff, 0, 0, 4],
+    }
+}
+
+/// Writes what waits (returning how much was taken), or flushes when
+/// nothing waits (returning `None`). Both are cancel safe: a losing
+/// `select!` arm writes nothing, and a cancelled flush resumes next time.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    waiting: &[u8],
+) -> std::io::Result<Option<usize>> {
+    if waiting.is_empty() {
+        wr.flush().await.map(|()| None)
+    } else {
+        wr.write(waiting).await.map(Some)
+    }
+}
+
+/// The auth backend's answer, or never if none is pending.
+async fn wait_auth(pending: &mut Option<AuthFuture>) -> AuthDecision {
+    match pending {
+        Some(fut) => fut.await,
+        None => std::future::pending().await,
+    }
+}
+
+impl<D: TunDevice> Driver<D> {
+    async fn run<S: AsyncRead + AsyncWrite>(
+        mut self,
+        mut rd: ReadHalf<S>,
+        mut wr: WriteHalf<S>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut rbuf = vec![0u8; READ_BUF];
+        if *stop.borrow() {
+            self.begin_close();
+        }
+        loop {
+            self.drain().await;
+            if self.down.is_some() {
+                break;
+            }
+            let pending = self.out.len() - self.out_pos;
+            let can_read = pending < HIGH_WATER && !self.eof;
+            let take_ip = self.active.is_some() && pending < LOW_WATER;
+            let far = Instant::now() + Duration::from_secs(3600);
+            let deadline = self.session.poll_timeout().map(Instant::from_std);
+            let ra_at = self.v6.as_ref().map(|v| v.next_ra);
+            tokio::select! {
+                biased;
+                _ = stop.changed(), if !self.closing => self.begin_close(),
+                decision = wait_auth(&mut self.auth), if self.auth.is_some() => {
+                    self.auth = None;
+                    self.on_decision(decision);
+                }
+                read = rd.read(&mut rbuf), if can_read => match read {
+                    Ok(0) => self.transport_gone("the client closed the connection"),
+                    Ok(n) => self.input(&rbuf[..n]),
+                    Err(e) => {
+                        debug!(error = %e, "TLS read failed");
+                        self.transport_gone("TLS read failed");
+                    }
+                },
+                io = write_or_flush(&mut wr, &self.out[self.out_pos..]),
+                    if pending > 0 || self.need_flush => match io {
+                    Ok(Some(n)) if n > 0 => {
+                        self.out_pos += n;
+                        if self.out_pos == self.out.len() {
+                            self.out.clear();
+                            self.out_pos = 0;
+                            self.need_flush = true;
+                        }
+                    }
+                    Ok(Some(_)) => self.transport_gone("TLS write returned 0"),
+                    Ok(None) => self.need_flush = false,
+                    Err(e) => {
+                        debug!(error = %e, "TLS write failed");
+                        self.transport_gone("TLS write failed");
+                    }
+                },
+                packet = self.ip_rx.recv(), if take_ip => {
+                    if let Some(packet) = packet {
+                        self.send_to_client(&packet);
+                        for _ in 1..QUEUE_BURST {
+                            match self.ip_rx.try_recv() {
+                                Ok(packet) => self.send_to_client(&packet),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
+                    self.session.handle_timeout(now());
+                }
+                () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
+                    if let Some(v6) = &mut self.v6 {
+                        v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
+                        self.pending_ra.push(ALL_NODES);
+                    }
+                }
+            }
+        }
+        // The session is over: send what it last said (Call Disconnect Ack,
+        // Call Abort), then close TLS (close_notify) and TCP.
+        if !self.eof {
+            let rest = &self.out[self.out_pos..];
+            let finish = async {
+                wr.write_all(rest).await?;
+                wr.flush().await?;
+                wr.shutdown().await
+            };
+            let _ = tokio::time::timeout(FINISH_TIMEOUT, finish).await;
+        }
+    }
+
+    /// Hands TLS plaintext to the session one whole SSTP packet at a time.
+    ///
+    /// Works around sstp-core processing the control machine's events only
+    /// after a whole `handle_input` chunk: a peer that pipelines its Call
+    /// Connect Request and first LCP Configure-Request in one flight would
+    /// otherwise have the LCP packet discarded ("lower layer down") and wait
+    /// for the 3 s LCP retransmission. Whole packets are borrowed, not
+    /// copied; a framing failure is handed on as the header that failed, so
+    /// the session reacts as MS-SSTP 3.1.5.1 says (abort without a word).
+    fn input(&mut self, mut bytes: &[u8]) {
+        let now = now();
+        while let Some(packet) = self.deframer.next_packet(&mut bytes) {
+            match packet {
+                Ok(packet) => self.session.handle_input(now, packet),
+                Err(error) => {
+                    self.session.handle_input(now, &failing_header(error));
+                    break;
+                }
+            }
+        }
+    }
+
+    fn begin_close(&mut self) {
+        self.closing = true;
+        debug!("server shutting down: closing the session");
+        self.session.close(now());
+    }
+
+    fn transport_gone(&mut self, why: &str) {
+        debug!(why, "transport closed");
+        self.eof = true;
+        self.session.transport_closed(now());
+    }
+
+    /// Processes everything the session has to say, until it is quiet.
+    async fn drain(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(event) = self.session.poll_event() {
+                progressed = true;
+                self.on_event(event);
+            }
+            self.forward_from_client().await;
+            for dst in std::mem::take(&mut self.pending_ra) {
+                self.send_ra(dst);
+            }
+            if self.session.poll_transmit(&mut self.spare) {
+                if self.out.is_empty() {
+                    std::mem::swap(&mut self.out, &mut self.spare);
+                    self.out_pos = 0;
+                } else {
+                    self.out.extend_from_slice(&self.spare);
+                    self.spare.clear();
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Authenticate(request) => {
+                self.user = Some(request.user_name_lossy().to_owned());
+                self.method = Some(request.method());
+                self.auth = Some(self.shared.auth.authenticate(request));
+            }
+            Event::Authenticated { username, method } => {
+                self.user = Some(username);
+                self.method = method;
+                // No longer counts against max_unauthenticated.
+                self.unauth = None;
+            }
+            Event::NeedAddresses { .. } => self.assign_addresses(),
+            Event::Up(net) => {
+                let Some(lease) = &self.lease else {
+                    // Cannot happen (IPCP needs a lease first); be safe.
+                    self.session.close(now());
+                    return;
+                };
+                self.mtu = net.mtu;
+                self.routes.push(self.shared.router.add_v4(
+                    lease.ipv4,
+                    self.id,
+                    self.ip_tx.clone(),
+                ));
+                let metrics = &self.shared.metrics;
+                metrics.sessions_active.inc();
+                self.active = Some(ActiveGuard(Arc::clone(metrics)));
+                metrics.sessions_total.inc();
+                metrics
+                    .handshake_seconds
+                    .observe(self.accepted_at.elapsed().as_secs_f64());
+                info!(
+                    correlation_id = %self.correlation_id,
+                    user = self.user.as_deref().unwrap_or("-"),
+                    method = self.method.map_or("none", AuthMethod::name),
+                    ipv4 = %lease.ipv4,
+                    ipv6 = %lease.ipv6.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                    mtu = net.mtu,
+                    "session up"
+                );
+                if let Some(v6) = net.ipv6 {
+                    self.ipv6_up(v6);
+                }
+            }
+            Event::Ipv6Up(config) => self.ipv6_up(config),
+            Event::Down(reason) => self.down = Some(reason),
+            _ => {}
+        }
+    }
+
+    fn on_decision(&mut self, decision: AuthDecision) {
+        if let AuthVerdict::Reject { reason, .. } = &decision.verdict {
+            self.shared.metrics.auth_failures.inc();
+            info!(
+                correlation_id = %self.correlation_id,
+                user = self.user.as_deref().unwrap_or("-"),
+                method = self.method.map_or("none", AuthMethod::name),
+                reason = %reason,
+                "authentication rejected"
+            );
+        }
+        self.fixed = LeaseRequest {
+            ipv4: decision.ipv4,
+            ipv6: decision.ipv6_prefix,
+        };
+        self.session.auth_complete(now(), decision.verdict);
+    }
+
+    fn assign_addresses(&mut self) {
+        if self.lease.is_some() {
+            return;
+        }
+        match self.shared.pools.lease(self.fixed) {
+            Ok(lease) => {
+                let dns = self.shared.config.network.dns.iter().take(2).copied();
+                let addresses =
+                    AddressLease::new(self.shared.pools.server_v4(), lease.ipv4).with_dns(dns);
+                self.lease = Some(lease);
+                self.shared.update_lease_gauges();
+                self.session.assign_addresses(now(), addresses);
+            }
+            Err(e) => {
+                warn!(
+                    correlation_id = %self.correlation_id,
+                    user = self.user.as_deref().unwrap_or("-"),
+                    error = %e,
+                    "no address for the session; closing it"
+                );
+                self.session.close(now());
+            }
+        }
+    }
+
+    fn ipv6_up(&mut self, config: Ipv6Config) {
+        if self.v6.is_some() {
+            return;
+        }
+        let Some(prefix) = self.lease.as_ref().and_then(|l| l.ipv6) else {
+            return;
+        };
+        self.routes.push(
+            self.shared
+                .router
+                .add_v6(prefix, self.id, self.ip_tx.clone()),
+        );
+        debug!(%prefix, server = %config.local, client = ?config.peer, "IPv6 up");
+        self.v6 = Some(Ipv6Link {
+            server_ll: config.local,
+            prefix,
+            next_ra: Instant::now() + self.shared.config.network.ra_interval,
+        });
+        // RFC 4861 6.2.4: advertise at once when the interface comes up.
+        self.pending_ra.push(ALL_NODES);
+    }
+
+    fn send_ra(&mut self, dst: Ipv6Addr) {
+        let Some(v6) = &self.v6 else { return };
+        let network = &self.shared.config.network;
+        let params = RaParams {
+            prefix: v6.prefix,
+            router_lifetime: network.ra_router_lifetime.as_secs().min(9000) as u16,
+            valid_lifetime: PREFIX_VALID_LIFETIME,
+            preferred_lifetime: PREFIX_PREFERRED_LIFETIME,
+            mtu: Some(u32::from(self.mtu)),
+            dns: network.dns6.clone(),
+            dns_lifetime: (network.ra_interval.as_secs() * 3).min(u64::from(u32::MAX)) as u32,
+        };
+        let mut packet = Vec::with_capacity(128);
+        ra::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
+        if let Err(e) = self.session.send_ip(now(), &packet) {
+            debug!(error = %e, "router advertisement not sent");
+        }
+    }
+
+    /// A packet from the TUN (or another client) for this client.
+    fn send_to_client(&mut self, packet: &[u8]) {
+        let metrics = &self.shared.metrics;
+        match self.session.send_ip(now(), packet) {
+            Ok(()) => {
+                metrics.packets_to_clients.inc();
+                metrics.bytes_to_clients.inc_by(packet.len() as u64);
+            }
+            Err(SendError::Full) => metrics.count_drop(DropReason::QueueFull, 1),
+            Err(_) => metrics.count_drop(DropReason::NotReady, 1),
+        }
+    }
+
+    /// Packets the client sent: checked, then to the TUN in batches, to
+    /// another session, or answered here (Router Solicitations).
+    async fn forward_from_client(&mut self) {
+        let policy = Policy::new(&self.shared, self.lease.as_ref());
+        loop {
+            if self.batch.is_full() {
+                self.flush_tun().await;
+            }
+            let Some(packet) = self.session.poll_ip() else {
+                break;
+            };
+            let metrics = &self.shared.metrics;
+            metrics.packets_from_clients.inc();
+            metrics.bytes_from_clients.inc_by(packet.len() as u64);
+            match policy.classify(packet) {
+                Verdict::Tun => self.batch.push(packet),
+                Verdict::Peer(dst) => {
+                    match self
+                        .shared
+                        .router
+                        .deliver(dst, Bytes::copy_from_slice(packet))
+                    {
+                        Delivery::Queued => {}
+                        Delivery::Full => metrics.count_drop(DropReason::QueueFull, 1),
+                        Delivery::NoRoute => metrics.count_drop(DropReason::NoRoute, 1),
+                    }
+                }
+                Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
+                Verdict::Ignore => {}
+                Verdict::Drop(why) => {
+                    metrics.count_drop(why, 1);
+                    if why == DropReason::Spoofed && !self.spoof_logged {
+                        self.spoof_logged = true;
+                        let source = router::addresses(packet).map(|(s, _)| s);
+                        warn!(
+                            correlation_id = %self.correlation_id,
+                            user = self.user.as_deref().unwrap_or("-"),
+                            source = ?source,
+                            "dropping packets with a source address that is not the client's (logged once per session)"
+                        );
+                    }
+                }
+            }
+        }
+        if !self.batch.is_empty() {
+            self.flush_tun().await;
+        }
+    }
+
+    async fn flush_tun(&mut self) {
+        let n = self.batch.len() as u64;
+        if let Err(e) = self.tun.send_batch(&mut self.batch).await {
+            debug!(error = %e, "TUN write failed");
+            self.shared.metrics.count_drop(DropReason::TunError, n);
+        }
+    }
+}
+
+impl<D: TunDevice> Drop for Driver<D> {
+    /// The one log line of a session's end, whatever ended it.
+    fn drop(&mut self) {
+        let stats = self.session.stats();
+        let reason = self
+            .down
+            .as_ref()
+            .map_or_else(|| "dropped at shutdown".to_owned(), ToString::to_string);
+        self.shared
+            .metrics
+            .session_end(self.down.as_ref().map(CloseReason::kind));
+        info!(
+            correlation_id = %self.correlation_id,
+            user = self.user.as_deref().unwrap_or("-"),
+            peer = %self.peer,
+            ipv4 = %self.lease.as_ref().map_or_else(|| "-".to_owned(), |l| l.ipv4.to_string()),
+            ipv6 = %self.lease.as_ref().and_then(|l| l.ipv6).map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            bytes_in = stats.ip_rx_bytes,
+            bytes_out = stats.ip_tx_bytes,
+            packets_in = stats.ip_rx_packets,
+            packets_out = stats.ip_tx_packets,
+            duration_ms = self.accepted_at.elapsed().as_millis() as u64,
+            reason = %reason,
+            "session end"
+        );
+        // Routes before the lease, so no packet is routed to a session
+        // whose address is already someone else's.
+        self.routes.clear();
+        self.lease = None;
+        self.shared.update_lease_gauges();
+    }
+}
+
+/// What happens to a packet from a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// To the TUN device.
+    Tun,
+    /// To another client (client-to-client is on).
+    Peer(IpAddr),
+    /// A Router Solicitation: answer it (to this address).
+    RouterSolicitation(Ipv6Addr),
+    /// Link-scoped traffic for nobody (DAD, MLD): drop quietly.
+    Ignore,
+    Drop(DropReason),
+}
+
+/// The forwarding policy of one session.
+#[derive(Debug)]
+struct Policy {
+    ipv4: Option<Ipv4Addr>,
+    ipv6: Option<Ipv6Net>,
+    pool_v4: Ipv4Net,
+    server_v4: Ipv4Addr,
+    pool_v6: Option<Ipv6Net>,
+    client_to_client: bool,
+}
+
+impl Policy {
+    fn new(shared: &Shared, lease: Option<&Lease>) -> Self {
+        Self {
+            ipv4: lease.map(|l| l.ipv4),
+            ipv6: lease.and_then(|l| l.ipv6),
+            pool_v4: shared.pools.net_v4(),
+            server_v4: shared.pools.server_v4(),
+            pool_v6: shared.pools.net_v6(),
+            client_to_client: shared.config.network.client_to_client,
+        }
+    }
+
+    fn classify(&self, packet: &[u8]) -> Verdict {
+        let Some((src, dst)) = router::addresses(packet) else {
+            return Verdict::Drop(DropReason::Invalid);
+        };
+        match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => {
+                if Some(src) != self.ipv4 {
+                    return Verdict::Drop(DropReason::Spoofed);
+                }
+                let is_client = self.pool_v4.contains(&dst)
+                    && dst != self.server_v4
+                    && dst != self.pool_v4.network()
+                    && dst != self.pool_v4.broadcast();
+                if is_client {
+                    self.peer(dst.into())
+                } else {
+                    Verdict::Tun
+                }
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                if ra::is_link_scoped(dst) {
+                    // Link-scoped packets are for the router on the link:
+                    // us. We answer Router Solicitations; the rest (DAD,
+                    // MLD) needs no answer on a point-to-point link.
+                    return match ra::parse_router_solicitation(packet) {
+                        Some(rs) => Verdict::RouterSolicitation(rs.reply_to()),
+                        None => Verdict::Ignore,
+                    };
+                }
+                if !self.ipv6.is_some_and(|p| p.contains(&src)) {
+                    return Verdict::Drop(DropReason::Spoofed);
+                }
+                let is_client = self.pool_v6.is_some_and(|pool| {
+                    pool.contains(&dst) && (u128::from(dst) ^ u128::from(pool.network())) >> 64 != 0
+                });
+                if is_client {
+                    self.peer(dst.into())
+                } else {
+                    Verdict::Tun
+                }
+            }
+            _ => Verdict::Drop(DropReason::Invalid),
+        }
+    }
+
+    fn peer(&self, dst: IpAddr) -> Verdict {
+        if self.client_to_client {
+            Verdict::Peer(dst)
+        } else {
+            Verdict::Drop(DropReason::ClientToClient)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(c2c: bool) -> Policy {
+        Policy {
+            ipv4: Some(Ipv4Addr::new(10, 77, 0, 2)),
+            ipv6: Some("fd00:77:0:1::/64".parse().expect("net")),
+            pool_v4: "10.77.0.0/24".parse().expect("net"),
+            server_v4: Ipv4Addr::new(10, 77, 0, 1),
+            pool_v6: Some("fd00:77::/48".parse().expect("net")),
+            client_to_client: c2c,
+        }
+    }
+
+    fn v4(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0];
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p
+    }
+
+    fn v6(src: &str, dst: &str) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0, 0, 0, 59, 64];
+        p.extend_from_slice(&src.parse::<Ipv6Addr>().expect("src").octets());
+        p.extend_from_slice(&dst.parse::<Ipv6Addr>().expect("dst").octets());
+        p
+    }
+
+    #[test]
+    fn ipv4_policy() {
+        let p = policy(false);
+        assert_eq!(
+            p.classify(&v4([10, 77, 0, 2], [192, 0, 2, 1])),
+            Verdict::Tun
+        );
+        assert_eq!(
+            p.classify(&v4([10, 77, 0, 2], [10, 77, 0, 1])),
+            Verdict::Tun,
+            "the server's own address"
+        );
+        assert_eq!(
+            p.classify(&v4([10, 77, 0, 3], [192, 0, 2, 1])),
+            Verdict::Drop(DropReason::Spoofed)
+        );
+        assert_eq!(
+            p.classify(&v4([10, 77, 0, 2], [10, 77, 0, 9])),
+            Verdict::Drop(DropReason::ClientToClient)
+        );
+        assert_eq!(
+            policy(true).classify(&v4([10, 77, 0, 2], [10, 77, 0, 9])),
+            Verdict::Peer(IpAddr::from([10, 77, 0, 9]))
+        );
+        assert_eq!(p.classify(&[0x45, 0]), Verdict::Drop(DropReason::Invalid));
+    }
+
+    #[test]
+    fn ipv6_policy() {
+        let p = policy(false);
+        assert_eq!(
+            p.classify(&v6("fd00:77:0:1::5", "2001:db8::1")),
+            Verdict::Tun
+        );
+        assert_eq!(
+            p.classify(&v6("fd00:77:0:1::5", "fd00:77::1")),
+            Verdict::Tun,
+            "the server's /64"
+        );
+        assert_eq!(
+            p.classify(&v6("fd00:77:0:2::5", "2001:db8::1")),
+            Verdict::Drop(DropReason::Spoofed)
+        );
+        assert_eq!(
+            p.classify(&v6("fd00:77:0:1::5", "fd00:77:0:9::1")),
+            Verdict::Drop(DropReason::ClientToClient)
+        );
+        assert_eq!(
+            p.classify(&v6("::", "ff02::1:ff00:5")),
+            Verdict::Ignore,
+            "DAD"
+        );
+        assert_eq!(
+            p.classify(&v6("fe80::2", "2001:db8::1")),
+            Verdict::Drop(DropReason::Spoofed),
+            "link-local source off the link"
+        );
+        let mut no_lease = policy(false);
+        no_lease.ipv6 = None;
+        assert_eq!(
+            no_lease.classify(&v6("fd00:77:0:1::5", "2001:db8::1")),
+            Verdict::Drop(DropReason::Spoofed)
+        );
+    }
+}

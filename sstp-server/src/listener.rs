@@ -1,0 +1,642 @@
+//! Accepting connections: bind the listen sockets, admit or refuse each new
+//! connection (per-source rate, unauthenticated-connection cap), run the
+//! TLS handshake, sniff the HTTP request head, and dispatch:
+//!
+//! - `SSTP_DUPLEX_POST` on the SSTP path (MS-SSTP 3.2.4.1, 4.1): answer
+//!   `200 OK` with `Content-Length: 18446744073709551615` and hand the TLS
+//!   stream, plus any bytes read past the head, to a session (`crate::conn`);
+//! - any other request: hyper serves it (`/healthz`, `/metrics`, 404/405)
+//!   over a stream that first **replays the whole head** it missed
+//!   (DEPENDENCIES.md 5: hyper cannot take `SSTP_DUPLEX_POST` itself, and a
+//!   hyper that is not given the head back waits for it forever);
+//! - not HTTP, or too long, or too slow: a plain error status, then close.
+//!
+//! Every stage is bounded in time (`limits.tls_handshake_timeout`,
+//! `limits.http_head_timeout`) and size (`MAX_HEAD_LEN`), so a slow or
+//! hostile peer costs one task for a bounded time and nothing else.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sstp_core::wire::http::{
+    self, ErrorStatus, MAX_HEAD_LEN, RequestHead, SSTP_METHOD, SSTP_PATH, ServerResponse,
+};
+use sstp_tun::TunDevice;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{Instrument, debug, error, info, info_span, warn};
+
+use crate::conn::{self, SessionStart, Unauthenticated};
+use crate::limits::RateLimiter;
+use crate::metrics::{Metrics, Reject};
+use crate::{ServerError, Shared, router};
+
+/// Pending connections the kernel queues per listen socket.
+const BACKLOG: i32 = 1024;
+/// A whole plain-HTTP exchange (health check, scrape) must fit in this.
+const HTTP_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the rate limiter forgets idle sources.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Binds one listen socket: address reuse (a restart does not wait for
+/// TIME_WAIT) and, for IPv6, v6-only so `0.0.0.0` and `::` coexist.
+pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// The accept loops, admission, the TUN reader, and graceful shutdown.
+pub(crate) async fn serve<D: TunDevice + 'static>(
+    shared: Arc<Shared>,
+    listeners: Vec<TcpListener>,
+    tun: Arc<D>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(256);
+    let mut accepters = JoinSet::new();
+    for listener in listeners {
+        accepters.spawn(accept_loop(listener, conn_tx.clone(), stop_rx.clone()));
+    }
+    drop(conn_tx);
+    let mut reader = tokio::spawn(router::run_tun_reader(
+        Arc::clone(&tun),
+        Arc::clone(&shared.router),
+        Arc::clone(&shared.metrics),
+    ));
+    let mut admission = Admission {
+        limiter: RateLimiter::new(
+            shared.config.limits.per_source_rate,
+            shared.config.limits.per_source_burst,
+        ),
+        rate_log: LogThrottle::default(),
+        unauth_log: LogThrottle::default(),
+    };
+    let mut prune = tokio::time::interval(PRUNE_INTERVAL);
+    let mut tasks = JoinSet::new();
+    let mut failure = None;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = conn_rx.recv() => {
+                let Some((tcp, peer)) = accepted else { break };
+                if let Some(task) = admit(&shared, &mut admission, tcp, peer, &tun, &stop_rx) {
+                    tasks.spawn(task);
+                }
+            }
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(e) = done
+                    && e.is_panic()
+                {
+                    error!(error = %e, "connection task panicked");
+                }
+            }
+            _ = prune.tick() => admission.limiter.prune(Instant::now().into_std()),
+            result = &mut reader => {
+                let e = result.unwrap_or_else(|join| io::Error::other(join.to_string()));
+                error!(error = %e, "TUN device failed; shutting down");
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+
+    // Graceful shutdown: no new connections, every session closes.
+    let _ = stop_tx.send(true);
+    accepters.shutdown().await;
+    drop(conn_rx);
+    let grace = shared.config.limits.shutdown_grace;
+    let open = tasks.len();
+    if open > 0 {
+        info!(
+            connections = open,
+            ?grace,
+            "shutting down: closing sessions"
+        );
+    }
+    let drained =
+        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        warn!(
+            connections = tasks.len(),
+            "shutdown grace period over; dropping the remaining connections"
+        );
+        tasks.shutdown().await;
+    }
+    reader.abort();
+    match failure {
+        Some(e) => Err(ServerError::Tun(e)),
+        None => Ok(()),
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    out: mpsc::Sender<(TcpStream, SocketAddr)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => {
+                    if out.send(pair).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+}
+
+/// The admission state of the accept loop.
+struct Admission {
+    limiter: RateLimiter,
+    rate_log: LogThrottle,
+    unauth_log: LogThrottle,
+}
+
+/// At most one log line per [`LogThrottle::INTERVAL`] for a refusal that a
+/// flood can trigger thousands of times a second; the line says how many
+/// were not logged.
+#[derive(Default)]
+struct LogThrottle {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogThrottle {
+    const INTERVAL: Duration = Duration::from_secs(10);
+
+    /// `Some(suppressed since the last line)` when a line may be logged.
+    fn check(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.duration_since(last) < Self::INTERVAL => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// Applies the admission limits; returns the connection's task if admitted.
+fn admit<D: TunDevice + 'static>(
+    shared: &Arc<Shared>,
+    admission: &mut Admission,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    tun: &Arc<D>,
+    stop: &watch::Receiver<bool>,
+) -> Option<impl Future<Output = ()> + Send + 'static> {
+    let metrics = &shared.metrics;
+    metrics.connections_total.inc();
+    let accepted_at = Instant::now();
+    if !admission.limiter.allow(peer.ip(), accepted_at.into_std()) {
+        metrics.reject(Reject::RateLimited);
+        if let Some(suppressed) = admission.rate_log.check(accepted_at) {
+            warn!(%peer, suppressed, "connection refused: per-source rate limit");
+        }
+        return None;
+    }
+    let Ok(permit) = Arc::clone(&shared.unauthenticated).try_acquire_owned() else {
+        metrics.reject(Reject::TooManyUnauthenticated);
+        if let Some(suppressed) = admission.unauth_log.check(accepted_at) {
+            warn!(%peer, suppressed, "connection refused: too many unauthenticated connections");
+        }
+        return None;
+    };
+    let unauth = Unauthenticated::new(permit, Arc::clone(metrics));
+    // Handshake rates collapse without it (DEPENDENCIES.md 4).
+    if let Err(e) = tcp.set_nodelay(true) {
+        debug!(%peer, error = %e, "TCP_NODELAY failed");
+    }
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!("conn", id, %peer);
+    let shared = Arc::clone(shared);
+    let tun = Arc::clone(tun);
+    let stop = stop.clone();
+    Some(
+        async move {
+            handle(shared, tun, tcp, peer, id, accepted_at, unauth, stop).await;
+        }
+        .instrument(span),
+    )
+}
+
+/// One connection from TCP accept to dispatch.
+#[allow(clippy::too_many_arguments)]
+async fn handle<D: TunDevice + 'static>(
+    shared: Arc<Shared>,
+    tun: Arc<D>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    accepted_at: Instant,
+    unauth: Unauthenticated,
+    stop: watch::Receiver<bool>,
+) {
+    let limits = &shared.config.limits;
+    let tls_state = shared.tls();
+    let mut tls =
+        match tokio::time::timeout(limits.tls_handshake_timeout, tls_state.acceptor.accept(tcp))
+            .await
+        {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                shared.metrics.reject(Reject::TlsHandshake);
+                info!(error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                shared.metrics.reject(Reject::TlsHandshake);
+                info!(timeout = ?limits.tls_handshake_timeout, "TLS handshake timed out");
+                return;
+            }
+        };
+
+    let mut head = Vec::with_capacity(512);
+    let sniffed =
+        tokio::time::timeout(limits.http_head_timeout, read_head(&mut tls, &mut head)).await;
+    let Ok(sniffed) = sniffed else {
+        shared.metrics.reject(Reject::HttpHead);
+        info!(timeout = ?limits.http_head_timeout, "HTTP request head timed out");
+        return;
+    };
+    match sniffed {
+        Ok(Sniffed::Sstp {
+            consumed,
+            correlation_id,
+        }) => {
+            let Ok(session_permit) = Arc::clone(&shared.sessions).try_acquire_owned() else {
+                shared.metrics.reject(Reject::MaxSessions);
+                warn!("SSTP request refused: max_sessions reached");
+                send_error(&mut tls, ErrorStatus::ServiceUnavailable).await;
+                return;
+            };
+            let mut response = Vec::with_capacity(160);
+            sstp_response(&shared.config.http.server_header, &mut response);
+            let leftover = head.split_off(consumed);
+            let start = SessionStart {
+                id,
+                peer,
+                correlation_id,
+                accepted_at,
+                cert_hashes: tls_state.hashes.clone(),
+                leftover,
+                response,
+            };
+            drop(tls_state);
+            conn::run(shared, tun, tls, start, unauth, session_permit, stop).await;
+        }
+        Ok(Sniffed::Other {
+            method,
+            sstp_method,
+        }) => {
+            shared.metrics.http_requests_total.inc();
+            if sstp_method {
+                // SSTP_DUPLEX_POST on another path: hyper would refuse its
+                // giant Content-Length with a 431; say what is wrong.
+                debug!(%method, "SSTP request on an unknown path");
+                send_error(&mut tls, ErrorStatus::NotFound).await;
+                return;
+            }
+            debug!(%method, "plain HTTP request");
+            let io = TokioIo::new(Prefixed::new(head, tls));
+            let metrics = Arc::clone(&shared.metrics);
+            let serve_metrics = shared.config.http.metrics;
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let response = respond(&req, &metrics, serve_metrics);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .keep_alive(false)
+                .max_buf_size(MAX_HEAD_LEN.max(8192))
+                .serve_connection(io, service);
+            match tokio::time::timeout(HTTP_EXCHANGE_TIMEOUT, conn).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => debug!(error = %e, "HTTP connection error"),
+                Err(_) => debug!("HTTP exchange timed out"),
+            }
+            drop(unauth);
+        }
+        Err(HeadError::Http(e)) => {
+            shared.metrics.reject(Reject::HttpHead);
+            info!(error = %e, "bad HTTP request head");
+            if let Some(status) = e.error_status() {
+                send_error(&mut tls, status).await;
+            }
+        }
+        Err(HeadError::Io(e)) => {
+            shared.metrics.reject(Reject::HttpHead);
+            info!(error = %e, "connection closed before the HTTP head ended");
+        }
+    }
+}
+
+/// What the head sniff found (owned, so the buffer can move on).
+enum Sniffed {
+    Sstp {
+        consumed: usize,
+        correlation_id: Option<String>,
+    },
+    Other {
+        method: String,
+        sstp_method: bool,
+    },
+}
+
+enum HeadError {
+    Http(http::HttpError),
+    Io(io::Error),
+}
+
+/// Reads until `parse_request_head` decides; `buf` keeps every byte read.
+async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<Sniffed, HeadError> {
+    let mut chunk = [0u8; 2048];
+    loop {
+        match http::parse_request_head(buf) {
+            Ok(RequestHead::Incomplete) => {}
+            Ok(RequestHead::Sstp(req)) => {
+                return Ok(Sniffed::Sstp {
+                    consumed: req.consumed,
+                    correlation_id: req.correlation_id.map(sanitize),
+                });
+            }
+            Ok(RequestHead::NotSstp(other)) => {
+                return Ok(Sniffed::Other {
+                    method: sanitize(other.method),
+                    sstp_method: other.method == SSTP_METHOD,
+                });
+            }
+            Ok(_) => {
+                return Err(HeadError::Http(http::HttpError::Malformed {
+                    what: "request",
+                }));
+            }
+            Err(e) => return Err(HeadError::Http(e)),
+        }
+        // The parser errs once MAX_HEAD_LEN bytes hold no end of head, so
+        // the buffer stays below MAX_HEAD_LEN + one chunk.
+        let n = stream.read(&mut chunk).await.map_err(HeadError::Io)?;
+        if n == 0 {
+            return Err(HeadError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A peer-supplied string made safe for one log line: printable ASCII,
+/// at most 64 characters.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(64)
+        .collect()
+}
+
+/// The `200 OK` of MS-SSTP 4.1 (Content-Length 2^64-1, `Server`, `Date`).
+fn sstp_response(server: &str, out: &mut Vec<u8>) {
+    let date = httpdate::fmt_http_date(SystemTime::now());
+    let with_server = ServerResponse::new()
+        .with_server(server)
+        .unwrap_or_else(|_| ServerResponse::new());
+    let response = with_server.with_date(&date).unwrap_or(with_server);
+    response.emit(out);
+}
+
+async fn send_error<S: AsyncWrite + Unpin>(stream: &mut S, status: ErrorStatus) {
+    let mut out = Vec::with_capacity(128);
+    status.emit(&mut out);
+    let write = async {
+        stream.write_all(&out).await?;
+        stream.shutdown().await
+    };
+    // A peer that does not read its error costs at most a second.
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+/// The plain HTTP service: health, metrics, and errors for the rest.
+fn respond(
+    req: &Request<Incoming>,
+    metrics: &Metrics,
+    serve_metrics: bool,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let plain = |status: StatusCode, body: &'static str| {
+        let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *r.status_mut() = status;
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        r
+    };
+    let not_allowed = |allow: &'static str| {
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+        r.headers_mut().insert(
+            hyper::header::ALLOW,
+            hyper::header::HeaderValue::from_static(allow),
+        );
+        r
+    };
+    match path {
+        "/healthz" if is_get => plain(StatusCode::OK, "ok\n"),
+        "/metrics" if is_get && serve_metrics => {
+            let mut r = Response::new(Full::new(Bytes::from(metrics.encode())));
+            r.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            r
+        }
+        "/healthz" => not_allowed("GET, HEAD"),
+        "/metrics" if serve_metrics => not_allowed("GET, HEAD"),
+        p if p.eq_ignore_ascii_case(SSTP_PATH) => not_allowed(SSTP_METHOD),
+        _ => plain(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// A stream that first returns `prefix`, then reads `inner`; writes go to
+/// `inner`. Gives hyper back the head the sniff already consumed.
+pub(crate) struct Prefixed<S> {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: S,
+}
+
+impl<S> Prefixed<S> {
+    pub(crate) fn new(prefix: Vec<u8>, inner: S) -> Self {
+        Self {
+            prefix,
+            pos: 0,
+            inner,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.pos < this.prefix.len() {
+            let rest = &this.prefix[this.pos..];
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.pos += n;
+            if this.pos == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.pos = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn prefixed_replays_then_reads_on() {
+        let (mut a, b) = tokio::io::duplex(64);
+        a.write_all(b" world").await.expect("write");
+        drop(a);
+        let mut p = Prefixed::new(b"hello".to_vec(), b);
+        let mut out = String::new();
+        p.read_to_string(&mut out).await.expect("read");
+        assert_eq!(out, "hello world");
+    }
+
+    #[tokio::test]
+    async fn head_sniff_keeps_every_byte() {
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        let mut req = Vec::new();
+        http::ClientRequest::new("vpn", http::Guid([7; 16]))
+            .expect("request")
+            .emit(&mut req);
+        let head_len = req.len();
+        req.extend_from_slice(&[0x10, 0x01, 0x00, 0x0e]);
+        // Split across writes, as a slow client would.
+        let (first, second) = req.split_at(10);
+        a.write_all(first).await.expect("write");
+        let writer = tokio::spawn({
+            let second = second.to_vec();
+            async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                a.write_all(&second).await.expect("write");
+                a
+            }
+        });
+        let mut buf = Vec::new();
+        let sniffed = read_head(&mut b, &mut buf).await.ok().expect("sniffed");
+        let _a = writer.await.expect("writer");
+        match sniffed {
+            Sniffed::Sstp {
+                consumed,
+                correlation_id,
+            } => {
+                assert_eq!(consumed, head_len);
+                assert_eq!(&buf[consumed..], &[0x10, 0x01, 0x00, 0x0e]);
+                assert!(correlation_id.expect("id").starts_with('{'));
+            }
+            Sniffed::Other { .. } => panic!("not SSTP?"),
+        }
+    }
+
+    #[tokio::test]
+    async fn head_sniff_refuses_garbage_and_eof() {
+        let (mut a, mut b) = tokio::io::duplex(4096);
+        a.write_all(b"\x16\x03\x01garbage\r\n")
+            .await
+            .expect("write");
+        let mut buf = Vec::new();
+        assert!(matches!(
+            read_head(&mut b, &mut buf).await,
+            Err(HeadError::Http(_))
+        ));
+        let (a, mut b) = tokio::io::duplex(4096);
+        drop(a);
+        let mut buf = Vec::new();
+        assert!(matches!(
+            read_head(&mut b, &mut buf).await,
+            Err(HeadError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn refusal_logs_are_throttled_and_count_what_they_skip() {
+        let t0 = Instant::now();
+        let mut throttle = LogThrottle::default();
+        assert_eq!(throttle.check(t0), Some(0));
+        for _ in 0..5 {
+            assert_eq!(throttle.check(t0 + Duration::from_secs(1)), None);
+        }
+        assert_eq!(throttle.check(t0 + LogThrottle::INTERVAL), Some(5));
+        assert_eq!(throttle.check(t0 + LogThrottle::INTERVAL), None);
+    }
+
+    #[test]
+    fn sanitize_strips_control_and_bounds_length() {
+        assert_eq!(sanitize("{ab\r\n\x1b[31mc}"), "{ab[31mc}");
+        assert_eq!(sanitize(&"x".repeat(500)).len(), 64);
+    }
+}

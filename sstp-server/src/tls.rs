@@ -1,0 +1,295 @@
+//! The server's TLS identity: the certificate chain and key (PEM through
+//! rustls-pki-types), the rustls configuration (aws-lc-rs, TLS 1.2 and 1.3),
+//! the certificate hashes the SSTP crypto binding checks (MS-SSTP 3.3.5.2.3:
+//! the hash of the leaf the client saw), and a self-signed certificate
+//! generator for `sstp-server gen-cert` and tests.
+//!
+//! A reload builds a new [`TlsState`] and swaps it in: connections that
+//! already finished their handshake keep the state (and hashes) they
+//! started with, so no session drops.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::version::{TLS12, TLS13};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use sha2::{Digest, Sha256};
+use sstp_core::CertHashes;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::TlsVersion;
+
+/// Why a certificate or key could not be used.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file could not be read or decoded.
+    #[error("{what}: {source}")]
+    Pem {
+        /// Which file or input.
+        what: String,
+        /// The decoder's complaint.
+        source: rustls_pki_types::pem::Error,
+    },
+    /// The certificate input held no certificate.
+    #[error("{0}: no certificate found")]
+    NoCertificate(String),
+    /// rustls refused the chain or key (e.g. they do not match).
+    #[error("TLS configuration: {0}")]
+    Rustls(#[from] rustls::Error),
+    /// Certificate generation failed.
+    #[error("certificate generation: {0}")]
+    Generate(#[from] rcgen::Error),
+}
+
+/// A certificate chain (leaf first) and its private key.
+pub struct TlsIdentity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("chain", &self.chain.len())
+            .field("fingerprint", &self.fingerprint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsIdentity {
+    /// From DER: the chain (leaf first, not empty) and the key.
+    pub fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        if chain.is_empty() {
+            return Err(TlsError::NoCertificate("certificate chain".into()));
+        }
+        Ok(Self { chain, key })
+    }
+
+    /// From PEM text: every `CERTIFICATE` block of `chain_pem` (leaf first)
+    /// and the first private key of `key_pem` (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
+        let chain = CertificateDer::pem_slice_iter(chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| TlsError::Pem {
+                what: "certificate".into(),
+                source,
+            })?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| TlsError::Pem {
+            what: "private key".into(),
+            source,
+        })?;
+        Self::new(chain, key)
+    }
+
+    /// From PEM files.
+    pub fn from_pem_files(chain: &Path, key: &Path) -> Result<Self, TlsError> {
+        let pem_err = |path: &Path| {
+            let what = path.display().to_string();
+            move |source| TlsError::Pem { what, source }
+        };
+        let certs = CertificateDer::pem_file_iter(chain)
+            .map_err(pem_err(chain))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pem_err(chain))?;
+        if certs.is_empty() {
+            return Err(TlsError::NoCertificate(chain.display().to_string()));
+        }
+        let key = PrivateKeyDer::from_pem_file(key).map_err(pem_err(key))?;
+        Self::new(certs, key)
+    }
+
+    /// The leaf certificate (DER).
+    pub fn leaf(&self) -> &CertificateDer<'static> {
+        // `new` refuses an empty chain.
+        &self.chain[0]
+    }
+
+    /// Checks that rustls accepts this chain and key (the key matches the
+    /// leaf, the key type is supported) without serving it.
+    pub fn check(&self, min_version: TlsVersion) -> Result<(), TlsError> {
+        let copy = Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        };
+        TlsState::new(copy, min_version).map(drop)
+    }
+
+    /// SHA-1 thumbprint of the leaf, `AA:BB:...` (what the Windows
+    /// certificate dialog shows as "Thumbprint").
+    pub fn sha1_thumbprint(&self) -> String {
+        use sha1::Digest as _;
+        colon_hex(&sha1::Sha1::digest(self.leaf()))
+    }
+
+    /// SHA-256 fingerprint of the leaf, `AA:BB:...` (what Windows shows as
+    /// the certificate's thumbprint when SHA-256 is chosen).
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.leaf())
+    }
+}
+
+/// `AA:BB:...` SHA-256 of a DER certificate.
+pub fn fingerprint(der: &[u8]) -> String {
+    colon_hex(&Sha256::digest(der))
+}
+
+fn colon_hex(digest: &[u8]) -> String {
+    let hex = hex::encode_upper(digest);
+    let mut out = String::with_capacity(hex.len() * 3 / 2);
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(pair[0]));
+        out.push(char::from(pair[1]));
+    }
+    out
+}
+
+/// What one handshake uses: the acceptor and the hashes of its leaf.
+pub(crate) struct TlsState {
+    pub(crate) acceptor: TlsAcceptor,
+    pub(crate) hashes: CertHashes,
+    pub(crate) fingerprint: String,
+}
+
+impl fmt::Debug for TlsState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsState")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsState {
+    /// A rustls server on aws-lc-rs with `identity`, TLS 1.3 and (unless
+    /// `min_version` says 1.3) TLS 1.2, which Windows 10 needs
+    /// (PROTOCOL.md 3.7 item 10). No client certificates, no ALPN.
+    pub(crate) fn new(identity: TlsIdentity, min_version: TlsVersion) -> Result<Self, TlsError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let versions: &[&rustls::SupportedProtocolVersion] = match min_version {
+            TlsVersion::Tls13 => &[&TLS13],
+            _ => &[&TLS13, &TLS12],
+        };
+        let hashes = CertHashes::from_der(identity.leaf());
+        let fingerprint = identity.fingerprint();
+        let config = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)?
+            .with_no_client_auth()
+            .with_single_cert(identity.chain, identity.key)?;
+        Ok(Self {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            hashes,
+            fingerprint,
+        })
+    }
+}
+
+/// A freshly generated certificate and key.
+#[non_exhaustive]
+#[derive(Clone)]
+pub struct SelfSigned {
+    /// The certificate, PEM.
+    pub cert_pem: String,
+    /// The private key (PKCS#8), PEM.
+    pub key_pem: String,
+    /// The certificate, DER.
+    pub cert_der: Vec<u8>,
+    /// [`fingerprint`] of the certificate.
+    pub fingerprint: String,
+}
+
+impl fmt::Debug for SelfSigned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SelfSigned")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SelfSigned {
+    /// The identity to serve with.
+    pub fn identity(&self) -> Result<TlsIdentity, TlsError> {
+        TlsIdentity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes())
+    }
+}
+
+/// Makes a self-signed ECDSA P-256 certificate for `names` (DNS names or IP
+/// addresses, all in the subjectAltName; the first is also the CN) with the
+/// serverAuth extended key usage Windows requires (MS-SSTP 3.2.4.1,
+/// PROTOCOL.md 3.7 item 6), valid from a day ago for `days` days.
+pub fn generate_self_signed(names: &[String], days: u32) -> Result<SelfSigned, TlsError> {
+    use rcgen::{
+        CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
+        KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    };
+    let mut params = CertificateParams::new(names.to_vec())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(
+        DnType::CommonName,
+        names.first().map_or("sstp-rs", String::as_str),
+    );
+    params.distinguished_name = dn;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(i64::from(days));
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let cert = params.self_signed(&key)?;
+    Ok(SelfSigned {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().to_vec(),
+        fingerprint: fingerprint(cert.der()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_certificates_load_and_fingerprint() {
+        let cert = generate_self_signed(&["vpn.example.com".into(), "192.0.2.1".into()], 30)
+            .expect("generate");
+        assert!(cert.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        let identity = cert.identity().expect("loads");
+        assert_eq!(identity.fingerprint(), cert.fingerprint);
+        assert_eq!(cert.fingerprint.len(), 32 * 3 - 1);
+        assert_eq!(identity.leaf().as_ref(), &cert.cert_der[..]);
+        let state = TlsState::new(identity, TlsVersion::Tls12).expect("rustls accepts it");
+        assert_eq!(state.hashes, CertHashes::from_der(&cert.cert_der));
+    }
+
+    #[test]
+    fn fingerprint_format() {
+        // SHA-256("") = e3b0c442...
+        assert!(fingerprint(b"").starts_with("E3:B0:C4:42:"));
+    }
+
+    #[test]
+    fn mismatched_or_missing_pem_is_an_error() {
+        let a = generate_self_signed(&["a.example".into()], 1).expect("a");
+        let b = generate_self_signed(&["b.example".into()], 1).expect("b");
+        let mixed =
+            TlsIdentity::from_pem(a.cert_pem.as_bytes(), b.key_pem.as_bytes()).expect("parses");
+        assert!(TlsState::new(mixed, TlsVersion::Tls12).is_err());
+        assert!(matches!(
+            TlsIdentity::from_pem(b"", a.key_pem.as_bytes()),
+            Err(TlsError::NoCertificate(_))
+        ));
+        assert!(matches!(
+            TlsIdentity::from_pem(a.cert_pem.as_bytes(), b"nothing"),
+            Err(TlsError::Pem { .. })
+        ));
+        assert!(TlsIdentity::from_pem_files(Path::new("/nonexistent/c"), Path::new("/k")).is_err());
+    }
+}
