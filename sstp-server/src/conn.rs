@@ -31,7 +31,6 @@ use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
-use sstp_core::deframer::{DeframeError, Deframer};
 use sstp_core::wire::http::Guid;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, Ipv6Config, Random,
@@ -131,9 +130,6 @@ struct Driver<D: TunDevice> {
     shared: Arc<Shared>,
     tun: Arc<D>,
     session: ServerSession,
-    /// Cuts TLS input into whole SSTP packets before the session sees it
-    /// (see [`Driver::input`]).
-    deframer: Deframer,
     id: u64,
     peer: SocketAddr,
     correlation_id: String,
@@ -209,7 +205,6 @@ pub(crate) async fn run<D, S>(
         shared,
         tun,
         session,
-        deframer: Deframer::new(),
         id: start.id,
         peer: start.peer,
         correlation_id,
@@ -244,19 +239,6 @@ pub(crate) async fn run<D, S>(
     }
     let (rd, wr) = tokio::io::split(stream);
     driver.run(rd, wr, stop).await;
-}
-
-/// A 4-byte SSTP header that fails framing the way `error` did.
-pub(crate) fn failing_header(error: DeframeError) -> [u8; 4] {
-    match error {
-        DeframeError::UnsupportedVersion { version } => [version, 0, 0, 4],
-        DeframeError::LengthTooShort { length } => {
-            let [hi, lo] = length.to_be_bytes();
-            [0x10, 0, hi & 0x0f, lo]
-        }
-        // Any other framing failure: a version byte no SSTP has.
-        _ => [0xff, 0, 0, 4],
-    }
 }
 
 /// Writes what waits (returning how much was taken), or flushes when
@@ -370,26 +352,9 @@ impl<D: TunDevice> Driver<D> {
         }
     }
 
-    /// Hands TLS plaintext to the session one whole SSTP packet at a time.
-    ///
-    /// Works around sstp-core processing the control machine's events only
-    /// after a whole `handle_input` chunk: a peer that pipelines its Call
-    /// Connect Request and first LCP Configure-Request in one flight would
-    /// otherwise have the LCP packet discarded ("lower layer down") and wait
-    /// for the 3 s LCP retransmission. Whole packets are borrowed, not
-    /// copied; a framing failure is handed on as the header that failed, so
-    /// the session reacts as MS-SSTP 3.1.5.1 says (abort without a word).
-    fn input(&mut self, mut bytes: &[u8]) {
-        let now = now();
-        while let Some(packet) = self.deframer.next_packet(&mut bytes) {
-            match packet {
-                Ok(packet) => self.session.handle_input(now, packet),
-                Err(error) => {
-                    self.session.handle_input(now, &failing_header(error));
-                    break;
-                }
-            }
-        }
+    /// Hands TLS plaintext to the session (it deframes, MS-SSTP 2.2).
+    fn input(&mut self, bytes: &[u8]) {
+        self.session.handle_input(now(), bytes);
     }
 
     fn begin_close(&mut self) {
@@ -471,6 +436,7 @@ impl<D: TunDevice> Driver<D> {
                     ipv4 = %lease.ipv4,
                     ipv6 = %lease.ipv6.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                     mtu = net.mtu,
+                    binding = ?net.binding,
                     "session up"
                 );
                 if let Some(v6) = net.ipv6 {

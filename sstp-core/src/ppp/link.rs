@@ -148,6 +148,8 @@ pub(crate) struct Link {
     closing: bool,
     ipv4: Option<Ipv4Config>,
     peer_mru: u16,
+    /// An authentication packet that arrived just before LCP opened.
+    held_auth: Option<(Protocol, Vec<u8>)>,
 }
 
 impl Link {
@@ -203,6 +205,7 @@ impl Link {
             closing: false,
             ipv4: None,
             peer_mru: super::negotiator::DEFAULT_MRU,
+            held_auth: None,
         }
     }
 
@@ -310,6 +313,15 @@ impl Link {
         packet: &[u8],
         rng: &mut dyn Random,
     ) {
+        if self.phase == Phase::Establish && self.lcp.state() == State::AckSent {
+            // The peer thinks LCP is open (it sent our Ack and its own
+            // request was acked) but its Ack of our request is still on the
+            // way: SoftEther sends its CHAP Challenge ahead of that Ack after
+            // an LCP renegotiation, and never repeats it. Keep the latest
+            // authentication packet and replay it once LCP opens.
+            self.held_auth = Some((protocol, packet.to_vec()));
+            return;
+        }
         if !matches!(self.phase, Phase::Authenticate | Phase::Network) {
             return;
         }
@@ -615,6 +627,9 @@ impl Link {
                 };
                 self.client_outcome(now, outcome, rng);
             }
+        }
+        if let Some((protocol, packet)) = self.held_auth.take() {
+            self.handle_auth(now, protocol, &packet, rng);
         }
     }
 

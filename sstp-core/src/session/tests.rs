@@ -938,14 +938,16 @@ fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
         .expect("client request again");
     let mut own_ack = own.clone();
     own_ack[0] = 2;
-    send(&mut client, &data_frame(0xc021, &own_ack));
-    // LCP is open again: an MS-CHAPv2 Challenge gets a Response.
+    // As SoftEther does: the MS-CHAPv2 Challenge comes *before* its Ack of
+    // the client's new request; the client must keep it until LCP opens.
     let mut challenge = vec![0x01, 0x03, 0x00, 0x1a, 0x10];
     challenge.extend_from_slice(&[0x11; 16]);
     challenge.extend_from_slice(b"srv");
     let l = challenge.len() as u16;
     challenge[2..4].copy_from_slice(&l.to_be_bytes());
-    let sent = send(&mut client, &data_frame(0xc223, &challenge));
+    let mut bytes = data_frame(0xc223, &challenge);
+    bytes.extend_from_slice(&data_frame(0xc021, &own_ack));
+    let sent = send(&mut client, &bytes);
     assert!(
         sent.iter()
             .any(|(p, b)| *p == 0xc223 && b[0] == 2 && b[4] == 49),

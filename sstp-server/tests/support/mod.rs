@@ -529,9 +529,8 @@ async fn drive(
     let mut reason = None;
     let now = || Instant::now().into_std();
     // Whole SSTP packets one at a time (see `feed`).
-    let mut deframer = Deframer::new();
     scanner.feed(&leftover);
-    feed(&mut session, &mut deframer, &leftover);
+    feed(&mut session, &leftover);
     let mut buf = vec![0u8; 32 * 1024];
     loop {
         while let Some(event) = session.poll_event() {
@@ -569,7 +568,7 @@ async fn drive(
                 Ok(0) | Err(_) => session.transport_closed(now()),
                 Ok(n) => {
                     scanner.feed(&buf[..n]);
-                    feed(&mut session, &mut deframer, &buf[..n]);
+                    feed(&mut session, &buf[..n]);
                 }
             },
             c = cmd.recv() => match c {
@@ -595,21 +594,8 @@ async fn drive(
     }
 }
 
-/// Gives the session one whole SSTP packet per `handle_input`: sstp-core
-/// handles the Call Connect Ack's "lower layer up" only after the whole
-/// chunk, so an LCP Configure-Request in the same chunk would be dropped
-/// and the call would wait for the LCP retransmission.
-fn feed(session: &mut ClientSession, deframer: &mut Deframer, mut input: &[u8]) {
-    let now = Instant::now().into_std();
-    while let Some(packet) = deframer.next_packet(&mut input) {
-        match packet {
-            Ok(p) => session.handle_input(now, p),
-            Err(_) => {
-                session.handle_input(now, &[0xff, 0, 0, 4]);
-                break;
-            }
-        }
-    }
+fn feed(session: &mut ClientSession, input: &[u8]) {
+    session.handle_input(Instant::now().into_std(), input);
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::UnboundedReceiver<Vec<u8>>) {
