@@ -180,10 +180,15 @@ impl TlsState {
         };
         let hashes = CertHashes::from_der(identity.leaf());
         let fingerprint = identity.fingerprint();
-        let config = ServerConfig::builder_with_provider(provider)
+        let mut config = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)?
             .with_no_client_auth()
             .with_single_cert(identity.chain, identity.key)?;
+        // No TLS 1.3 session tickets: a VPN session is one long connection,
+        // so resumption buys nothing, and sstpc (sstp-client 1.0.18) fails
+        // ("The event loop terminated unsuccessfully") when a ticket record
+        // arrives on its own while it waits for the HTTP response.
+        config.send_tls13_tickets = 0;
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             hashes,
@@ -291,5 +296,103 @@ mod tests {
             Err(TlsError::Pem { .. })
         ));
         assert!(TlsIdentity::from_pem_files(Path::new("/nonexistent/c"), Path::new("/k")).is_err());
+    }
+
+    /// sstpc (sstp-client 1.0.18) drops the connection when a TLS 1.3
+    /// NewSessionTicket arrives alone while it waits for the HTTP response
+    /// (seen in 3 of 12 runs by scripts/interop); the server sends none.
+    #[test]
+    fn no_tls13_session_tickets_are_sent() {
+        use std::sync::Mutex;
+
+        #[derive(Debug, Default)]
+        struct Recording(Mutex<usize>);
+        impl rustls::client::ClientSessionStore for Recording {
+            fn set_kx_hint(
+                &self,
+                _: rustls::pki_types::ServerName<'static>,
+                _: rustls::NamedGroup,
+            ) {
+            }
+            fn kx_hint(&self, _: &rustls::pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+                None
+            }
+            fn set_tls12_session(
+                &self,
+                _: rustls::pki_types::ServerName<'static>,
+                _: rustls::client::Tls12ClientSessionValue,
+            ) {
+            }
+            fn tls12_session(
+                &self,
+                _: &rustls::pki_types::ServerName<'_>,
+            ) -> Option<rustls::client::Tls12ClientSessionValue> {
+                None
+            }
+            fn remove_tls12_session(&self, _: &rustls::pki_types::ServerName<'static>) {}
+            fn insert_tls13_ticket(
+                &self,
+                _: rustls::pki_types::ServerName<'static>,
+                _: rustls::client::Tls13ClientSessionValue,
+            ) {
+                *self.0.lock().expect("lock") += 1;
+            }
+            fn take_tls13_ticket(
+                &self,
+                _: &rustls::pki_types::ServerName<'static>,
+            ) -> Option<rustls::client::Tls13ClientSessionValue> {
+                None
+            }
+        }
+
+        let cert = generate_self_signed(&["vpn.example.com".into()], 1).expect("cert");
+        let state = TlsState::new(cert.identity().expect("id"), TlsVersion::Tls12).expect("tls");
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(cert.cert_der.clone()))
+            .expect("root");
+        let store = Arc::new(Recording::default());
+        let mut client_config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_protocol_versions(&[&TLS13])
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        client_config.resumption = rustls::client::Resumption::store(store.clone());
+        let mut client = rustls::ClientConnection::new(
+            Arc::new(client_config),
+            "vpn.example.com".try_into().expect("name"),
+        )
+        .expect("client");
+        let mut server =
+            rustls::ServerConnection::new(Arc::clone(state.acceptor.config())).expect("server");
+        // Pump records both ways until neither side has anything to say.
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut buf).expect("client write");
+            }
+            let mut slice = &buf[..];
+            while !slice.is_empty() {
+                server.read_tls(&mut slice).expect("server read");
+                server.process_new_packets().expect("server process");
+            }
+            let mut buf = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut buf).expect("server write");
+            }
+            let mut slice = &buf[..];
+            while !slice.is_empty() {
+                client.read_tls(&mut slice).expect("client read");
+                client.process_new_packets().expect("client process");
+            }
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        assert_eq!(
+            *store.0.lock().expect("lock"),
+            0,
+            "the server sent session tickets"
+        );
     }
 }
