@@ -158,6 +158,10 @@ pub struct LcpPolicy {
     /// What the peer's Acked request said.
     peer: Option<PeerAcked>,
     identification: Option<Vec<u8>>,
+    /// Client: allowed but non-preferred methods we already Nak'd once.
+    auth_suggested: Vec<AuthMethod>,
+    /// Server: we re-requested our last method after a Nak.
+    auth_insisted: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -189,6 +193,8 @@ impl LcpPolicy {
             ours_acked: None,
             peer: None,
             identification: None,
+            auth_suggested: Vec::new(),
+            auth_insisted: false,
         };
         policy.reset();
         policy
@@ -214,6 +220,14 @@ impl LcpPolicy {
             local_magic: self.ours_acked.map_or(0, |o| o.magic),
             peer_magic: self.peer.map_or(0, |p| p.magic),
         }
+    }
+
+    /// The peer Protocol-Rejected `protocol` (RFC 1661 5.7): stop offering
+    /// or accepting the methods it carries on this link.
+    pub fn drop_auth_protocol(&mut self, protocol: Protocol) {
+        self.config
+            .auth_methods
+            .retain(|m| m.protocol() != protocol);
     }
 
     /// The peer's last LCP Identification message (RFC 1570 1.1; Windows
@@ -260,13 +274,27 @@ impl LcpPolicy {
         Ok(OptionVerdict::Ack)
     }
 
-    fn judge_auth(&self, auth: &AuthProtocol) -> OptionVerdict {
+    fn judge_auth(&mut self, auth: &AuthProtocol) -> OptionVerdict {
         if self.is_server() {
             // We do not authenticate ourselves to a client.
             return OptionVerdict::Reject;
         }
         let offered = method_of(auth);
-        if offered.is_some_and(|m| self.config.auth_methods.contains(&m)) {
+        let preferred = self.config.auth_methods.first().copied();
+        if let Some(method) = offered.filter(|m| self.config.auth_methods.contains(m)) {
+            // An allowed method that is not our first choice: suggest ours
+            // once (RFC 1661 5.3), and take theirs if they ask again. This
+            // makes the preference order mean something, and it is what
+            // SoftEther needs: it asks for EAP first but runs only EAP-TLS,
+            // and moves to MS-CHAPv2 on a Nak.
+            if preferred.is_some_and(|p| p != method) && !self.auth_suggested.contains(&method) {
+                self.auth_suggested.push(method);
+                if let Some(preferred) = preferred {
+                    return OptionVerdict::Nak(Self::emit(&LcpOption::AuthProtocol(auth_option(
+                        preferred,
+                    ))));
+                }
+            }
             return OptionVerdict::Ack;
         }
         match self.config.auth_methods.first() {
@@ -293,6 +321,20 @@ impl LcpPolicy {
             Some(method) => {
                 tracing::debug!(from = %current, to = %method, "authentication method Nak'd");
                 self.auth_request = Some(method);
+                Ok(())
+            }
+            // Nothing else to offer: ask once more for what we have. A peer
+            // that merely prefers another method (our own client does, as
+            // does any that lists a preference) accepts it the second time.
+            None if !self.auth_insisted => {
+                // A second round, once: a peer that only *prefers* another
+                // method (our own client Naks a non-preferred method once)
+                // takes one of ours the second time it is asked.
+                self.auth_insisted = true;
+                self.auth_tried.clear();
+                let first = self.config.auth_methods.first().copied().unwrap_or(current);
+                tracing::debug!(method = %first, "every method Nak'd; a second round");
+                self.auth_request = Some(first);
                 Ok(())
             }
             None => Err(NegotiationFailure::PeerRefusesAuthentication),
@@ -427,6 +469,7 @@ impl Policy for LcpPolicy {
             None
         };
         self.auth_tried.clear();
+        self.auth_insisted = false;
         self.collisions = 0;
         self.ours_acked = None;
         self.peer = None;
@@ -854,6 +897,22 @@ mod tests {
     }
 
     #[test]
+    fn client_suggests_its_preferred_method_once() {
+        // Default client order: MS-CHAPv2, then EAP-MSCHAPv2. A request for
+        // EAP is Nak'd once with MS-CHAPv2 (SoftEther then moves on); asked
+        // again, the client takes EAP, which it allows.
+        let (mut n, now, mut out) = started(LcpConfig::client(), 1);
+        let mut rng = TestRng(2);
+        n.handle_packet(now, &hex("01010008 0304c227"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("03010009 0305c22381"));
+        n.handle_packet(now, &hex("01020008 0304c227"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("02020008 0304c227"));
+        // A method it does not allow is Nak'd every time.
+        n.handle_packet(now, &hex("01030008 0304c023"), &mut rng, &mut out);
+        assert_eq!(out.pop_front().unwrap().packet, hex("03030009 0305c22381"));
+    }
+
+    #[test]
     fn server_auth_fallback_on_nak() {
         let (mut n, now, mut out) = started(LcpConfig::server(), 1);
         let mut rng = TestRng(2);
@@ -863,9 +922,23 @@ mod tests {
         let mut expected = hex("0102000f 0305c22381 0506");
         expected.extend_from_slice(&magic);
         assert_eq!(out.pop_front().unwrap().packet, expected);
-        // Nak suggesting PAP (not offered) and nothing left: fail.
+        // Nak suggesting PAP (not offered) and nothing left: a second round
+        // from the first choice (a client that only prefers another method
+        // takes ours the second time)...
         while n.poll_event().is_some() {}
         n.handle_packet(now, &hex("03020008 0304c023"), &mut rng, &mut out);
+        let mut expected = hex("0103000e 0304c227 0506");
+        expected.extend_from_slice(&magic);
+        assert_eq!(out.pop_front().unwrap().packet, expected);
+        assert_eq!(n.poll_event(), None);
+        // ... then MS-CHAPv2 again, and give up when the second round is
+        // Nak'd too.
+        n.handle_packet(now, &hex("03030008 0304c023"), &mut rng, &mut out);
+        let mut expected = hex("0104000f 0305c22381 0506");
+        expected.extend_from_slice(&magic);
+        assert_eq!(out.pop_front().unwrap().packet, expected);
+        assert_eq!(n.poll_event(), None);
+        n.handle_packet(now, &hex("03040008 0304c023"), &mut rng, &mut out);
         assert_eq!(
             n.poll_event(),
             Some(LayerEvent::Failed(
@@ -959,7 +1032,9 @@ mod tests {
 
     #[test]
     fn server_and_client_agree_on_eap() {
-        let mut wire = pair(LcpConfig::server(), LcpConfig::client());
+        let mut client = LcpConfig::client();
+        client.auth_methods = vec![AuthMethod::EapMsChapV2, AuthMethod::MsChapV2];
+        let mut wire = pair(LcpConfig::server(), client);
         wire.start();
         wire.run();
         assert!(wire.a.is_opened() && wire.b.is_opened());

@@ -556,6 +556,7 @@ impl Link {
                     // another method. Wait for it: the authentication
                     // timeout ends the wait if nothing comes.
                     tracing::info!(%protocol, "server rejected the authentication protocol; waiting for LCP to renegotiate");
+                    self.lcp.policy_mut().drop_auth_protocol(protocol);
                     return;
                 }
                 self.fail(

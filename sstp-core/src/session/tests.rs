@@ -865,7 +865,9 @@ fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
     // both methods must follow it to MS-CHAPv2 instead of giving up.
     let now = t0();
     let mut config = ClientConfig::new(USER, Credential::from_password(PASSWORD));
-    config.auth_methods = vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2];
+    // EAP preferred, so the client takes SoftEther's EAP request at once
+    // (with MS-CHAPv2 first it would Nak EAP and never see this path).
+    config.auth_methods = vec![AuthMethod::EapMsChapV2, AuthMethod::MsChapV2];
     let mut client = ClientSession::new(&config, cert(), now, rng(7));
     let mut out = Vec::new();
     let send = |client: &mut ClientSession, bytes: &[u8]| {
