@@ -15,6 +15,8 @@ mod ipv6;
 mod lifecycle;
 #[path = "e2e/many.rs"]
 mod many;
+#[path = "e2e/netns.rs"]
+mod netns;
 #[path = "e2e/proxy.rs"]
 mod proxy;
 #[path = "e2e/tls.rs"]
