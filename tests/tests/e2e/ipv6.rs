@@ -27,8 +27,9 @@ async fn dual_stack_with_slaac() {
     let (up, _) = up_info(&mut tunnel).await;
     check_up(&up);
 
-    // IPv6CP gives the link-local address, then the RA the global one
-    // (either may come before Up is read; keep reading until both).
+    // After Up (the client emits Ipv6Up with or after it, and SLAAC needs
+    // the RA that answers its Router Solicitation): IPv6CP's link-local
+    // address, then the global address from the RA.
     let mut link_local = None;
     let mut global = None;
     let mut seen = Vec::new();
