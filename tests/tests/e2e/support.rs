@@ -1,0 +1,483 @@
+//! Shared pieces of the end-to-end tests: a certificate authority and a
+//! server leaf (rcgen), our `sstp-server` on 127.0.0.1 with a `MemTun`
+//! (startable again on the same port), a client builder for our
+//! `sstp-client` that trusts the CA, a tiny HTTP CONNECT proxy, IP packet
+//! builders, and bounded waits so a broken feature fails instead of hanging.
+
+#![allow(dead_code)] // each test module uses part of the support
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sstp_client::{
+    AuthMethod, ClientBuilder, Fingerprint, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions,
+    Tunnel, TunnelEvent,
+};
+use sstp_server::{Config, Server, ServerError, ServerHandle, StaticUsers, TlsIdentity};
+use sstp_tun::{MemTun, MemTunHandle};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub(crate) const USER: &str = "alice";
+pub(crate) const PASSWORD: &str = "correct horse battery";
+/// The users file: a plaintext password serves every method (CHAP-MD5
+/// needs it; MS-CHAPv2 derives the NT hash from it).
+pub(crate) const USERS: &str = r#"
+[users.alice]
+password = "correct horse battery"
+"#;
+/// The server's tunnel address: the first address of the pool.
+pub(crate) const SERVER_TUN_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
+pub(crate) const DNS_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 53);
+pub(crate) const MTU: u16 = 1400;
+/// Every step finishes well within this on a loaded 2-core machine; it only
+/// turns a hang into a failure (never a speed assertion).
+pub(crate) const STEP: Duration = Duration::from_secs(15);
+
+/// Awaits `fut` for at most [`STEP`], naming `what` on a hang.
+pub(crate) async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(STEP, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// Logs to the test output when `RUST_LOG` is set.
+pub(crate) fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Certificates
+
+/// A CA and a leaf for `localhost` / 127.0.0.1 signed by it; the CA's PEM
+/// sits in a temporary file for the client's `ca_file`.
+pub(crate) struct Pki {
+    pub(crate) leaf_der: Vec<u8>,
+    cert_pem: String,
+    key_pem: String,
+    pub(crate) ca_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Pki {
+    pub(crate) fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DistinguishedName, DnType,
+            ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+        };
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, "sstp-rs e2e CA");
+        ca.distinguished_name = dn;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA cert");
+        let issuer = Issuer::new(ca, ca_key);
+        let leaf_key = KeyPair::generate().expect("leaf key");
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("leaf params");
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf cert");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca_cert.pem()).expect("write CA");
+        Self {
+            leaf_der: leaf_cert.der().to_vec(),
+            cert_pem: leaf_cert.pem(),
+            key_pem: leaf_key.serialize_pem(),
+            ca_file,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn identity(&self) -> TlsIdentity {
+        TlsIdentity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes()).expect("identity")
+    }
+
+    /// The SHA-256 fingerprint of the leaf, as the client computes it.
+    pub(crate) fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of_der(&self.leaf_der)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
+/// How a test server is configured.
+#[derive(Clone)]
+pub(crate) struct ServerSpec {
+    /// `auth.methods` (names as in the config file).
+    pub(crate) methods: Vec<&'static str>,
+    /// Give clients an IPv6 /64 from `fd00:77::/48` (IPv6CP + RA).
+    pub(crate) ipv6: bool,
+}
+
+impl Default for ServerSpec {
+    fn default() -> Self {
+        Self {
+            methods: vec!["eap-mschapv2", "mschapv2"],
+            ipv6: false,
+        }
+    }
+}
+
+impl ServerSpec {
+    pub(crate) fn config(&self, listen: SocketAddr) -> Config {
+        let methods = self
+            .methods
+            .iter()
+            .map(|m| format!("{m:?}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ipv6 = if self.ipv6 {
+            "ipv6_pool = \"fd00:77::/48\""
+        } else {
+            ""
+        };
+        let text = format!(
+            r#"
+            listen = ["{listen}"]
+            [network]
+            ipv4_pool = "10.77.0.0/22"
+            {ipv6}
+            dns = ["{DNS_IP}"]
+            ra_interval = "1h"
+            [auth]
+            methods = [{methods}]
+            [limits]
+            max_sessions = 100
+            max_unauthenticated = 100
+            per_source_rate = 10000.0
+            per_source_burst = 10000
+            tls_handshake_timeout = "15s"
+            http_head_timeout = "15s"
+            negotiation_timeout = "30s"
+            shutdown_grace = "3s"
+            "#
+        );
+        let config = Config::from_toml(&text).expect("test config");
+        config.validate().expect("valid test config");
+        config
+    }
+}
+
+/// Our server on 127.0.0.1 with an in-memory TUN.
+pub(crate) struct TestServer {
+    pub(crate) addr: SocketAddr,
+    pub(crate) handle: ServerHandle,
+    /// The server's TUN seen from the "OS": what clients send arrives here;
+    /// what is injected here is routed to the clients.
+    pub(crate) tun: MemTunHandle,
+    pub(crate) pki: Arc<Pki>,
+    spec: ServerSpec,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl TestServer {
+    pub(crate) async fn start(spec: ServerSpec) -> Self {
+        init_tracing();
+        let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Self::start_on(spec, listen, Arc::new(Pki::new())).await
+    }
+
+    async fn start_on(spec: ServerSpec, listen: SocketAddr, pki: Arc<Pki>) -> Self {
+        let config = spec.config(listen);
+        let (tun, handle) = MemTun::pair_with(config.tun.mtu, 4096, "srv0");
+        let users = Arc::new(StaticUsers::from_toml(USERS).expect("users"));
+        let server = Server::bind(config, pki.identity(), tun, users)
+            .await
+            .expect("bind the server");
+        let addr = server.local_addrs()[0];
+        let server_handle = server.handle();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            handle: server_handle,
+            tun: handle,
+            pki,
+            spec,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful shutdown (every session gets LCP Terminate and SSTP Call
+    /// Disconnect); waits for `run` to return.
+    pub(crate) async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            within("the server to shut down", task)
+                .await
+                .expect("server task")
+                .expect("server run");
+        }
+    }
+
+    /// Shuts down, then starts a new server on the same port with the same
+    /// certificate (a server restart as a client sees it).
+    pub(crate) async fn restart(&mut self) {
+        self.shutdown().await;
+        let next = Self::start_on(self.spec.clone(), self.addr, Arc::clone(&self.pki)).await;
+        *self = next;
+    }
+
+    /// A client for this server: trusts the CA file, direct (no proxy from
+    /// the environment), no reconnect unless the test says so.
+    pub(crate) fn client(&self) -> ClientBuilder {
+        ClientBuilder::new(ServerAddr::new("127.0.0.1", self.addr.port()))
+            .password(USER, PASSWORD)
+            .tls(TlsOptions {
+                ca_file: Some(self.pki.ca_file.clone()),
+                ..TlsOptions::default()
+            })
+            .proxy(ProxySetting::Direct)
+            .reconnect(ReconnectPolicy::disabled())
+    }
+
+    pub(crate) fn client_with(&self, methods: &[AuthMethod]) -> ClientBuilder {
+        self.client().auth_methods(methods.iter().copied())
+    }
+
+    /// The value of one metric series (`name{labels}` as printed).
+    pub(crate) fn metric(&self, series: &str) -> f64 {
+        self.metric_opt(series)
+            .unwrap_or_else(|| panic!("no metric {series} in\n{}", self.handle.metrics_text()))
+    }
+
+    /// Like [`metric`](Self::metric), `None` when the series was never
+    /// used (labelled series appear on first use).
+    pub(crate) fn metric_opt(&self, series: &str) -> Option<f64> {
+        self.handle.metrics_text().lines().find_map(|line| {
+            let rest = line.strip_prefix(series)?;
+            rest.strip_prefix(' ')?.trim().parse().ok()
+        })
+    }
+
+    /// Waits until `cond` holds (polling), or panics naming `what`.
+    pub(crate) async fn wait_for(&self, what: &str, cond: impl Fn(&Self) -> bool) {
+        within(what, async {
+            while !cond(self) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    }
+
+    /// Waits until no session is up and no address is leased.
+    pub(crate) async fn wait_idle(&self) {
+        self.wait_for("the server to free every session and lease", |s| {
+            s.handle.active_sessions() == 0 && s.handle.leases_in_use() == (0, 0)
+        })
+        .await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Client side
+
+/// A client MemTun and its "OS" handle.
+pub(crate) fn client_tun(name: &str) -> (MemTun, MemTunHandle) {
+    MemTun::pair_with(MTU, 256, name)
+}
+
+/// The next tunnel event, printed so a failing test shows the sequence.
+pub(crate) async fn next_event(tunnel: &mut Tunnel) -> TunnelEvent {
+    let event = within("a tunnel event", tunnel.next_event())
+        .await
+        .expect("the event stream is open");
+    println!("event: {event:?}");
+    event
+}
+
+/// Reads events until `pick` returns something; every event read is kept.
+pub(crate) async fn wait_event<T>(
+    tunnel: &mut Tunnel,
+    seen: &mut Vec<TunnelEvent>,
+    mut pick: impl FnMut(&TunnelEvent) -> Option<T>,
+) -> T {
+    loop {
+        let event = next_event(tunnel).await;
+        let got = pick(&event);
+        seen.push(event);
+        if let Some(got) = got {
+            return got;
+        }
+    }
+}
+
+/// Reads from `handle` until a packet satisfies `want` (the peer's own
+/// traffic, e.g. a Router Solicitation, may come first).
+pub(crate) async fn observe_until(
+    handle: &mut MemTunHandle,
+    want: impl Fn(&[u8]) -> bool,
+) -> Vec<u8> {
+    within("an expected packet on a TUN", async {
+        loop {
+            let p = handle.observe().await.expect("TUN open");
+            if want(&p) {
+                return p;
+            }
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------
+// Packets
+
+/// An IPv4 packet (protocol 17, no checksum: nothing on our path checks it).
+pub(crate) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(20 + payload.len()).expect("small packet");
+    let mut p = vec![0x45, 0];
+    p.extend_from_slice(&len.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// An IPv6 packet with no next header (59) carrying `payload`.
+pub(crate) fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, payload: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(payload.len()).expect("small packet");
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&len.to_be_bytes());
+    p.extend_from_slice(&[59, 64]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// The source and destination of an IP packet.
+pub(crate) fn addresses(p: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match p.first()? >> 4 {
+        4 if p.len() >= 20 => Some((
+            IpAddr::from(<[u8; 4]>::try_from(&p[12..16]).ok()?),
+            IpAddr::from(<[u8; 4]>::try_from(&p[16..20]).ok()?),
+        )),
+        6 if p.len() >= 40 => Some((
+            IpAddr::from(<[u8; 16]>::try_from(&p[8..24]).ok()?),
+            IpAddr::from(<[u8; 16]>::try_from(&p[24..40]).ok()?),
+        )),
+        _ => None,
+    }
+}
+
+/// Whether `p` ends with `payload` (our test packets carry a marker).
+pub(crate) fn carries(p: &[u8], payload: &[u8]) -> bool {
+    p.ends_with(payload)
+}
+
+// ---------------------------------------------------------------------------
+// The CONNECT proxy
+
+/// A CONNECT proxy: a hyper server with upgrades, relaying with
+/// `copy_bidirectional` (MS-SSTP 4.5). Records each CONNECT target and
+/// refuses anything but CONNECT.
+pub(crate) struct TestProxy {
+    pub(crate) addr: SocketAddr,
+    pub(crate) targets: Arc<Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl TestProxy {
+    pub(crate) async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let task = {
+            let targets = Arc::clone(&targets);
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let targets = Arc::clone(&targets);
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |req| {
+                            connect(req, Arc::clone(&targets))
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                            .with_upgrades()
+                            .await;
+                    });
+                }
+            })
+        };
+        Self {
+            addr,
+            targets,
+            task,
+        }
+    }
+
+    pub(crate) fn targets(&self) -> Vec<String> {
+        self.targets.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for TestProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn connect(
+    req: hyper::Request<hyper::body::Incoming>,
+    targets: Arc<Mutex<Vec<String>>>,
+) -> Result<hyper::Response<http_body_util::Empty<hyper::body::Bytes>>, std::convert::Infallible> {
+    let status = |code: u16| {
+        let mut r = hyper::Response::new(http_body_util::Empty::new());
+        *r.status_mut() = hyper::StatusCode::from_u16(code).expect("status");
+        Ok(r)
+    };
+    if req.method() != hyper::Method::CONNECT {
+        return status(405);
+    }
+    let Some(target) = req.uri().authority().map(ToString::to_string) else {
+        return status(400);
+    };
+    targets.lock().expect("lock").push(target.clone());
+    // Loopback only: the tests never leave 127.0.0.1.
+    let Ok(addr) = target.parse::<SocketAddr>() else {
+        return status(403);
+    };
+    if !addr.ip().is_loopback() {
+        return status(403);
+    }
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let Ok(mut server) = TcpStream::connect(addr).await else {
+            return;
+        };
+        let mut client = hyper_util::rt::TokioIo::new(upgraded);
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    });
+    status(200)
+}
