@@ -97,14 +97,6 @@ pub struct HttpSettings {
     pub server_header: String,
     /// Serve `/metrics` (Prometheus text). `/healthz` is always served.
     pub metrics: bool,
-    /// Wait this long before the SSTP `200 OK`. sstp-client (sstpc) up to
-    /// at least 1.0.18 re-arms its HTTP receiver when its request's send
-    /// completes; an answer that arrives before that (a sub-millisecond
-    /// round trip: loopback, a fast LAN) is read by the wrong handler and
-    /// sstpc exits ("The event loop terminated unsuccessfully"), about one
-    /// connection in ten here. A few milliseconds close the window.
-    #[serde(deserialize_with = "duration")]
-    pub response_delay: Duration,
 }
 
 /// `[tun]`.
@@ -227,7 +219,6 @@ impl Default for HttpSettings {
         Self {
             server_header: "sstp-rs".to_owned(),
             metrics: true,
-            response_delay: Duration::from_millis(10),
         }
     }
 }
@@ -524,10 +515,7 @@ mod tests {
             keys("tls"),
             expect(&["certificate", "private_key", "min_version"])
         );
-        assert_eq!(
-            keys("http"),
-            expect(&["server_header", "metrics", "response_delay"])
-        );
+        assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
         assert_eq!(keys("tun"), expect(&["name", "mtu"]));
         // ipv6_pool is documented commented out (off by default).
         assert!(text.contains("# ipv6_pool = "));

@@ -306,11 +306,6 @@ async fn handle<D: TunDevice + 'static>(
                 send_error(&mut tls, ErrorStatus::ServiceUnavailable).await;
                 return;
             };
-            let delay = shared.config.http.response_delay;
-            if !delay.is_zero() {
-                // See `HttpSettings::response_delay` (an sstpc race).
-                tokio::time::sleep(delay).await;
-            }
             let mut response = Vec::with_capacity(160);
             sstp_response(&shared.config.http.server_header, &mut response);
             let leftover = head.split_off(consumed);
