@@ -382,7 +382,9 @@ fn cli_human_output_tells_whom_addresses_routes_and_dns() {
                 "Connected to localhost:{port} (127.0.0.1:{port}) over TLS 1.3; server certificate SHA-256 {}",
                 server.fingerprint
             ),
-            "Authenticated as alice with eap-mschapv2".to_owned(),
+            // The server offers EAP-MSCHAPv2 first; the client prefers MS-CHAPv2
+            // and Naks once, so MS-CHAPv2 is what runs.
+            "Authenticated as alice with mschapv2".to_owned(),
             "Tunnel up on sstpc3: address 10.0.0.2, server side 10.0.0.1, MTU 1400".to_owned(),
             "  routes: 10.0.0.1/32 dev sstpc3, 172.16.0.0/12 dev sstpc3".to_owned(),
             "  DNS: 10.0.0.53 (not applied)".to_owned(),
