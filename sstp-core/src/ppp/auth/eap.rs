@@ -643,22 +643,13 @@ impl EapPeer {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{ScriptedRng, base, frames};
+    use super::super::tests::{
+        AUTH_CHALLENGE, CHAINED_HLAK, NT_RESPONSE, PEER_CHALLENGE, S, ScriptedRng, b, base, frames,
+    };
     use super::super::{Accept, AuthPeer, Authenticator, PeerConfig};
     use super::*;
     use crate::crypto::mschapv2::Credential;
     use std::time::{Duration, Instant};
-
-    fn b(s: &str) -> Vec<u8> {
-        hex::decode(s.replace(' ', "")).expect("test hex")
-    }
-
-    // RFC 2759 §9.2 (PROTOCOL.md 6.2, 6.3).
-    const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";
-    const PEER_CHALLENGE: &str = "21402324255E262A28295F2B3A337C7E";
-    const NT_RESPONSE: &str = "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF";
-    const S: &str = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
-    const CHAINED_HLAK: &str = "D5F0E9521E3EA9589645E86051C822268B7CDC149B993A1BA118CB153F56DCCB";
 
     /// Request/Identity, Identifier 0x10 (RFC 3748 §5.1, empty prompt).
     const IDENTITY_REQUEST: &str = "01 10 00 05 01";

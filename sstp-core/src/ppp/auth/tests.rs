@@ -23,6 +23,21 @@ use crate::wire::ppp::Protocol;
 // Shared helpers
 // ---------------------------------------------------------------------------
 
+/// Hex with spaces, for byte fixtures.
+pub(super) fn b(s: &str) -> Vec<u8> {
+    hex::decode(s.replace(' ', "")).expect("test hex")
+}
+
+// RFC 2759 §9.2 (PROTOCOL.md 6.2, 6.3), shared by the CHAP and EAP tests.
+pub(super) const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";
+pub(super) const PEER_CHALLENGE: &str = "21402324255E262A28295F2B3A337C7E";
+pub(super) const NT_RESPONSE: &str = "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF";
+pub(super) const S: &str = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
+/// PROTOCOL.md 6.3 chained vector: the SSTP HLAK of the RFC 2759 §9.2
+/// credentials, the same on both sides.
+pub(super) const CHAINED_HLAK: &str =
+    "D5F0E9521E3EA9589645E86051C822268B7CDC149B993A1BA118CB153F56DCCB";
+
 /// The one clock read of these tests: a base for virtual time, the same for
 /// every caller.
 #[allow(clippy::disallowed_methods)]
@@ -67,12 +82,6 @@ fn h<const N: usize>(s: &str) -> [u8; N] {
     let v = hex::decode(s).expect("test hex");
     v.try_into().expect("test hex length")
 }
-
-const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";
-const PEER_CHALLENGE: &str = "21402324255E262A28295F2B3A337C7E";
-/// PROTOCOL.md 6.3 chained vector: the SSTP HLAK of the RFC 2759 §9.2
-/// credentials, the same on both sides.
-const CHAINED_HLAK: &str = "D5F0E9521E3EA9589645E86051C822268B7CDC149B993A1BA118CB153F56DCCB";
 
 const ALL: [AuthMethod; 4] = [
     AuthMethod::Pap,
