@@ -1,0 +1,9 @@
+//! Placeholder: filled in by the relay work.
+
+/// Arguments of this subcommand.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
+
+pub(crate) fn main(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("not implemented yet")
+}
