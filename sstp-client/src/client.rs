@@ -264,8 +264,11 @@ impl ClientBuilder {
     /// the tunnel over it with [`System::linux`].
     #[cfg(target_os = "linux")]
     pub fn start(self) -> Result<Tunnel, Error> {
+        // Offload: TCP super-packets from the kernel are split here and what we write is
+        // coalesced (GRO), so a bulk transfer costs a fraction of the system calls.
         let tun = sstp_tun::LinuxTun::builder(&self.tunnel.interface)
             .mtu(self.tunnel.mtu)
+            .offload(true)
             .build()
             .map_err(Error::Tun)?;
         let system = System::linux()?;

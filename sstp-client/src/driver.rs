@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use rand::RngExt;
 use sstp_core::{ClientSession, CloseReason, Event};
-use sstp_tun::{RecvBatch, TunDevice};
+use sstp_tun::{RecvBatch, SendBatch, TunDevice};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
@@ -200,6 +200,8 @@ async fn run_connection<D: TunDevice>(
     let mut rbuf = vec![0u8; READ_CHUNK];
     let mut tx = Vec::with_capacity(16 * 1024);
     let mut batch = RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0);
+    // Packets for the TUN go out in one batch per wake-up (coalesced by GRO on an offload device).
+    let mut tun_out = SendBatch::new(TUN_BATCH);
     let mut up = false;
     let mut closing: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
@@ -218,21 +220,33 @@ async fn run_connection<D: TunDevice>(
             {
                 adverts.push(ra);
             }
-            match tun.send(packet).await {
-                Ok(n) => {
-                    stats.rx_packets.fetch_add(1, Ordering::Relaxed);
-                    stats.rx_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    failure.get_or_insert(Error::Tun(e));
-                    session.close(now());
-                    closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
-                    break;
-                }
+            if packet.len() > usize::from(tun.mtu()) {
+                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
+            tun_out.push(packet);
+            if tun_out.is_full() {
+                write_tun(
+                    tun,
+                    &mut tun_out,
+                    &stats,
+                    &mut failure,
+                    &mut session,
+                    &mut closing,
+                )
+                .await;
+            }
+        }
+        if !tun_out.is_empty() {
+            write_tun(
+                tun,
+                &mut tun_out,
+                &stats,
+                &mut failure,
+                &mut session,
+                &mut closing,
+            )
+            .await;
         }
         while let Some(event) = pending_event.take().or_else(|| session.poll_event()) {
             match event {
@@ -433,6 +447,36 @@ async fn run_connection<D: TunDevice>(
 }
 
 /// Writes what the session has for TLS; a failed write is a lost transport.
+/// Writes the batch to the TUN. A packet the device refuses is counted and dropped; a device
+/// that fails ends the call.
+async fn write_tun<D: TunDevice>(
+    tun: &D,
+    batch: &mut SendBatch,
+    stats: &StatsInner,
+    failure: &mut Option<Error>,
+    session: &mut ClientSession,
+    closing: &mut Option<tokio::time::Instant>,
+) {
+    let n = batch.len() as u64;
+    let bytes: u64 = batch.iter().map(|p| p.len() as u64).sum();
+    match tun.send_batch(batch).await {
+        // Ok means every packet went in.
+        Ok(_) => {
+            stats.rx_packets.fetch_add(n, Ordering::Relaxed);
+            stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+        // A refused packet: the whole batch counts as dropped (the device does not say which).
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            stats.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => {
+            failure.get_or_insert(Error::Tun(e));
+            session.close(now());
+            closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+        }
+    }
+}
+
 async fn flush<S: tokio::io::AsyncWrite + Unpin>(
     session: &mut ClientSession,
     stream: &mut S,

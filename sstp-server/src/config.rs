@@ -108,6 +108,10 @@ pub struct TunSettings {
     pub name: String,
     /// Interface and tunnel MTU (MS-SSTP 3.1.5.2 default 1400).
     pub mtu: u16,
+    /// TUN offload (`IFF_VNET_HDR`): the kernel hands over TCP super-packets that the server
+    /// splits itself, and the server coalesces what it writes (GRO). Far fewer system calls per
+    /// byte; off only to rule it out when debugging.
+    pub offload: bool,
 }
 
 /// `[network]`.
@@ -228,6 +232,7 @@ impl Default for TunSettings {
         Self {
             name: "sstp0".to_owned(),
             mtu: sstp_core::session::DEFAULT_MTU,
+            offload: true,
         }
     }
 }
@@ -516,7 +521,7 @@ mod tests {
             expect(&["certificate", "private_key", "min_version"])
         );
         assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
-        assert_eq!(keys("tun"), expect(&["name", "mtu"]));
+        assert_eq!(keys("tun"), expect(&["name", "mtu", "offload"]));
         // ipv6_pool is documented commented out (off by default).
         assert!(text.contains("# ipv6_pool = "));
         assert_eq!(

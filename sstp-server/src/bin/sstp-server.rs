@@ -269,6 +269,7 @@ async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
     use sstp_tun::netlink::Netlink;
     let tun = sstp_tun::LinuxTun::builder(&config.tun.name)
         .mtu(config.tun.mtu)
+        .offload(config.tun.offload)
         .build()
         .with_context(|| {
             format!(
