@@ -53,8 +53,14 @@ use crate::router::{self, Delivery, PacketTx, RouteGuard};
 pub(crate) const HIGH_WATER: usize = 512 * 1024;
 /// Bytes waiting above which we stop taking packets from the queue.
 pub(crate) const LOW_WATER: usize = 64 * 1024;
-/// TLS read size: one full TLS record.
+/// TLS read size under load: one full TLS record.
 const READ_BUF: usize = 16 * 1024 + 256;
+/// TLS read size of a quiet session. Idle sessions are most of a big server's sessions, and the
+/// read buffer was the largest thing each held (sstp-bench `load idle`, BENCHMARKS.md); a read
+/// that fills it grows it to [`READ_BUF`], and a quiet timer tick shrinks it back.
+const IDLE_READ_BUF: usize = 2048;
+/// Output buffer capacity a quiet session keeps.
+const IDLE_OUT_BUF: usize = 4096;
 /// Packets taken from the queue per wake-up before the output is written.
 const QUEUE_BURST: usize = 64;
 /// Packets collected for one TUN write.
@@ -66,6 +72,41 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// only need to outlast a few missed advertisements.
 const PREFIX_VALID_LIFETIME: u32 = 86_400;
 const PREFIX_PREFERRED_LIFETIME: u32 = 14_400;
+
+/// TUN write batches shared by all sessions.
+///
+/// A `SendBatch` is large: its packet buffers, and above all the GRO state of an offload device
+/// (about 1 MiB in tun-rs). One per session made the server's memory grow by that much per idle
+/// session (sstp-bench, BENCHMARKS.md). A session borrows a batch only while it writes, so there
+/// are about as many batches as sessions writing at once, that is, at most a few per worker.
+#[derive(Debug, Default)]
+pub(crate) struct BatchPool {
+    free: std::sync::Mutex<Vec<SendBatch>>,
+}
+
+impl BatchPool {
+    /// Batches kept for reuse; more are dropped when given back.
+    const KEEP: usize = 16;
+
+    pub(crate) fn take(&self) -> SendBatch {
+        self.free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_else(|| SendBatch::new(TUN_BATCH))
+    }
+
+    pub(crate) fn give(&self, mut batch: SendBatch) {
+        batch.clear();
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if free.len() < Self::KEEP {
+            free.push(batch);
+        }
+    }
+}
 
 /// Holds a slot of `limits.max_unauthenticated` and the gauge that counts
 /// it, until the peer authenticates or goes away.
@@ -156,7 +197,6 @@ struct Driver<D: TunDevice> {
     v6: Option<Ipv6Link>,
     /// Destinations of Router Advertisements to send.
     pending_ra: Vec<Ipv6Addr>,
-    batch: SendBatch,
     /// First spoofed packet logged (once per session).
     spoof_logged: bool,
     down: Option<CloseReason>,
@@ -227,7 +267,6 @@ pub(crate) async fn run<D, S>(
         mtu,
         v6: None,
         pending_ra: Vec::new(),
-        batch: SendBatch::new(TUN_BATCH),
         spoof_logged: false,
         down: None,
         closing: false,
@@ -270,7 +309,7 @@ impl<D: TunDevice> Driver<D> {
         mut wr: WriteHalf<S>,
         mut stop: watch::Receiver<bool>,
     ) {
-        let mut rbuf = vec![0u8; READ_BUF];
+        let mut rbuf = vec![0u8; IDLE_READ_BUF];
         if *stop.borrow() {
             self.begin_close();
         }
@@ -294,7 +333,12 @@ impl<D: TunDevice> Driver<D> {
                 }
                 read = rd.read(&mut rbuf), if can_read => match read {
                     Ok(0) => self.transport_gone("the client closed the connection"),
-                    Ok(n) => self.input(&rbuf[..n]),
+                    Ok(n) => {
+                        self.input(&rbuf[..n]);
+                        if n == rbuf.len() && rbuf.len() < READ_BUF {
+                            rbuf.resize(READ_BUF, 0);
+                        }
+                    }
                     Err(e) => {
                         debug!(error = %e, "TLS read failed");
                         self.transport_gone("TLS read failed");
@@ -330,6 +374,12 @@ impl<D: TunDevice> Driver<D> {
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
                     self.session.handle_timeout(now());
+                    // Session timers fire when the link is quiet (MS-SSTP Hello, LCP echo):
+                    // give back what only traffic needs.
+                    if rbuf.len() > IDLE_READ_BUF {
+                        rbuf = vec![0u8; IDLE_READ_BUF];
+                    }
+                    self.shrink_idle_buffers();
                 }
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
@@ -349,6 +399,17 @@ impl<D: TunDevice> Driver<D> {
                 wr.shutdown().await
             };
             let _ = tokio::time::timeout(FINISH_TIMEOUT, finish).await;
+        }
+    }
+
+    /// Releases output buffer capacity beyond what a quiet session needs.
+    fn shrink_idle_buffers(&mut self) {
+        if self.out.len() == self.out_pos && self.out.capacity() > IDLE_OUT_BUF {
+            self.out = Vec::new();
+            self.out_pos = 0;
+        }
+        if self.spare.capacity() > IDLE_OUT_BUF {
+            self.spare = Vec::new();
         }
     }
 
@@ -550,9 +611,11 @@ impl<D: TunDevice> Driver<D> {
     /// another session, or answered here (Router Solicitations).
     async fn forward_from_client(&mut self) {
         let policy = Policy::new(&self.shared, self.lease.as_ref());
+        // Borrowed from the pool only while there is something to write.
+        let mut batch: Option<SendBatch> = None;
         loop {
-            if self.batch.is_full() {
-                self.flush_tun().await;
+            if let Some(b) = batch.as_mut().filter(|b| b.is_full()) {
+                Self::flush_tun(&*self.tun, &self.shared.metrics, b).await;
             }
             let Some(packet) = self.session.poll_ip() else {
                 break;
@@ -561,7 +624,9 @@ impl<D: TunDevice> Driver<D> {
             metrics.packets_from_clients.inc();
             metrics.bytes_from_clients.inc_by(packet.len() as u64);
             match policy.classify(packet) {
-                Verdict::Tun => self.batch.push(packet),
+                Verdict::Tun => batch
+                    .get_or_insert_with(|| self.shared.tun_batches.take())
+                    .push(packet),
                 Verdict::Peer(dst) => {
                     match self
                         .shared
@@ -590,16 +655,19 @@ impl<D: TunDevice> Driver<D> {
                 }
             }
         }
-        if !self.batch.is_empty() {
-            self.flush_tun().await;
+        if let Some(mut b) = batch {
+            if !b.is_empty() {
+                Self::flush_tun(&*self.tun, &self.shared.metrics, &mut b).await;
+            }
+            self.shared.tun_batches.give(b);
         }
     }
 
-    async fn flush_tun(&mut self) {
-        let n = self.batch.len() as u64;
-        if let Err(e) = self.tun.send_batch(&mut self.batch).await {
+    async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
+        let n = batch.len() as u64;
+        if let Err(e) = tun.send_batch(batch).await {
             debug!(error = %e, "TUN write failed");
-            self.shared.metrics.count_drop(DropReason::TunError, n);
+            metrics.count_drop(DropReason::TunError, n);
         }
     }
 }
@@ -731,6 +799,22 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_pool_lends_and_keeps_a_bounded_number() {
+        let pool = BatchPool::default();
+        let mut b = pool.take();
+        b.push(&[0x45, 0, 0, 20]);
+        pool.give(b);
+        // A batch comes back empty, whatever it held.
+        assert!(pool.take().is_empty());
+        let many: Vec<SendBatch> = (0..BatchPool::KEEP + 8).map(|_| pool.take()).collect();
+        for b in many {
+            pool.give(b);
+        }
+        let kept = pool.free.lock().expect("lock").len();
+        assert_eq!(kept, BatchPool::KEEP);
+    }
 
     fn policy(c2c: bool) -> Policy {
         Policy {

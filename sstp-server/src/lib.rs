@@ -115,6 +115,8 @@ pub(crate) struct Shared {
     pub(crate) sessions: Arc<Semaphore>,
     pub(crate) unauthenticated: Arc<Semaphore>,
     pub(crate) next_id: AtomicU64,
+    /// TUN write batches lent to sessions while they write (see `conn::BatchPool`).
+    pub(crate) tun_batches: conn::BatchPool,
 }
 
 impl Shared {
@@ -197,6 +199,7 @@ impl<D: TunDevice + 'static> Server<D> {
             router: Arc::new(Router::default()),
             metrics: Arc::new(Metrics::new()),
             next_id: AtomicU64::new(1),
+            tun_batches: conn::BatchPool::default(),
         });
         Ok(Self {
             shared,

@@ -233,8 +233,9 @@ struct Usage(anyhow::Error);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the tunnel is one task, and a second worker only adds cross-thread wake-ups
+    // (futex, epoll) to every packet batch (sstp-bench measured it, BENCHMARKS.md).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
