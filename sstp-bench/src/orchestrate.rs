@@ -495,7 +495,7 @@ impl Bench {
                 let tunnel = self.tunnel_up(variant)?;
                 for flow in Flow::ALL {
                     let before = cpu_ticks(&tunnel);
-                    let gbps = self.iperf(variant.target(), flow)?;
+                    let gbps = self.iperf(NS_CLI, variant.target(), flow)?;
                     let cpu = cpu_ticks(&tunnel).saturating_sub(before);
                     eprintln!(
                         "  run {} {:<15} {:<32} {gbps:6.2} Gbit/s (tunnel processes {:.1} CPU-s)",
@@ -512,12 +512,12 @@ impl Bench {
         Ok(results)
     }
 
-    /// One iperf3 client run from `sb-cli`; returns the receiver's rate in Gbit/s.
-    fn iperf(&self, target: &str, flow: Flow) -> Result<f64> {
+    /// One iperf3 client run from namespace `ns`; returns the receiver's rate in Gbit/s.
+    fn iperf(&self, ns: &str, target: &str, flow: Flow) -> Result<f64> {
         let secs = self.args.secs.to_string();
         let streams = flow.streams.to_string();
         let mut args = vec![
-            "netns", "exec", NS_CLI, "iperf3", "-c", target, "-t", &secs, "-P", &streams, "-J",
+            "netns", "exec", ns, "iperf3", "-c", target, "-t", &secs, "-P", &streams, "-J",
         ];
         if flow.reverse {
             args.push("-R");
@@ -733,7 +733,7 @@ impl Bench {
         t.row(vec![
             "full SSTP connect (TLS + HTTP + LCP + MS-CHAPv2 + IPCP + binding)".into(),
             f.show(0),
-            format!("{:.2}", f.median / b.median),
+            ratio(f.median, b.median),
         ]);
         Ok(format!(
             "## Connects per second\n\n`sstp-bench load connects --concurrency 64 --duration-secs 10` against the \
@@ -790,7 +790,7 @@ impl Bench {
             t.row(vec![
                 n.to_string(),
                 s.show(0),
-                format!("{:.2}", s.median / single),
+                ratio(s.median, single),
                 spread.join(", "),
                 Spread::of(&jain).show(3),
             ]);
@@ -820,7 +820,7 @@ fn throughput_table(r: &ThroughputRuns, t: &mut Table) -> String {
             veth.show(2),
             relay.show(2),
             sstp.show(2),
-            format!("{:.2}", sstp.median / relay.median),
+            ratio(sstp.median, relay.median),
         ]);
     }
     format!(
@@ -828,6 +828,15 @@ fn throughput_table(r: &ThroughputRuns, t: &mut Table) -> String {
          veth).\n\n{}",
         t.markdown()
     )
+}
+
+/// `a / b` with two decimals, or `n/a` when there is nothing to divide.
+fn ratio(a: f64, b: f64) -> String {
+    if a > 0.0 && b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "n/a".to_owned()
+    }
 }
 
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
