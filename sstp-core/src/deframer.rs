@@ -59,12 +59,20 @@ pub struct Deframer {
 }
 
 impl Deframer {
-    /// A deframer with its one 4095-byte buffer.
+    /// A deframer. Its one 4095-byte buffer is allocated when a packet first spans two chunks.
     pub fn new() -> Self {
         Self {
-            buf: vec![0; MAX_PACKET_LEN].into_boxed_slice(),
+            buf: Box::default(),
             len: 0,
             failed: None,
+        }
+    }
+
+    /// Frees the buffer if no partial packet is held in it (an idle session need not keep it;
+    /// it comes back when needed).
+    pub fn shrink(&mut self) {
+        if self.len == 0 {
+            self.buf = Box::default();
         }
     }
 
@@ -115,6 +123,9 @@ impl Deframer {
             }
             Ok(_) => {
                 // A partial packet (at most 4094 bytes) or partial header.
+                if self.buf.is_empty() {
+                    self.buf = vec![0; MAX_PACKET_LEN].into_boxed_slice();
+                }
                 self.buf[..chunk.len()].copy_from_slice(chunk);
                 self.len = chunk.len();
                 *input = &[];
@@ -268,6 +279,24 @@ mod tests {
 
     fn stream(packets: &[&[u8]]) -> Vec<u8> {
         packets.concat()
+    }
+
+    #[test]
+    fn shrink_keeps_a_partial_packet_and_frees_an_idle_buffer() {
+        let packet = data_packet(1400);
+        let mut deframer = Deframer::new();
+        let (first, rest) = packet.split_at(700);
+        assert_eq!(run(&mut deframer, [first]).0.len(), 0);
+        // A partial packet is held: shrinking must not lose it.
+        deframer.shrink();
+        assert_eq!(deframer.buffered_len(), 700);
+        let (packets, error) = run(&mut deframer, [rest]);
+        assert_eq!((packets, error), (vec![packet.clone()], None));
+        // Idle: the buffer goes, and comes back for the next split packet.
+        deframer.shrink();
+        assert!(deframer.buf.is_empty());
+        let (packets, _) = run(&mut deframer, [first, rest]);
+        assert_eq!(packets, vec![packet]);
     }
 
     #[test]

@@ -274,6 +274,14 @@ impl IpQueue {
         true
     }
 
+    /// Releases the memory of an empty queue.
+    fn shrink(&mut self) {
+        if self.packets.is_empty() {
+            self.bytes = Vec::new();
+            self.packets = VecDeque::new();
+        }
+    }
+
     fn pop(&mut self) -> Option<&[u8]> {
         let (start, len) = self.packets.pop_front()?;
         self.bytes.get(start..start + len)
@@ -563,6 +571,13 @@ impl Core {
         true
     }
 
+    fn shrink_buffers(&mut self) {
+        if self.tx.is_empty() {
+            self.tx = Vec::new();
+        }
+        self.rx.shrink();
+    }
+
     fn poll_timeout(&self) -> Option<Instant> {
         if self.finished {
             return None;
@@ -658,6 +673,16 @@ macro_rules! common_api {
         /// The next event.
         pub fn poll_event(&mut self) -> Option<Event> {
             self.core.events.pop_front()
+        }
+
+        /// Gives back the capacity of the transmit buffer and the IP queue when they are empty.
+        ///
+        /// They grow with the traffic and keep their size, which is right under load and waste
+        /// on the many idle sessions of a big server: call this when the link has been quiet
+        /// (for example when a keepalive timer fires). Buffers grow again on demand.
+        pub fn shrink_buffers(&mut self) {
+            self.deframer.shrink();
+            self.core.shrink_buffers();
         }
 
         /// When [`Self::handle_timeout`] must be called next.
@@ -802,7 +827,8 @@ fn new_core(
         control,
         link,
         rng,
-        tx: Vec::with_capacity(16 * 1024),
+        // Grows with the traffic; an idle session keeps little (`shrink_buffers`).
+        tx: Vec::new(),
         rx: IpQueue::default(),
         events: VecDeque::new(),
         stats: SessionStats::default(),

@@ -499,6 +499,27 @@ fn call_connected_before_the_verdict_is_held_not_rejected() {
 }
 
 #[test]
+fn shrinking_idle_buffers_keeps_the_link_working() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.exchange_ipv4();
+    // Nothing waits: both sides give their buffers back, then traffic flows as before.
+    pair.client.shrink_buffers();
+    pair.server.shrink_buffers();
+    pair.exchange_ipv4();
+    // With bytes waiting, shrinking must not lose them.
+    let up = ipv4(
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(192, 0, 2, 1),
+        b"kept",
+    );
+    pair.client.send_ip(pair.now, &up).expect("client sends");
+    pair.client.shrink_buffers();
+    pair.drive();
+    assert_eq!(pair.server_ip.last(), Some(&up));
+}
+
+#[test]
 fn sstp_hello_echo_keeps_an_idle_link_up() {
     let mut server = ServerConfig::default();
     server.common.keepalive.interval = None;
