@@ -79,6 +79,10 @@ pub(crate) struct Report {
     tls_loadgen_cpu_pct: f64,
     full_loadgen_cpu_pct: f64,
     cores: usize,
+    /// Server CPU time per completed connect, in microseconds: less
+    /// sensitive to other load on the machine than the rates are.
+    tls_server_cpu_us_per_connect: Option<f64>,
+    full_server_cpu_us_per_connect: Option<f64>,
     first_error: Option<String>,
 }
 
@@ -149,7 +153,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         )
         .await
     };
-    let (tls_server_cpu_pct, tls_loadgen_cpu_pct) = meter.stop()?;
+    let tls_cpu = meter.stop()?;
     let tls_ok = tls.ok.load(Ordering::Relaxed);
     eprintln!("TLS only: {tls_ok} in {} s", duration.as_secs());
 
@@ -190,7 +194,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         )
         .await
     };
-    let (full_server_cpu_pct, full_loadgen_cpu_pct) = meter.stop()?;
+    let full_cpu = meter.stop()?;
     let full_ok = full.ok.load(Ordering::Relaxed);
     eprintln!("full: {full_ok} in {} s", duration.as_secs());
 
@@ -216,11 +220,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         ratio: (tls_per_sec > 0.0).then(|| full_per_sec / tls_per_sec),
         kx,
         suite,
-        tls_server_cpu_pct,
-        full_server_cpu_pct,
-        tls_loadgen_cpu_pct,
-        full_loadgen_cpu_pct,
+        tls_server_cpu_pct: tls_cpu.server_pct(),
+        full_server_cpu_pct: full_cpu.server_pct(),
+        tls_loadgen_cpu_pct: tls_cpu.me_pct(),
+        full_loadgen_cpu_pct: full_cpu.me_pct(),
         cores: std::thread::available_parallelism().map_or(1, usize::from),
+        tls_server_cpu_us_per_connect: tls_cpu.server_us_per(tls_ok),
+        full_server_cpu_us_per_connect: full_cpu.server_us_per(full_ok),
         first_error: full
             .first_error()
             .or_else(|| tls.first_error())

@@ -138,7 +138,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
             |t| t.floods.len() >= flooding,
         )
         .await;
-    let (server_cpu_pct, loadgen_cpu_pct) = meter.stop()?;
+    let cpu = meter.stop()?;
 
     cmd.send_replace(Cmd::Close);
     tally
@@ -172,8 +172,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         lost: tally.floods.iter().map(|f| f.lost).sum(),
         replies: tally.floods.iter().map(|f| f.replies).sum(),
         failed: tally.failed + tally.lost,
-        server_cpu_pct,
-        loadgen_cpu_pct,
+        server_cpu_pct: cpu.server_pct(),
+        loadgen_cpu_pct: cpu.me_pct(),
         first_error: tally.first_error,
         per_session_mbit_s: per_session,
     })
