@@ -28,6 +28,8 @@
 
 mod connects;
 mod dial;
+#[cfg(test)]
+mod fake_server;
 mod fleet;
 mod flood;
 mod icmp;

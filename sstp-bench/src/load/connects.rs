@@ -26,7 +26,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::dial::{Dialer, kx_name};
+use super::dial::{Dialer, negotiated};
 use super::procfs::{CpuMeter, Proc};
 use super::tunnel::Tunnel;
 use super::{Common, at_least_one, raise_nofile};
@@ -69,6 +69,8 @@ pub(crate) struct Report {
     ratio: Option<f64>,
     /// The negotiated key exchange group (e.g. `X25519MLKEM768`).
     kx: Option<String>,
+    /// The negotiated cipher suite (e.g. `TLS13_AES_256_GCM_SHA384`).
+    suite: Option<String>,
     /// CPU use in each phase, percent of one core (the machine has
     /// `cores`): the server's (with `--server-pid`) and this process's.
     /// They tell whether the server was the limit.
@@ -77,8 +79,15 @@ pub(crate) struct Report {
     tls_loadgen_cpu_pct: f64,
     full_loadgen_cpu_pct: f64,
     cores: usize,
+    /// Server CPU time per completed connect, in microseconds: less
+    /// sensitive to other load on the machine than the rates are.
+    tls_server_cpu_us_per_connect: Option<f64>,
+    full_server_cpu_us_per_connect: Option<f64>,
     first_error: Option<String>,
 }
+
+/// (key exchange, cipher suite) of the first TLS-only handshake.
+type Negotiated = (Option<String>, Option<String>);
 
 /// Counters of one phase, shared by its workers.
 #[derive(Debug, Default)]
@@ -115,7 +124,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     raise_nofile(concurrency as u64 * 4 + 1000)?;
     let dialer = Arc::new(args.common.dialer()?);
     let config = Arc::new(args.common.session_config());
-    let kx: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen: Arc<Mutex<Option<Negotiated>>> = Arc::default();
 
     let server = args.server_pid.map(Proc::Pid);
 
@@ -125,21 +134,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     );
     let meter = CpuMeter::start(server)?;
     let tls = {
-        let kx = Arc::clone(&kx);
+        let seen = Arc::clone(&seen);
         phase(
             concurrency,
             duration,
             Arc::clone(&dialer),
             move |dialer, index, _: &mut ()| {
-                let kx = Arc::clone(&kx);
+                let seen = Arc::clone(&seen);
                 async move {
                     let mut stream = dialer.tls(index).await?;
-                    {
-                        let mut kx = kx.lock().unwrap_or_else(PoisonError::into_inner);
-                        if kx.is_none() {
-                            *kx = kx_name(&stream);
-                        }
-                    }
+                    seen.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .get_or_insert_with(|| negotiated(&stream));
                     let _ = tokio::time::timeout(Duration::from_secs(2), stream.shutdown()).await;
                     Ok(())
                 }
@@ -147,7 +153,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         )
         .await
     };
-    let (tls_server_cpu_pct, tls_loadgen_cpu_pct) = meter.stop()?;
+    let tls_cpu = meter.stop()?;
     let tls_ok = tls.ok.load(Ordering::Relaxed);
     eprintln!("TLS only: {tls_ok} in {} s", duration.as_secs());
 
@@ -188,14 +194,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         )
         .await
     };
-    let (full_server_cpu_pct, full_loadgen_cpu_pct) = meter.stop()?;
+    let full_cpu = meter.stop()?;
     let full_ok = full.ok.load(Ordering::Relaxed);
     eprintln!("full: {full_ok} in {} s", duration.as_secs());
 
     let secs = duration.as_secs_f64();
     let tls_per_sec = tls_ok as f64 / secs;
     let full_per_sec = full_ok as f64 / secs;
-    let kx = kx.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let (kx, suite) = seen
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .unwrap_or_default();
     Ok(Report {
         mode: "connects",
         concurrency,
@@ -209,11 +219,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         tls_errors: tls.errors.load(Ordering::Relaxed),
         ratio: (tls_per_sec > 0.0).then(|| full_per_sec / tls_per_sec),
         kx,
-        tls_server_cpu_pct,
-        full_server_cpu_pct,
-        tls_loadgen_cpu_pct,
-        full_loadgen_cpu_pct,
+        suite,
+        tls_server_cpu_pct: tls_cpu.server_pct(),
+        full_server_cpu_pct: full_cpu.server_pct(),
+        tls_loadgen_cpu_pct: tls_cpu.me_pct(),
+        full_loadgen_cpu_pct: full_cpu.me_pct(),
         cores: std::thread::available_parallelism().map_or(1, usize::from),
+        tls_server_cpu_us_per_connect: tls_cpu.server_us_per(tls_ok),
+        full_server_cpu_us_per_connect: full_cpu.server_us_per(full_ok),
         first_error: full
             .first_error()
             .or_else(|| tls.first_error())

@@ -196,11 +196,16 @@ impl Dialer {
     }
 }
 
-/// The name of the key exchange group a handshake used.
-pub(crate) fn kx_name(stream: &TlsStream<TcpStream>) -> Option<String> {
+/// The key exchange group and the cipher suite a handshake used, by name
+/// (e.g. `X25519MLKEM768`, `TLS13_AES_256_GCM_SHA384`).
+pub(crate) fn negotiated(stream: &TlsStream<TcpStream>) -> (Option<String>, Option<String>) {
     let (_, conn) = stream.get_ref();
-    conn.negotiated_key_exchange_group()
-        .map(|g| format!("{:?}", g.name()))
+    (
+        conn.negotiated_key_exchange_group()
+            .map(|g| format!("{:?}", g.name())),
+        conn.negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite())),
+    )
 }
 
 /// Sends the SSTP request head and reads the response head; returns the

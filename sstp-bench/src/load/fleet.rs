@@ -92,6 +92,14 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
+    /// When connecting `n` sessions must be over even if a task went
+    /// silent: every connect is bounded by the dialer's timeout, and they
+    /// run `concurrency` at a time.
+    pub(crate) fn connect_deadline(&self, n: usize, concurrency: usize) -> Instant {
+        let rounds = n.div_ceil(concurrency.max(1)) as u32 + 1;
+        Instant::now() + self.dialer.timeout.saturating_mul(rounds) + Duration::from_secs(5)
+    }
+
     /// Spawns `n` session tasks; returns the command sender and the
     /// report receiver (closed once every task is done).
     pub(crate) fn spawn(
@@ -356,6 +364,14 @@ async fn flood(
     result: &mut FloodResult,
 ) -> anyhow::Result<()> {
     let window = fleet.window.max(1);
+    let len = icmp::ECHO_OVERHEAD + fleet.payload;
+    if len > usize::from(tunnel.mtu) {
+        bail!(
+            "--payload {} makes {len}-byte packets; the tunnel MTU is {}",
+            fleet.payload,
+            tunnel.mtu
+        );
+    }
     let mut in_flight: VecDeque<(u16, Instant)> = VecDeque::with_capacity(window);
     let mut seq: u16 = 0;
     let mut packet = Vec::with_capacity(icmp::ECHO_OVERHEAD + fleet.payload);
@@ -415,5 +431,187 @@ async fn flood(
         tunnel
             .wait(Some(deadline), std::future::pending::<()>())
             .await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tally_counts_and_keeps_the_first_error() {
+        let mut t = Tally::default();
+        for r in [
+            Report::Up,
+            Report::Up,
+            Report::Up,
+            Report::Failed("no route".into()),
+            Report::EchoOk(1),
+            Report::EchoOk(1),
+            Report::EchoResent,
+            Report::Lost("reset".into()),
+            Report::EchoOk(2),
+            Report::Closed(Ok(())),
+            Report::Closed(Err("timeout".into())),
+        ] {
+            t.record(r);
+        }
+        assert_eq!((t.up, t.failed, t.lost), (3, 1, 1));
+        assert_eq!((t.closed_clean, t.closed_unclean), (1, 1));
+        assert_eq!((t.echo_ok(1), t.echo_ok(2), t.echo_ok(3)), (2, 1, 0));
+        assert_eq!(t.echo_resent, 1);
+        assert_eq!(t.alive(), 0);
+        assert_eq!(t.first_error.as_deref(), Some("no route"));
+    }
+
+    #[test]
+    fn flood_results_are_kept_with_their_error() {
+        let mut t = Tally::default();
+        let r = FloodResult {
+            replies: 10,
+            bytes: 28_000,
+            lost: 1,
+        };
+        t.record(Report::FloodDone(r, Some("cut short".into())));
+        t.record(Report::FloodDone(FloodResult::default(), None));
+        assert_eq!(t.floods, vec![r, FloodResult::default()]);
+        assert_eq!(t.first_error.as_deref(), Some("cut short"));
+    }
+
+    #[tokio::test]
+    async fn collect_stops_when_done_or_when_every_task_is_gone() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut t = Tally::default();
+        for _ in 0..3 {
+            tx.send(Report::Up).expect("open");
+        }
+        assert!(t.collect(&mut rx, None, "test", |t| t.up >= 2).await);
+        assert_eq!(t.up, 2);
+        drop(tx);
+        // The third report is still read; then the channel is closed.
+        assert!(!t.collect(&mut rx, None, "test", |t| t.up >= 5).await);
+        assert_eq!(t.up, 3);
+    }
+
+    fn fleet(server: std::net::SocketAddr, payload: usize) -> Arc<Fleet> {
+        use crate::load::fake_server::{PASSWORD, SERVER_IP, USER};
+        let mut config = ClientConfig::new(USER, sstp_core::Credential::from_password(PASSWORD));
+        config.auth_methods = vec![sstp_core::AuthMethod::MsChapV2];
+        config.common.ipv6 = false;
+        Arc::new(Fleet {
+            dialer: Dialer::new(
+                server,
+                vec!["127.0.0.1".parse().expect("ip")],
+                None,
+                crate::load::dial::Kx::X25519,
+                Duration::from_secs(10),
+            )
+            .expect("dialer"),
+            config,
+            handshakes: Semaphore::new(2),
+            target: SERVER_IP,
+            read_buf: 2048,
+            lean: true,
+            payload,
+            window: 4,
+        })
+    }
+
+    #[tokio::test]
+    async fn sessions_echo_and_close_cleanly() {
+        let server = crate::load::fake_server::start().await;
+        let fleet = fleet(server, 0);
+        let n = 5;
+        let deadline = fleet.connect_deadline(n, 2);
+        let (cmd, mut reports) = fleet.spawn(n);
+        let mut t = Tally::default();
+        assert!(
+            t.collect(&mut reports, Some(deadline), "test", |t| t.up + t.failed
+                >= n)
+                .await
+        );
+        assert_eq!(t.up, n, "{:?}", t.first_error);
+        let soon = || Some(Instant::now() + Duration::from_secs(10));
+        for seq in [1, 2] {
+            cmd.send_replace(Cmd::Echo(seq));
+            assert!(
+                t.collect(&mut reports, soon(), "test", |t| t.echo_ok(seq) >= n)
+                    .await
+            );
+            cmd.send_replace(Cmd::Hold);
+        }
+        cmd.send_replace(Cmd::Close);
+        // Returns when every task has ended.
+        t.collect(&mut reports, soon(), "test", |_| false).await;
+        assert_eq!(t.closed_clean, n, "{:?}", t.first_error);
+        assert_eq!((t.lost, t.echo_resent), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn flood_counts_round_trips() {
+        let server = crate::load::fake_server::start().await;
+        let fleet = fleet(server, 100);
+        let (cmd, mut reports) = fleet.spawn(2);
+        let mut t = Tally::default();
+        let soon = || Some(Instant::now() + Duration::from_secs(10));
+        assert!(t.collect(&mut reports, soon(), "test", |t| t.up >= 2).await);
+        cmd.send_replace(Cmd::Flood {
+            until: Instant::now() + Duration::from_millis(300),
+        });
+        assert!(
+            t.collect(&mut reports, soon(), "test", |t| t.floods.len() >= 2)
+                .await
+        );
+        for f in &t.floods {
+            assert!(f.replies > 0);
+            // Request and reply, 128 bytes each.
+            assert_eq!(f.bytes, f.replies * 2 * 128);
+        }
+        assert_eq!(t.first_error, None);
+        cmd.send_replace(Cmd::Close);
+        t.collect(&mut reports, soon(), "test", |_| false).await;
+        assert_eq!(t.closed_clean, 2);
+    }
+
+    #[tokio::test]
+    async fn a_payload_over_the_mtu_is_reported() {
+        let server = crate::load::fake_server::start().await;
+        let fleet = fleet(server, 1400);
+        let (cmd, mut reports) = fleet.spawn(1);
+        let mut t = Tally::default();
+        let soon = || Some(Instant::now() + Duration::from_secs(10));
+        assert!(t.collect(&mut reports, soon(), "test", |t| t.up >= 1).await);
+        cmd.send_replace(Cmd::Flood {
+            until: Instant::now() + Duration::from_millis(100),
+        });
+        t.collect(&mut reports, soon(), "test", |_| false).await;
+        let error = t.first_error.expect("an error");
+        assert!(error.contains("the tunnel MTU is 1400"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn failed_connects_are_counted_with_the_error() {
+        // A port nobody listens on.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = free.local_addr().expect("addr");
+        drop(free);
+        let fleet = fleet(addr, 0);
+        let (_cmd, mut reports) = fleet.spawn(3);
+        let mut t = Tally::default();
+        let soon = Some(Instant::now() + Duration::from_secs(10));
+        assert!(
+            t.collect(&mut reports, soon, "test", |t| t.failed >= 3)
+                .await
+        );
+        assert!(t.first_error.expect("error").contains("TCP connect"));
+    }
+
+    #[tokio::test]
+    async fn collect_gives_up_at_the_deadline() {
+        let (_tx, mut rx) = mpsc::unbounded_channel();
+        let mut t = Tally::default();
+        let deadline = Instant::now() + Duration::from_millis(50);
+        assert!(!t.collect(&mut rx, Some(deadline), "test", |_| false).await);
+        assert!(Instant::now() >= deadline);
     }
 }

@@ -111,10 +111,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     });
 
     eprintln!("connecting {n} sessions to {}", args.common.server);
+    let connect_deadline = fleet.connect_deadline(n, concurrency);
     let (cmd, mut reports) = fleet.spawn(n);
     let mut tally = Tally::default();
     tally
-        .collect(&mut reports, None, "connecting", |t| t.up + t.failed >= n)
+        .collect(&mut reports, Some(connect_deadline), "connecting", |t| {
+            t.up + t.failed >= n
+        })
         .await;
     let flooding = tally.alive();
     eprintln!(
@@ -135,7 +138,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
             |t| t.floods.len() >= flooding,
         )
         .await;
-    let (server_cpu_pct, loadgen_cpu_pct) = meter.stop()?;
+    let cpu = meter.stop()?;
 
     cmd.send_replace(Cmd::Close);
     tally
@@ -169,8 +172,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         lost: tally.floods.iter().map(|f| f.lost).sum(),
         replies: tally.floods.iter().map(|f| f.replies).sum(),
         failed: tally.failed + tally.lost,
-        server_cpu_pct,
-        loadgen_cpu_pct,
+        server_cpu_pct: cpu.server_pct(),
+        loadgen_cpu_pct: cpu.me_pct(),
         first_error: tally.first_error,
         per_session_mbit_s: per_session,
     })

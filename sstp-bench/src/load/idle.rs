@@ -106,10 +106,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
         args.common.server
     );
     let start = Instant::now();
+    let connect_deadline = fleet.connect_deadline(n, concurrency);
     let (cmd, mut reports) = fleet.spawn(n);
     let mut tally = Tally::default();
     tally
-        .collect(&mut reports, None, "connecting", |t| t.up + t.failed >= n)
+        .collect(&mut reports, Some(connect_deadline), "connecting", |t| {
+            t.up + t.failed >= n
+        })
         .await;
     let establish_secs = start.elapsed().as_secs_f64();
     eprintln!(

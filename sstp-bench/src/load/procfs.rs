@@ -101,17 +101,57 @@ impl CpuMeter {
         })
     }
 
-    /// (server, this process) CPU since `start`, percent of one core.
-    pub(crate) fn stop(self) -> anyhow::Result<(Option<f64>, f64)> {
-        let secs = self.start.elapsed().as_secs_f64();
-        let hz = ticks_per_sec();
-        let server = match self.server {
-            Some((p, before)) => Some(cpu_percent(cpu_ticks(p)?.saturating_sub(before), hz, secs)),
+    /// CPU time used since `start`.
+    pub(crate) fn stop(self) -> anyhow::Result<CpuUse> {
+        let wall_secs = self.start.elapsed().as_secs_f64();
+        let hz = ticks_per_sec() as f64;
+        let server_secs = match self.server {
+            Some((p, before)) => Some(cpu_ticks(p)?.saturating_sub(before) as f64 / hz),
             None => None,
         };
-        let me = cpu_percent(cpu_ticks(Proc::Me)?.saturating_sub(self.me), hz, secs);
-        Ok((server, me))
+        let me_secs = cpu_ticks(Proc::Me)?.saturating_sub(self.me) as f64 / hz;
+        Ok(CpuUse {
+            wall_secs,
+            server_secs,
+            me_secs,
+        })
     }
+}
+
+/// What a [`CpuMeter`] measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CpuUse {
+    pub(crate) wall_secs: f64,
+    /// The server's CPU seconds, if it was metered.
+    pub(crate) server_secs: Option<f64>,
+    /// This process's CPU seconds.
+    pub(crate) me_secs: f64,
+}
+
+impl CpuUse {
+    /// The server's CPU, percent of one core.
+    pub(crate) fn server_pct(&self) -> Option<f64> {
+        self.server_secs.map(|s| percent(s, self.wall_secs))
+    }
+
+    /// This process's CPU, percent of one core.
+    pub(crate) fn me_pct(&self) -> f64 {
+        percent(self.me_secs, self.wall_secs)
+    }
+
+    /// The server's CPU microseconds per operation, `None` without a
+    /// server or operations.
+    pub(crate) fn server_us_per(&self, ops: u64) -> Option<f64> {
+        let secs = self.server_secs?;
+        (ops > 0).then(|| secs * 1e6 / ops as f64)
+    }
+}
+
+fn percent(cpu_secs: f64, wall_secs: f64) -> f64 {
+    if wall_secs <= 0.0 {
+        return 0.0;
+    }
+    cpu_secs / wall_secs * 100.0
 }
 
 #[cfg(test)]
@@ -159,13 +199,34 @@ mod tests {
     #[test]
     fn meter_of_this_process() {
         let meter = CpuMeter::start(Some(Proc::Me)).expect("/proc");
-        let (server, me) = meter.stop().expect("/proc");
-        assert!(server.is_some_and(|s| s >= 0.0));
-        assert!(me >= 0.0);
-        let (server, _) = CpuMeter::start(None)
+        let used = meter.stop().expect("/proc");
+        assert!(used.server_pct().is_some_and(|s| s >= 0.0));
+        assert!(used.me_pct() >= 0.0);
+        let used = CpuMeter::start(None)
             .and_then(CpuMeter::stop)
             .expect("/proc");
-        assert_eq!(server, None);
+        assert_eq!(used.server_pct(), None);
+        assert_eq!(used.server_us_per(10), None);
+    }
+
+    #[test]
+    fn cpu_use_arithmetic() {
+        let used = CpuUse {
+            wall_secs: 10.0,
+            server_secs: Some(5.0),
+            me_secs: 2.5,
+        };
+        assert_eq!(used.server_pct(), Some(50.0));
+        assert_eq!(used.me_pct(), 25.0);
+        // 5 s over 1000 operations: 5 ms each.
+        assert_eq!(used.server_us_per(1000), Some(5000.0));
+        assert_eq!(used.server_us_per(0), None);
+        let nothing = CpuUse {
+            wall_secs: 0.0,
+            server_secs: None,
+            me_secs: 1.0,
+        };
+        assert_eq!(nothing.me_pct(), 0.0);
     }
 
     #[test]

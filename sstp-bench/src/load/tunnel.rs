@@ -241,3 +241,97 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sstp_core::Credential;
+
+    use super::*;
+    use crate::load::dial::Kx;
+    use crate::load::fake_server::{self, PASSWORD, SERVER_IP, USER};
+    use crate::load::icmp::{EchoRequest, parse_echo_reply};
+
+    fn client(user: &str, password: &str) -> ClientConfig {
+        let mut config = ClientConfig::new(user, Credential::from_password(password));
+        config.auth_methods = vec![sstp_core::AuthMethod::MsChapV2];
+        config.common.ipv6 = false;
+        config
+    }
+
+    fn dialer(server: std::net::SocketAddr) -> Dialer {
+        Dialer::new(server, vec![], None, Kx::Default, Duration::from_secs(10)).expect("dialer")
+    }
+
+    #[tokio::test]
+    async fn up_echo_and_clean_close() {
+        let server = fake_server::start().await;
+        let dialer = dialer(server);
+        let mut tunnel = Tunnel::establish(&dialer, &client(USER, PASSWORD), 0, 2048, true)
+            .await
+            .expect("tunnel up");
+        assert_eq!(tunnel.local, Ipv4Addr::new(10, 64, 0, 2));
+        assert_eq!(tunnel.mtu, 1400);
+        let mut packet = Vec::new();
+        EchoRequest {
+            src: tunnel.local,
+            dst: SERVER_IP,
+            id: 7,
+            seq: 1,
+            payload_len: 1372,
+        }
+        .emit(&mut packet)
+        .expect("fits");
+        tunnel.send_ip(&packet).expect("queued");
+        let mut replies = Vec::new();
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while replies.is_empty() {
+            let down = tunnel
+                .pump(|p| replies.push(parse_echo_reply(p)))
+                .await
+                .expect("pump");
+            assert!(down.is_none(), "session ended: {down:?}");
+            if replies.is_empty()
+                && let Woke::Deadline = tunnel
+                    .wait(Some(give_up), std::future::pending::<()>())
+                    .await
+                    .expect("wait")
+            {
+                panic!("no echo reply within 10 s");
+            }
+        }
+        let reply = replies[0].expect("a good reply");
+        assert_eq!((reply.id, reply.seq, reply.len), (7, 1, 1400));
+        assert_eq!((reply.src, reply.dst), (SERVER_IP, tunnel.local));
+        tunnel.close().await.expect("clean close");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_an_error() {
+        let server = fake_server::start().await;
+        let err = Tunnel::establish(&dialer(server), &client(USER, "wrong"), 0, 2048, true)
+            .await
+            .expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("before the tunnel came up"),
+            "{err:#}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_fingerprint_is_refused() {
+        let server = fake_server::start().await;
+        let pin = sstp_client::Fingerprint([0; 32]);
+        let dialer = Dialer::new(
+            server,
+            vec![],
+            Some(pin),
+            Kx::Default,
+            Duration::from_secs(10),
+        )
+        .expect("dialer");
+        let err = Tunnel::establish(&dialer, &client(USER, PASSWORD), 0, 2048, true)
+            .await
+            .expect_err("refused");
+        assert!(format!("{err:#}").contains("TLS handshake"), "{err:#}");
+    }
+}
