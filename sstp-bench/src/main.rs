@@ -16,7 +16,11 @@ mod relay;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "sstp-bench", version, about = "sstp-rs benchmarks (see BENCHMARKS.md)")]
+#[command(
+    name = "sstp-bench",
+    version,
+    about = "sstp-rs benchmarks (see BENCHMARKS.md)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

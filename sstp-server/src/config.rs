@@ -112,6 +112,9 @@ pub struct TunSettings {
     /// splits itself, and the server coalesces what it writes (GRO). Far fewer system calls per
     /// byte; off only to rule it out when debugging.
     pub offload: bool,
+    /// Transmit queue length of the TUN (packets the kernel holds for the server). The kernel's
+    /// 500 dropped bursts for many sessions at once (sstp-bench `load flood`).
+    pub tx_queue_len: u32,
 }
 
 /// `[network]`.
@@ -233,6 +236,7 @@ impl Default for TunSettings {
             name: "sstp0".to_owned(),
             mtu: sstp_core::session::DEFAULT_MTU,
             offload: true,
+            tx_queue_len: 10_000,
         }
     }
 }
@@ -521,7 +525,10 @@ mod tests {
             expect(&["certificate", "private_key", "min_version"])
         );
         assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
-        assert_eq!(keys("tun"), expect(&["name", "mtu", "offload"]));
+        assert_eq!(
+            keys("tun"),
+            expect(&["name", "mtu", "offload", "tx_queue_len"])
+        );
         // ipv6_pool is documented commented out (off by default).
         assert!(text.contains("# ipv6_pool = "));
         assert_eq!(

@@ -200,6 +200,7 @@ async fn run(path: &Path) -> Result<()> {
     for w in &warnings {
         warn!("{w}");
     }
+    raise_fd_limit(config.limits.max_sessions + config.limits.max_unauthenticated);
     let tun = open_tun(&config).await?;
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
@@ -263,6 +264,35 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
     }
 }
 
+/// Raises the soft limit on open files to the hard limit: each connection is a socket, and the
+/// usual soft limit of 1024 would refuse connections long before `limits.max_sessions`.
+fn raise_fd_limit(connections: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let soft = if soft < hard {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(e) => {
+                warn!(error = %e, "could not raise the open-files limit");
+                soft
+            }
+        }
+    } else {
+        soft
+    };
+    // Room for the TUN, listeners, logs and the like besides the connections.
+    let wanted = connections as u64 + 64;
+    if soft < wanted {
+        warn!(
+            limit = soft,
+            wanted,
+            "the open-files limit is below max_sessions + max_unauthenticated; raise it (LimitNOFILE=)"
+        );
+    }
+}
+
 /// The TUN device with the server's addresses: the pool prefixes route into
 /// it (connected routes), so the kernel sends clients' traffic our way.
 async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
@@ -270,6 +300,7 @@ async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
     let tun = sstp_tun::LinuxTun::builder(&config.tun.name)
         .mtu(config.tun.mtu)
         .offload(config.tun.offload)
+        .tx_queue_len(config.tun.tx_queue_len)
         .build()
         .with_context(|| {
             format!(
