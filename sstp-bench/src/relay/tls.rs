@@ -1,0 +1,168 @@
+//! TLS for the relay: TLS 1.3 only, on aws-lc-rs (the provider sstp-rs uses), a self-signed
+//! ECDSA P-256 certificate made in memory for the server, and a client that accepts any
+//! certificate.
+//!
+//! The relay is a benchmark baseline between two namespaces on one machine, never a tunnel for
+//! real traffic: skipping the certificate check costs nothing there and saves distributing the
+//! certificate. The handshake signature is still checked, so the TLS work matches a real
+//! connection.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::version::TLS13;
+use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+
+/// The name in the certificate and the SNI the client sends (nobody checks it).
+pub(crate) const SERVER_NAME: &str = "relay.sstp-bench.invalid";
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// A TLS 1.3 server config with a fresh self-signed ECDSA P-256 certificate.
+pub(crate) fn server_config() -> anyhow::Result<ServerConfig> {
+    use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).context("generating a P-256 key")?;
+    let cert = CertificateParams::new(vec![SERVER_NAME.to_owned()])
+        .and_then(|params| params.self_signed(&key))
+        .context("making the self-signed certificate")?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&TLS13])
+        .context("TLS 1.3 on aws-lc-rs")?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key)
+        .context("loading the certificate into rustls")?;
+    // One long connection: resumption buys nothing (the SSTP server does the same).
+    config.send_tls13_tickets = 0;
+    Ok(config)
+}
+
+/// A TLS 1.3 client config that accepts any server certificate (see the module docs).
+pub(crate) fn client_config() -> anyhow::Result<ClientConfig> {
+    let provider = provider();
+    let verifier = Arc::new(AcceptAnyCert {
+        provider: Arc::clone(&provider),
+    });
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&TLS13])
+        .context("TLS 1.3 on aws-lc-rs")?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
+}
+
+/// The SNI the client sends.
+pub(crate) fn server_name() -> anyhow::Result<ServerName<'static>> {
+    ServerName::try_from(SERVER_NAME).context("server name")
+}
+
+/// Accepts every certificate; checks handshake signatures with the provider's algorithms.
+///
+/// Benchmark baseline only: it makes the relay open to a man in the middle, which does not matter
+/// between two namespaces of one machine and would everywhere else.
+#[derive(Debug)]
+struct AcceptAnyCert {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_build_and_are_tls13_only() {
+        let server = server_config().unwrap();
+        assert_eq!(server.send_tls13_tickets, 0);
+        let client = client_config().unwrap();
+        assert!(
+            client
+                .crypto_provider()
+                .cipher_suites
+                .iter()
+                .any(|s| s.version() == &TLS13)
+        );
+        assert!(server_name().is_ok());
+    }
+
+    /// A handshake in memory: the client accepts the self-signed certificate.
+    #[test]
+    fn client_accepts_the_self_signed_server() {
+        let mut server = rustls::ServerConnection::new(Arc::new(server_config().unwrap())).unwrap();
+        let mut client = rustls::ClientConnection::new(
+            Arc::new(client_config().unwrap()),
+            server_name().unwrap(),
+        )
+        .unwrap();
+        for _ in 0..10 {
+            if !client.is_handshaking() && !server.is_handshaking() {
+                break;
+            }
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf).unwrap();
+            server.read_tls(&mut &buf[..]).unwrap();
+            server.process_new_packets().unwrap();
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf).unwrap();
+            client.read_tls(&mut &buf[..]).unwrap();
+            client.process_new_packets().unwrap();
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        assert_eq!(
+            client.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
+    }
+}
