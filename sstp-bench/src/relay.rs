@@ -7,12 +7,18 @@
 //!
 //! - the TUN through `sstp_tun::LinuxTun` with offload on (GSO split on read, GRO on write) and the
 //!   batch calls `recv_batch` / `send_batch`;
-//! - many packets per TLS write: after one TUN batch, more batches that are ready are taken
-//!   without waiting, up to [`COALESCE`] bytes, then written at once;
+//! - no copy of a packet before TLS: its length goes into the headroom of the TUN batch, and the
+//!   frames of up to [`COALESCE`] bytes of ready batches go to rustls in one vectored write;
 //! - on the way back, the TLS reads that are ready are decoded into one TUN batch before it is
-//!   written, so GRO sees long runs of one flow;
-//! - TCP_NODELAY, and the TLS socket read through a buffer so rustls's small reads (it asks for
-//!   4 KiB at a time) cost no system call each.
+//!   written, so GRO sees long runs of one flow (and the batch's buffers have room for GRO to
+//!   coalesce into: see [`make_room_for_gro`]);
+//! - TCP_NODELAY.
+//!
+//! The runtime is tokio's current-thread one: both directions in one thread. On this 2-core box,
+//! shared with iperf3 and the kernel's TCP work, a two-worker runtime (`--runtime multi`, kept to
+//! compare) moved no more bits per second in interleaved runs and used as much or more CPU per
+//! bit. Reading the TLS socket through a 64 KiB buffer (rustls reads 4 KiB at a time) was tried
+//! and made no difference, so rustls reads the socket directly, as in the SSTP drivers.
 //!
 //! ```text
 //! sstp-bench relay server --listen 0.0.0.0:4433 --tun NAME --local 198.19.0.1 --peer 198.19.0.2
@@ -43,7 +49,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use anyhow::{Context, bail};
 use sstp_tun::netlink::{Netlink, Route};
 use sstp_tun::{IDEAL_BATCH_SIZE, LinuxTun, RecvBatch, SendBatch, TunDevice};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -56,6 +62,9 @@ const COALESCE: usize = 128 * 1024;
 const TX_BATCHES: usize = 4;
 /// Receive buffer of the deframer: room for several TLS records of plaintext.
 const DEFRAME_BUF: usize = 256 * 1024;
+/// Room for a packet GRO may build (an IP packet of at most 64 KiB) and its virtio-net header,
+/// with margin; see [`make_room_for_gro`].
+const GRO_ROOM: usize = u16::MAX as usize + 64;
 /// Longest a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Packets per TUN write on the way back (what GRO can coalesce at once).
@@ -115,10 +124,6 @@ struct Common {
     /// Tokio runtime: `current` (one thread) or `multi` (two workers).
     #[arg(long, value_enum, default_value_t = Runtime::Current)]
     runtime: Runtime,
-    /// Bytes of the buffer between the TLS socket and rustls (0: none, rustls reads the socket
-    /// directly, 4 KiB at a time).
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
-    read_buffer: usize,
 }
 
 /// The tokio runtime flavour.
@@ -272,11 +277,7 @@ async fn serve(args: ServerArgs, stats: &Arc<Stats>) -> anyhow::Result<End> {
     loop {
         let (tcp, from) = listener.accept().await.context("accepting")?;
         tcp.set_nodelay(true).context("TCP_NODELAY")?;
-        let result = match args.common.read_buffer {
-            0 => serve_one(&acceptor, tcp, &tun, stats).await,
-            n => serve_one(&acceptor, BufReader::with_capacity(n, tcp), &tun, stats).await,
-        };
-        match result {
+        match serve_one(&acceptor, tcp, &tun, stats).await {
             Ok(()) => tracing::info!(%from, "connection closed"),
             Err(e) if e.is::<TunFailed>() => return Err(e),
             // The next client gets the TUN.
@@ -286,17 +287,14 @@ async fn serve(args: ServerArgs, stats: &Arc<Stats>) -> anyhow::Result<End> {
 }
 
 /// Handshake and relay of one accepted connection.
-async fn serve_one<IO>(
+async fn serve_one(
     acceptor: &tokio_rustls::TlsAcceptor,
-    io: IO,
+    tcp: TcpStream,
     tun: &Arc<LinuxTun>,
     stats: &Arc<Stats>,
-) -> anyhow::Result<()>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) -> anyhow::Result<()> {
     // A peer that connects and says nothing must not hold the server.
-    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(io))
+    let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp))
         .await
         .context("TLS handshake timed out")?
         .context("TLS handshake")?;
@@ -310,27 +308,22 @@ async fn connect(args: ClientArgs, stats: &Arc<Stats>) -> anyhow::Result<End> {
         .await
         .with_context(|| format!("connecting to {}", args.connect))?;
     tcp.set_nodelay(true).context("TCP_NODELAY")?;
-    match args.common.read_buffer {
-        0 => connect_one(&connector, tcp, &tun, stats).await,
-        n => connect_one(&connector, BufReader::with_capacity(n, tcp), &tun, stats).await,
-    }
-    .with_context(|| format!("relay connection to {}", args.connect))?;
+    connect_one(&connector, tcp, &tun, stats)
+        .await
+        .with_context(|| format!("relay connection to {}", args.connect))?;
     Ok(End::PeerClosed)
 }
 
 /// Handshake, `ready`, and relay of the client's connection.
-async fn connect_one<IO>(
+async fn connect_one(
     connector: &tokio_rustls::TlsConnector,
-    io: IO,
+    tcp: TcpStream,
     tun: &Arc<LinuxTun>,
     stats: &Arc<Stats>,
-) -> anyhow::Result<()>
-where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
+) -> anyhow::Result<()> {
     let stream = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        connector.connect(tls::server_name()?, io),
+        connector.connect(tls::server_name()?, tcp),
     )
     .await
     .context("TLS handshake timed out")?
@@ -448,7 +441,6 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(
     bufs: &mut [IoSlice<'_>],
 ) -> std::io::Result<()> {
     let mut bufs = bufs;
-    IoSlice::advance_slices(&mut bufs, 0);
     while !bufs.is_empty() {
         let n = wr.write_vectored(bufs).await?;
         if n == 0 {
@@ -475,6 +467,7 @@ async fn tls_to_tun<R: AsyncRead + Unpin>(
     let mtu = usize::from(tun.mtu());
     let mut deframer = Deframer::new(DEFRAME_BUF, mtu);
     let mut batch = SendBatch::new(TUN_SEND_BATCH);
+    make_room_for_gro(&mut batch, TUN_SEND_BATCH);
     loop {
         let n = tls_read(rd.read(deframer.spare()).await)?;
         if n == 0 {
@@ -518,6 +511,21 @@ fn tls_read(r: std::io::Result<usize>) -> anyhow::Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         r => r.context("TLS read"),
     }
+}
+
+/// Gives the first `slots` buffers of `batch` the capacity of a coalesced packet.
+///
+/// tun-rs's GRO appends a packet to the buffer of the first packet of its flow only if that
+/// buffer's capacity already holds the coalesced result (it will not reallocate), and a
+/// `SendBatch` buffer is only as large as the packet pushed into it, so GRO never coalesced
+/// anything: one write per packet. A buffer keeps its capacity when the batch is cleared, so one
+/// push of a packet of [`GRO_ROOM`] bytes into each makes the room for good.
+fn make_room_for_gro(batch: &mut SendBatch, slots: usize) {
+    batch.clear();
+    for _ in 0..slots {
+        batch.push_with(GRO_ROOM, |_| {});
+    }
+    batch.clear();
 }
 
 /// Writes `batch` to the TUN and counts it. Packets the TUN refuses (longer than its MTU) are
@@ -601,7 +609,6 @@ mod tests {
         assert_eq!(s.common.mtu, 1400);
         assert!(!s.common.no_offload);
         assert_eq!(s.common.runtime, Runtime::Current);
-        assert_eq!(s.common.read_buffer, 64 * 1024);
         s.common.validate().unwrap();
         assert_eq!(s.common.prefix_len(), 32);
     }
@@ -610,7 +617,7 @@ mod tests {
     fn client_line_with_every_option() {
         let args = parse(
             "client --connect 192.0.2.1:4433 --tun brl1 --local 198.19.0.2 --peer 198.19.0.1 \
-             --mtu 1500 --no-offload --runtime multi --read-buffer 0",
+             --mtu 1500 --no-offload --runtime multi",
         )
         .unwrap();
         let Role::Client(c) = args.role else {
@@ -620,7 +627,6 @@ mod tests {
         assert_eq!(c.common.mtu, 1500);
         assert!(c.common.no_offload);
         assert_eq!(c.common.runtime, Runtime::Multi);
-        assert_eq!(c.common.read_buffer, 0);
     }
 
     #[test]
@@ -701,6 +707,31 @@ mod tests {
         assert_eq!(format!("{tun:#}"), "relaying: TUN device failed: gone");
         let conn = anyhow::Error::from(std::io::Error::other("reset")).context("TLS read");
         assert!(!conn.is::<TunFailed>());
+    }
+
+    #[test]
+    fn recycled_slices_keep_the_allocation() {
+        let data = vec![1u8; 4];
+        let mut v = Vec::with_capacity(100);
+        v.push(IoSlice::new(&data));
+        let w: Vec<IoSlice<'static>> = recycle(v);
+        assert!(w.is_empty());
+        assert!(w.capacity() >= 100, "capacity {}", w.capacity());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn vectored_writes_write_everything() {
+        let (mut a, mut b) = tokio::io::duplex(7);
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            b.read_to_end(&mut got).await.map(|_| got)
+        });
+        let (x, y) = (vec![1u8; 10], vec![2u8; 25]);
+        let mut bufs = [IoSlice::new(&x), IoSlice::new(&[]), IoSlice::new(&y)];
+        write_all_vectored(&mut a, &mut bufs).await.unwrap();
+        drop(a);
+        let got = reader.await.unwrap().unwrap();
+        assert_eq!(got, [x, y].concat());
     }
 
     #[test]
