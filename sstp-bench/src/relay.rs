@@ -10,8 +10,8 @@
 //! - no copy of a packet before TLS: its length goes into the headroom of the TUN batch, and the
 //!   frames of up to [`COALESCE`] bytes of ready batches go to rustls in one vectored write;
 //! - on the way back, the TLS reads that are ready are decoded into one TUN batch before it is
-//!   written, so GRO sees long runs of one flow (and the batch's buffers have room for GRO to
-//!   coalesce into: see [`make_room_for_gro`]);
+//!   written, so GRO sees long runs of one flow (`sstp-tun` gives the batch's buffers room to
+//!   coalesce into; this relay found that it did not);
 //! - TCP_NODELAY.
 //!
 //! The runtime is tokio's current-thread one: both directions in one thread. On this 2-core box,
@@ -62,9 +62,6 @@ const COALESCE: usize = 128 * 1024;
 const TX_BATCHES: usize = 4;
 /// Receive buffer of the deframer: room for several TLS records of plaintext.
 const DEFRAME_BUF: usize = 256 * 1024;
-/// Room for a packet GRO may build (an IP packet of at most 64 KiB) and its virtio-net header,
-/// with margin; see [`make_room_for_gro`].
-const GRO_ROOM: usize = u16::MAX as usize + 64;
 /// Longest a TLS handshake may take.
 const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Packets per TUN write on the way back (what GRO can coalesce at once).
@@ -467,7 +464,6 @@ async fn tls_to_tun<R: AsyncRead + Unpin>(
     let mtu = usize::from(tun.mtu());
     let mut deframer = Deframer::new(DEFRAME_BUF, mtu);
     let mut batch = SendBatch::new(TUN_SEND_BATCH);
-    make_room_for_gro(&mut batch, TUN_SEND_BATCH);
     loop {
         let n = tls_read(rd.read(deframer.spare()).await)?;
         if n == 0 {
@@ -511,21 +507,6 @@ fn tls_read(r: std::io::Result<usize>) -> anyhow::Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(0),
         r => r.context("TLS read"),
     }
-}
-
-/// Gives the first `slots` buffers of `batch` the capacity of a coalesced packet.
-///
-/// tun-rs's GRO appends a packet to the buffer of the first packet of its flow only if that
-/// buffer's capacity already holds the coalesced result (it will not reallocate), and a
-/// `SendBatch` buffer is only as large as the packet pushed into it, so GRO never coalesced
-/// anything: one write per packet. A buffer keeps its capacity when the batch is cleared, so one
-/// push of a packet of [`GRO_ROOM`] bytes into each makes the room for good.
-fn make_room_for_gro(batch: &mut SendBatch, slots: usize) {
-    batch.clear();
-    for _ in 0..slots {
-        batch.push_with(GRO_ROOM, |_| {});
-    }
-    batch.clear();
 }
 
 /// Writes `batch` to the TUN and counts it. Packets the TUN refuses (longer than its MTU) are

@@ -229,7 +229,15 @@ impl SendBatch {
 
     /// Adds a copy of `packet`.
     pub fn push(&mut self, packet: &[u8]) {
-        self.push_with(packet.len(), |dst| dst.copy_from_slice(packet));
+        // Not `push_with`: no zero fill before the copy (it showed in profiles).
+        if self.len == self.bufs.len() {
+            self.bufs.push(Vec::new());
+        }
+        let buf = &mut self.bufs[self.len];
+        buf.clear();
+        buf.extend_from_slice(&[0; SEND_HEADROOM]);
+        buf.extend_from_slice(packet);
+        self.len += 1;
     }
 
     /// Adds a packet of `len` bytes written by `fill`, without an intermediate copy (for example a
