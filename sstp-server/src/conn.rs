@@ -76,6 +76,30 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 const PREFIX_VALID_LIFETIME: u32 = 86_400;
 const PREFIX_PREFERRED_LIFETIME: u32 = 14_400;
 
+/// Packets handed to one session in a burst, for the shared counters.
+#[derive(Debug, Default)]
+struct Sent {
+    packets: u64,
+    bytes: u64,
+    full: u64,
+    not_ready: u64,
+}
+
+impl Sent {
+    fn record(&self, metrics: &Metrics) {
+        if self.packets > 0 {
+            metrics.packets_to_clients.inc_by(self.packets);
+            metrics.bytes_to_clients.inc_by(self.bytes);
+        }
+        if self.full > 0 {
+            metrics.count_drop(DropReason::QueueFull, self.full);
+        }
+        if self.not_ready > 0 {
+            metrics.count_drop(DropReason::NotReady, self.not_ready);
+        }
+    }
+}
+
 /// TUN write batches shared by all sessions.
 ///
 /// A `SendBatch` is large: its packet buffers, and above all the GRO state of an offload device
@@ -397,13 +421,18 @@ impl<D: TunDevice> Driver<D> {
                 },
                 packet = self.ip_rx.recv(), if take_ip => {
                     if let Some(packet) = packet {
-                        self.send_to_client(&packet);
+                        // One clock read and one update of the shared counters per burst, not
+                        // per packet: the counters are atomics every worker writes.
+                        let at = now();
+                        let mut sent = Sent::default();
+                        self.send_to_client(at, &packet, &mut sent);
                         for _ in 1..QUEUE_BURST {
                             match self.ip_rx.try_recv() {
-                                Ok(packet) => self.send_to_client(&packet),
+                                Ok(packet) => self.send_to_client(at, &packet, &mut sent),
                                 Err(_) => break,
                             }
                         }
+                        sent.record(&self.shared.metrics);
                     }
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
@@ -630,15 +659,14 @@ impl<D: TunDevice> Driver<D> {
     }
 
     /// A packet from the TUN (or another client) for this client.
-    fn send_to_client(&mut self, packet: &[u8]) {
-        let metrics = &self.shared.metrics;
-        match self.session.send_ip(now(), packet) {
+    fn send_to_client(&mut self, at: std::time::Instant, packet: &[u8], sent: &mut Sent) {
+        match self.session.send_ip(at, packet) {
             Ok(()) => {
-                metrics.packets_to_clients.inc();
-                metrics.bytes_to_clients.inc_by(packet.len() as u64);
+                sent.packets += 1;
+                sent.bytes += packet.len() as u64;
             }
-            Err(SendError::Full) => metrics.count_drop(DropReason::QueueFull, 1),
-            Err(_) => metrics.count_drop(DropReason::NotReady, 1),
+            Err(SendError::Full) => sent.full += 1,
+            Err(_) => sent.not_ready += 1,
         }
     }
 
@@ -648,6 +676,8 @@ impl<D: TunDevice> Driver<D> {
         let policy = Policy::new(&self.shared, self.lease.as_ref());
         // Borrowed from the pool only while there is something to write.
         let mut batch: Option<SendBatch> = None;
+        // (packets, bytes), added to the shared counters once.
+        let mut from_client = (0u64, 0u64);
         loop {
             if let Some(b) = batch.as_mut().filter(|b| b.is_full()) {
                 Self::flush_tun(&*self.tun, &self.shared.metrics, b).await;
@@ -656,8 +686,8 @@ impl<D: TunDevice> Driver<D> {
                 break;
             };
             let metrics = &self.shared.metrics;
-            metrics.packets_from_clients.inc();
-            metrics.bytes_from_clients.inc_by(packet.len() as u64);
+            from_client.0 += 1;
+            from_client.1 += packet.len() as u64;
             match policy.classify(packet) {
                 Verdict::Tun => batch
                     .get_or_insert_with(|| self.shared.tun_batches.take())
@@ -689,6 +719,11 @@ impl<D: TunDevice> Driver<D> {
                     }
                 }
             }
+        }
+        if from_client.0 > 0 {
+            let metrics = &self.shared.metrics;
+            metrics.packets_from_clients.inc_by(from_client.0);
+            metrics.bytes_from_clients.inc_by(from_client.1);
         }
         if let Some(mut b) = batch {
             if !b.is_empty() {
