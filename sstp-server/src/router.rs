@@ -25,9 +25,12 @@ use tokio::sync::mpsc;
 
 use crate::metrics::{DropReason, Metrics};
 
-/// Bytes the reader reserves at once for the packets it hands out. Small
-/// enough that packets held in a stuck session's queue pin little memory.
-const ARENA: usize = 16 * 1024;
+/// Bytes the reader reserves at once for the packets it hands out. Each
+/// new block is an allocation and a reference-count setup; with 16 KiB
+/// blocks (eleven packets) that was over a tenth of the server's CPU in a
+/// download (perf, BENCHMARKS.md). A session's queue that never drains pins
+/// the blocks its packets sit in, at most `session_queue` of them.
+const ARENA: usize = 64 * 1024;
 
 /// The sending end of one session's queue.
 pub(crate) type PacketTx = mpsc::Sender<Bytes>;
