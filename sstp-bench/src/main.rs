@@ -12,6 +12,7 @@
 mod load;
 mod orchestrate;
 mod relay;
+mod verifier;
 
 use clap::{Parser, Subcommand};
 

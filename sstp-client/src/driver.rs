@@ -218,39 +218,32 @@ async fn run_connection<D: TunDevice>(
     let reason: CloseReason = 'conn: loop {
         // Outputs first: bytes for TLS, packets for the TUN, events.
         flush(&mut session, &mut stream, &mut tx, &mut failure).await;
-        while let Some(packet) = session.poll_ip() {
-            if packet.first().is_some_and(|b| b >> 4 == 6)
-                && let Some(ra) = parse_router_advertisement(packet)
-            {
-                adverts.push(ra);
+        // Packets for the TUN, written a batch at a time.
+        loop {
+            let mut more = false;
+            while let Some(packet) = session.poll_ip() {
+                if packet.first().is_some_and(|b| b >> 4 == 6)
+                    && let Some(ra) = parse_router_advertisement(packet)
+                {
+                    adverts.push(ra);
+                }
+                if packet.len() > usize::from(tun.mtu()) {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                tun_out.push(packet);
+                if tun_out.is_full() {
+                    more = true;
+                    break;
+                }
             }
-            if packet.len() > usize::from(tun.mtu()) {
-                stats.dropped.fetch_add(1, Ordering::Relaxed);
-                continue;
+            if !tun_out.is_empty() {
+                let (out, closing) = (&mut tun_out, &mut closing);
+                write_tun(tun, out, &stats, &mut failure, &mut session, closing).await;
             }
-            tun_out.push(packet);
-            if tun_out.is_full() {
-                write_tun(
-                    tun,
-                    &mut tun_out,
-                    &stats,
-                    &mut failure,
-                    &mut session,
-                    &mut closing,
-                )
-                .await;
+            if !more {
+                break;
             }
-        }
-        if !tun_out.is_empty() {
-            write_tun(
-                tun,
-                &mut tun_out,
-                &stats,
-                &mut failure,
-                &mut session,
-                &mut closing,
-            )
-            .await;
         }
         while let Some(event) = pending_event.take().or_else(|| session.poll_event()) {
             match event {

@@ -45,7 +45,11 @@
 //! ([`MAX_TX_BUFFER`], [`MAX_RX_QUEUE`]); both keep their capacity, so the
 //! data path allocates nothing once warm. A driver that does not drain them
 //! sees `send_ip` refuse with [`SendError::Full`] and received packets
-//! dropped and counted ([`SessionStats`]).
+//! dropped and counted ([`SessionStats`]). An idle session need not keep
+//! them: `shrink_buffers` (on both session types) gives back the capacity
+//! of empty buffers, and the deframer allocates its buffer only when a
+//! packet spans two reads; a server with thousands of idle sessions calls
+//! it when a quiet link's timer fires.
 
 use std::collections::VecDeque;
 use std::time::Instant;

@@ -20,10 +20,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use rand::RngExt as _;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, NamedGroup, SignatureScheme};
+use rustls::NamedGroup;
+use rustls::pki_types::ServerName;
 use sstp_client::Fingerprint;
 use sstp_core::CertHashes;
 use sstp_core::wire::http::{ClientRequest, Guid, MAX_HEAD_LEN, parse_response_head};
@@ -31,6 +29,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
+
+use crate::verifier::BenchVerifier;
 
 /// The key exchange groups the client offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -241,68 +241,6 @@ async fn http_handshake(stream: &mut TlsStream<TcpStream>, host: &str) -> anyhow
     }
 }
 
-/// Trusts any leaf (or the pinned one), checks handshake signatures; see
-/// the module docs for why that is enough here and nowhere else.
-#[derive(Debug)]
-struct BenchVerifier {
-    pin: Option<Fingerprint>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for BenchVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.pin {
-            Some(pin) if Fingerprint::of_der(end_entity) != pin => {
-                Err(rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::ApplicationVerificationFailure,
-                ))
-            }
-            _ => Ok(ServerCertVerified::assertion()),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,23 +286,5 @@ mod tests {
             )
             .expect("provider has it");
         }
-    }
-
-    #[test]
-    fn pinned_verifier_refuses_another_leaf() {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let leaf = CertificateDer::from(b"leaf".to_vec());
-        let name = ServerName::try_from("localhost").expect("name");
-        let check = |pin: Option<Fingerprint>| {
-            BenchVerifier {
-                pin,
-                provider: Arc::clone(&provider),
-            }
-            .verify_server_cert(&leaf, &[], &name, &[], UnixTime::now())
-            .is_ok()
-        };
-        assert!(check(None));
-        assert!(check(Some(Fingerprint::of_der(b"leaf"))));
-        assert!(!check(Some(Fingerprint::of_der(b"other"))));
     }
 }

@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::crypto::CryptoProvider;
 use rustls::version::TLS13;
-use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ServerConfig};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+
+use crate::verifier::BenchVerifier;
 
 /// The name in the certificate and the SNI the client sends (nobody checks it).
 pub(crate) const SERVER_NAME: &str = "relay.sstp-bench.invalid";
@@ -45,7 +46,8 @@ pub(crate) fn server_config() -> anyhow::Result<ServerConfig> {
 /// A TLS 1.3 client config that accepts any server certificate (see the module docs).
 pub(crate) fn client_config() -> anyhow::Result<ClientConfig> {
     let provider = provider();
-    let verifier = Arc::new(AcceptAnyCert {
+    let verifier = Arc::new(BenchVerifier {
+        pin: None,
         provider: Arc::clone(&provider),
     });
     Ok(ClientConfig::builder_with_provider(provider)
@@ -59,62 +61,6 @@ pub(crate) fn client_config() -> anyhow::Result<ClientConfig> {
 /// The SNI the client sends.
 pub(crate) fn server_name() -> anyhow::Result<ServerName<'static>> {
     ServerName::try_from(SERVER_NAME).context("server name")
-}
-
-/// Accepts every certificate; checks handshake signatures with the provider's algorithms.
-///
-/// Benchmark baseline only: it makes the relay open to a man in the middle, which does not matter
-/// between two namespaces of one machine and would everywhere else.
-#[derive(Debug)]
-struct AcceptAnyCert {
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]
@@ -173,7 +119,10 @@ mod tests {
             .with_protocol_versions(&[&rustls::version::TLS12])
             .unwrap()
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert { provider }))
+            .with_custom_certificate_verifier(Arc::new(BenchVerifier {
+                pin: None,
+                provider,
+            }))
             .with_no_client_auth();
         let mut server = rustls::ServerConnection::new(Arc::new(server_config().unwrap())).unwrap();
         let mut client =
