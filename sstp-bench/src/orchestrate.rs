@@ -495,7 +495,15 @@ impl Bench {
                 let tunnel = self.tunnel_up(variant)?;
                 for flow in Flow::ALL {
                     let before = cpu_ticks(&tunnel);
-                    let gbps = self.iperf(NS_CLI, variant.target(), flow)?;
+                    // A failed measurement is reported and left out; the rest of the run
+                    // still counts (the table shows how many runs each median has).
+                    let gbps = match self.iperf(NS_CLI, variant.target(), flow) {
+                        Ok(gbps) => gbps,
+                        Err(e) => {
+                            eprintln!("  run {} {}: {e:#}", run + 1, variant.name());
+                            continue;
+                        }
+                    };
                     let cpu = cpu_ticks(&tunnel).saturating_sub(before);
                     eprintln!(
                         "  run {} {:<15} {:<32} {gbps:6.2} Gbit/s (tunnel processes {:.1} CPU-s)",
@@ -506,6 +514,7 @@ impl Bench {
                     );
                     results.entry((variant, flow)).or_default().push(gbps);
                 }
+                settle();
                 drop(tunnel);
             }
         }
@@ -522,12 +531,12 @@ impl Bench {
         if flow.reverse {
             args.push("-R");
         }
-        // One retry: iperf3's control connection now and then fails to start (the server side is
-        // still closing the previous test); a second failure is real.
+        // Retries: iperf3's server refuses a test while it is still closing the previous one
+        // ("the server is busy"); a failure that outlasts them is real.
         let mut last = None;
-        for attempt in 0..2 {
+        for attempt in 0..4 {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(Duration::from_secs(2));
             }
             match sys::output("ip", &args).and_then(|out| parse_iperf_json(&out)) {
                 Ok(gbps) => return Ok(gbps),
@@ -828,6 +837,12 @@ fn throughput_table(r: &ThroughputRuns, t: &mut Table) -> String {
          veth).\n\n{}",
         t.markdown()
     )
+}
+
+/// Lets iperf3's server finish closing the last test over a tunnel before the tunnel goes: a
+/// server whose control connection vanishes mid-close stays "busy" until it times out.
+fn settle() {
+    std::thread::sleep(Duration::from_secs(1));
 }
 
 /// `a / b` with two decimals, or `n/a` when there is nothing to divide.

@@ -220,6 +220,7 @@ fn measure(bench: &Bench, script: &Path) -> Result<String> {
                 );
                 se.entry(flow).or_default().push(gbps);
             }
+            super::settle();
         }
         let tunnel = bench.tunnel_up(Variant::Sstp)?;
         wait_for_tcp(NS_CLI, SSTP_SRV, 5201, Duration::from_secs(5))?;
@@ -233,6 +234,7 @@ fn measure(bench: &Bench, script: &Path) -> Result<String> {
             );
             ours.entry(flow).or_default().push(gbps);
         }
+        super::settle();
         drop(tunnel);
     }
     drop(lab);
