@@ -249,7 +249,7 @@ impl Default for NetworkSettings {
             dns: Vec::new(),
             dns6: Vec::new(),
             client_to_client: false,
-            session_queue: 1024,
+            session_queue: 4096,
             ra_interval: Duration::from_secs(200),
             ra_router_lifetime: Duration::from_secs(1800),
         }
