@@ -441,8 +441,10 @@ impl Core {
             ControlEvent::Connected { .. } => self.maybe_up(),
             ControlEvent::Closed(reason) => {
                 // A PPP failure (e.g. authentication) says more than the
-                // disconnect that followed it.
+                // disconnect that followed it. A refused authentication is
+                // why the call ended, whatever the peer sent after it.
                 let reason = match (self.link_failure.take(), reason) {
+                    (Some(failure @ CloseReason::AuthFailed(_)), _) => failure,
                     (
                         Some(failure),
                         CloseReason::PeerDisconnected

@@ -78,6 +78,8 @@ struct Faults {
     drop_c2s: Vec<usize>,
     /// Rewrite client → server bytes before delivery.
     mutate_c2s: Option<Mutator>,
+    /// Rewrite server → client bytes before delivery.
+    mutate_s2c: Option<Mutator>,
 }
 
 struct Pair {
@@ -147,6 +149,9 @@ impl Pair {
             let mut buf = Vec::new();
             if self.server.poll_transmit(&mut buf) {
                 moved = true;
+                if let Some(mutate) = &mut self.faults.mutate_s2c {
+                    mutate(&mut buf);
+                }
                 self.client.handle_input(self.now, &buf);
             }
             while let Some(p) = self.client.poll_ip() {
@@ -580,6 +585,61 @@ fn graceful_disconnect_from_the_server() {
         p.client_down().is_some() && p.server_down().is_some()
     });
     assert_eq!(pair.server_down(), Some(&CloseReason::LocalClose));
+    assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
+}
+
+/// sstpd 0.7.2 (`ppp_stopped` in its `sstp.py`) ends a call whose pppd
+/// exited with a Call Disconnect carrying one attribute of ID 0 (reserved)
+/// and four zero bytes, instead of a Status Info (MS-SSTP 2.2.14). It sends
+/// it right after pppd's MS-CHAPv2 Failure when the password was wrong.
+const SSTPD_CALL_DISCONNECT: [u8; 16] = [
+    0x10, 0x01, 0x00, 0x10, 0x00, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00,
+];
+
+#[test]
+fn auth_failure_outranks_an_odd_call_disconnect_that_follows_it() {
+    // With EAP the client ends the call itself on EAP-Failure; with the
+    // others the server does, as sstpd does when its pppd gives up.
+    for method in [AuthMethod::Pap, AuthMethod::ChapMd5, AuthMethod::MsChapV2] {
+        let mut pair = Pair::default_with(&[method]);
+        pair.secret = Credential::from_password("another password");
+        // Every Call Disconnect the server sends becomes sstpd's.
+        let rewritten = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = rewritten.clone();
+        pair.faults.mutate_s2c = Some(Box::new(move |buf: &mut Vec<u8>| {
+            let call_disconnect = [0x10, 0x01, 0x00, 0x14, 0x00, 0x06];
+            if let Some(at) = buf.windows(6).position(|w| w == call_disconnect) {
+                buf.splice(at..at + 0x14, SSTPD_CALL_DISCONNECT);
+                seen.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }));
+        pair.run_until(Duration::from_secs(30), |p| p.client_down().is_some());
+        assert!(
+            rewritten.load(std::sync::atomic::Ordering::Relaxed),
+            "{method}: no Call Disconnect"
+        );
+        let reason = pair.client_down().expect("client down");
+        assert!(
+            matches!(
+                reason,
+                CloseReason::AuthFailed(AuthFailure::Rejected { .. })
+            ),
+            "{method}: client says {reason:?}"
+        );
+    }
+}
+
+#[test]
+fn odd_call_disconnect_ends_a_connected_call_normally() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.client.handle_input(pair.now, &SSTPD_CALL_DISCONNECT);
+    // The client acknowledges it (3.2.5.3.5) rather than aborting.
+    let mut out = Vec::new();
+    assert!(pair.client.poll_transmit(&mut out));
+    let ack = [0x10, 0x01, 0x00, 0x08, 0x00, 0x07, 0x00, 0x00];
+    assert!(out.windows(8).any(|w| w == ack), "sent {out:02x?}");
+    pair.run_until(Duration::from_secs(10), |p| p.client_down().is_some());
     assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
 }
 

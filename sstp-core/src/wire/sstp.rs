@@ -1324,17 +1324,15 @@ impl Message {
             }
             MessageType::CALL_CONNECTED => call_connected(attrs),
             MessageType::CALL_ABORT | MessageType::CALL_DISCONNECT => {
-                let mut found = only_allowed(
-                    message_type,
-                    attrs,
-                    AttributeId::STATUS_INFO,
-                    1,
-                    |a| match a {
-                        Attribute::StatusInfo(s) => Some(*s),
-                        _ => None,
-                    },
-                )?;
-                let status = found.pop();
+                // 2.2.12 / 2.2.13 allow one optional Status Info. The call
+                // ends whatever else the message carries, so anything else
+                // is ignored on receipt: sstpd 0.7.2 sends Call Disconnect
+                // with an attribute of ID 0 (see the fixture in the tests),
+                // and refusing it would hide why the call ended.
+                let status = attrs.iter().find_map(|a| match a {
+                    Attribute::StatusInfo(s) => Some(*s),
+                    _ => None,
+                });
                 Ok(if message_type == MessageType::CALL_ABORT {
                     Self::CallAbort { status }
                 } else {
@@ -1911,6 +1909,30 @@ mod tests {
             let bytes = hex(bytes);
             assert_eq!(Message::parse(&bytes), Ok(expected.clone()), "{expected:?}");
         }
+    }
+
+    #[test]
+    fn call_abort_and_disconnect_ignore_attributes_other_than_status_info() {
+        // sstpd 0.7.2's Call Disconnect: one attribute of the reserved ID 0
+        // with four zero bytes (its `ppp_stopped`).
+        let sstpd = hex("10 01 00 10 00 06 00 01 00 00 00 08 00 00 00 00");
+        assert_eq!(
+            Message::parse(&sstpd),
+            Ok(Message::CallDisconnect { status: None })
+        );
+        // An unknown attribute before the Status Info, and a second Status
+        // Info: the first Status Info is the one kept.
+        let abort = hex("10 01 00 28 00 05 00 03 00 7F 00 08 DE AD BE EF \
+             00 02 00 0C 00 00 00 03 00 00 00 04 00 02 00 0C 00 00 00 00 00 00 00 00");
+        assert_eq!(
+            Message::parse(&abort),
+            Ok(Message::CallAbort {
+                status: Some(StatusInfo::new(
+                    AttributeId::CRYPTO_BINDING,
+                    Status::VALUE_NOT_SUPPORTED
+                )),
+            })
+        );
     }
 
     #[test]
@@ -2538,8 +2560,8 @@ mod tests {
             (2, vec![cbr, status], AttributeId::STATUS_INFO),
             (3, vec![], AttributeId::STATUS_INFO),
             (3, vec![status, cbr], AttributeId::CRYPTO_BINDING_REQ),
-            (5, vec![status, status], AttributeId::STATUS_INFO),
-            (6, vec![cbr], AttributeId::CRYPTO_BINDING_REQ),
+            // Call Abort (5) and Call Disconnect (6) take what they get: see
+            // call_abort_and_disconnect_ignore_attributes_other_than_status_info.
             (7, vec![status], AttributeId::STATUS_INFO),
             (8, vec![cbr], AttributeId::CRYPTO_BINDING_REQ),
             (9, vec![status], AttributeId::STATUS_INFO),
