@@ -108,9 +108,11 @@ pub enum CertProblem {
     },
     /// The private key is not the leaf's.
     #[error(
-        "the private key does not belong to the certificate for {subject}; use the key the certificate was issued for"
+        "the private key{key} does not belong to the certificate for {subject}; use the key the certificate was issued for"
     )]
     KeyMismatch {
+        /// ` in FILE` for a key from a file, else empty.
+        key: String,
         /// The leaf's name.
         subject: String,
     },
@@ -193,6 +195,8 @@ pub struct TlsIdentity {
     key: PrivateKeyDer<'static>,
     /// Where the chain came from, for messages: its file, or "certificate".
     what: String,
+    /// Where the key came from, as ` in FILE`, or empty for PEM text.
+    key_what: String,
 }
 
 impl fmt::Debug for TlsIdentity {
@@ -217,6 +221,7 @@ impl TlsIdentity {
             chain,
             key,
             what: "certificate".into(),
+            key_what: String::new(),
         })
     }
 
@@ -248,9 +253,11 @@ impl TlsIdentity {
         }
         let key_pem =
             std::fs::read(key).map_err(|e| pem_err(key)(rustls_pki_types::pem::Error::Io(e)))?;
-        let key = parse_key(&key.display().to_string(), &key_pem)?;
+        let key_what = key.display().to_string();
+        let key = parse_key(&key_what, &key_pem)?;
         let mut identity = Self::new(certs, key)?;
         identity.what = chain.display().to_string();
+        identity.key_what = format!(" in {key_what}");
         Ok(identity)
     }
 
@@ -322,7 +329,10 @@ impl TlsIdentity {
                     index: i + 1,
                     subject: name_of(&parsed[i]),
                 },
-                None => CertProblem::KeyMismatch { subject },
+                None => CertProblem::KeyMismatch {
+                    key: self.key_what.clone(),
+                    subject,
+                },
             }));
         }
         // RFC 5280 4.2.1.9: CA:TRUE marks an issuer; webpki and Windows
@@ -405,6 +415,7 @@ impl TlsIdentity {
                 chain: self.chain.clone(),
                 key: self.key.clone_key(),
                 what: self.what.clone(),
+                key_what: self.key_what.clone(),
             },
             min_version,
         )?;
