@@ -5,6 +5,10 @@
 //! Durations are written as `"500ms"`, `"10s"`, `"5m"`, `"2h"` or a bare
 //! number of seconds. Relative paths are relative to the config file's
 //! directory.
+//!
+//! Besides the values themselves, it checks the pools against the host's
+//! routing table ([`Config::check_routes`], [`host_routes`]) and the modes of
+//! the secret files ([`Config::check_file_modes`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};

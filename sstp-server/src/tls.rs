@@ -4,6 +4,13 @@
 //! the hash of the leaf the client saw), and a self-signed certificate
 //! generator for `sstp-server gen-cert` and tests.
 //!
+//! It also owns the checks that clients will accept the chain
+//! ([`TlsIdentity::check`], on x509-parser): dates, the serverAuth EKU
+//! (MS-SSTP 3.2.4.1), no CA certificate as the leaf, the chain's order, the
+//! key matching the leaf, and a subjectAltName. `--check-config`, the start
+//! ([`Server::bind`](crate::Server::bind)) and a reload
+//! ([`ServerHandle::reload_tls`](crate::ServerHandle::reload_tls)) run them.
+//!
 //! A reload builds a new [`TlsState`] and swaps it in: connections that
 //! already finished their handshake keep the state (and hashes) they
 //! started with, so no session drops.
@@ -423,7 +430,7 @@ impl TlsIdentity {
         let mut warnings = Vec::new();
         if matches!(leaf.subject_alternative_name(), Ok(None)) {
             warnings.push(format!(
-                "{}: the certificate for {subject} has no subjectAltName, and Windows and rustls clients match the server name only against it (RFC 6125 6.4.4), so only clients that pin its fingerprint can connect; issue one with the server's name as a subjectAltName",
+                "{}: the certificate for {subject} has no subjectAltName, which rustls-based clients such as sstpc need for the name check (they ignore the common name, RFC 6125 6.4.4), so they can connect only by pinning its fingerprint; issue one with the server's name as a subjectAltName",
                 self.what
             ));
         }
@@ -972,7 +979,7 @@ mod tests {
                 .check_at(TlsVersion::Tls12, now())
                 .expect("served"),
             [
-                "certificate: the certificate for vpn.example.com has no subjectAltName, and Windows and rustls clients match the server name only against it (RFC 6125 6.4.4), so only clients that pin its fingerprint can connect; issue one with the server's name as a subjectAltName"
+                "certificate: the certificate for vpn.example.com has no subjectAltName, which rustls-based clients such as sstpc need for the name check (they ignore the common name, RFC 6125 6.4.4), so they can connect only by pinning its fingerprint; issue one with the server's name as a subjectAltName"
             ]
         );
     }
