@@ -43,6 +43,15 @@ pub enum TlsError {
         /// message already says it).
         reason: rustls_pki_types::pem::Error,
     },
+    /// A file could not be read.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error (kept out of the error chain, as the message
+        /// already says it).
+        reason: std::io::Error,
+    },
     /// The certificate input held no certificate.
     #[error("{0}: no certificate found (expected a PEM block -----BEGIN CERTIFICATE-----)")]
     NoCertificate(String),
@@ -247,19 +256,23 @@ impl TlsIdentity {
 
     /// From PEM files.
     pub fn from_pem_files(chain: &Path, key: &Path) -> Result<Self, TlsError> {
-        let pem_err = |path: &Path| {
-            let what = path.display().to_string();
-            move |reason| TlsError::Pem { what, reason }
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|reason| TlsError::Read {
+                path: path.display().to_string(),
+                reason,
+            })
         };
-        let certs = CertificateDer::pem_file_iter(chain)
-            .map_err(pem_err(chain))?
+        let chain_pem = read(chain)?;
+        let certs = CertificateDer::pem_slice_iter(&chain_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(pem_err(chain))?;
+            .map_err(|reason| TlsError::Pem {
+                what: chain.display().to_string(),
+                reason,
+            })?;
         if certs.is_empty() {
             return Err(TlsError::NoCertificate(chain.display().to_string()));
         }
-        let key_pem =
-            std::fs::read(key).map_err(|e| pem_err(key)(rustls_pki_types::pem::Error::Io(e)))?;
+        let key_pem = read(key)?;
         let key_what = key.display().to_string();
         let key = parse_key(&key_what, &key_pem)?;
         let mut identity = Self::new(certs, key)?;
@@ -735,7 +748,13 @@ mod tests {
                 .to_string(),
             "private key: no private key found (expected a PEM block such as -----BEGIN PRIVATE KEY-----)"
         );
-        assert!(TlsIdentity::from_pem_files(Path::new("/nonexistent/c"), Path::new("/k")).is_err());
+        let missing = TlsIdentity::from_pem_files(Path::new("/nonexistent/c"), Path::new("/k"))
+            .expect_err("no file")
+            .to_string();
+        assert!(
+            missing.starts_with("cannot read /nonexistent/c: "),
+            "{missing}"
+        );
     }
 
     // -- The certificate checks, on rcgen certificates made at a fixed time.
