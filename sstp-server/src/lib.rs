@@ -158,7 +158,8 @@ pub struct ServerHandle {
 }
 
 impl<D: TunDevice + 'static> Server<D> {
-    /// Checks `config`, binds every listen address (port 0 picks a free
+    /// Checks `config` and `identity` ([`TlsIdentity::check`]; its warnings
+    /// are for the caller to show), binds every listen address (port 0 picks a free
     /// port; see [`local_addrs`](Self::local_addrs)) and prepares the
     /// pools. `tun` carries every session's packets; it should already have
     /// the server addresses (the binary sets them on a Linux TUN).
