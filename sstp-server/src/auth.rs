@@ -283,6 +283,11 @@ fn read_users(path: &Path) -> Result<HashMap<String, User>, ConfigError> {
     parse_users(&text, path)
 }
 
+/// MD4 of the UTF-16LE empty string (RFC 2759 8.3 NtPasswordHash of "").
+const EMPTY_PASSWORD_NT_HASH: [u8; 16] = [
+    0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31, 0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0,
+];
+
 fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigError> {
     let file: UsersFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_owned(),
@@ -294,12 +299,24 @@ fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigE
     let mut users = HashMap::with_capacity(file.users.len());
     for (name, entry) in file.users {
         let (credential, hash_only) = match (entry.password, entry.nt_hash) {
+            (Some(password), None) if password.is_empty() => {
+                return Err(invalid(
+                    &name,
+                    "the password is empty, which anyone could guess; set one (or an nt_hash from `sstp-server nt-hash`)",
+                ));
+            }
             (Some(password), None) => (Credential::from_password(password), false),
             (None, Some(hash)) => {
                 let bytes: [u8; 16] = hex::decode(hash.trim())
                     .ok()
                     .and_then(|b| b.try_into().ok())
                     .ok_or_else(|| invalid(&name, "nt_hash must be 32 hex digits"))?;
+                if bytes == EMPTY_PASSWORD_NT_HASH {
+                    return Err(invalid(
+                        &name,
+                        "nt_hash is the hash of the empty password, which anyone could guess; set a password",
+                    ));
+                }
                 (Credential::from_nt_hash(bytes), true)
             }
             (Some(_), Some(_)) => {
@@ -422,6 +439,12 @@ mod tests {
     }
 
     #[test]
+    fn the_empty_password_hash_is_md4_of_nothing() {
+        let hash = sstp_core::crypto::mschapv2::NtPasswordHash::from_password("");
+        assert_eq!(hash.as_bytes(), &EMPTY_PASSWORD_NT_HASH);
+    }
+
+    #[test]
     fn bad_files_are_refused() {
         for (text, what) in [
             ("[users.a]\n", "needs a password"),
@@ -436,6 +459,14 @@ mod tests {
                 "listed twice",
             ),
             ("[users.a]\npasswd = \"x\"", "unknown field"),
+            (
+                "[users.a]\npassword = \"\"",
+                "user \"a\": the password is empty",
+            ),
+            (
+                "[users.a]\nnt_hash = \"31D6CFE0D16AE931B73C59D7E0C089C0\"",
+                "hash of the empty password",
+            ),
         ] {
             let err = StaticUsers::from_toml(text).expect_err(what).to_string();
             assert!(err.contains(what), "{text}: {err}");

@@ -5,12 +5,16 @@
 //! Durations are written as `"500ms"`, `"10s"`, `"5m"`, `"2h"` or a bare
 //! number of seconds. Relative paths are relative to the config file's
 //! directory.
+//!
+//! Besides the values themselves, it checks the pools against the host's
+//! routing table ([`Config::check_routes`], [`host_routes`]) and the modes of
+//! the secret files ([`Config::check_file_modes`]).
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Deserializer};
 use sstp_core::AuthMethod;
 
@@ -324,9 +328,17 @@ impl Config {
         if self.listen.is_empty() {
             return invalid("`listen` has no address".into());
         }
+        check_ipv4_pool(self.network.ipv4_pool).map_err(ConfigError::Invalid)?;
         Ipv4Pool::new(self.network.ipv4_pool).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if let Some(v6) = self.network.ipv6_pool {
+            check_ipv6_pool(v6).map_err(ConfigError::Invalid)?;
             Ipv6Pool::new(v6).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        } else if !self.network.dns6.is_empty() {
+            // RDNSS travels in Router Advertisements (RFC 8106 5.1), which the server sends
+            // only to sessions with an IPv6 prefix.
+            warnings.push(
+                "network.dns6 is set but network.ipv6_pool is not, so no client gets these servers; set ipv6_pool or remove dns6".into(),
+            );
         }
         // 1280 is the IPv6 minimum (RFC 8200 5); 4087 the most one SSTP
         // data packet carries (MS-SSTP 2.2.3, PROTOCOL.md 3.2).
@@ -340,12 +352,7 @@ impl Config {
         if self.network.ipv6_pool.is_some() && self.tun.mtu < 1280 {
             return invalid("tun.mtu below 1280 cannot carry IPv6 (RFC 8200 5)".into());
         }
-        if self.tun.name.is_empty() || self.tun.name.len() > 15 {
-            return invalid(format!(
-                "tun.name {:?} must be 1 to 15 bytes",
-                self.tun.name
-            ));
-        }
+        check_interface_name(&self.tun.name).map_err(ConfigError::Invalid)?;
         if self.network.session_queue == 0 {
             return invalid("network.session_queue must be at least 1".into());
         }
@@ -432,6 +439,268 @@ impl Config {
         config.common.timers.negotiation = self.limits.negotiation_timeout;
         config.common.timers.hello = self.limits.hello_interval;
         config
+    }
+}
+
+impl Config {
+    /// Checks the pools against the host's routing table (`routes`, from
+    /// [`host_routes`]). A pool that covers a network routed through another
+    /// interface is an error: the TUN's connected route would take that
+    /// network over (or lose to it), so either the clients or the hosts
+    /// there become unreachable. A pool inside a larger routed network (a
+    /// summary route towards a gateway) works, as the pool's longer prefix
+    /// wins, but replies from that network may not find their way back: a
+    /// warning. Routes through the server's own TUN (a running server, or
+    /// `tun.name` with `%d`) do not count.
+    pub fn check_routes(&self, routes: &[HostRoute]) -> Result<Vec<String>, ConfigError> {
+        let mut warnings = Vec::new();
+        let pools = std::iter::once(IpNet::V4(self.network.ipv4_pool.trunc()))
+            .chain(self.network.ipv6_pool.map(|p| IpNet::V6(p.trunc())));
+        for (pool, setting) in pools.zip(["network.ipv4_pool", "network.ipv6_pool"]) {
+            for route in routes {
+                if route.net.prefix_len() == 0 || self.is_own_interface(&route.interface) {
+                    continue;
+                }
+                if pool.contains(&route.net) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{setting} {pool} covers {}, which this host already routes through {}; pick a range that is not in use here, such as {}",
+                        route.net,
+                        route.interface,
+                        if pool.addr().is_ipv4() {
+                            "10.77.0.0/24"
+                        } else {
+                            "fd00:77::/48"
+                        }
+                    )));
+                }
+                if route.net.contains(&pool) {
+                    warnings.push(format!(
+                        "{setting} {pool} lies inside {}, which this host routes through {}; make sure the hosts there send replies for {pool} to this server",
+                        route.net, route.interface
+                    ));
+                }
+            }
+        }
+        Ok(warnings)
+    }
+
+    /// Whether `interface` is this server's TUN: `tun.name` itself or, for a
+    /// kernel-numbered name such as `sstp%d`, the prefix followed by digits.
+    fn is_own_interface(&self, interface: &str) -> bool {
+        match self.tun.name.split_once("%d") {
+            Some((prefix, suffix)) => interface
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+            None => interface == self.tun.name,
+        }
+    }
+
+    /// Warnings about secrets others can read: the private key and the users
+    /// file (passwords or NT hashes, which log in as well as a password does
+    /// with MS-CHAPv2) should be readable by the server's user only. A file
+    /// that cannot be read is left to the loading step, which says why.
+    pub fn check_file_modes(&self) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut warnings = Vec::new();
+        for (setting, path) in [
+            ("tls.private_key", &self.tls.private_key),
+            ("auth.users_file", &self.auth.users_file),
+        ] {
+            let Ok(meta) = std::fs::metadata(path) else {
+                continue;
+            };
+            let mode = meta.permissions().mode();
+            if mode & 0o004 != 0 {
+                warnings.push(format!(
+                    "{setting} {} is readable by every user of this host (mode {:04o}); restrict it with chmod 600 {}",
+                    path.display(),
+                    mode & 0o7777,
+                    path.display()
+                ));
+            }
+        }
+        warnings
+    }
+}
+
+/// A route of the host's main routing table, as far as the pool check needs
+/// it.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRoute {
+    /// The destination network.
+    pub net: IpNet,
+    /// The interface it leaves through.
+    pub interface: String,
+}
+
+impl HostRoute {
+    /// A route to `net` through `interface`.
+    pub fn new(net: IpNet, interface: impl Into<String>) -> Self {
+        Self {
+            net,
+            interface: interface.into(),
+        }
+    }
+}
+
+/// The host's IPv4 and IPv6 routes from `/proc/net/route` and
+/// `/proc/net/ipv6_route` (readable without privileges); a missing file
+/// (no IPv6, not Linux) gives no routes.
+pub fn host_routes() -> Vec<HostRoute> {
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let mut routes = parse_proc_route(&read("/proc/net/route"));
+    routes.extend(parse_proc_ipv6_route(&read("/proc/net/ipv6_route")));
+    routes
+}
+
+/// `/proc/net/route`: a header line, then `Iface Destination Gateway Flags
+/// RefCnt Use Metric Mask ...` with the destination and mask as the hex of
+/// the address's bytes read as a native-endian `u32`.
+fn parse_proc_route(text: &str) -> Vec<HostRoute> {
+    const RTF_UP: u32 = 0x0001;
+    const RTF_REJECT: u32 = 0x0200;
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (iface, dest, flags, mask) = (
+                f.first()?,
+                hex(f.get(1)?)?,
+                hex(f.get(3)?)?,
+                hex(f.get(7)?)?,
+            );
+            if flags & RTF_UP == 0 || flags & RTF_REJECT != 0 || *iface == "lo" {
+                return None;
+            }
+            let mask = Ipv4Addr::from(mask.to_ne_bytes());
+            let prefix = u8::try_from(u32::from(mask).leading_ones()).ok()?;
+            let net = Ipv4Net::new(Ipv4Addr::from(dest.to_ne_bytes()), prefix).ok()?;
+            Some(HostRoute::new(IpNet::V4(net.trunc()), *iface))
+        })
+        .collect()
+}
+
+/// `/proc/net/ipv6_route`: `dest plen src splen next_hop metric refcnt use
+/// flags iface`, addresses as 32 hex digits. Local (the host's own
+/// addresses), rejecting, loopback, link-local and multicast routes are left
+/// out: the pool checks refuse those ranges on their own.
+fn parse_proc_ipv6_route(text: &str) -> Vec<HostRoute> {
+    const RTF_REJECT: u32 = 0x0200;
+    const RTF_LOCAL: u32 = 0x8000_0000;
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 {
+                return None;
+            }
+            let dest = Ipv6Addr::from(u128::from_str_radix(f[0], 16).ok()?);
+            let prefix = u8::from_str_radix(f[1], 16).ok()?;
+            let flags = u32::from_str_radix(f[8], 16).ok()?;
+            let iface = f[9];
+            if flags & (RTF_REJECT | RTF_LOCAL) != 0 || iface == "lo" {
+                return None;
+            }
+            let net = Ipv6Net::new(dest, prefix).ok()?.trunc();
+            let special = ["fe80::/10", "ff00::/8"]
+                .iter()
+                .filter_map(|s| s.parse::<Ipv6Net>().ok())
+                .any(|block| block.contains(&net));
+            (!special).then(|| HostRoute::new(IpNet::V6(net), iface))
+        })
+        .collect()
+}
+
+/// Address blocks no pool may touch, with what they are.
+const IPV4_RESERVED: [(&str, &str); 5] = [
+    ("0.0.0.0/8", "\"this network\" block (RFC 1122 3.2.1.3)"),
+    ("127.0.0.0/8", "loopback block (RFC 1122 3.2.1.3)"),
+    ("169.254.0.0/16", "link-local block (RFC 3927)"),
+    ("224.0.0.0/4", "multicast block (RFC 5771)"),
+    (
+        "240.0.0.0/4",
+        "reserved block (RFC 1112 4), which holds the broadcast address",
+    ),
+];
+
+/// IPv6 blocks no pool may touch.
+const IPV6_RESERVED: [(&str, &str); 3] = [
+    (
+        "::/8",
+        "reserved block of the unspecified, loopback and IPv4-mapped addresses (RFC 4291 2.4)",
+    ),
+    (
+        "fe80::/10",
+        "link-local block (RFC 4291 2.5.6), which never leaves one link",
+    ),
+    ("ff00::/8", "multicast block (RFC 4291 2.7)"),
+];
+
+/// Host bits and reserved ranges of the IPv4 pool.
+fn check_ipv4_pool(pool: Ipv4Net) -> Result<(), String> {
+    if pool.trunc() != pool {
+        return Err(format!(
+            "network.ipv4_pool {pool} has host bits set; write the network, {} (the server takes {}, clients the addresses after it)",
+            pool.trunc(),
+            Ipv4Addr::from(u32::from(pool.network()).saturating_add(1))
+        ));
+    }
+    for (block, what) in IPV4_RESERVED {
+        let Ok(block) = block.parse::<Ipv4Net>() else {
+            continue;
+        };
+        if block.contains(&pool) || pool.contains(&block) {
+            return Err(format!(
+                "network.ipv4_pool {pool} overlaps {block}, the {what}, whose addresses cannot be clients'; use a private range such as 10.77.0.0/24 (RFC 1918)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Host bits and reserved ranges of the IPv6 pool.
+fn check_ipv6_pool(pool: Ipv6Net) -> Result<(), String> {
+    if pool.trunc() != pool {
+        return Err(format!(
+            "network.ipv6_pool {pool} has host bits set; write the network, {}",
+            pool.trunc()
+        ));
+    }
+    for (block, what) in IPV6_RESERVED {
+        let Ok(block) = block.parse::<Ipv6Net>() else {
+            continue;
+        };
+        if block.contains(&pool) || pool.contains(&block) {
+            return Err(format!(
+                "network.ipv6_pool {pool} overlaps {block}, the {what}, whose addresses cannot be clients'; use a unique local prefix such as fd00:77::/48 (RFC 4193) or a global one routed to this host"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Linux interface names (`dev_valid_name` in the kernel): 1 to 15 bytes
+/// (`IFNAMSIZ` 16 with the NUL), not `.` or `..`, no `/`, `:` or white
+/// space. `%d` is allowed: the kernel replaces it with a free number.
+fn check_interface_name(name: &str) -> Result<(), String> {
+    let problem = if name.is_empty() || name.len() > 15 {
+        Some("must be 1 to 15 bytes long")
+    } else if name == "." || name == ".." {
+        Some("cannot be \".\" or \"..\"")
+    } else if name.contains('/') || name.contains(':') {
+        Some("cannot contain '/' or ':'")
+    } else if name.chars().any(char::is_whitespace) {
+        Some("cannot contain white space")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(format!(
+            "tun.name {name:?} {problem}, as Linux interface names are; use a name such as sstp0"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -666,6 +935,211 @@ mod tests {
             let err = Config::from_toml(toml).expect_err(what).to_string();
             assert!(err.contains(what), "{toml}: {err}");
         }
+    }
+
+    fn refusal(toml: &str) -> String {
+        let config = Config::from_toml(toml).expect("parses");
+        config.validate().expect_err(toml).to_string()
+    }
+
+    #[test]
+    fn pools_that_cannot_carry_clients_are_refused() {
+        for (pool, what) in [
+            (
+                "0.0.0.0/0",
+                "overlaps 0.0.0.0/8, the \"this network\" block",
+            ),
+            ("127.0.0.0/8", "overlaps 127.0.0.0/8, the loopback block"),
+            ("127.0.1.0/24", "overlaps 127.0.0.0/8, the loopback block"),
+            ("224.1.0.0/16", "overlaps 224.0.0.0/4, the multicast block"),
+            ("169.254.0.0/24", "link-local"),
+            ("255.255.255.0/24", "broadcast"),
+        ] {
+            let err = refusal(&format!("[network]\nipv4_pool = \"{pool}\""));
+            assert!(err.contains(what), "{pool}: {err}");
+            assert!(err.contains("such as 10.77.0.0/24"), "{pool}: {err}");
+        }
+        for (pool, what) in [
+            ("::/0", "overlaps ::/8"),
+            ("fe80::/56", "overlaps fe80::/10, the link-local block"),
+            ("ff05::/48", "multicast"),
+        ] {
+            let err = refusal(&format!("[network]\nipv6_pool = \"{pool}\""));
+            assert!(err.contains(what), "{pool}: {err}");
+            assert!(err.contains("fd00:77::/48"), "{pool}: {err}");
+        }
+        // Ordinary private and global ranges pass.
+        for toml in [
+            "[network]\nipv4_pool = \"172.16.0.0/12\"",
+            "[network]\nipv4_pool = \"100.64.0.0/16\"\nipv6_pool = \"2001:db8::/48\"",
+        ] {
+            let config = Config::from_toml(toml).expect("parses");
+            assert!(config.validate().is_ok(), "{toml}");
+        }
+    }
+
+    #[test]
+    fn a_pool_with_host_bits_is_refused_with_its_network() {
+        assert_eq!(
+            refusal("[network]\nipv4_pool = \"10.77.0.5/24\""),
+            "invalid configuration: network.ipv4_pool 10.77.0.5/24 has host bits set; write the network, 10.77.0.0/24 (the server takes 10.77.0.1, clients the addresses after it)"
+        );
+        assert_eq!(
+            refusal("[network]\nipv6_pool = \"fd00:77::1/48\""),
+            "invalid configuration: network.ipv6_pool fd00:77::1/48 has host bits set; write the network, fd00:77::/48"
+        );
+    }
+
+    #[test]
+    fn tun_names_follow_the_linux_rules() {
+        for (name, what) in [
+            ("a/b", "cannot contain '/' or ':'"),
+            ("eth0:1", "cannot contain '/' or ':'"),
+            ("a b", "cannot contain white space"),
+            (".", "cannot be \".\" or \"..\""),
+            ("..", "cannot be \".\" or \"..\""),
+            ("", "must be 1 to 15 bytes long"),
+            ("sixteen-bytes-xx", "must be 1 to 15 bytes long"),
+        ] {
+            let err = refusal(&format!("[tun]\nname = \"{name}\""));
+            assert_eq!(
+                err,
+                format!(
+                    "invalid configuration: tun.name {name:?} {what}, as Linux interface names are; use a name such as sstp0"
+                )
+            );
+        }
+        for name in ["sstp0", "fifteen-bytes-x", "sbs%d", "vpn.1"] {
+            let config = Config::from_toml(&format!("[tun]\nname = \"{name}\"")).expect("parses");
+            assert!(config.validate().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn dns6_without_an_ipv6_pool_is_a_warning() {
+        let config = Config::from_toml("[network]\ndns6 = [\"2001:db8::53\"]").expect("parses");
+        assert_eq!(
+            config.validate().expect("valid"),
+            [
+                "network.dns6 is set but network.ipv6_pool is not, so no client gets these servers; set ipv6_pool or remove dns6"
+            ]
+        );
+        let config =
+            Config::from_toml("[network]\nipv6_pool = \"fd00:77::/48\"\ndns6 = [\"2001:db8::53\"]")
+                .expect("parses");
+        assert!(config.validate().expect("valid").is_empty());
+    }
+
+    /// `/proc/net/route` and `/proc/net/ipv6_route` of a Linux 6.x host
+    /// (eth0 on 192.0.2.0/24 and fd00::/64, a default route each way).
+    const PROC_ROUTE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+        eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
+        eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+    const PROC_IPV6_ROUTE: &str = "\
+        fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n\
+        fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0\n\
+        00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n\
+        00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo\n\
+        fd000000000000000000000000000002 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000003 00000000 80200001     eth0\n\
+        ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000003 00000000 00000001     eth0\n\
+        00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+
+    fn route(net: &str, interface: &str) -> HostRoute {
+        HostRoute::new(net.parse().expect("net"), interface)
+    }
+
+    #[test]
+    fn host_routes_parse_from_proc() {
+        // Only the parsing is checked (native-endian fields assume a
+        // little-endian host, as the fixture came from one).
+        if cfg!(target_endian = "little") {
+            assert_eq!(
+                parse_proc_route(PROC_ROUTE),
+                [route("0.0.0.0/0", "eth0"), route("192.0.2.0/24", "eth0")]
+            );
+        }
+        assert_eq!(
+            parse_proc_ipv6_route(PROC_IPV6_ROUTE),
+            [route("fd00::/64", "eth0"), route("::/0", "eth0")]
+        );
+    }
+
+    #[test]
+    fn a_pool_over_a_routed_network_is_refused() {
+        let routes = [
+            route("0.0.0.0/0", "eth0"),
+            route("192.0.2.0/24", "eth0"),
+            route("10.0.0.0/8", "eth1"),
+            route("10.77.0.0/24", "sstp0"),
+            route("10.88.0.0/24", "sbs12"),
+            route("fd00::/64", "eth0"),
+        ];
+        let check = |toml: &str| {
+            Config::from_toml(toml)
+                .expect("parses")
+                .check_routes(&routes)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("[network]\nipv4_pool = \"192.0.2.0/24\""),
+            Err("invalid configuration: network.ipv4_pool 192.0.2.0/24 covers 192.0.2.0/24, which this host already routes through eth0; pick a range that is not in use here, such as 10.77.0.0/24".into())
+        );
+        assert_eq!(
+            check("[network]\nipv4_pool = \"192.0.0.0/16\""),
+            Err("invalid configuration: network.ipv4_pool 192.0.0.0/16 covers 192.0.2.0/24, which this host already routes through eth0; pick a range that is not in use here, such as 10.77.0.0/24".into())
+        );
+        assert_eq!(
+            check("[network]\nipv4_pool = \"172.16.0.0/24\"\nipv6_pool = \"fd00::/56\""),
+            Err("invalid configuration: network.ipv6_pool fd00::/56 covers fd00::/64, which this host already routes through eth0; pick a range that is not in use here, such as fd00:77::/48".into())
+        );
+        // Inside a larger route: works (longest prefix wins), with a warning.
+        assert_eq!(
+            check("[network]\nipv4_pool = \"10.99.0.0/24\""),
+            Ok(vec!["network.ipv4_pool 10.99.0.0/24 lies inside 10.0.0.0/8, which this host routes through eth1; make sure the hosts there send replies for 10.99.0.0/24 to this server".to_owned()])
+        );
+        // The server's own TUN (running, or numbered by the kernel) does not count.
+        let ok = "[network]\nipv4_pool = \"10.77.0.0/24\"\n[tun]\nname = \"sstp0\"";
+        assert_eq!(check(ok).map(|w| w.len()), Ok(1), "only the 10/8 warning");
+        let ok = "[network]\nipv4_pool = \"10.88.0.0/24\"\n[tun]\nname = \"sbs%d\"";
+        assert_eq!(check(ok).map(|w| w.len()), Ok(1), "only the 10/8 warning");
+        let clash = "[network]\nipv4_pool = \"10.88.0.0/24\"\n[tun]\nname = \"sbs\"";
+        assert!(check(clash).is_err());
+    }
+
+    #[test]
+    fn secrets_readable_by_everyone_get_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sstp-config-modes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = dir.join("key.pem");
+        let users = dir.join("users.toml");
+        for file in [&key, &users] {
+            std::fs::write(file, "secret").expect("write");
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        }
+        let mut config = Config::default();
+        config.tls.private_key.clone_from(&key);
+        config.auth.users_file.clone_from(&users);
+        assert_eq!(
+            config.check_file_modes(),
+            [
+                format!(
+                    "tls.private_key {} is readable by every user of this host (mode 0644); restrict it with chmod 600 {}",
+                    key.display(),
+                    key.display()
+                ),
+                format!(
+                    "auth.users_file {} is readable by every user of this host (mode 0644); restrict it with chmod 600 {}",
+                    users.display(),
+                    users.display()
+                ),
+            ]
+        );
+        for file in [&key, &users] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        }
+        assert!(config.check_file_modes().is_empty());
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

@@ -66,12 +66,15 @@ use tokio::sync::Semaphore;
 
 pub use auth::{AuthBackend, AuthDecision, AuthFuture, StaticUsers};
 pub use config::{
-    AuthSettings, Config, ConfigError, HttpSettings, Limits, NetworkSettings, TlsSettings,
-    TlsVersion, TunSettings, parse_duration,
+    AuthSettings, Config, ConfigError, HostRoute, HttpSettings, Limits, NetworkSettings,
+    TlsSettings, TlsVersion, TunSettings, host_routes, parse_duration,
 };
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use pool::{Ipv4Pool, Ipv6Pool, PoolError};
-pub use tls::{SelfSigned, TlsError, TlsIdentity, fingerprint, generate_self_signed};
+pub use tls::{
+    CertProblem, MAX_CERT_DAYS, SelfSigned, TlsError, TlsIdentity, fingerprint,
+    generate_self_signed,
+};
 
 use crate::metrics::Metrics;
 use crate::pool::AddressPools;
@@ -155,7 +158,8 @@ pub struct ServerHandle {
 }
 
 impl<D: TunDevice + 'static> Server<D> {
-    /// Checks `config`, binds every listen address (port 0 picks a free
+    /// Checks `config` and `identity` ([`TlsIdentity::check`]; its warnings
+    /// are for the caller to show), binds every listen address (port 0 picks a free
     /// port; see [`local_addrs`](Self::local_addrs)) and prepares the
     /// pools. `tun` carries every session's packets; it should already have
     /// the server addresses (the binary sets them on a Linux TUN).
@@ -166,6 +170,7 @@ impl<D: TunDevice + 'static> Server<D> {
         auth: Arc<dyn AuthBackend>,
     ) -> Result<Self, ServerError> {
         config.validate()?;
+        identity.check(config.tls.min_version)?;
         let tls = TlsState::new(identity, config.tls.min_version)?;
         let v4 = Ipv4Pool::new(config.network.ipv4_pool)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -233,9 +238,11 @@ impl<D: TunDevice + 'static> Server<D> {
 
 impl ServerHandle {
     /// Swaps in a new certificate and key for new connections; sessions
-    /// that are up keep theirs (the SIGHUP reload). Returns the new leaf's
-    /// SHA-256 fingerprint.
+    /// that are up keep theirs (the SIGHUP reload). A chain or key that
+    /// [`TlsIdentity::check`] refuses is not swapped in: the old one stays.
+    /// Returns the new leaf's SHA-256 fingerprint.
     pub fn reload_tls(&self, identity: TlsIdentity) -> Result<String, TlsError> {
+        identity.check(self.shared.config.tls.min_version)?;
         let state = TlsState::new(identity, self.shared.config.tls.min_version)?;
         let fingerprint = state.fingerprint.clone();
         *self

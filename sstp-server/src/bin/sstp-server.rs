@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use sstp_server::{
     Config, Ipv4Pool, Ipv6Pool, Server, ServerHandle, StaticUsers, TlsIdentity,
-    generate_self_signed,
+    generate_self_signed, host_routes,
 };
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -64,7 +64,7 @@ enum Command {
         /// Where to write the private key (PEM, mode 0600).
         #[arg(long, default_value = "key.pem")]
         key: PathBuf,
-        /// Validity in days.
+        /// Validity in days, 1 to 3650.
         #[arg(long, default_value_t = 825)]
         days: u32,
         /// Overwrite existing files.
@@ -144,8 +144,10 @@ fn load(path: &Path) -> Result<Loaded> {
             None => bail!("users file: fixed prefix {prefix}, but network.ipv6_pool is not set"),
         }
     }
+    warnings.extend(config.check_routes(&host_routes())?);
+    warnings.extend(config.check_file_modes());
     let identity = TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key)?;
-    identity.check(config.tls.min_version)?;
+    warnings.extend(identity.check(config.tls.min_version)?);
     Ok(Loaded {
         config,
         users: Arc::new(users),
@@ -246,10 +248,19 @@ async fn run(path: &Path) -> Result<()> {
 
 /// SIGHUP: new certificate and users; sessions that are up stay up.
 fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
-    match TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key)
-        .and_then(|identity| handle.reload_tls(identity))
-    {
-        Ok(fingerprint) => info!(certificate = %fingerprint, "certificate reloaded"),
+    // The same checks as at start: a bad new certificate is refused and the old one stays.
+    match TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key).and_then(
+        |identity| {
+            let warnings = identity.check(config.tls.min_version)?;
+            handle.reload_tls(identity).map(|f| (f, warnings))
+        },
+    ) {
+        Ok((fingerprint, warnings)) => {
+            for w in &warnings {
+                warn!("{w}");
+            }
+            info!(certificate = %fingerprint, "certificate reloaded");
+        }
         Err(e) => error!(error = %e, "certificate reload failed; keeping the old one"),
     }
     match users.reload() {
@@ -363,13 +374,16 @@ fn gen_cert(names: &[String], cert: &Path, key: &Path, days: u32, force: bool) -
 }
 
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(path)?;
+    // `mode` applies only to a new file: an existing key (--force) keeps its
+    // old mode unless set here, before the secret goes in.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(data)
 }
 

@@ -87,6 +87,147 @@ fn gen_cert_then_check_config() {
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
+/// A leaf for `vpn.example.com` made by rcgen, after `tweak`: (cert, key) PEM.
+fn certificate(tweak: impl FnOnce(&mut rcgen::CertificateParams)) -> (String, String) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["vpn.example.com".to_owned()]).expect("params");
+    let mut dn = rcgen::DistinguishedName::new();
+    dn.push(rcgen::DnType::CommonName, "vpn.example.com");
+    params.distinguished_name = dn;
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    tweak(&mut params);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// Runs `--check-config` on a server with this certificate and key:
+/// (exit code, stdout, stderr).
+fn check_with(tag: &str, cert: &str, key: &str) -> (Option<i32>, String, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join("cert.pem"), cert).expect("cert");
+    std::fs::write(dir.join("key.pem"), key).expect("key");
+    std::fs::write(dir.join("users.toml"), "[users.a]\npassword = \"x\"\n").expect("users");
+    for file in ["key.pem", "users.toml"] {
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+    }
+    let config = dir.join("server.toml");
+    std::fs::write(&config, "").expect("config");
+    let out = Command::new(BIN)
+        .args(["--check-config", "--config"])
+        .arg(&config)
+        .output()
+        .expect("check");
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_refuses_an_expired_certificate() {
+    let (cert, key) = certificate(|p| {
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
+    });
+    let (code, stdout, stderr) = check_with("expired", &cert, &key);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("OK"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "cert.pem: the certificate for vpn.example.com expired on 2025-06-15 15:06 UTC; renew it (sstp-server gen-cert makes a self-signed one), then send SIGHUP"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn check_config_refuses_a_ca_certificate_as_leaf() {
+    let (cert, key) = certificate(|p| {
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    });
+    let (code, stdout, stderr) = check_with("ca-leaf", &cert, &key);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "cert.pem: the first certificate (vpn.example.com) is a CA certificate (basicConstraints CA:TRUE), which clients refuse as a server's; put the server's own certificate first, then the certificates that issued it"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn check_config_warns_of_a_certificate_without_subject_alt_name() {
+    let (cert, key) = certificate(|p| p.subject_alt_names.clear());
+    let (code, stdout, stderr) = check_with("no-san", &cert, &key);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(": OK"), "{stdout}");
+    assert!(
+        stdout.contains("the certificate for vpn.example.com has no subjectAltName"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn gen_cert_writes_the_key_0600_even_over_an_old_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("mode");
+    let key = dir.join("key.pem");
+    std::fs::write(&key, "old").expect("old key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = Command::new(BIN)
+        .current_dir(&dir)
+        .args(["gen-cert", "--name", "vpn.example.com", "--force"])
+        .output()
+        .expect("gen-cert");
+    assert!(out.status.success(), "{out:?}");
+    let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "key.pem mode {mode:o}");
+    assert!(
+        std::fs::read_to_string(&key)
+            .expect("key")
+            .contains("PRIVATE KEY")
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn gen_cert_refuses_a_bad_name_or_validity() {
+    let dir = temp_dir("args");
+    for (args, message) in [
+        (
+            &["--name", "not a name!!"][..],
+            "\"not a name!!\" is neither a DNS name nor an IP address; give the name clients connect to, such as vpn.example.com or 192.0.2.1",
+        ),
+        (
+            &["--name", "vpn.example.com", "--days", "0"][..],
+            "a certificate must be valid for 1 to 3650 days, not 0",
+        ),
+        (
+            &["--name", "vpn.example.com", "--days", "100000"][..],
+            "a certificate must be valid for 1 to 3650 days, not 100000",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .arg("gen-cert")
+            .args(args)
+            .output()
+            .expect("gen-cert");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(!dir.join("cert.pem").exists() && !dir.join("key.pem").exists());
+    }
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
 #[test]
 fn nt_hash_of_a_password() {
     use std::io::Write;

@@ -72,6 +72,38 @@ async fn certificate_reload_keeps_existing_sessions() {
     before.close().await;
 }
 
+/// SIGHUP with a bad new certificate (here an expired one): the reload is
+/// refused with the reason, the old certificate stays, clients still connect.
+#[tokio::test]
+async fn a_reload_with_a_bad_certificate_keeps_the_old_one() {
+    let server = TestServer::start().await;
+    let old_fingerprint = server.handle.tls_fingerprint();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    params.not_before = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+    params.not_after = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("cert");
+    let expired =
+        sstp_server::TlsIdentity::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+            .expect("parses");
+    let err = server
+        .handle
+        .reload_tls(expired)
+        .expect_err("an expired certificate is refused");
+    assert_eq!(
+        err.to_string(),
+        "certificate: the certificate for rcgen self signed cert expired on 2025-06-15 15:06 UTC; renew it (sstp-server gen-cert makes a self-signed one), then send SIGHUP"
+    );
+    assert_eq!(server.handle.tls_fingerprint(), old_fingerprint);
+    assert_eq!(server.metric("sstp_tls_reloads_total"), 0.0);
+    let client = server
+        .client()
+        .connect()
+        .await
+        .expect("the old certificate still serves");
+    client.close().await;
+}
+
 /// SIGTERM's shutdown: every client gets a Call Disconnect and `run`
 /// returns within the grace period; nothing is left behind.
 #[tokio::test]

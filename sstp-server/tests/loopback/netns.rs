@@ -160,6 +160,7 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
 
     let ns_name = ns.0.clone();
     let cert_pem = std::fs::read(dir.join("cert.pem")).expect("cert");
+    let scenario_dir = dir.clone();
     let result = std::thread::spawn(move || {
         let file = File::open(format!("/run/netns/{ns_name}")).expect("open netns");
         setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
@@ -168,9 +169,12 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            timeout(Duration::from_secs(60), scenario(&ns_name, &cert_pem, pid))
-                .await
-                .expect("scenario timed out")
+            timeout(
+                Duration::from_secs(60),
+                scenario(&ns_name, &cert_pem, pid, &scenario_dir),
+            )
+            .await
+            .expect("scenario timed out")
         })
     })
     .join();
@@ -196,7 +200,7 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
     }
 }
 
-async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid) {
+async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Path) {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, PORT));
     let end = Instant::now() + Duration::from_secs(15);
     while TcpStream::connect(addr).await.is_err() {
@@ -253,6 +257,37 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid) {
         }
     }
     responder.abort();
+
+    // SIGHUP with an expired certificate in place: refused, logged with the
+    // reason, and the old certificate goes on serving.
+    let mut expired = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+    expired.not_before = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).expect("time");
+    expired.not_after = time::OffsetDateTime::from_unix_timestamp(1_750_000_000).expect("time");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = expired.self_signed(&key).expect("cert");
+    std::fs::write(dir.join("cert.pem"), cert.pem()).expect("cert");
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).expect("key");
+    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGHUP).expect("SIGHUP");
+    let refused = "certificate reload failed; keeping the old one";
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        if let Some(line) = log.lines().find(|l| l.contains(refused)) {
+            assert!(
+                line.contains("cert.pem: the certificate for rcgen self signed cert expired on 2025-06-15 15:06 UTC"),
+                "{line}"
+            );
+            break;
+        }
+        assert!(Instant::now() < end, "no refused reload in the log:\n{log}");
+        sleep(Duration::from_millis(50)).await;
+    }
+    ClientOptions::new(addr, ca)
+        .connect()
+        .await
+        .expect("the old certificate still serves")
+        .close()
+        .await;
 
     // SIGTERM: graceful shutdown.
     nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
