@@ -734,10 +734,10 @@ impl<D: TunDevice> Driver<D> {
     }
 
     async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
-        let n = batch.len() as u64;
         if let Err(e) = tun.send_batch(batch).await {
             debug!(error = %e, "TUN write failed");
-            metrics.count_drop(DropReason::TunError, n);
+            // The rest of the batch went in: count only what did not.
+            metrics.count_drop(DropReason::TunError, batch.dropped() as u64);
         }
     }
 }

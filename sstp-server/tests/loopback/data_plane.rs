@@ -318,3 +318,30 @@ async fn a_client_that_does_not_keep_up_costs_drops_not_memory() {
         .await;
     client.close().await;
 }
+
+/// One packet the TUN refuses in a batched write is one drop: the others of
+/// the batch were written and are not counted as lost.
+#[tokio::test]
+async fn one_packet_refused_by_the_tun_counts_one_drop() {
+    // The session carries 1400-byte packets; the TUN takes only 1200, so
+    // the 1300-byte one fails its write and the two small ones go in.
+    let mut server = TestServer::start_with_tun_mtu(test_config(), 1200).await;
+    let client = server.client().connect().await.expect("client");
+    client.send_burst(vec![
+        ipv4(client.ipv4, LAB_HOST, b"first"),
+        ipv4(client.ipv4, LAB_HOST, &[0x55; 1280]),
+        ipv4(client.ipv4, LAB_HOST, b"third"),
+    ]);
+    assert_eq!(&server.observe().await[20..], b"first");
+    assert_eq!(&server.observe().await[20..], b"third");
+    server
+        .wait_for("the drop counted", |s| {
+            s.metric("sstp_dropped_packets_total{reason=\"tun_error\"}") > 0.0
+        })
+        .await;
+    assert_eq!(
+        server.metric("sstp_dropped_packets_total{reason=\"tun_error\"}"),
+        1.0
+    );
+    client.close().await;
+}
