@@ -1076,3 +1076,38 @@ fn ip_packets_longer_than_our_mru_are_dropped_at_receipt() {
     // The call carries on.
     pair.exchange_ipv4();
 }
+
+#[test]
+fn a_4091_byte_echo_request_is_answered_within_the_peer_mru() {
+    // A peer whose MRU 1400 we Acked sends the largest LCP Echo-Request an
+    // SSTP data packet carries (4091-byte PPP frame, MS-SSTP 2.2.3). RFC
+    // 1661 5.8 requires an answer and 6.1 forbids sending it more than
+    // 1400: the Echo-Reply is cut to 1400 bytes, its data a prefix of the
+    // request's.
+    let mut server = ServerConfig::default();
+    server.auth_methods = vec![AuthMethod::MsChapV2];
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![AuthMethod::MsChapV2];
+    client.common.mru = Some(1400);
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    let mut echo = vec![0x09, 0x77, 0, 0, 0, 0, 0, 0];
+    echo.extend((0..4091 - 4 - 8).map(|i| i as u8));
+    let l = echo.len() as u16;
+    echo[2..4].copy_from_slice(&l.to_be_bytes());
+    let frame = data_frame(0xc021, &echo);
+    assert_eq!(frame.len(), 4095, "the largest SSTP packet");
+    pair.server.handle_input(pair.now, &frame);
+    let mut out = Vec::new();
+    assert!(pair.server.poll_transmit(&mut out));
+    let sent = ppp_packets(&out);
+    assert_eq!(sent.len(), 1, "one answer");
+    let (protocol, reply) = &sent[0];
+    assert_eq!((*protocol, reply[0], reply[1]), (0xc021, 0x0a, 0x77));
+    assert_eq!(reply.len(), 1400);
+    assert_eq!(&reply[2..4], &1400u16.to_be_bytes());
+    assert_eq!(&reply[8..], &echo[8..1400]);
+    // The call carries on.
+    pair.client.handle_input(pair.now, &out);
+    pair.exchange_ipv4();
+}
