@@ -246,6 +246,8 @@ pub(crate) fn build_echo_reply(server_ll: Ipv6Addr, request: &EchoRequest<'_>, o
     out.extend_from_slice(&[0x60, 0, 0, 0]);
     // The request's payload length came in a 16-bit field: so does ours.
     out.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    // Not Neighbor Discovery: the default hop limit we advise hosts is ours
+    // too.
     out.extend_from_slice(&[NEXT_HEADER_ICMPV6, ADV_CUR_HOP_LIMIT]);
     out.extend_from_slice(&server_ll.octets());
     out.extend_from_slice(&request.source.octets());
