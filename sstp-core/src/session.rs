@@ -34,7 +34,8 @@
 //! IPv4/IPv6 on the fast path: if the call is connected (3.2.7.2; the server
 //! passes no data before the crypto binding is verified, 3.3.5.2.3) and the
 //! NCP is Opened, the IP packet is queued for `poll_ip` without touching any
-//! state machine → any other PPP frame goes to the link (LCP, auth, NCPs;
+//! state machine (one longer than our MRU is dropped and counted, RFC 1661
+//! 6.1) → any other PPP frame goes to the link (LCP, auth, NCPs;
 //! RFC 1661 3). `send_ip` is the same in reverse: one check, then the
 //! 4-byte SSTP header and 4-byte PPP header are written in front of the
 //! packet straight into the transmit buffer.
@@ -157,8 +158,12 @@ pub struct SessionStats {
     /// Bytes of TLS plaintext produced.
     pub bytes_out: u64,
     /// Received IP packets dropped: before the call was connected or the
-    /// NCP open (MS-SSTP 3.3.5.2.3), or because `poll_ip` was not drained.
+    /// NCP open (MS-SSTP 3.3.5.2.3), longer than our MRU, or because
+    /// `poll_ip` was not drained.
     pub ip_rx_dropped: u64,
+    /// Of `ip_rx_dropped`: packets longer than the MRU the peer agreed to
+    /// (RFC 1661 6.1), which no conforming peer sends.
+    pub ip_rx_oversize: u64,
     /// PPP frames that did not parse.
     pub malformed_frames: u64,
 }
@@ -358,7 +363,14 @@ impl Core {
                     } else {
                         self.link.ipv6_open()
                     };
-                if open && self.rx.push(frame.payload) {
+                // RFC 1661 6.1: the peer agreed to send at most our MRU
+                // in the Information field. A longer packet would only be
+                // refused by the TUN later, after being counted as
+                // received; drop it here, where it is known for what it is.
+                if open && frame.payload.len() > usize::from(self.link.local_mru()) {
+                    self.stats.ip_rx_oversize += 1;
+                    self.stats.ip_rx_dropped += 1;
+                } else if open && self.rx.push(frame.payload) {
                     self.stats.ip_rx_packets += 1;
                     self.stats.ip_rx_bytes += frame.payload.len() as u64;
                 } else {

@@ -224,6 +224,10 @@ struct Driver<D: TunDevice> {
     v6: Option<Ipv6Link>,
     /// Destinations of Router Advertisements to send.
     pending_ra: Vec<Ipv6Addr>,
+    /// Echo Replies from our link-local address to send (at most the
+    /// budget's burst between two drains).
+    pending_echo: Vec<Vec<u8>>,
+    echo_budget: ra::EchoBudget,
     /// First spoofed packet logged (once per session).
     spoof_logged: bool,
     down: Option<CloseReason>,
@@ -297,6 +301,8 @@ pub(crate) async fn run<D, S>(
         mtu,
         v6: None,
         pending_ra: Vec::new(),
+        pending_echo: Vec::new(),
+        echo_budget: ra::EchoBudget::default(),
         spoof_logged: false,
         down: None,
         closing: false,
@@ -506,6 +512,13 @@ impl<D: TunDevice> Driver<D> {
             for dst in std::mem::take(&mut self.pending_ra) {
                 self.send_ra(dst);
             }
+            for reply in std::mem::take(&mut self.pending_echo) {
+                // Too large for the link (4.2 allows no truncation) or the
+                // buffer is full: like any packet for the client, dropped.
+                if let Err(e) = self.session.send_ip(now(), &reply) {
+                    debug!(error = %e, "echo reply not sent");
+                }
+            }
             if self.session.poll_transmit(&mut self.spare) {
                 if self.out.is_empty() {
                     std::mem::swap(&mut self.out, &mut self.spare);
@@ -671,9 +684,11 @@ impl<D: TunDevice> Driver<D> {
     }
 
     /// Packets the client sent: checked, then to the TUN in batches, to
-    /// another session, or answered here (Router Solicitations).
+    /// another session, or answered here (Router Solicitations, Echo
+    /// Requests to our link-local address).
     async fn forward_from_client(&mut self) {
-        let policy = Policy::new(&self.shared, self.lease.as_ref());
+        let server_ll = self.v6.as_ref().map(|v6| v6.server_ll);
+        let policy = Policy::new(&self.shared, self.lease.as_ref(), server_ll);
         // Borrowed from the pool only while there is something to write.
         let mut batch: Option<SendBatch> = None;
         // (packets, bytes), added to the shared counters once.
@@ -704,6 +719,17 @@ impl<D: TunDevice> Driver<D> {
                     }
                 }
                 Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
+                Verdict::EchoRequest(server_ll) => {
+                    if self.echo_budget.allow(now()) {
+                        if let Some(request) = ra::parse_echo_request(packet, server_ll) {
+                            let mut reply = Vec::with_capacity(packet.len());
+                            ra::build_echo_reply(server_ll, &request, &mut reply);
+                            self.pending_echo.push(reply);
+                        }
+                    } else {
+                        metrics.count_drop(DropReason::RateLimited, 1);
+                    }
+                }
                 Verdict::Ignore => {}
                 Verdict::Drop(why) => {
                     metrics.count_drop(why, 1);
@@ -734,10 +760,10 @@ impl<D: TunDevice> Driver<D> {
     }
 
     async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
-        let n = batch.len() as u64;
         if let Err(e) = tun.send_batch(batch).await {
             debug!(error = %e, "TUN write failed");
-            metrics.count_drop(DropReason::TunError, n);
+            // The rest of the batch went in: count only what did not.
+            metrics.count_drop(DropReason::TunError, batch.dropped() as u64);
         }
     }
 }
@@ -784,6 +810,8 @@ enum Verdict {
     Peer(IpAddr),
     /// A Router Solicitation: answer it (to this address).
     RouterSolicitation(Ipv6Addr),
+    /// An Echo Request to our link-local address (given): answer it.
+    EchoRequest(Ipv6Addr),
     /// Link-scoped traffic for nobody (DAD, MLD): drop quietly.
     Ignore,
     Drop(DropReason),
@@ -798,10 +826,12 @@ struct Policy {
     server_v4: Ipv4Addr,
     pool_v6: Option<Ipv6Net>,
     client_to_client: bool,
+    /// Our link-local address on this link, once IPv6CP is up.
+    server_ll: Option<Ipv6Addr>,
 }
 
 impl Policy {
-    fn new(shared: &Shared, lease: Option<&Lease>) -> Self {
+    fn new(shared: &Shared, lease: Option<&Lease>, server_ll: Option<Ipv6Addr>) -> Self {
         Self {
             ipv4: lease.map(|l| l.ipv4),
             ipv6: lease.and_then(|l| l.ipv6),
@@ -809,6 +839,7 @@ impl Policy {
             server_v4: shared.pools.server_v4(),
             pool_v6: shared.pools.net_v6(),
             client_to_client: shared.config.network.client_to_client,
+            server_ll,
         }
     }
 
@@ -834,11 +865,18 @@ impl Policy {
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 if ra::is_link_scoped(dst) {
                     // Link-scoped packets are for the router on the link:
-                    // us. We answer Router Solicitations; the rest (DAD,
-                    // MLD) needs no answer on a point-to-point link.
-                    return match ra::parse_router_solicitation(packet) {
-                        Some(rs) => Verdict::RouterSolicitation(rs.reply_to()),
-                        None => Verdict::Ignore,
+                    // us. We answer Router Solicitations and Echo Requests
+                    // (RFC 4443 4.2; our link-local address is no kernel
+                    // address: the TUN is shared); the rest (DAD, MLD)
+                    // needs no answer on a point-to-point link.
+                    if let Some(rs) = ra::parse_router_solicitation(packet) {
+                        return Verdict::RouterSolicitation(rs.reply_to());
+                    }
+                    return match self.server_ll {
+                        Some(ll) if ra::parse_echo_request(packet, ll).is_some() => {
+                            Verdict::EchoRequest(ll)
+                        }
+                        _ => Verdict::Ignore,
                     };
                 }
                 if !self.ipv6.is_some_and(|p| p.contains(&src)) {
@@ -894,6 +932,7 @@ mod tests {
             server_v4: Ipv4Addr::new(10, 77, 0, 1),
             pool_v6: Some("fd00:77::/48".parse().expect("net")),
             client_to_client: c2c,
+            server_ll: Some("fe80::1".parse().expect("addr")),
         }
     }
 

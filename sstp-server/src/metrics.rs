@@ -38,10 +38,13 @@ pub(crate) enum DropReason {
     Invalid,
     /// Writing to the TUN failed.
     TunError,
+    /// Packets the server answers itself (ICMPv6 Echo Requests to its
+    /// link-local address) beyond the rate it answers them at.
+    RateLimited,
 }
 
 impl DropReason {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::QueueFull,
         Self::NoRoute,
         Self::Spoofed,
@@ -49,6 +52,7 @@ impl DropReason {
         Self::NotReady,
         Self::Invalid,
         Self::TunError,
+        Self::RateLimited,
     ];
 
     fn label(self) -> &'static str {
@@ -60,6 +64,7 @@ impl DropReason {
             Self::NotReady => "not_ready",
             Self::Invalid => "invalid",
             Self::TunError => "tun_error",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

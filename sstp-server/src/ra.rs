@@ -10,16 +10,31 @@
 //! (RDNSS, RFC 8106). Advertisements go out when IPv6 comes up, in answer to
 //! every Router Solicitation, and periodically (RFC 4861 6.2.4, 6.2.6).
 //!
+//! The server is also a node on each PPP link: clients use its link-local
+//! address (the IPv6CP peer) as their default gateway, and expect it to
+//! answer ICMPv6 Echo Requests (RFC 4443 4.1, 4.2) like any neighbour.
+//! The TUN is shared by all sessions, so that address is not the kernel's:
+//! the session answers them itself, at a bounded rate ([`EchoBudget`]).
+//!
 //! Packets are whole IPv6 packets (no link-layer header: PPP has none), so
 //! they go straight into `ServerSession::send_ip` and come out of
 //! `poll_ip`.
 
 use std::net::Ipv6Addr;
+use std::time::Instant;
 
 use ipnet::Ipv6Net;
 
 /// ICMPv6 (RFC 4443) as an IPv6 Next Header value.
 const NEXT_HEADER_ICMPV6: u8 = 58;
+/// Echo Request and Reply types (RFC 4443 4.1, 4.2).
+const TYPE_ECHO_REQUEST: u8 = 128;
+const TYPE_ECHO_REPLY: u8 = 129;
+/// Echo Replies the server sends at once on one session, and per second
+/// after that ([`EchoBudget`]): ample for ping, too few to keep a session
+/// task busy answering a flood.
+const ECHO_BURST: f64 = 16.0;
+const ECHO_PER_SECOND: f64 = 8.0;
 /// Router Solicitation and Advertisement types (RFC 4861 4.1, 4.2).
 const TYPE_ROUTER_SOLICITATION: u8 = 133;
 const TYPE_ROUTER_ADVERTISEMENT: u8 = 134;
@@ -172,6 +187,108 @@ pub(crate) fn build_router_advertisement(
     out.extend_from_slice(&icmp);
 }
 
+/// A valid Echo Request for the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EchoRequest<'a> {
+    /// Its source, where the reply goes.
+    pub(crate) source: Ipv6Addr,
+    /// Identifier, Sequence Number and Data: what the reply returns.
+    pub(crate) body: &'a [u8],
+}
+
+/// Parses `packet` as an Echo Request (RFC 4443 4.1) the server must answer:
+/// addressed to its link-local address `server_ll` or to all nodes on the
+/// link (4.2: a reply SHOULD be sent to a multicast request too), code 0,
+/// a correct checksum (2.3), from a unicast source. `None` for anything
+/// else (other packets, extension headers, malformed ones): never a panic.
+pub(crate) fn parse_echo_request(packet: &[u8], server_ll: Ipv6Addr) -> Option<EchoRequest<'_>> {
+    let header = packet.get(..IPV6_HEADER_LEN)?;
+    if header[0] >> 4 != 6 || header[6] != NEXT_HEADER_ICMPV6 {
+        return None;
+    }
+    let payload_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    let icmp = packet.get(IPV6_HEADER_LEN..IPV6_HEADER_LEN + payload_len)?;
+    // Type, code, checksum, then Identifier and Sequence Number (4.1).
+    if icmp.len() < 8 || icmp[0] != TYPE_ECHO_REQUEST || icmp[1] != 0 {
+        return None;
+    }
+    let source = ipv6_at(header, 8)?;
+    let destination = ipv6_at(header, 24)?;
+    if destination != server_ll && destination != ALL_NODES {
+        return None;
+    }
+    // The reply goes back to the source: it must be somebody's unicast
+    // address.
+    if source.is_unspecified() || source.is_multicast() {
+        return None;
+    }
+    if checksum(source, destination, icmp) != 0 {
+        return None;
+    }
+    Some(EchoRequest {
+        source,
+        body: &icmp[4..],
+    })
+}
+
+/// Appends a whole IPv6 packet carrying the Echo Reply (RFC 4443 4.2) to
+/// `request`, from `server_ll` (the reply to a multicast request too comes
+/// from our unicast address, 4.2): the request's Identifier, Sequence
+/// Number and Data unmodified.
+pub(crate) fn build_echo_reply(server_ll: Ipv6Addr, request: &EchoRequest<'_>, out: &mut Vec<u8>) {
+    let mut icmp = Vec::with_capacity(4 + request.body.len());
+    icmp.extend_from_slice(&[TYPE_ECHO_REPLY, 0, 0, 0]);
+    icmp.extend_from_slice(request.body);
+    let sum = checksum(server_ll, request.source, &icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+
+    out.reserve(IPV6_HEADER_LEN + icmp.len());
+    out.extend_from_slice(&[0x60, 0, 0, 0]);
+    // The request's payload length came in a 16-bit field: so does ours.
+    out.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    // Not Neighbor Discovery: the default hop limit we advise hosts is ours
+    // too.
+    out.extend_from_slice(&[NEXT_HEADER_ICMPV6, ADV_CUR_HOP_LIMIT]);
+    out.extend_from_slice(&server_ll.octets());
+    out.extend_from_slice(&request.source.octets());
+    out.extend_from_slice(&icmp);
+}
+
+/// The Echo Replies one session may still send: a token bucket, pure (time
+/// comes in as `now`). A reply is no larger than its request, so this only
+/// bounds the work a flood of requests costs the session.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EchoBudget {
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl Default for EchoBudget {
+    fn default() -> Self {
+        Self {
+            tokens: ECHO_BURST,
+            last: None,
+        }
+    }
+}
+
+impl EchoBudget {
+    /// Whether a reply may go out now (and takes a token if so).
+    pub(crate) fn allow(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let elapsed = now.saturating_duration_since(last).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * ECHO_PER_SECOND).min(ECHO_BURST);
+        }
+        self.last = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// The ICMPv6 checksum (RFC 4443 2.3) over the IPv6 pseudo-header (RFC 8200
 /// 8.1) and `icmp`. Computed over a packet whose checksum field is filled,
 /// it is 0 when the checksum is right.
@@ -252,6 +369,18 @@ mod tests {
         0501000000000578\
         190300000000025820010db800000000\
         0000000000000053";
+
+    /// An Echo Request from fe80::2 to fe80::1, hop limit 64, Identifier
+    /// 0x1234, Sequence Number 7, Data "ping", and the Echo Reply to it:
+    /// built and checksummed (0x91a8, 0x90a8) independently in Python.
+    const ECHO_REQUEST: &str = "60000000000c3a40\
+        fe800000000000000000000000000002\
+        fe800000000000000000000000000001\
+        800091a81234000770696e67";
+    const ECHO_REPLY: &str = "60000000000c3a40\
+        fe800000000000000000000000000001\
+        fe800000000000000000000000000002\
+        810090a81234000770696e67";
 
     fn hex(s: &str) -> Vec<u8> {
         hex::decode(s.replace(char::is_whitespace, "")).expect("hex fixture")
@@ -373,5 +502,104 @@ mod tests {
         for global in ["2001:db8::1", "fd00::1", "ff05::2", "fec0::1", "ff0e::1"] {
             assert!(!is_link_scoped(addr(global)), "{global}");
         }
+    }
+
+    #[test]
+    fn echo_request_to_the_link_local_is_answered_byte_for_byte() {
+        let request = hex(ECHO_REQUEST);
+        let echo = parse_echo_request(&request, addr("fe80::1")).expect("valid request");
+        assert_eq!(echo.source, addr("fe80::2"));
+        let mut out = Vec::new();
+        build_echo_reply(addr("fe80::1"), &echo, &mut out);
+        assert_eq!(hex::encode(&out), hex::encode(hex(ECHO_REPLY)));
+    }
+
+    #[test]
+    fn echo_request_to_all_nodes_is_answered_from_the_link_local() {
+        let mut p = hex(ECHO_REQUEST);
+        p[24..40].copy_from_slice(&ALL_NODES.octets());
+        fix_checksum(&mut p);
+        let echo = parse_echo_request(&p, addr("fe80::1")).expect("valid");
+        let mut out = Vec::new();
+        build_echo_reply(addr("fe80::1"), &echo, &mut out);
+        assert_eq!(&out[8..24], &addr("fe80::1").octets());
+        assert_eq!(&out[24..40], &addr("fe80::2").octets());
+        assert_eq!(checksum(addr("fe80::1"), addr("fe80::2"), &out[40..]), 0);
+    }
+
+    #[test]
+    fn echo_requests_not_for_us_or_malformed_are_refused() {
+        let good = hex(ECHO_REQUEST);
+        type Mutation = Box<dyn Fn(&mut Vec<u8>)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            ("bad checksum", Box::new(|p| p[42] ^= 1)),
+            (
+                "code 1",
+                Box::new(|p| {
+                    p[41] = 1;
+                    fix_checksum(p);
+                }),
+            ),
+            (
+                "an Echo Reply",
+                Box::new(|p| {
+                    p[40] = TYPE_ECHO_REPLY;
+                    fix_checksum(p);
+                }),
+            ),
+            (
+                "another link-local",
+                Box::new(|p| {
+                    p[39] = 9;
+                    fix_checksum(p);
+                }),
+            ),
+            (
+                "from a multicast source",
+                Box::new(|p| {
+                    p[8..24].copy_from_slice(&ALL_NODES.octets());
+                    fix_checksum(p);
+                }),
+            ),
+            (
+                "from the unspecified address",
+                Box::new(|p| {
+                    p[8..24].copy_from_slice(&Ipv6Addr::UNSPECIFIED.octets());
+                    fix_checksum(p);
+                }),
+            ),
+            ("payload length past the end", Box::new(|p| p[5] = 0x40)),
+            (
+                "too short for an identifier",
+                Box::new(|p| {
+                    p.truncate(44);
+                    p[5] = 4;
+                }),
+            ),
+            ("not ICMPv6", Box::new(|p| p[6] = 17)),
+            ("IPv4", Box::new(|p| p[0] = 0x45)),
+        ];
+        for (what, mutate) in cases {
+            let mut p = good.clone();
+            mutate(&mut p);
+            assert_eq!(parse_echo_request(&p, addr("fe80::1")), None, "{what}");
+        }
+        for len in 0..good.len() {
+            let _ = parse_echo_request(&good[..len], addr("fe80::1"));
+        }
+    }
+
+    #[test]
+    fn echo_budget_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut budget = EchoBudget::default();
+        let burst = (0..100).filter(|_| budget.allow(start)).count();
+        assert_eq!(burst, ECHO_BURST as usize);
+        // One second later: the rate's worth again, not the whole burst.
+        let later = start + std::time::Duration::from_secs(1);
+        let refilled = (0..100).filter(|_| budget.allow(later)).count();
+        assert_eq!(refilled, ECHO_PER_SECOND as usize);
+        // A clock that does not move gives nothing more.
+        assert!(!budget.allow(later));
     }
 }

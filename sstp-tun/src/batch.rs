@@ -209,6 +209,8 @@ pub struct SendBatch {
     bufs: Vec<Vec<u8>>,
     len: usize,
     capacity: usize,
+    /// Packets the last `send_batch` did not write.
+    dropped: usize,
     /// Coalescing state of tun-rs, reused from send to send.
     #[cfg(all(feature = "linux", target_os = "linux"))]
     gro: tun_rs::GROTable,
@@ -222,6 +224,7 @@ impl SendBatch {
             bufs: Vec::with_capacity(capacity),
             len: 0,
             capacity: capacity.max(1),
+            dropped: 0,
             #[cfg(all(feature = "linux", target_os = "linux"))]
             gro: tun_rs::GROTable::new(),
         }
@@ -279,6 +282,19 @@ impl SendBatch {
     /// Drops the waiting packets (the buffers stay allocated).
     pub fn clear(&mut self) {
         self.len = 0;
+    }
+
+    /// How many packets the last [`send_batch`](crate::TunDevice::send_batch) of this batch did
+    /// not write (0 after a success): what a driver counts as dropped when it fails, since the
+    /// other packets of the batch went in.
+    pub fn dropped(&self) -> usize {
+        self.dropped
+    }
+
+    /// Records how many packets a `send_batch` did not write; for [`TunDevice`](crate::TunDevice)
+    /// implementations that override `send_batch`.
+    pub fn set_dropped(&mut self, dropped: usize) {
+        self.dropped = dropped;
     }
 
     /// Moves packets that fail `keep` behind the others, keeping the order of the kept ones;

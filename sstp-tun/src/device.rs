@@ -51,8 +51,9 @@ pub trait TunDevice: Send + Sync {
     /// Writes every packet in `batch` and clears it, on success and on error alike.
     ///
     /// Each packet is tried even when an earlier one failed; the result is the number of packets
-    /// written, or the first error met. Not cancel safe: dropping the future may leave some
-    /// packets written and the batch not yet cleared.
+    /// written, or the first error met, and [`SendBatch::dropped`] tells how many were not
+    /// written. Not cancel safe: dropping the future may leave some packets written and the batch
+    /// not yet cleared.
     ///
     /// The default writes the packets one by one with [`send`](Self::send).
     fn send_batch(&self, batch: &mut SendBatch) -> impl Future<Output = io::Result<usize>> + Send {
@@ -67,6 +68,7 @@ pub trait TunDevice: Send + Sync {
                     }
                 }
             }
+            batch.set_dropped(batch.len() - sent);
             batch.clear();
             match first_err {
                 Some(e) => Err(e),

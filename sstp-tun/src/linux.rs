@@ -363,6 +363,10 @@ impl TunDevice for LinuxTun {
             self.dev.send_multiple(gro, bufs, SEND_HEADROOM).await
         };
         batch.clear();
+        // tun-rs tries every coalesced write and returns the last error without saying which
+        // failed: the packets handed to it all count as not written then. The ones refused here
+        // are known exactly.
+        batch.set_dropped(if result.is_ok() { total - good } else { total });
         result?;
         if good < total {
             let dropped = total - good;

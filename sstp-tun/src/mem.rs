@@ -377,12 +377,14 @@ mod tests {
         let err = tun.send_batch(&mut batch).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert!(batch.is_empty());
+        assert_eq!(batch.dropped(), 1, "one refused packet is one drop");
         assert_eq!(os.observe().await, Some(packet(1, 20)));
         assert_eq!(os.observe().await, Some(packet(3, 30)));
 
         batch.push(&packet(4, 20));
         batch.push(&packet(5, 20));
         assert_eq!(tun.send_batch(&mut batch).await.unwrap(), 2);
+        assert_eq!(batch.dropped(), 0, "a success resets the count");
         assert_eq!(os.observe().await, Some(packet(4, 20)));
         assert_eq!(os.observe().await, Some(packet(5, 20)));
     }

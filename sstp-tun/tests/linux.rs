@@ -406,6 +406,7 @@ fn offload_batches() {
             8
         );
         assert!(out.is_empty());
+        assert_eq!(out.dropped(), 0);
         let mut buf = [0u8; 2000];
         for i in 0..8u8 {
             let (n, src) = timeout(STEP, sock.recv_from(&mut buf))
@@ -429,6 +430,11 @@ fn offload_batches() {
         let err = tun.send_batch(&mut out).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(tun.tx_dropped(), 1);
+        assert_eq!(
+            out.dropped(),
+            1,
+            "only the oversized packet counts as dropped"
+        );
         let (n, _) = timeout(STEP, sock.recv_from(&mut buf))
             .await
             .unwrap()

@@ -537,7 +537,9 @@ impl Negotiator<LcpPolicy> {
 
     /// Sends a Protocol-Reject of a received frame of an unsupported
     /// `protocol`, whose Information field was `information` (RFC 1661
-    /// 5.7): fresh Identifier, cut to the peer's MRU. Only when LCP is
+    /// 5.7): fresh Identifier, cut to the peer's MRU ("The
+    /// Rejected-Information MUST be truncated to comply with the peer's
+    /// established MRU"). Only when LCP is
     /// Opened ("Protocol-Reject packets can only be sent in the LCP Opened
     /// state"); returns whether it was sent.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -1332,6 +1334,31 @@ mod tests {
         let sent = wire.sent_by(Side::A, Code::PROTOCOL_REJECT).pop().unwrap();
         assert_eq!(sent.len(), 600);
         assert_eq!(&sent[2..4], &600u16.to_be_bytes());
+    }
+
+    #[test]
+    fn configure_reject_of_a_huge_request_fits_the_peer_mru() {
+        // A request of sixteen 255-byte unknown options (4084 bytes, the
+        // most an SSTP data packet carries): the Reject copies peer data,
+        // so it is cut to the peer's MRU (RFC 1661 6.1; 1500 before LCP
+        // has established another) at an option boundary, and lists only
+        // options of the request, in order (5.4).
+        let (mut n, now, mut out) = started(LcpConfig::server(), 1);
+        let mut request = vec![0x01, 0x09, 0, 0];
+        for i in 0..16u8 {
+            request.extend_from_slice(&[0x99, 255]);
+            request.extend(std::iter::repeat_n(i, 253));
+        }
+        let l = request.len() as u16;
+        request[2..4].copy_from_slice(&l.to_be_bytes());
+        assert_eq!(request.len(), 4084);
+        n.handle_packet(now, &request, &mut TestRng(2), &mut out);
+        let reject = out.pop_front().unwrap().packet;
+        assert_eq!(&reject[..2], &[0x04, 0x09], "Configure-Reject, same id");
+        // Five options (4 + 5 * 255 = 1279); a sixth would pass 1500.
+        assert_eq!(reject.len(), 1279);
+        assert_eq!(&reject[2..4], &1279u16.to_be_bytes());
+        assert_eq!(&reject[4..], &request[4..1279]);
     }
 
     #[test]

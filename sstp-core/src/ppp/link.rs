@@ -148,6 +148,8 @@ pub(crate) struct Link {
     closing: bool,
     ipv4: Option<Ipv4Config>,
     peer_mru: u16,
+    /// Our MRU as the peer Acked it (RFC 1661 6.1).
+    local_mru: u16,
     /// An authentication packet that arrived just before LCP opened.
     held_auth: Option<(Protocol, Vec<u8>)>,
 }
@@ -205,6 +207,7 @@ impl Link {
             closing: false,
             ipv4: None,
             peer_mru: super::negotiator::DEFAULT_MRU,
+            local_mru: super::negotiator::DEFAULT_MRU,
             held_auth: None,
         }
     }
@@ -224,6 +227,12 @@ impl Link {
     /// The most payload bytes (the IP packet) the peer accepts per frame.
     pub(crate) fn peer_mru(&self) -> u16 {
         self.peer_mru
+    }
+
+    /// The most payload bytes (the IP packet) the peer agreed to send us
+    /// per frame: our MRU as Acked, 1500 if we asked for none.
+    pub(crate) fn local_mru(&self) -> u16 {
+        self.local_mru
     }
 
     /// IPv4 packets may flow (IPCP Opened).
@@ -591,6 +600,7 @@ impl Link {
     fn lcp_up(&mut self, now: Instant, rng: &mut dyn Random) {
         let negotiated = self.lcp.policy().negotiated();
         self.peer_mru = negotiated.peer_mru;
+        self.local_mru = negotiated.local_mru;
         self.keepalive.start(now);
         self.phase = Phase::Authenticate;
         tracing::debug!(?negotiated, "LCP opened");

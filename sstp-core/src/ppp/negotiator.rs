@@ -51,6 +51,12 @@
 //!   Echo-Request is answered, and only when Opened (5.8). A request or
 //!   reply carrying our own Magic-Number raises
 //!   [`LayerEvent::LoopbackSuspected`].
+//! - No packet we send exceeds the peer's MRU (RFC 1661 6.1; 1500 until LCP
+//!   has established another): what copies peer data is cut to it, an
+//!   Echo-Reply's Data (5.8), a Code-Reject's or Protocol-Reject's copy
+//!   (5.6, 5.7), a Configure-Nak's or -Reject's options at an option
+//!   boundary (5.3, 5.4). Only a Configure-Ack is never cut: it must echo
+//!   the request exactly (5.2).
 //!
 //! # Identifiers
 //!
@@ -906,15 +912,26 @@ impl<P: Policy> Negotiator<P> {
                         );
                     }
                 }
-                Action::Scn => match (ctx.identifier, ctx.reply) {
-                    (Some(identifier), Some(Reply::Nak(options))) => {
-                        self.send_configure(Code::CONFIGURE_NAK, identifier, options, out);
+                // A Nak or Reject copies the peer's options, so it must fit
+                // the peer's MRU (RFC 1661 6.1) like every frame we send:
+                // cut at an option boundary, it Naks or Rejects fewer
+                // options, which 5.3 and 5.4 allow (the peer's next request
+                // gets the rest). An Ack cannot be cut (5.2: options
+                // exactly as received); it is as long as the request.
+                Action::Scn => {
+                    let room = self.peer_packet_limit().saturating_sub(HEADER_LEN);
+                    match (ctx.identifier, ctx.reply) {
+                        (Some(identifier), Some(Reply::Nak(options))) => {
+                            let options = cut_options(options, room);
+                            self.send_configure(Code::CONFIGURE_NAK, identifier, options, out);
+                        }
+                        (Some(identifier), Some(Reply::Reject(options))) => {
+                            let options = cut_options(options, room);
+                            self.send_configure(Code::CONFIGURE_REJECT, identifier, options, out);
+                        }
+                        _ => {}
                     }
-                    (Some(identifier), Some(Reply::Reject(options))) => {
-                        self.send_configure(Code::CONFIGURE_REJECT, identifier, options, out);
-                    }
-                    _ => {}
-                },
+                }
                 Action::Str => {
                     let identifier = self.next_identifier();
                     let limit = self.peer_packet_limit();
@@ -935,12 +952,21 @@ impl<P: Policy> Negotiator<P> {
                     self.send(Code::TERMINATE_ACK, identifier, &[], &[], HEADER_LEN, out);
                 }
                 Action::Scj => {
+                    // RFC 1661 5.6: "The Rejected-Packet MUST be truncated
+                    // to comply with the peer's established MRU."
                     let identifier = self.next_identifier();
                     let limit = self.peer_packet_limit();
                     self.send(Code::CODE_REJECT, identifier, &[], ctx.packet, limit, out);
                 }
                 Action::Ser => {
                     if let (Some(identifier), Some(data)) = (ctx.identifier, ctx.echo) {
+                        // Cut to the peer's MRU rather than dropped: RFC
+                        // 1661 5.8 says an Echo-Request in Opened MUST be
+                        // answered, and the Data is uninterpreted, so a
+                        // shorter copy still proves the link; 6.1 forbids
+                        // a longer frame. (A peer probing with a large echo
+                        // learns where its frames get cut; RFC 1661 has no
+                        // other answer for it.)
                         let magic = self.policy.local_magic().to_be_bytes();
                         let limit = self.peer_packet_limit();
                         self.send(Code::ECHO_REPLY, identifier, &magic, data, limit, out);

@@ -62,7 +62,8 @@ fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
 }
 
 fn ipv6(payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0, 0, payload.len() as u8, 59, 64];
+    let [len_hi, len_lo] = (payload.len() as u16).to_be_bytes();
+    let mut p = vec![0x60, 0, 0, 0, len_hi, len_lo, 59, 64];
     p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
     p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
     p.extend_from_slice(payload);
@@ -1037,4 +1038,76 @@ fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
         "an MS-CHAPv2 Response: {sent:02x?}"
     );
     assert!(!client.is_closed());
+}
+
+#[test]
+fn ip_packets_longer_than_our_mru_are_dropped_at_receipt() {
+    // The server asks for MRU 1400 (as sstp-server does) and the client
+    // Acks it: a packet longer than that breaks RFC 1661 6.1 and must not
+    // reach the TUN or count as received.
+    let mut server = ServerConfig::default();
+    server.auth_methods = vec![AuthMethod::MsChapV2];
+    server.common.mru = Some(1400);
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![AuthMethod::MsChapV2];
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    let before = pair.server.stats();
+    let src = Ipv4Addr::new(10, 0, 0, 2);
+    let dst = Ipv4Addr::new(192, 0, 2, 1);
+    let fits = ipv4(src, dst, &[0x11; 1380]);
+    let oversize = ipv4(src, dst, &[0x22; 1381]);
+    assert_eq!((fits.len(), oversize.len()), (1400, 1401));
+    let mut bytes = data_frame(0x0021, &oversize);
+    bytes.extend_from_slice(&data_frame(0x0021, &fits));
+    let v6 = ipv6(&[0x33; 1400 - 40 + 1]);
+    bytes.extend_from_slice(&data_frame(0x0057, &v6));
+    pair.server.handle_input(pair.now, &bytes);
+    // (length, first payload byte) of what reaches the TUN: only the one
+    // that fits.
+    let delivered: Vec<(usize, u8)> =
+        std::iter::from_fn(|| pair.server.poll_ip().map(|p| (p.len(), p[20]))).collect();
+    assert_eq!(delivered, [(1400, 0x11)]);
+    let after = pair.server.stats();
+    assert_eq!(after.ip_rx_packets, before.ip_rx_packets + 1);
+    assert_eq!(after.ip_rx_bytes, before.ip_rx_bytes + 1400);
+    assert_eq!(after.ip_rx_oversize, before.ip_rx_oversize + 2);
+    assert_eq!(after.ip_rx_dropped, before.ip_rx_dropped + 2);
+    // The call carries on.
+    pair.exchange_ipv4();
+}
+
+#[test]
+fn a_4091_byte_echo_request_is_answered_within_the_peer_mru() {
+    // A peer whose MRU 1400 we Acked sends the largest LCP Echo-Request an
+    // SSTP data packet carries (4091-byte PPP frame, MS-SSTP 2.2.3). RFC
+    // 1661 5.8 requires an answer and 6.1 forbids sending it more than
+    // 1400: the Echo-Reply is cut to 1400 bytes, its data a prefix of the
+    // request's.
+    let mut server = ServerConfig::default();
+    server.auth_methods = vec![AuthMethod::MsChapV2];
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![AuthMethod::MsChapV2];
+    client.common.mru = Some(1400);
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    let mut echo = vec![0x09, 0x77, 0, 0, 0, 0, 0, 0];
+    echo.extend((0..4091 - 4 - 8).map(|i| i as u8));
+    let l = echo.len() as u16;
+    echo[2..4].copy_from_slice(&l.to_be_bytes());
+    let frame = data_frame(0xc021, &echo);
+    assert_eq!(frame.len(), 4095, "the largest SSTP packet");
+    pair.server.handle_input(pair.now, &frame);
+    let mut out = Vec::new();
+    assert!(pair.server.poll_transmit(&mut out));
+    let sent = ppp_packets(&out);
+    assert_eq!(sent.len(), 1, "one answer");
+    let (protocol, reply) = &sent[0];
+    assert_eq!((*protocol, reply[0], reply[1]), (0xc021, 0x0a, 0x77));
+    assert_eq!(reply.len(), 1400);
+    assert_eq!(&reply[2..4], &1400u16.to_be_bytes());
+    assert_eq!(&reply[8..], &echo[8..1400]);
+    // The call carries on.
+    pair.client.handle_input(pair.now, &out);
+    pair.exchange_ipv4();
 }

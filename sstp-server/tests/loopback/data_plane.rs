@@ -318,3 +318,121 @@ async fn a_client_that_does_not_keep_up_costs_drops_not_memory() {
         .await;
     client.close().await;
 }
+
+/// One packet the TUN refuses in a batched write is one drop: the others of
+/// the batch were written and are not counted as lost.
+#[tokio::test]
+async fn one_packet_refused_by_the_tun_counts_one_drop() {
+    // The session carries 1400-byte packets; the TUN takes only 1200, so
+    // the 1300-byte one fails its write and the two small ones go in.
+    let mut server = TestServer::start_with_tun_mtu(test_config(), 1200).await;
+    let client = server.client().connect().await.expect("client");
+    client.send_burst(vec![
+        ipv4(client.ipv4, LAB_HOST, b"first"),
+        ipv4(client.ipv4, LAB_HOST, &[0x55; 1280]),
+        ipv4(client.ipv4, LAB_HOST, b"third"),
+    ]);
+    assert_eq!(&server.observe().await[20..], b"first");
+    assert_eq!(&server.observe().await[20..], b"third");
+    server
+        .wait_for("the drop counted", |s| {
+            s.metric("sstp_dropped_packets_total{reason=\"tun_error\"}") > 0.0
+        })
+        .await;
+    assert_eq!(
+        server.metric("sstp_dropped_packets_total{reason=\"tun_error\"}"),
+        1.0
+    );
+    client.close().await;
+}
+
+/// The server's link-local address, the client's IPv6 gateway, answers
+/// ping (RFC 4443 4.1, 4.2) from the session itself: the TUN is shared, so
+/// the kernel does not have that address, and nothing goes to the TUN. A
+/// flood is answered up to a budget; the rest is dropped and counted.
+#[tokio::test]
+async fn the_servers_link_local_address_answers_echo_requests() {
+    let mut server = TestServer::start().await;
+    let mut client = server.client().connect().await.expect("client");
+    let v6 = client.ipv6().await;
+    let server_ll = v6.peer.expect("server link-local");
+    let client_ll = v6.local;
+    client.recv_ra().await;
+
+    client.send(echo_request(client_ll, server_ll, 1, b"are you there?"));
+    let reply = client.recv().await;
+    check_echo_reply(&reply, server_ll, client_ll, 1, b"are you there?");
+
+    // To all nodes on the link too (4.2), answered from the link-local.
+    let all_nodes: Ipv6Addr = "ff02::1".parse().expect("addr");
+    client.send(echo_request(client_ll, all_nodes, 2, b"anyone?"));
+    let reply = client.recv().await;
+    check_echo_reply(&reply, server_ll, client_ll, 2, b"anyone?");
+
+    // A flood in one write: answered up to the budget, in order.
+    const FLOOD: u16 = 64;
+    client.send_burst(
+        (0..FLOOD)
+            .map(|i| echo_request(client_ll, server_ll, 100 + i, b"flood"))
+            .collect(),
+    );
+    // Past the refill time of a few replies, a last one that is answered
+    // marks the end of the flood's answers.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    client.send(echo_request(client_ll, server_ll, 999, b"last"));
+    let mut answered = 0u16;
+    loop {
+        let reply = client.recv().await;
+        let seq = u16::from_be_bytes([reply[46], reply[47]]);
+        if seq == 999 {
+            check_echo_reply(&reply, server_ll, client_ll, 999, b"last");
+            break;
+        }
+        check_echo_reply(&reply, server_ll, client_ll, 100 + answered, b"flood");
+        answered += 1;
+    }
+    let dropped = server.metric("sstp_dropped_packets_total{reason=\"rate_limited\"}");
+    assert!(answered > 0 && answered < FLOOD, "{answered} answered");
+    assert_eq!(f64::from(answered) + dropped, f64::from(FLOOD));
+    assert!(
+        server.tun.try_observe().is_none(),
+        "no echo request reached the TUN"
+    );
+    client.close().await;
+}
+
+/// An Echo Request (RFC 4443 4.1), Identifier 0x4242.
+fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut icmp = vec![128, 0, 0, 0, 0x42, 0x42];
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend_from_slice(data);
+    let sum = icmpv6_sum(src, dst, &icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(icmp.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[58, 64]);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&dst.octets());
+    p.extend_from_slice(&icmp);
+    p
+}
+
+/// Checks an Echo Reply (RFC 4443 4.2): addresses, type and code, the
+/// request's Identifier, Sequence Number and Data, and the checksum.
+fn check_echo_reply(p: &[u8], src: Ipv6Addr, dst: Ipv6Addr, seq: u16, data: &[u8]) {
+    assert_eq!(p[0] >> 4, 6);
+    assert_eq!(p[6], 58, "ICMPv6");
+    assert_eq!(
+        usize::from(u16::from_be_bytes([p[4], p[5]])),
+        8 + data.len(),
+        "payload length"
+    );
+    assert_eq!(&p[8..24], &src.octets(), "from the server's link-local");
+    assert_eq!(&p[24..40], &dst.octets(), "to the requester");
+    let icmp = &p[40..];
+    assert_eq!((icmp[0], icmp[1]), (129, 0), "Echo Reply, code 0");
+    assert_eq!(&icmp[4..6], &[0x42, 0x42], "identifier");
+    assert_eq!(u16::from_be_bytes([icmp[6], icmp[7]]), seq, "sequence");
+    assert_eq!(&icmp[8..], data, "data");
+    assert_eq!(icmpv6_sum(src, dst, icmp), 0, "checksum");
+}

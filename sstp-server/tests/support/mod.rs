@@ -136,9 +136,16 @@ impl TestServer {
     }
 
     pub async fn start_with(config: Config) -> Self {
+        let tun_mtu = config.tun.mtu;
+        Self::start_with_tun_mtu(config, tun_mtu).await
+    }
+
+    /// Like `start_with`, with an in-memory TUN whose MTU differs from the
+    /// one the server was configured with (to make TUN writes fail).
+    pub async fn start_with_tun_mtu(config: Config, tun_mtu: u16) -> Self {
         init_tracing();
         let pki = Pki::new("sstp-rs test CA");
-        let (tun, handle) = MemTun::pair_with(config.tun.mtu, 4096, "memtun");
+        let (tun, handle) = MemTun::pair_with(tun_mtu, 4096, "memtun");
         let users = Arc::new(StaticUsers::from_toml(USERS).expect("users"));
         let server = Server::bind(config, pki.identity(), tun, users.clone())
             .await
@@ -346,6 +353,8 @@ impl ClientOptions {
 
 enum Cmd {
     SendIp(Vec<u8>),
+    /// Several packets in one TLS write.
+    SendBurst(Vec<Vec<u8>>),
     Close,
 }
 
@@ -457,6 +466,11 @@ impl TestClient {
 
     pub fn send(&self, packet: Vec<u8>) {
         let _ = self.cmd.send(Cmd::SendIp(packet));
+    }
+
+    /// Sends `packets` in one TLS write, so the server reads them together.
+    pub fn send_burst(&self, packets: Vec<Vec<u8>>) {
+        let _ = self.cmd.send(Cmd::SendBurst(packets));
     }
 
     pub async fn recv(&mut self) -> Vec<u8> {
@@ -575,6 +589,13 @@ async fn drive(
                 Some(Cmd::SendIp(p)) => {
                     if let Err(e) = session.send_ip(now(), &p) {
                         panic!("client could not send: {e}");
+                    }
+                }
+                Some(Cmd::SendBurst(packets)) => {
+                    for p in packets {
+                        if let Err(e) = session.send_ip(now(), &p) {
+                            panic!("client could not send: {e}");
+                        }
                     }
                 }
                 Some(Cmd::Close) => session.close(now()),
