@@ -841,7 +841,7 @@ fn random_16(rng: &mut dyn Random) -> [u8; 16] {
 
 /// Text from the peer made safe for events and logs: lossy UTF-8, control
 /// characters replaced, cut to [`MAX_PEER_TEXT`] characters.
-fn peer_text(bytes: &[u8]) -> String {
+pub(crate) fn peer_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .take(MAX_PEER_TEXT)
