@@ -116,3 +116,41 @@ impl fmt::Display for CloseReason {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::sstp::{AttributeId, Status};
+
+    #[test]
+    fn reasons_read_as_words() {
+        let abort = CloseReason::PeerAborted {
+            status: Some(StatusInfo::new(
+                AttributeId::CRYPTO_BINDING,
+                Status::VALUE_NOT_SUPPORTED,
+            )),
+        };
+        assert_eq!(
+            abort.to_string(),
+            "peer aborted the call: a value was not accepted (about the crypto binding)"
+        );
+        let timeout = CloseReason::PeerAborted {
+            status: Some(StatusInfo::new(
+                AttributeId::NO_ERROR,
+                Status::NEGOTIATION_TIMEOUT,
+            )),
+        };
+        assert_eq!(
+            timeout.to_string(),
+            "peer aborted the call: the other end did not answer in time"
+        );
+        let refused = CloseReason::PeerTerminated {
+            reason: "no address available".into(),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "peer refused the session: no address available"
+        );
+        assert_eq!(refused.kind(), CloseKind::Refused);
+    }
+}
