@@ -202,7 +202,7 @@ fn auth_sentence(failure: &AuthFailure) -> String {
     match failure {
         AuthFailure::Rejected {
             message,
-            mschapv2_error: None | Some(691),
+            mschapv2_error: Some(691),
         } => {
             // 691 is ERROR_AUTHENTICATION_FAILURE (RFC 2759 6).
             let said = if is_generic_rejection(message) {
@@ -211,6 +211,18 @@ fn auth_sentence(failure: &AuthFailure) -> String {
                 format!(" (the server said: {message})")
             };
             format!("authentication failed: the server rejected the user name or password{said}")
+        }
+        AuthFailure::Rejected {
+            message,
+            mschapv2_error: None,
+        } => {
+            // PAP and CHAP carry only text (RFC 1334 2.2.3, RFC 1994 4.2):
+            // say the password only when the server did not say more.
+            if is_generic_rejection(message) {
+                "authentication failed: the server rejected the user name or password".to_owned()
+            } else {
+                format!("authentication failed: the server refused the login: {message}")
+            }
         }
         AuthFailure::Rejected {
             message,

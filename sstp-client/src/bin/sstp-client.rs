@@ -1033,6 +1033,25 @@ mod tests {
         );
         assert!(hint_text.is_some_and(|h| h.contains("administrator")));
 
+        // PAP and CHAP-MD5 refusals carry text only.
+        let (code, text, _) = printed(&Error::Auth(AuthFailure::Rejected {
+            message: "alice is already connected from another session".into(),
+            mschapv2_error: None,
+        }));
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "authentication failed: the server refused the login: alice is already connected from another session"
+        );
+        let (_, text, _) = printed(&Error::Auth(AuthFailure::Rejected {
+            message: "Authentication failed".into(),
+            mschapv2_error: None,
+        }));
+        assert_eq!(
+            text,
+            "authentication failed: the server rejected the user name or password"
+        );
+
         let no_common_method = Error::Auth(AuthFailure::MethodNotSupported {
             detail: "the server asked for pap, and this client accepts only mschapv2".into(),
         });

@@ -67,10 +67,18 @@ async fn a_fixed_address_user_already_connected_is_refused_at_login() {
             password = "correct horse battery"
             ipv4 = "10.77.0.50"
         "#,
+        methods: vec!["eap-mschapv2", "mschapv2", "pap"],
         ..ServerSpec::default()
     })
     .await;
-    for method in [AuthMethod::MsChapV2, AuthMethod::EapMsChapV2] {
+    let mschapv2 = "authentication failed: the server refused this account: alice is already connected from another session (MS-CHAPv2 error 649)";
+    // PAP carries the text alone (RFC 1334 2.2.3).
+    let pap = "authentication failed: the server refused the login: alice is already connected from another session";
+    for (method, expected) in [
+        (AuthMethod::MsChapV2, mschapv2),
+        (AuthMethod::EapMsChapV2, mschapv2),
+        (AuthMethod::Pap, pap),
+    ] {
         let (tun, _handle) = client_tun("cli0");
         let mut first = within(
             "the first connect",
@@ -84,11 +92,7 @@ async fn a_fixed_address_user_already_connected_is_refused_at_login() {
         assert_eq!(up.local, std::net::Ipv4Addr::new(10, 77, 0, 50));
         let err = refused(server.client_with(&[method])).await;
         assert_eq!(err.kind(), ErrorKind::Auth, "{method}: {err}");
-        assert_eq!(
-            err.to_string(),
-            "authentication failed: the server refused this account: alice is already connected from another session (MS-CHAPv2 error 649)",
-            "{method}"
-        );
+        assert_eq!(err.to_string(), expected, "{method}");
         // The first session is untouched and keeps its address.
         assert_eq!(server.handle.active_sessions(), 1);
         within("the disconnect", first.disconnect())
