@@ -46,6 +46,17 @@ pub enum Error {
     /// The server's certificate was not accepted.
     #[error(transparent)]
     Certificate(#[from] CertificateError),
+    /// The server closed the TCP connection during the TLS handshake,
+    /// without a TLS alert: what a server's per-source connection limit
+    /// looks like (it drops new connections unread), or an endpoint that
+    /// is not a TLS server.
+    #[error(
+        "the server {server} closed the connection during the TLS handshake: it may be limiting new connections (try again shortly), or it is not an SSTP server"
+    )]
+    HandshakeClosed {
+        /// The server name used for TLS.
+        server: String,
+    },
     /// The TLS handshake failed for another reason (versions, ciphers, ...).
     #[error("TLS handshake with {server} failed: {source}")]
     Tls {
@@ -59,12 +70,13 @@ pub enum Error {
     /// `200 OK` (MS-SSTP 3.2.4.1, 4.1).
     #[error("SSTP HTTP handshake: {0}")]
     Http(#[source] HttpError),
-    /// PPP authentication failed: wrong user name or password, or no common
-    /// method.
-    #[error("authentication failed: {0}")]
+    /// PPP authentication failed: wrong user name or password, an account
+    /// the server refuses, or no common method.
+    #[error("{}", auth_sentence(.0))]
     Auth(AuthFailure),
-    /// The SSTP/PPP session ended for another reason.
-    #[error("{0}")]
+    /// The SSTP/PPP session ended for another reason, e.g. the server
+    /// refused it after authentication ([`CloseReason::PeerTerminated`]).
+    #[error("{}", session_sentence(.0))]
     Session(CloseReason),
     /// The TLS connection broke.
     #[error("connection lost: {0}")]
@@ -121,13 +133,17 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Config(_) => ErrorKind::Config,
-            Self::Resolve { .. } | Self::Unreachable { .. } | Self::Timeout(_) => {
-                ErrorKind::Unreachable
-            }
+            Self::Resolve { .. }
+            | Self::Unreachable { .. }
+            | Self::Timeout(_)
+            | Self::HandshakeClosed { .. } => ErrorKind::Unreachable,
             Self::Proxy(_) => ErrorKind::Proxy,
             Self::Certificate(_) => ErrorKind::Certificate,
             Self::Auth(_) => ErrorKind::Auth,
             Self::Tls { .. } | Self::Http(_) => ErrorKind::Protocol,
+            // A Call Abort is the server refusing the protocol (MS-SSTP
+            // 3.1.1.1.2), not a line that broke.
+            Self::Session(CloseReason::PeerAborted { .. }) => ErrorKind::Protocol,
             Self::Session(reason) => match reason.kind() {
                 CloseKind::AuthFailed => ErrorKind::Auth,
                 CloseKind::Lost | CloseKind::Timeout | CloseKind::Normal => {
@@ -149,12 +165,18 @@ impl Error {
             | Self::Unreachable { .. }
             | Self::Timeout(_)
             | Self::Io(_)
+            | Self::HandshakeClosed { .. }
             | Self::Tls { .. } => true,
             Self::Proxy(e) => e.is_retryable(),
             Self::Http(HttpError::Refused { code, .. }) => *code >= 500,
+            // A refusal (no address left) may not last.
             Self::Session(reason) => matches!(
                 reason.kind(),
-                CloseKind::Lost | CloseKind::Timeout | CloseKind::Normal | CloseKind::PeerMalformed
+                CloseKind::Lost
+                    | CloseKind::Timeout
+                    | CloseKind::Normal
+                    | CloseKind::PeerMalformed
+                    | CloseKind::Refused
             ),
             Self::Config(_)
             | Self::Certificate(_)
@@ -171,6 +193,117 @@ impl Error {
             CloseReason::AuthFailed(failure) => Self::Auth(failure),
             other => Self::Session(other),
         }
+    }
+}
+
+/// An authentication failure as one sentence for a person: what the server
+/// decided, in its own words when it gave some.
+fn auth_sentence(failure: &AuthFailure) -> String {
+    match failure {
+        AuthFailure::Rejected {
+            message,
+            mschapv2_error: Some(691),
+        } => {
+            // 691 is ERROR_AUTHENTICATION_FAILURE (RFC 2759 6).
+            let said = if is_generic_rejection(message) {
+                String::new()
+            } else {
+                format!(" (the server said: {message})")
+            };
+            format!("authentication failed: the server rejected the user name or password{said}")
+        }
+        AuthFailure::Rejected {
+            message,
+            mschapv2_error: None,
+        } => {
+            // PAP and CHAP carry only text (RFC 1334 2.2.3, RFC 1994 4.2):
+            // say the password only when the server did not say more.
+            if is_generic_rejection(message) {
+                "authentication failed: the server rejected the user name or password".to_owned()
+            } else {
+                format!("authentication failed: the server refused the login: {message}")
+            }
+        }
+        AuthFailure::Rejected {
+            message,
+            mschapv2_error: Some(code),
+        } => {
+            // Another RFC 2759 6 code: the account, not the password.
+            let why = if message.is_empty() {
+                "no reason given"
+            } else {
+                message.as_str()
+            };
+            format!(
+                "authentication failed: the server refused this account: {why} (MS-CHAPv2 error {code})"
+            )
+        }
+        AuthFailure::MethodNotSupported { detail } => {
+            format!("authentication failed: no authentication method in common with the server: {detail}")
+        }
+        AuthFailure::MutualAuthFailed => "authentication failed: the server could not prove that it knows the password (its MS-CHAPv2 authenticator response did not verify), so it may not be the server you expect".to_owned(),
+        other => format!("authentication failed: {other}"),
+    }
+}
+
+/// Texts that only repeat that authentication failed.
+fn is_generic_rejection(message: &str) -> bool {
+    let m = message.trim().trim_end_matches('.').to_ascii_lowercase();
+    m.is_empty()
+        || [
+            "authentication failed",
+            "wrong user name or password",
+            "access denied",
+            "no reason given",
+        ]
+        .contains(&m.as_str())
+}
+
+/// Why a session ended, as the client's person reads it (the peer is the
+/// server).
+fn session_sentence(reason: &CloseReason) -> String {
+    use sstp_core::wire::sstp::{AttributeId, Status};
+    match reason {
+        CloseReason::PeerTerminated { reason } => {
+            format!("the server refused the session: {reason}")
+        }
+        CloseReason::PeerDisconnected => "the server ended the session".to_owned(),
+        CloseReason::PeerAborted { status: None } => {
+            "the server aborted the call without saying why".to_owned()
+        }
+        // One sentence per Status Info value the server can send (MS-SSTP
+        // 2.2.8, 3.3.5.2).
+        CloseReason::PeerAborted { status: Some(s) } => match (s.status, s.attrib_id) {
+            (Status::NEGOTIATION_TIMEOUT, _) => {
+                "the server aborted the call: this client did not complete the SSTP negotiation in time".to_owned()
+            }
+            (Status::VALUE_NOT_SUPPORTED, AttributeId::CRYPTO_BINDING) => {
+                "the server aborted the call: the crypto binding did not verify (a TLS-inspecting proxy between here and the server can cause this)".to_owned()
+            }
+            (Status::VALUE_NOT_SUPPORTED, AttributeId::ENCAPSULATED_PROTOCOL_ID) => {
+                "the server aborted the call: it does not accept PPP as the encapsulated protocol".to_owned()
+            }
+            (Status::RETRY_COUNT_EXCEEDED, _) => {
+                "the server aborted the call: it refused this client's connect requests too many times".to_owned()
+            }
+            (Status::UNACCEPTED_FRAME_RECEIVED, _) => {
+                "the server aborted the call: a message from this client came at a time it did not expect".to_owned()
+            }
+            (Status::INVALID_FRAME_RECEIVED, _) => {
+                "the server aborted the call: it did not understand a message from this client".to_owned()
+            }
+            (status, attribute) => {
+                let about = attribute
+                    .description()
+                    .map(|what| format!(" (about {what})"))
+                    .unwrap_or_default();
+                format!(
+                    "the server aborted the call: {}{about}",
+                    status.description()
+                )
+            }
+        },
+        other => other.to_string(),
     }
 }
 

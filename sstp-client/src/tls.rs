@@ -212,6 +212,21 @@ impl TlsSetup {
                 }
                 .into()
             }
+            // No TLS alert, the TCP connection just ended: tokio-rustls
+            // reports "tls handshake eof" (or a reset when our ClientHello
+            // met a closed socket).
+            None if matches!(
+                error.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            ) =>
+            {
+                Error::HandshakeClosed {
+                    server: self.server_name.to_str().into_owned(),
+                }
+            }
             _ => Error::Tls {
                 server: self.server_name.to_str().into_owned(),
                 source: error,

@@ -33,6 +33,18 @@ pub enum CloseReason {
     AuthFailed(AuthFailure),
     /// PPP negotiation (LCP, IPCP, IPv6CP) failed or the peer terminated it.
     PppFailed(String),
+    /// The peer ended PPP with an LCP Terminate-Request before the call was
+    /// up, and said why in its Data field (RFC 1661 5.5): it refused the
+    /// session, e.g. it had no address left. The text is the peer's,
+    /// sanitized (printable, at most 256 characters).
+    PeerTerminated {
+        /// The peer's reason.
+        reason: String,
+    },
+    /// This side refused the session after authentication
+    /// (`ServerSession::refuse`); the reason went to the peer in the LCP
+    /// Terminate-Request.
+    Refused(String),
     /// A timer ran out: which one.
     Timeout(&'static str),
     /// The driver reported the TLS/TCP connection gone (3.1.7.2).
@@ -57,6 +69,9 @@ pub enum CloseKind {
     Timeout,
     /// The transport went away or the peer aborted.
     Lost,
+    /// One side refused the session before it came up, and said why (no
+    /// address left, ...), after the credentials were accepted.
+    Refused,
 }
 
 impl CloseReason {
@@ -69,6 +84,7 @@ impl CloseReason {
             Self::Incompatible(_) | Self::PppFailed(_) => CloseKind::Incompatible,
             Self::AuthFailed(_) => CloseKind::AuthFailed,
             Self::Timeout(_) => CloseKind::Timeout,
+            Self::PeerTerminated { .. } | Self::Refused(_) => CloseKind::Refused,
             Self::PeerAborted { .. } | Self::TransportClosed => CloseKind::Lost,
         }
     }
@@ -80,11 +96,11 @@ impl fmt::Display for CloseReason {
             Self::LocalClose => f.write_str("closed locally"),
             Self::PeerDisconnected => f.write_str("peer disconnected"),
             Self::PeerAborted { status: Some(s) } => {
-                write!(
-                    f,
-                    "peer aborted the call ({:?}, {:?})",
-                    s.attrib_id, s.status
-                )
+                write!(f, "peer aborted the call: {}", s.status.description())?;
+                match s.attrib_id.description() {
+                    Some(what) => write!(f, " (about {what})"),
+                    None => Ok(()),
+                }
             }
             Self::PeerAborted { status: None } => f.write_str("peer aborted the call"),
             Self::PeerMalformed(what) => write!(f, "peer sent malformed data: {what}"),
@@ -93,8 +109,48 @@ impl fmt::Display for CloseReason {
             Self::BindingFailed(e) => write!(f, "{e}"),
             Self::AuthFailed(e) => write!(f, "authentication failed: {e}"),
             Self::PppFailed(what) => write!(f, "PPP negotiation failed: {what}"),
+            Self::PeerTerminated { reason } => write!(f, "peer refused the session: {reason}"),
+            Self::Refused(reason) => write!(f, "refused the session: {reason}"),
             Self::Timeout(which) => write!(f, "timed out: {which}"),
             Self::TransportClosed => f.write_str("connection lost"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::sstp::{AttributeId, Status};
+
+    #[test]
+    fn reasons_read_as_words() {
+        let abort = CloseReason::PeerAborted {
+            status: Some(StatusInfo::new(
+                AttributeId::CRYPTO_BINDING,
+                Status::VALUE_NOT_SUPPORTED,
+            )),
+        };
+        assert_eq!(
+            abort.to_string(),
+            "peer aborted the call: a value was not accepted (about the crypto binding)"
+        );
+        let timeout = CloseReason::PeerAborted {
+            status: Some(StatusInfo::new(
+                AttributeId::NO_ERROR,
+                Status::NEGOTIATION_TIMEOUT,
+            )),
+        };
+        assert_eq!(
+            timeout.to_string(),
+            "peer aborted the call: the other end did not answer in time"
+        );
+        let refused = CloseReason::PeerTerminated {
+            reason: "no address available".into(),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "peer refused the session: no address available"
+        );
+        assert_eq!(refused.kind(), CloseKind::Refused);
     }
 }

@@ -463,6 +463,13 @@ impl Core {
                         | CloseReason::LocalClose
                         | CloseReason::TransportClosed,
                     ) => failure,
+                    // The peer hung up before IP could flow: its LCP
+                    // Terminate-Request, or the methods we refused, say why
+                    // (RFC 1661 5.5, 6.2).
+                    (
+                        None,
+                        reason @ (CloseReason::PeerDisconnected | CloseReason::TransportClosed),
+                    ) if !self.up => self.link.peer_refusal().unwrap_or(reason),
                     (_, reason) => reason,
                 };
                 self.link.lower_down(now);
@@ -626,6 +633,19 @@ impl Core {
         self.process(now);
     }
 
+    fn refuse(&mut self, now: Instant, reason: &str) {
+        if self.control.state().is_teardown() {
+            return;
+        }
+        if matches!(self.link.phase(), Phase::Dead) {
+            self.control
+                .disconnect(now, CloseReason::Refused(reason.to_owned()), &mut self.tx);
+        } else {
+            self.link.refuse(now, reason, &mut *self.rng);
+        }
+        self.process(now);
+    }
+
     fn transport_closed(&mut self, now: Instant) {
         self.control.kill(CloseReason::TransportClosed);
         self.process(now);
@@ -772,6 +792,18 @@ impl ServerSession {
             .link
             .auth_complete(now, verdict, &mut *self.core.rng);
         self.core.process(now);
+    }
+
+    /// Refuses the session once the client is authenticated (no address
+    /// left, the user may not have another session, ...): ends PPP with an
+    /// LCP Terminate-Request whose Data is `reason` (RFC 1661 5.5; pppd
+    /// prints "LCP terminated by peer (reason)", our client reports it as
+    /// [`CloseReason::PeerTerminated`]), then the SSTP Call Disconnect
+    /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows with
+    /// [`CloseReason::Refused`]. Keep `reason` to one line: the peer sees
+    /// at most 255 bytes of it.
+    pub fn refuse(&mut self, now: Instant, reason: &str) {
+        self.core.refuse(now, reason);
     }
 
     /// Resumes after [`Event::NeedAddresses`] with the client's addresses.

@@ -31,6 +31,7 @@ use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
 use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
+use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, Ipv6Config, Random,
@@ -45,7 +46,7 @@ use tracing::{debug, info, warn};
 use crate::Shared;
 use crate::auth::{AuthDecision, AuthFuture};
 use crate::metrics::{DropReason, Metrics};
-use crate::pool::{Lease, LeaseRequest};
+use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra::{self, ALL_NODES, RaParams};
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
 
@@ -216,6 +217,9 @@ struct Driver<D: TunDevice> {
     user: Option<String>,
     method: Option<AuthMethod>,
     lease: Option<Lease>,
+    /// The session asked for addresses and got an answer (a lease or a
+    /// refusal).
+    addresses_assigned: bool,
     routes: Vec<RouteGuard>,
     ip_tx: PacketTx,
     ip_rx: mpsc::Receiver<Bytes>,
@@ -294,6 +298,7 @@ pub(crate) async fn run<D, S>(
         user: None,
         method: None,
         lease: None,
+        addresses_assigned: false,
         routes: Vec::new(),
         ip_tx,
         ip_rx,
@@ -588,7 +593,37 @@ impl<D: TunDevice> Driver<D> {
     }
 
     fn on_decision(&mut self, decision: AuthDecision) {
-        if let AuthVerdict::Reject { reason, .. } = &decision.verdict {
+        let fixed = LeaseRequest {
+            ipv4: decision.ipv4,
+            ipv6: decision.ipv6_prefix,
+        };
+        let mut verdict = decision.verdict;
+        if verdict.is_accept() && (fixed.ipv4.is_some() || fixed.ipv6.is_some()) {
+            // A fixed address is its user's alone, so another session that
+            // holds it is the same user connected already. That is known
+            // now, so the refusal goes out in the method's failure message
+            // (MS-CHAPv2 E=649 and M=, RFC 2759 6; PAP Authenticate-Nak,
+            // RFC 1334 2.2.3; CHAP Failure, RFC 1994 4.2). The lease taken
+            // here is the one the client gets.
+            match self.shared.pools.lease(fixed) {
+                Ok(lease) => {
+                    self.lease = Some(lease);
+                    self.shared.update_lease_gauges();
+                }
+                Err(PoolError::InUse(address)) => {
+                    let user = self.user.as_deref().unwrap_or("this user");
+                    verdict = AuthVerdict::reject_with_code(
+                        format!("{user} is already connected: its fixed address {address} is held by another session"),
+                        MsChapV2Failure::ERROR_NO_DIALIN_PERMISSION,
+                    )
+                    .with_message(format!("{user} is already connected from another session"));
+                }
+                // A fixed address outside the pool: refused at lease time,
+                // after authentication, like any address problem.
+                Err(_) => {}
+            }
+        }
+        if let AuthVerdict::Reject { reason, .. } = &verdict {
             self.shared.metrics.auth_failures.inc();
             info!(
                 correlation_id = %self.correlation_id,
@@ -598,18 +633,20 @@ impl<D: TunDevice> Driver<D> {
                 "authentication rejected"
             );
         }
-        self.fixed = LeaseRequest {
-            ipv4: decision.ipv4,
-            ipv6: decision.ipv6_prefix,
-        };
-        self.session.auth_complete(now(), decision.verdict);
+        self.fixed = fixed;
+        self.session.auth_complete(now(), verdict);
     }
 
     fn assign_addresses(&mut self) {
-        if self.lease.is_some() {
+        if self.addresses_assigned {
             return;
         }
-        match self.shared.pools.lease(self.fixed) {
+        self.addresses_assigned = true;
+        let lease = match self.lease.take() {
+            Some(lease) => Ok(lease),
+            None => self.shared.pools.lease(self.fixed),
+        };
+        match lease {
             Ok(lease) => {
                 let dns = self.shared.config.network.dns.iter().take(2).copied();
                 let addresses =
@@ -618,15 +655,10 @@ impl<D: TunDevice> Driver<D> {
                 self.shared.update_lease_gauges();
                 self.session.assign_addresses(now(), addresses);
             }
-            Err(e) => {
-                warn!(
-                    correlation_id = %self.correlation_id,
-                    user = self.user.as_deref().unwrap_or("-"),
-                    error = %e,
-                    "no address for the session; closing it"
-                );
-                self.session.close(now());
-            }
+            // Authenticated, but no address to give: the client's person
+            // reads why in the LCP Terminate-Request (RFC 1661 5.5), and the
+            // session's end line says it here.
+            Err(e) => self.session.refuse(now(), &refusal(&e)),
         }
     }
 
@@ -798,6 +830,23 @@ impl<D: TunDevice> Drop for Driver<D> {
         self.routes.clear();
         self.lease = None;
         self.shared.update_lease_gauges();
+    }
+}
+
+/// Why a session gets no address, for the client's person (one line, at
+/// most 255 bytes go into the LCP Terminate-Request).
+fn refusal(error: &PoolError) -> String {
+    match error {
+        PoolError::Exhausted => {
+            "no address available: the server's address pool is exhausted".to_owned()
+        }
+        PoolError::InUse(address) => {
+            format!("the fixed address {address} of this user is in use by another session")
+        }
+        PoolError::NotInPool(address) => format!(
+            "the server is misconfigured: this user's fixed address {address} is outside its address pool"
+        ),
+        other => format!("no address available: {other}"),
     }
 }
 

@@ -285,6 +285,7 @@ impl Metrics {
             Some(CloseKind::AuthFailed) => "auth_failed",
             Some(CloseKind::Timeout) => "timeout",
             Some(CloseKind::Lost) => "lost",
+            Some(CloseKind::Refused) => "refused",
             Some(_) => "other",
         };
         self.ends.get_or_create(&[("kind", label)]).inc();

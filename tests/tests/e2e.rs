@@ -19,5 +19,7 @@ mod many;
 mod netns;
 #[path = "e2e/proxy.rs"]
 mod proxy;
+#[path = "e2e/refusal.rs"]
+mod refusal;
 #[path = "e2e/tls.rs"]
 mod tls;

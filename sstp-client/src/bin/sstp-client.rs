@@ -26,11 +26,15 @@ EXIT CODES:
     0  disconnected on request (Ctrl-C, SIGTERM, SIGHUP)
     1  internal error
     2  usage or configuration error (bad flag, unreadable profile or password file)
-    3  server unreachable (name resolution, TCP connect, timeout)
+    3  server unreachable (name resolution, TCP connect, timeout, or the connection closed during
+       the TLS handshake, as when the server limits new connections)
     4  server certificate not trusted, or fingerprint mismatch
-    5  authentication failed (wrong user name or password, no common method)
+    5  authentication failed (wrong user name or password, an account the server refuses, no
+       common authentication method); the server's reason is printed
     6  HTTP proxy refused the tunnel or is unreachable
-    7  protocol error (server refused SSTP, PPP negotiation, crypto binding)
+    7  the server refused the session after authentication (its reason is printed, e.g. no
+       address left), or a protocol error (SSTP refused or aborted, PPP negotiation, crypto
+       binding)
     8  connection lost and not re-established (reconnect off or given up)
     9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)";
 
@@ -84,7 +88,8 @@ ROUTES:
 
 EXIT CODES:
     0 requested disconnect, 1 internal, 2 usage/config, 3 unreachable, 4 certificate,
-    5 authentication, 6 proxy, 7 protocol, 8 connection lost, 9 local setup (see sstp-client --help)";
+    5 authentication, 6 proxy, 7 refused or protocol error, 8 connection lost, 9 local setup
+    (see sstp-client --help)";
 
 #[derive(Args, Debug, Default)]
 struct ConnectArgs {
@@ -556,9 +561,12 @@ fn exit_code(e: &Error) -> u8 {
 /// What a person should try next, by kind of failure.
 fn hint(e: &Error) -> Option<&'static str> {
     Some(match e.kind() {
-        ErrorKind::Unreachable => {
-            "check the server name and port, and that this machine can reach it"
-        }
+        ErrorKind::Unreachable => match e {
+            Error::HandshakeClosed { .. } => {
+                "wait a little before connecting again; if it keeps happening, check that the server and port are the SSTP server's"
+            }
+            _ => "check the server name and port, and that this machine can reach it",
+        },
         ErrorKind::Certificate => match e {
             Error::Certificate(sstp_client::CertificateError::PinMismatch { .. }) => {
                 "the server's certificate changed, or this is not the server you expect: confirm the new fingerprint with its administrator"
@@ -567,9 +575,25 @@ fn hint(e: &Error) -> Option<&'static str> {
                 "trust the server's CA with --ca-file, or pin its certificate with --pin-sha256 (see `sstp-client fingerprint`)"
             }
         },
-        ErrorKind::Auth => {
-            "check the user name and password (and --auth if the server needs PAP or CHAP)"
-        }
+        ErrorKind::Auth => match e {
+            Error::Auth(sstp_core::AuthFailure::MethodNotSupported { .. }) => {
+                "choose a method the server allows with --auth (mschapv2, eap-mschapv2, pap, chap-md5)"
+            }
+            // RFC 2759 6: codes other than 691 refuse the account, not the password.
+            Error::Auth(sstp_core::AuthFailure::Rejected {
+                mschapv2_error: Some(code),
+                ..
+            }) if *code != 691 => {
+                "the server's administrator can tell why this account may not connect"
+            }
+            _ => "check the user name and password (and --auth if the server needs PAP or CHAP)",
+        },
+        ErrorKind::Protocol => match e {
+            Error::Session(sstp_core::CloseReason::PeerTerminated { .. }) => {
+                "the server's administrator can tell more; trying again later may work"
+            }
+            _ => return None,
+        },
         ErrorKind::Proxy => {
             "check --proxy / https_proxy and the proxy credentials, or use --no-proxy"
         }
@@ -974,5 +998,144 @@ mod tests {
             exit_code(&Error::Session(sstp_core::CloseReason::TransportClosed)),
             8
         );
+    }
+
+    /// What `fail` prints (the error, then the hint) and the exit code.
+    fn printed(e: &Error) -> (u8, String, Option<&'static str>) {
+        (exit_code(e), e.to_string(), hint(e))
+    }
+
+    #[test]
+    fn refusals_are_plain_sentences_with_the_documented_exit_codes() {
+        use sstp_core::wire::sstp::{AttributeId, Status, StatusInfo};
+        use sstp_core::{AuthFailure, CloseReason};
+        let wrong_password = Error::Auth(AuthFailure::Rejected {
+            message: "Authentication failed".into(),
+            mschapv2_error: Some(691),
+        });
+        let (code, text, hint_text) = printed(&wrong_password);
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "authentication failed: the server rejected the user name or password"
+        );
+        assert!(hint_text.is_some_and(|h| h.contains("password")));
+
+        let already_connected = Error::Auth(AuthFailure::Rejected {
+            message: "alice is already connected from another session".into(),
+            mschapv2_error: Some(649),
+        });
+        let (code, text, hint_text) = printed(&already_connected);
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "authentication failed: the server refused this account: alice is already connected from another session (MS-CHAPv2 error 649)"
+        );
+        assert!(hint_text.is_some_and(|h| h.contains("administrator")));
+
+        // PAP and CHAP-MD5 refusals carry text only.
+        let (code, text, _) = printed(&Error::Auth(AuthFailure::Rejected {
+            message: "alice is already connected from another session".into(),
+            mschapv2_error: None,
+        }));
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "authentication failed: the server refused the login: alice is already connected from another session"
+        );
+        let (_, text, _) = printed(&Error::Auth(AuthFailure::Rejected {
+            message: "Authentication failed".into(),
+            mschapv2_error: None,
+        }));
+        assert_eq!(
+            text,
+            "authentication failed: the server rejected the user name or password"
+        );
+
+        let no_common_method = Error::Auth(AuthFailure::MethodNotSupported {
+            detail: "the server asked for pap, and this client accepts only mschapv2".into(),
+        });
+        let (code, text, hint_text) = printed(&no_common_method);
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "authentication failed: no authentication method in common with the server: the server asked for pap, and this client accepts only mschapv2"
+        );
+        assert!(hint_text.is_some_and(|h| h.contains("--auth")));
+
+        let pool_exhausted = Error::Session(CloseReason::PeerTerminated {
+            reason: "no address available: the server's address pool is exhausted".into(),
+        });
+        let (code, text, _) = printed(&pool_exhausted);
+        assert_eq!(code, 7);
+        assert_eq!(
+            text,
+            "the server refused the session: no address available: the server's address pool is exhausted"
+        );
+
+        let rate_limited = Error::HandshakeClosed {
+            server: "vpn.example.net".into(),
+        };
+        let (code, text, _) = printed(&rate_limited);
+        assert_eq!(code, 3);
+        assert_eq!(
+            text,
+            "the server vpn.example.net closed the connection during the TLS handshake: it may be limiting new connections (try again shortly), or it is not an SSTP server"
+        );
+
+        // A Call Abort: one sentence per Status Info (MS-SSTP 2.2.8), exit 7.
+        for (attribute, status, sentence) in [
+            (
+                AttributeId::NO_ERROR,
+                Status::NEGOTIATION_TIMEOUT,
+                "the server aborted the call: this client did not complete the SSTP negotiation in time",
+            ),
+            (
+                AttributeId::CRYPTO_BINDING,
+                Status::VALUE_NOT_SUPPORTED,
+                "the server aborted the call: the crypto binding did not verify (a TLS-inspecting proxy between here and the server can cause this)",
+            ),
+            (
+                AttributeId::STATUS_INFO,
+                Status::RETRY_COUNT_EXCEEDED,
+                "the server aborted the call: it refused this client's connect requests too many times",
+            ),
+            (
+                AttributeId::NO_ERROR,
+                Status::UNACCEPTED_FRAME_RECEIVED,
+                "the server aborted the call: a message from this client came at a time it did not expect",
+            ),
+            (
+                AttributeId::NO_ERROR,
+                Status::INVALID_FRAME_RECEIVED,
+                "the server aborted the call: it did not understand a message from this client",
+            ),
+            (
+                AttributeId::ENCAPSULATED_PROTOCOL_ID,
+                Status::VALUE_NOT_SUPPORTED,
+                "the server aborted the call: it does not accept PPP as the encapsulated protocol",
+            ),
+            (
+                AttributeId::CRYPTO_BINDING,
+                Status::INVALID_ATTRIB_VALUE_LENGTH,
+                "the server aborted the call: an attribute had the wrong length (about the crypto binding)",
+            ),
+        ] {
+            let abort = Error::Session(CloseReason::PeerAborted {
+                status: Some(StatusInfo::new(attribute, status)),
+            });
+            let (code, text, _) = printed(&abort);
+            assert_eq!((code, text.as_str()), (7, sentence));
+        }
+    }
+
+    #[test]
+    fn the_help_documents_the_refusal_exit_codes() {
+        assert!(EXIT_CODES.contains("7  the server refused the session after authentication"));
+        assert!(
+            EXIT_CODES
+                .contains("an account the server refuses, no\n       common authentication method")
+        );
+        assert!(EXIT_CODES.contains("the connection closed during\n       the TLS handshake"));
     }
 }

@@ -162,6 +162,10 @@ pub struct LcpPolicy {
     auth_suggested: Vec<AuthMethod>,
     /// Server: we re-requested our last method after a Nak.
     auth_insisted: bool,
+    /// Client: the methods the server asked for that we do not accept, in
+    /// words, so a server that gives up can be reported as having no
+    /// method in common with us.
+    auth_refused: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -195,6 +199,7 @@ impl LcpPolicy {
             identification: None,
             auth_suggested: Vec::new(),
             auth_insisted: false,
+            auth_refused: Vec::new(),
         };
         policy.reset();
         policy
@@ -228,6 +233,14 @@ impl LcpPolicy {
         self.config
             .auth_methods
             .retain(|m| m.protocol() != protocol);
+    }
+
+    /// Client: the authentication methods the server asked for and we
+    /// Nak'd or rejected as not allowed ([`LcpConfig::auth_methods`]), in
+    /// words, oldest first.
+    #[must_use]
+    pub fn refused_auth(&self) -> &[String] {
+        &self.auth_refused
     }
 
     /// The peer's last LCP Identification message (RFC 1570 1.1; Windows
@@ -296,6 +309,10 @@ impl LcpPolicy {
                 }
             }
             return OptionVerdict::Ack;
+        }
+        let name = auth_name(auth);
+        if !self.auth_refused.contains(&name) && self.auth_refused.len() < MAX_REFUSED_AUTH {
+            self.auth_refused.push(name);
         }
         match self.config.auth_methods.first() {
             Some(&preferred) => {
@@ -479,6 +496,17 @@ impl Policy for LcpPolicy {
         self.ours_acked.map_or(0, |o| o.magic)
     }
 
+    fn failure_text(&self, failure: NegotiationFailure) -> String {
+        if failure == NegotiationFailure::PeerRefusesAuthentication && self.is_server() {
+            // The client's person needs to know what would work.
+            return format!(
+                "no common authentication method (the server allows {})",
+                method_list(&self.config.auth_methods)
+            );
+        }
+        failure.to_string()
+    }
+
     fn peer_mru(&self) -> Option<u16> {
         self.peer.map(|p| p.mru)
     }
@@ -509,6 +537,34 @@ fn auth_option(method: AuthMethod) -> AuthProtocol {
         AuthMethod::ChapMd5 => AuthProtocol::Chap(ChapAlgorithm::MD5),
         AuthMethod::MsChapV2 => AuthProtocol::Chap(ChapAlgorithm::MS_CHAP_V2),
         AuthMethod::EapMsChapV2 => AuthProtocol::Eap,
+    }
+}
+
+/// Refused methods remembered at most (a peer can ask for any number).
+const MAX_REFUSED_AUTH: usize = 8;
+
+/// Methods as a person reads them: "mschapv2, pap", or "none".
+pub(crate) fn method_list(methods: &[AuthMethod]) -> String {
+    if methods.is_empty() {
+        return "none".to_owned();
+    }
+    methods
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An Authentication-Protocol value in words: our method name, or what the
+/// protocol number says (RFC 1661 6.2; RFC 1994 3 for CHAP algorithms).
+fn auth_name(auth: &AuthProtocol) -> String {
+    if let Some(method) = method_of(auth) {
+        return method.name().to_owned();
+    }
+    match auth {
+        AuthProtocol::Chap(ChapAlgorithm::MS_CHAP) => "ms-chap (version 1)".to_owned(),
+        AuthProtocol::Chap(algorithm) => format!("chap with algorithm {}", algorithm.0),
+        other => format!("protocol {:#06x}", other.protocol().0),
     }
 }
 
@@ -949,7 +1005,11 @@ mod tests {
         );
         let term = out.pop_front().unwrap().packet;
         assert_eq!(term[0], 5);
-        assert_eq!(&term[4..], b"peer refuses authentication");
+        // The Terminate-Request says what would have worked (RFC 1661 5.5).
+        assert_eq!(
+            &term[4..],
+            b"no common authentication method (the server allows eap-mschapv2, mschapv2)"
+        );
     }
 
     #[test]
@@ -1092,7 +1152,13 @@ mod tests {
         assert!(!wire.events_b.contains(&LayerEvent::Up));
         assert_eq!(wire.events_b.last(), Some(&LayerEvent::Finished));
         let term = &wire.sent_by(Side::A, Code::TERMINATE_REQUEST)[0];
-        assert_eq!(&term[4..], b"peer refuses authentication");
+        assert_eq!(
+            &term[4..],
+            b"no common authentication method (the server allows eap-mschapv2, mschapv2)"
+        );
+        // A client with no method rejects the option, and the server gives
+        // up on the first Reject.
+        assert_eq!(wire.b.policy().refused_auth(), ["eap-mschapv2"]);
     }
 
     #[test]
@@ -1108,6 +1174,25 @@ mod tests {
             wire.a.failure(),
             Some(NegotiationFailure::PeerRefusesAuthentication)
         );
+        // The client knows it turned the server's method down, and kept the
+        // server's reason from its Terminate-Request (RFC 1661 5.5).
+        assert_eq!(wire.b.policy().refused_auth(), ["eap-mschapv2"]);
+        assert_eq!(
+            wire.b.peer_terminate_reason(),
+            Some(&b"no common authentication method (the server allows eap-mschapv2)"[..])
+        );
+    }
+
+    #[test]
+    fn a_client_that_only_prefers_another_method_refuses_nothing() {
+        let mut client = LcpConfig::client();
+        client.auth_methods = vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2];
+        let mut wire = pair(LcpConfig::server(), client);
+        wire.start();
+        wire.run();
+        assert!(wire.a.is_opened() && wire.b.is_opened());
+        assert!(wire.b.policy().refused_auth().is_empty());
+        assert_eq!(wire.b.peer_terminate_reason(), None);
     }
 
     #[test]

@@ -25,8 +25,8 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::auth::{
-    AuthPeer, AuthRequest, AuthVerdict, Authenticator, AuthenticatorConfig, ClientOutcome,
-    PeerConfig, ServerOutcome,
+    AuthFailure, AuthPeer, AuthRequest, AuthVerdict, Authenticator, AuthenticatorConfig,
+    ClientOutcome, PeerConfig, ServerOutcome,
 };
 use super::fsm::{FsmConfig, State};
 use super::ipcp::{IpcpClientConfig, IpcpConfig, IpcpPolicy, IpcpServerConfig, Ipv4Config};
@@ -282,6 +282,47 @@ impl Link {
         self.drain_lcp(now, rng);
     }
 
+    /// Refuses the session (server, after authentication): LCP
+    /// Terminate-Request with `reason` as its Data (RFC 1661 5.5), so the
+    /// peer's person learns why; `Finished` follows.
+    pub(crate) fn refuse(&mut self, now: Instant, reason: &str, rng: &mut dyn Random) {
+        if self.closing {
+            return;
+        }
+        tracing::debug!(reason, "refusing the session");
+        self.events
+            .push_back(LinkEvent::Failed(CloseReason::Refused(reason.to_owned())));
+        self.close(now, reason, rng);
+    }
+
+    /// Why the peer ended the link before IP could flow, if it said or if
+    /// it is plain: the client refused every authentication method the
+    /// server asked for, or the peer's Terminate-Request gave a reason
+    /// (RFC 1661 5.5). Client side only: a client that hangs up early is
+    /// not refusing anything. `None` once IPCP opened: an end after that is
+    /// a normal disconnect, whatever the text.
+    pub(crate) fn peer_refusal(&self) -> Option<CloseReason> {
+        if self.ipv4.is_some() || matches!(self.side, Side::Server { .. }) {
+            return None;
+        }
+        let refused = self.lcp.policy().refused_auth();
+        if matches!(self.side, Side::Client { started: false, .. }) && !refused.is_empty() {
+            // LCP never got to an authentication phase because we turned
+            // down what the server asked for (RFC 1661 6.2 Nak/Reject).
+            return Some(CloseReason::AuthFailed(AuthFailure::MethodNotSupported {
+                detail: format!(
+                    "the server asked for {}, and this client accepts only {}",
+                    refused.join(", "),
+                    super::lcp::method_list(&self.lcp.policy().config().auth_methods)
+                ),
+            }));
+        }
+        let text = super::auth::peer_text(self.lcp.peer_terminate_reason()?);
+        (!text.trim().is_empty()).then(|| CloseReason::PeerTerminated {
+            reason: text.trim().to_owned(),
+        })
+    }
+
     /// Any frame arrived: liveness for the keepalive.
     pub(crate) fn frame_received(&mut self, now: Instant) {
         self.keepalive.frame_received(now);
@@ -494,8 +535,8 @@ impl Link {
                         // disconnect follows from whichever side.
                         self.closing = true;
                         self.phase = Phase::Terminate;
-                        self.events
-                            .push_back(LinkEvent::Failed(CloseReason::PeerDisconnected));
+                        let reason = self.peer_refusal().unwrap_or(CloseReason::PeerDisconnected);
+                        self.events.push_back(LinkEvent::Failed(reason));
                     } else if self.phase == Phase::Authenticate {
                         // Opened + RCR before authentication is done: the
                         // server changes its mind about the method
@@ -523,7 +564,12 @@ impl Link {
                 LayerEvent::Failed(failure) => {
                     let reason = match failure {
                         super::negotiator::NegotiationFailure::PeerRefusesAuthentication => {
-                            CloseReason::Incompatible(failure.to_string())
+                            // The text the Terminate-Request carried: it
+                            // names the methods we allow.
+                            CloseReason::Incompatible(super::negotiator::Policy::failure_text(
+                                self.lcp.policy(),
+                                failure,
+                            ))
                         }
                         _ => CloseReason::PppFailed(format!("LCP: {failure}")),
                     };

@@ -253,6 +253,14 @@ pub trait Policy {
     fn on_extra(&mut self, packet: &CpPacket<'_>) {
         let _ = packet;
     }
+
+    /// The Terminate-Request text (RFC 1661 5.5 Data) for giving the
+    /// negotiation up with `failure`: the peer's person reads it (pppd
+    /// prints "LCP terminated by peer (text)"), so a policy may say more
+    /// than the failure alone, e.g. which methods it allows.
+    fn failure_text(&self, failure: NegotiationFailure) -> String {
+        failure.to_string()
+    }
 }
 
 /// How we answer one Configure-Request.
@@ -305,6 +313,9 @@ pub struct Negotiator<P: Policy> {
     failure: Option<NegotiationFailure>,
     /// Data of our next Terminate-Request.
     terminate_reason: Vec<u8>,
+    /// Data of the last Terminate-Request the peer sent (RFC 1661 5.5), cut
+    /// to [`MAX_REASON_LEN`] bytes: why it ended the link, in its words.
+    peer_reason: Option<Vec<u8>>,
     /// The peer's MRU as the link knows it (from LCP), for NCPs.
     link_mru: u16,
     stats: NegotiatorStats,
@@ -331,6 +342,7 @@ impl<P: Policy> Negotiator<P> {
             events: VecDeque::new(),
             failure: None,
             terminate_reason: Vec::new(),
+            peer_reason: None,
             link_mru: DEFAULT_MRU,
             stats: NegotiatorStats::default(),
         }
@@ -477,6 +489,12 @@ impl<P: Policy> Negotiator<P> {
         self.event(now, Event::Down, out);
     }
 
+    /// The Data of the last Terminate-Request the peer sent (RFC 1661 5.5),
+    /// as received (at most 255 bytes); `None` if it sent none.
+    pub(crate) fn peer_terminate_reason(&self) -> Option<&[u8]> {
+        self.peer_reason.as_deref()
+    }
+
     /// Open: the protocol may be Opened (RFC 1661 4.3). Clears any
     /// previous failure.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -552,7 +570,9 @@ impl<P: Policy> Negotiator<P> {
     fn set_failure(&mut self, failure: NegotiationFailure) {
         self.failure = Some(failure);
         self.push_event(LayerEvent::Failed(failure));
-        self.terminate_reason = failure.to_string().into_bytes();
+        let mut text = self.policy.failure_text(failure).into_bytes();
+        text.truncate(MAX_REASON_LEN);
+        self.terminate_reason = text;
     }
 
     /// Gives the negotiation up: report, then Close with the reason.
@@ -606,6 +626,11 @@ impl<P: Policy> Negotiator<P> {
                     reason = %String::from_utf8_lossy(data.get(..64).unwrap_or(data)),
                     "Terminate-Request received"
                 );
+                // Kept whatever the state: before Opened the automaton only
+                // acknowledges it (RFC 1661 4.1, RTR in Req-Sent), yet it is
+                // the peer's one chance to say why it is giving up.
+                let data = data.get(..MAX_REASON_LEN).unwrap_or(data);
+                self.peer_reason = Some(data.to_vec());
                 let actions = self.fsm.handle(now, Event::Rtr);
                 let ctx = Ctx {
                     identifier: Some(identifier),
@@ -889,7 +914,12 @@ impl<P: Policy> Negotiator<P> {
         }
         for action in actions {
             match action {
-                Action::Tlu => self.push_event(LayerEvent::Up),
+                Action::Tlu => {
+                    // A Terminate-Request before this opening did not end
+                    // the link after all.
+                    self.peer_reason = None;
+                    self.push_event(LayerEvent::Up);
+                }
                 Action::Tld => {
                     self.policy.reset();
                     self.push_event(LayerEvent::Down);

@@ -14,6 +14,7 @@ use rand_core::SeedableRng;
 
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
+use crate::error::CloseKind;
 use crate::ppp::auth::AuthFailure;
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
 
@@ -97,6 +98,8 @@ struct Pair {
     c2s_chunks: usize,
     /// Answer auth requests (false: hold them, to test deferral).
     auto_verdict: bool,
+    /// Refuse the session with this reason instead of assigning addresses.
+    refuse_lease: Option<String>,
     pending_verdict: Option<AuthRequest>,
 }
 
@@ -119,6 +122,7 @@ impl Pair {
             faults: Faults::default(),
             c2s_chunks: 0,
             auto_verdict: true,
+            refuse_lease: None,
             pending_verdict: None,
         }
     }
@@ -176,7 +180,10 @@ impl Pair {
                             self.pending_verdict = Some(request.clone());
                         }
                     }
-                    Event::NeedAddresses { .. } => self.server.assign_addresses(self.now, lease()),
+                    Event::NeedAddresses { .. } => match &self.refuse_lease {
+                        Some(reason) => self.server.refuse(self.now, reason),
+                        None => self.server.assign_addresses(self.now, lease()),
+                    },
                     _ => {}
                 }
                 self.server_events.push(event);
@@ -587,6 +594,92 @@ fn graceful_disconnect_from_the_server() {
     });
     assert_eq!(pair.server_down(), Some(&CloseReason::LocalClose));
     assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
+}
+
+#[test]
+fn a_refusal_after_authentication_reaches_the_client_with_its_reason() {
+    for method in [
+        AuthMethod::Pap,
+        AuthMethod::MsChapV2,
+        AuthMethod::EapMsChapV2,
+    ] {
+        let mut pair = Pair::default_with(&[method]);
+        let reason = "no address available: the address pool is exhausted";
+        pair.refuse_lease = Some(reason.to_owned());
+        pair.run_until(Duration::from_secs(30), |p| {
+            p.client_down().is_some() && p.server_down().is_some()
+        });
+        // The LCP Terminate-Request carried it (RFC 1661 5.5).
+        assert_eq!(
+            pair.client_down(),
+            Some(&CloseReason::PeerTerminated {
+                reason: reason.to_owned()
+            }),
+            "{method}"
+        );
+        assert_eq!(
+            pair.server_down(),
+            Some(&CloseReason::Refused(reason.to_owned())),
+            "{method}"
+        );
+        assert_eq!(
+            pair.client_down().map(CloseReason::kind),
+            Some(CloseKind::Refused)
+        );
+        assert!(!has_up(&pair.client_events) && !has_up(&pair.server_events));
+    }
+}
+
+#[test]
+fn the_peers_terminate_text_is_sanitized_and_bounded() {
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.refuse_lease = Some(format!("\u{1b}[31mred\nsecond line {}", "x".repeat(400)));
+    pair.run_until(Duration::from_secs(30), |p| p.client_down().is_some());
+    let Some(CloseReason::PeerTerminated { reason }) = pair.client_down() else {
+        panic!("client says {:?}", pair.client_down());
+    };
+    assert!(!reason.chars().any(char::is_control), "{reason:?}");
+    assert!(
+        reason.starts_with("\u{FFFD}[31mred\u{FFFD}second line x"),
+        "{reason:?}"
+    );
+    // 255 bytes on the wire (RFC 1661: the rest of the packet).
+    assert_eq!(reason.len(), 255 + 2 * 2, "{reason:?}");
+}
+
+#[test]
+fn a_normal_end_after_up_says_nothing_of_the_terminate_text() {
+    // The server's own close sends a reason too; once up it is just an end.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.server.refuse(pair.now, "going away");
+    pair.run_until(Duration::from_secs(20), |p| p.client_down().is_some());
+    assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
+}
+
+#[test]
+fn no_common_method_is_an_authentication_failure_on_the_client() {
+    let mut s = ServerConfig::default();
+    s.auth_methods = vec![AuthMethod::Pap];
+    let mut c = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    c.auth_methods = vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2];
+    let mut pair = Pair::new(s, c);
+    pair.run_until(Duration::from_secs(60), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert_eq!(
+        pair.client_down(),
+        Some(&CloseReason::AuthFailed(AuthFailure::MethodNotSupported {
+            detail: "the server asked for pap, and this client accepts only mschapv2, eap-mschapv2"
+                .to_owned()
+        }))
+    );
+    assert_eq!(
+        pair.server_down(),
+        Some(&CloseReason::Incompatible(
+            "no common authentication method (the server allows pap)".to_owned()
+        ))
+    );
 }
 
 /// sstpd 0.7.2 (`ppp_stopped` in its `sstp.py`) ends a call whose pppd

@@ -134,6 +134,43 @@ code_space! {
     }
 }
 
+impl Status {
+    /// What the status means, in words for a person (the meanings of
+    /// MS-SSTP 2.2.8), e.g. for the reason of a Call Abort.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::NO_ERROR => "no error",
+            Self::DUPLICATE_ATTRIBUTE => "an attribute was sent twice",
+            Self::UNRECOGNIZED_ATTRIBUTE => "an attribute was not recognized",
+            Self::INVALID_ATTRIB_VALUE_LENGTH => "an attribute had the wrong length",
+            Self::VALUE_NOT_SUPPORTED => "a value was not accepted",
+            Self::UNACCEPTED_FRAME_RECEIVED => "a message came at the wrong time",
+            Self::RETRY_COUNT_EXCEEDED => "too many connect requests were refused",
+            Self::INVALID_FRAME_RECEIVED => "a message was not understood",
+            Self::NEGOTIATION_TIMEOUT => "the other end did not answer in time",
+            Self::ATTRIB_NOT_SUPPORTED_IN_MSG => "a message carried an attribute it may not carry",
+            Self::REQUIRED_ATTRIBUTE_MISSING => "a required attribute was missing",
+            Self::STATUS_INFO_NOT_SUPPORTED_IN_MSG => "a connect request carried an error status",
+            _ => "an unknown status",
+        }
+    }
+}
+
+impl AttributeId {
+    /// The attribute in words (MS-SSTP 2.2.4), `None` for NO_ERROR (a status
+    /// about the message as a whole, 2.2.8).
+    pub const fn description(self) -> Option<&'static str> {
+        match self {
+            Self::NO_ERROR => None,
+            Self::ENCAPSULATED_PROTOCOL_ID => Some("the encapsulated protocol"),
+            Self::STATUS_INFO => Some("the status"),
+            Self::CRYPTO_BINDING => Some("the crypto binding"),
+            Self::CRYPTO_BINDING_REQ => Some("the crypto binding request"),
+            _ => Some("an unknown attribute"),
+        }
+    }
+}
+
 code_space! {
     /// Protocol ID of the Encapsulated Protocol ID attribute (MS-SSTP 2.2.5).
     pub struct ProtocolId(u16) {

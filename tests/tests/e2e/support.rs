@@ -121,6 +121,12 @@ pub(crate) struct ServerSpec {
     pub(crate) methods: Vec<&'static str>,
     /// Give clients an IPv6 /64 from `fd00:77::/48` (IPv6CP + RA).
     pub(crate) ipv6: bool,
+    /// `network.ipv4_pool`.
+    pub(crate) ipv4_pool: &'static str,
+    /// The users file.
+    pub(crate) users: &'static str,
+    /// `limits.per_source_rate` and `limits.per_source_burst`.
+    pub(crate) per_source: (f64, u32),
 }
 
 impl Default for ServerSpec {
@@ -128,6 +134,9 @@ impl Default for ServerSpec {
         Self {
             methods: vec!["eap-mschapv2", "mschapv2"],
             ipv6: false,
+            ipv4_pool: "10.77.0.0/22",
+            users: USERS,
+            per_source: (10000.0, 10000),
         }
     }
 }
@@ -145,11 +154,13 @@ impl ServerSpec {
         } else {
             ""
         };
+        let ipv4_pool = self.ipv4_pool;
+        let (rate, burst) = self.per_source;
         let text = format!(
             r#"
             listen = ["{listen}"]
             [network]
-            ipv4_pool = "10.77.0.0/22"
+            ipv4_pool = "{ipv4_pool}"
             {ipv6}
             dns = ["{DNS_IP}"]
             ra_interval = "1h"
@@ -158,8 +169,8 @@ impl ServerSpec {
             [limits]
             max_sessions = 100
             max_unauthenticated = 100
-            per_source_rate = 10000.0
-            per_source_burst = 10000
+            per_source_rate = {rate:?}
+            per_source_burst = {burst}
             tls_handshake_timeout = "15s"
             http_head_timeout = "15s"
             negotiation_timeout = "30s"
@@ -195,10 +206,14 @@ impl TestServer {
     async fn start_on(spec: ServerSpec, listen: SocketAddr, pki: Arc<Pki>) -> Self {
         let config = spec.config(listen);
         let (tun, handle) = MemTun::pair_with(config.tun.mtu, 4096, "srv0");
-        let users = Arc::new(StaticUsers::from_toml(USERS).expect("users"));
+        let users = Arc::new(StaticUsers::from_toml(spec.users).expect("users"));
+        let (fixed4, fixed6) = users.fixed_addresses();
         let server = Server::bind(config, pki.identity(), tun, users)
             .await
             .expect("bind the server");
+        // As the sstp-server binary does.
+        let unusable = server.handle().reserve_fixed_addresses(fixed4, fixed6);
+        assert!(unusable.is_empty(), "{unusable:?}");
         let addr = server.local_addrs()[0];
         let server_handle = server.handle();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -985,7 +985,7 @@ mod tests {
         };
         assert_eq!(
             shown.to_string(),
-            "credentials rejected: account disabled (MS-CHAPv2 error 647)"
+            "login refused: account disabled (MS-CHAPv2 error 647)"
         );
     }
 

@@ -160,7 +160,7 @@ impl Default for PeerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthFailure {
-    /// The credentials were refused: on the client, the server's message
+    /// The credentials or the account were refused: on the client, the server's message
     /// (PAP Nak text, CHAP Failure text, MS-CHAPv2 `M=`) and MS-CHAPv2 `E=`
     /// code; on the server, the backend's reason.
     #[error("{}", rejected_text(message, *mschapv2_error))]
@@ -214,7 +214,11 @@ fn rejected_text(message: &str, code: Option<u32>) -> String {
         message
     };
     match code {
-        Some(code) => format!("credentials rejected: {message} (MS-CHAPv2 error {code})"),
+        // 691 is ERROR_AUTHENTICATION_FAILURE (RFC 2759 6): the password.
+        // The other codes refuse an account whose credentials may be fine
+        // (disabled, no dial-in permission, already connected, ...).
+        Some(691) => format!("credentials rejected: {message} (MS-CHAPv2 error 691)"),
+        Some(code) => format!("login refused: {message} (MS-CHAPv2 error {code})"),
         None => format!("credentials rejected: {message}"),
     }
 }
@@ -841,7 +845,7 @@ fn random_16(rng: &mut dyn Random) -> [u8; 16] {
 
 /// Text from the peer made safe for events and logs: lossy UTF-8, control
 /// characters replaced, cut to [`MAX_PEER_TEXT`] characters.
-fn peer_text(bytes: &[u8]) -> String {
+pub(crate) fn peer_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .take(MAX_PEER_TEXT)
