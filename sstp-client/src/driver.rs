@@ -87,6 +87,10 @@ pub(crate) async fn supervise<D: TunDevice>(
     let mut attempt = 0u32;
     let mut failures = 0u32;
     let mut ever_up = false;
+    if let Err(e) = net.prepare(&interface).await {
+        let _ = shared.phase.send(Phase::Ended);
+        return Err(Error::Setup(e));
+    }
     let result = loop {
         attempt += 1;
         shared.emit(TunnelEvent::Connecting {

@@ -72,6 +72,11 @@ impl NetSetup {
         }
     }
 
+    /// Readies the link once, before the first connection.
+    pub(crate) async fn prepare(&self, link: &str) -> Result<(), SetupError> {
+        self.routes.prepare_link(link).await
+    }
+
     /// Adds an address; `EEXIST` is fine (and not ours to remove).
     async fn address(&mut self, link: &str, addr: IpAddr, len: u8) -> Result<(), SetupError> {
         match self.routes.add_address(link, addr, len).await {
