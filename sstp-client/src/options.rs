@@ -252,8 +252,9 @@ impl FromStr for TlsVersion {
 pub struct TlsOptions {
     /// Trust these CA certificates (PEM) instead of the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Accept exactly the leaf certificates with these SHA-256 fingerprints
-    /// (chain and name are then not checked; the handshake signatures are).
+    /// Accept exactly the leaf certificates with these SHA-256 fingerprints.
+    /// Alone, chain and name are then not checked (the handshake signatures
+    /// are); with [`ca_file`](Self::ca_file), both must hold.
     pub pins: Vec<Fingerprint>,
     /// The name to send in SNI and to check the certificate against, when it
     /// differs from the server's host name.

@@ -112,7 +112,8 @@ struct ConnectArgs {
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     ca_file: Option<PathBuf>,
     /// Accept only a server certificate with this SHA-256 fingerprint (repeatable; colons
-    /// optional). Chain and name are then not checked. Get it with `sstp-client fingerprint`.
+    /// optional). Alone, chain and name are then not checked; with --ca-file, both must hold.
+    /// Get it with `sstp-client fingerprint`.
     #[arg(long = "pin-sha256", value_name = "FINGERPRINT", help_heading = "TLS")]
     pin_sha256: Vec<String>,
     /// Name to send in SNI and check the certificate against (default: the server host).

@@ -785,3 +785,52 @@ async fn tls_versions_are_honoured() {
     tunnel.wait_up().await.unwrap();
     tunnel.disconnect().await.unwrap();
 }
+
+#[tokio::test]
+async fn pin_and_ca_file_together_must_both_hold() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let right_ca = dir.path().join("right.pem");
+    std::fs::write(&right_ca, &server.cert_pem).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let wrong_ca = dir.path().join("wrong.pem");
+    std::fs::write(&wrong_ca, other.cert.pem()).unwrap();
+    let attempt = |ca: &std::path::Path, pin: Fingerprint| {
+        let tls = TlsOptions {
+            ca_file: Some(ca.to_owned()),
+            pins: vec![pin],
+            ..TlsOptions::default()
+        };
+        let (tun, os) = MemTun::pair(1400);
+        let connect = client(&server)
+            .tls(tls)
+            .connect_with(tun, Fakes::new().system());
+        // The OS side stays open while the tunnel runs.
+        async move { (connect.await, os) }
+    };
+    // The right pin does not excuse a CA that did not sign the certificate (the other
+    // certificate has the same subject, so it is taken for the issuer and its key refutes it).
+    let err = attempt(&wrong_ca, server.fingerprint).await.0.unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::Untrusted { seen, reason }) => {
+            assert_eq!(*seen, Some(server.fingerprint));
+            assert!(reason.contains("signature does not verify"), "{reason}");
+        }
+        other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+    // Nor does the right CA excuse a wrong pin.
+    let err = attempt(&right_ca, Fingerprint([0x42; 32]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Certificate(CertificateError::PinMismatch { .. })
+        ),
+        "{err:?}"
+    );
+    // Both right: connected.
+    let (tunnel, _os) = attempt(&right_ca, server.fingerprint).await;
+    tunnel.unwrap().disconnect().await.unwrap();
+}
