@@ -66,16 +66,21 @@ PASSWORD:
 
 PROFILE:
     --profile FILE reads the same settings from TOML; flags given on the command line win.
-    Keys are the long flag names with '_' for '-', for example:
+    Keys are the long flag names, with '_' or '-' between words, for example:
 
         server = \"vpn.example.net:443\"
         user = \"alice\"
         password_file = \"/etc/sstp-client/alice.password\"
         auth = [\"mschapv2\", \"eap-mschapv2\"]
         pin_sha256 = [\"AB:CD:...\"]
-        routes = [\"10.20.0.0/16\"]
+        route = [\"10.20.0.0/16\"]
+        keepalive = \"30s\"
 
     See sstp-client/client.example.toml for every key.
+
+DURATIONS:
+    --keepalive and --reconnect-max-delay (and their profile keys) take a number of seconds or
+    a duration with a unit: 500ms, 30s, 5m, 2h.
 
 ROUTES:
     By default all traffic goes through the tunnel (0.0.0.0/1 and 128.0.0.0/1, and ::/1 and
@@ -161,16 +166,16 @@ struct ConnectArgs {
     /// Do not negotiate IPv6.
     #[arg(long, help_heading = "TUNNEL")]
     no_ipv6: bool,
-    /// Seconds of idle time between LCP echo requests (0 turns them off) [default: 30].
-    #[arg(long, value_name = "SECS", help_heading = "TUNNEL")]
-    keepalive: Option<u64>,
+    /// Idle time between LCP echo requests, e.g. 30s (0 turns them off) [default: 30s].
+    #[arg(long, value_name = "DURATION", help_heading = "TUNNEL", value_parser = duration_arg)]
+    keepalive: Option<Duration>,
 
     /// Do not reconnect when an established connection is lost.
     #[arg(long, help_heading = "RECONNECT")]
     no_reconnect: bool,
-    /// Longest wait between reconnect attempts, in seconds [default: 60].
-    #[arg(long, value_name = "SECS", help_heading = "RECONNECT")]
-    reconnect_max_delay: Option<u64>,
+    /// Longest wait between attempts, e.g. 90s or 5m [default: 60s].
+    #[arg(long, value_name = "DURATION", help_heading = "RECONNECT", value_parser = duration_arg)]
+    reconnect_max_delay: Option<Duration>,
     /// Give up after this many failed reconnect attempts in a row [default: never].
     #[arg(long, value_name = "N", help_heading = "RECONNECT")]
     reconnect_attempts: Option<u32>,
@@ -196,7 +201,8 @@ struct FingerprintArgs {
     no_proxy: bool,
 }
 
-/// The TOML profile: the long flag names, with `_`.
+/// The TOML profile: the long flag names, with `_` or `-` (see
+/// [`read_profile`]); durations as numbers of seconds or strings with a unit.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct Profile {
@@ -215,13 +221,17 @@ struct Profile {
     no_proxy: Option<bool>,
     interface: Option<String>,
     mtu: Option<u16>,
+    /// The flag is `--route`; `routes` is kept for older profiles.
+    #[serde(alias = "route")]
     routes: Option<Vec<String>>,
     no_routes: Option<bool>,
     no_dns: Option<bool>,
     no_ipv6: Option<bool>,
-    keepalive: Option<u64>,
+    #[serde(default, deserialize_with = "profile_duration")]
+    keepalive: Option<Duration>,
     no_reconnect: Option<bool>,
-    reconnect_max_delay: Option<u64>,
+    #[serde(default, deserialize_with = "profile_duration")]
+    reconnect_max_delay: Option<Duration>,
     reconnect_attempts: Option<u32>,
     json: Option<bool>,
 }
@@ -462,15 +472,15 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
         ipv6: !(args.no_ipv6 || profile.no_ipv6.unwrap_or(false)),
     };
     let mut keepalive = Keepalive::default();
-    if let Some(secs) = args.keepalive.or(profile.keepalive) {
-        keepalive.lcp_echo = (secs > 0).then(|| Duration::from_secs(secs));
+    if let Some(period) = args.keepalive.or(profile.keepalive) {
+        keepalive.lcp_echo = (!period.is_zero()).then_some(period);
     }
     let mut reconnect = ReconnectPolicy::default();
     if args.no_reconnect || profile.no_reconnect.unwrap_or(false) {
         reconnect.enabled = false;
     }
-    if let Some(secs) = args.reconnect_max_delay.or(profile.reconnect_max_delay) {
-        reconnect.max_delay = Duration::from_secs(secs.max(1));
+    if let Some(delay) = args.reconnect_max_delay.or(profile.reconnect_max_delay) {
+        reconnect.max_delay = delay.max(Duration::from_secs(1));
     }
     reconnect.max_attempts = args.reconnect_attempts.or(profile.reconnect_attempts);
 
@@ -490,10 +500,65 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
     })
 }
 
+/// Reads a profile. Its keys are the long flag names: `password-file` and
+/// `password_file` are the same key (one rule, whichever a person types).
 fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the profile {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("profile {}", path.display()))
+    let context = || format!("profile {}", path.display());
+    let table: toml::Table = toml::from_str(&text).with_context(context)?;
+    let table: toml::Table = table
+        .into_iter()
+        .map(|(key, value)| (key.replace('-', "_"), value))
+        .collect();
+    Profile::deserialize(table)
+        .map_err(|e| anyhow!("{}", e.message()))
+        .with_context(context)
+}
+
+/// A duration as a person types it, the same rule as sstp-server's
+/// configuration: `500ms`, `30s`, `5m` (or `5min`), `2h`, or a bare number
+/// of seconds (fractions allowed).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(value * scale).ok()
+}
+
+const DURATION_EXAMPLES: &str = "examples: 30, 500ms, 30s, 5m, 2h";
+
+/// `--keepalive 30s`.
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| format!("not a duration ({DURATION_EXAMPLES})"))
+}
+
+/// `keepalive = 30` or `keepalive = "30s"` in a profile.
+fn profile_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Seconds(s) => Duration::try_from_secs_f64(s).map(Some).map_err(|_| {
+            serde::de::Error::custom("a duration must be a non-negative number of seconds")
+        }),
+        Raw::Text(t) => parse_duration(&t).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("{t:?} is not a duration ({DURATION_EXAMPLES})"))
+        }),
+    }
 }
 
 fn proxy_setting(url: Option<&str>, direct: bool) -> Result<ProxySetting, sstp_client::ProxyError> {
@@ -959,6 +1024,86 @@ mod tests {
         std::fs::write(&profile, "server = \"x\"\npasword = \"typo\"\n").unwrap();
         let err = read_profile(&profile).unwrap_err();
         assert!(format!("{err:#}").contains("pasword"), "{err:#}");
+    }
+
+    #[test]
+    fn profile_keys_are_the_flag_names() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let connect = cmd.find_subcommand_mut("connect").expect("connect");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        let mut checked = 0;
+        for arg in connect.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "profile" | "help") {
+                continue;
+            }
+            // Both spellings of every flag are keys: a wrong type is fine here, an unknown
+            // key is not.
+            for key in [long.to_owned(), long.replace('-', "_")] {
+                std::fs::write(&path, format!("{key} = []\n")).unwrap();
+                if let Err(e) = read_profile(&path) {
+                    let text = format!("{e:#}");
+                    assert!(!text.contains("unknown field"), "{key}: {text}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked}");
+    }
+
+    #[test]
+    fn route_and_durations_in_a_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "route = [\"198.18.2.0/24\"]\nkeepalive = \"30s\"\nreconnect-max-delay = \"2m\"\npassword-env = \"X\"\n",
+        )
+        .unwrap();
+        let p = read_profile(&path).unwrap();
+        assert_eq!(p.routes, Some(vec!["198.18.2.0/24".to_owned()]));
+        assert_eq!(p.keepalive, Some(Duration::from_secs(30)));
+        assert_eq!(p.reconnect_max_delay, Some(Duration::from_secs(120)));
+        assert_eq!(p.password_env.as_deref(), Some("X"));
+        // Numbers are seconds, as before.
+        std::fs::write(&path, "keepalive = 0\nreconnect_max_delay = 1.5\n").unwrap();
+        let p = read_profile(&path).unwrap();
+        assert_eq!(p.keepalive, Some(Duration::ZERO));
+        assert_eq!(p.reconnect_max_delay, Some(Duration::from_millis(1500)));
+        std::fs::write(&path, "keepalive = \"soon\"\n").unwrap();
+        let err = format!("{:#}", read_profile(&path).unwrap_err());
+        assert!(
+            err.contains("\"soon\" is not a duration (examples: 30, 500ms, 30s, 5m, 2h)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duration_flags_take_units() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["sstp-client", "connect"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        let cli = parse(&["--keepalive", "45s", "--reconnect-max-delay", "5m"]).unwrap();
+        let Command::Connect(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.keepalive, Some(Duration::from_secs(45)));
+        assert_eq!(args.reconnect_max_delay, Some(Duration::from_secs(300)));
+        let cli = parse(&["--keepalive", "30"]).unwrap();
+        let Command::Connect(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.keepalive, Some(Duration::from_secs(30)));
+        let err = parse(&["--keepalive", "soon"]).unwrap_err().to_string();
+        assert!(err.contains("not a duration (examples: 30, 500ms"), "{err}");
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("10 parsecs"), None);
     }
 
     #[test]
