@@ -28,6 +28,7 @@ use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
 use crate::dial::{self, Dialed};
 use crate::error::Error;
 use crate::netsetup::{Ipv4Link, NetSetup};
+use crate::options::IPV6_MIN_MTU;
 use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
 
 /// Longest a clean disconnect may take before the connection is dropped.
@@ -71,7 +72,10 @@ impl Shared {
 /// How one connection ended.
 enum End {
     /// The user asked to disconnect (and the call was closed).
-    Stopped,
+    Stopped {
+        /// Whether the tunnel had come up.
+        was_up: bool,
+    },
     /// It failed, before or after the tunnel came up.
     Failed { error: Error, was_up: bool },
 }
@@ -119,13 +123,12 @@ pub(crate) async fn supervise<D: TunDevice>(
         };
         // After every connection: the system goes back to how it was.
         net.restore().await;
-        *shared
-            .stats
-            .up_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        shared.stats.went_down();
         match end {
-            End::Stopped => break Ok(()),
+            End::Stopped { was_up } => {
+                ever_up |= was_up;
+                break Ok(());
+            }
             End::Failed { error, was_up } => {
                 if was_up {
                     ever_up = true;
@@ -160,11 +163,14 @@ pub(crate) async fn supervise<D: TunDevice>(
         }
     };
     net.restore().await;
-    let (reason, kind) = match &result {
-        Ok(()) => ("disconnected".to_owned(), None),
-        Err(e) => (e.to_string(), Some(e.kind())),
-    };
-    shared.emit(TunnelEvent::Down { reason, kind });
+    // `Down` tells that a tunnel went down; one that never came up has only its error.
+    if ever_up {
+        let (reason, kind) = match &result {
+            Ok(()) => ("disconnected".to_owned(), None),
+            Err(e) => (e.to_string(), Some(e.kind())),
+        };
+        shared.emit(TunnelEvent::Down { reason, kind });
+    }
     let _ = shared.phase.send(Phase::Ended);
     result
 }
@@ -214,6 +220,8 @@ async fn run_connection<D: TunDevice>(
     let mut closing: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
     let mut ipv6_id: Option<[u8; 8]> = None;
+    // Whether the negotiated MTU lets IPv6 run (known from `Event::Up`).
+    let mut ipv6_allowed = true;
     let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
     let mut adverts: Vec<RouterAdvert> = Vec::new();
     let mut pending_event: Option<Event> = None;
@@ -255,7 +263,21 @@ async fn run_connection<D: TunDevice>(
                     shared.emit(TunnelEvent::Authenticated { username, method });
                 }
                 Event::Up(config) => {
-                    if let Some(v6) = config.ipv6 {
+                    // The MTU may come out below what was asked (the server's MRU); IPv6
+                    // needs 1280 (RFC 8200 5), so below it the link stays IPv4 only.
+                    ipv6_allowed = config.mtu >= IPV6_MIN_MTU;
+                    let mut warnings = Vec::new();
+                    if settings.session.common.ipv6 && !ipv6_allowed {
+                        let warning = format!(
+                            "the server lowered the tunnel MTU to {}, below the {IPV6_MIN_MTU} IPv6 needs: the tunnel carries IPv4 only",
+                            config.mtu
+                        );
+                        // A person reads it in the `Up` event.
+                        tracing::info!("{warning}");
+                        warnings.push(warning);
+                    }
+                    let ipv6 = config.ipv6.filter(|_| ipv6_allowed);
+                    if let Some(v6) = ipv6 {
                         ipv6_id = Some(v6.local_id);
                     }
                     let link = Ipv4Link {
@@ -263,7 +285,7 @@ async fn run_connection<D: TunDevice>(
                         peer: config.ipv4.peer,
                         dns: config.ipv4.dns.clone(),
                         mtu: config.mtu,
-                        ipv6_local: config.ipv6.map(|v| v.local),
+                        ipv6_local: ipv6.map(|v| v.local),
                     };
                     match net
                         .apply_ipv4(interface, &link, &settings.tunnel, pin)
@@ -271,11 +293,7 @@ async fn run_connection<D: TunDevice>(
                     {
                         Ok(applied) => {
                             up = true;
-                            *stats
-                                .up_since
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                                Some(tokio::time::Instant::now());
+                            stats.went_up();
                             let _ = shared.phase.send(Phase::Up);
                             shared.emit(TunnelEvent::Up(UpInfo {
                                 server: settings.server.to_string(),
@@ -287,8 +305,9 @@ async fn run_connection<D: TunDevice>(
                                 routes: applied.routes,
                                 dns_applied: applied.dns,
                                 binding: config.binding,
+                                warnings,
                             }));
-                            if let Some(v6) = config.ipv6 {
+                            if let Some(v6) = ipv6 {
                                 shared.emit(TunnelEvent::Ipv6Up {
                                     interface: interface.to_owned(),
                                     local: v6.local,
@@ -303,6 +322,9 @@ async fn run_connection<D: TunDevice>(
                             closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
                         }
                     }
+                }
+                Event::Ipv6Up(_) if !ipv6_allowed => {
+                    tracing::debug!("IPv6CP opened on a link below 1280 bytes; IPv6 stays off");
                 }
                 Event::Ipv6Up(v6) => {
                     ipv6_id = Some(v6.local_id);
@@ -431,7 +453,7 @@ async fn run_connection<D: TunDevice>(
         // A local failure (setup, TUN) ended the call.
         (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
         // The user asked for it: however the call ended, that was the end.
-        (_, _) if stopped => return End::Stopped,
+        (_, _) if stopped => return End::Stopped { was_up: up },
         // "Connection lost" with the transport's own error.
         (
             Some(e),

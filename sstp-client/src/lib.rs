@@ -87,8 +87,8 @@ pub use client::{
 };
 pub use error::{CertificateError, Error, ErrorKind, ProxyError, SetupError};
 pub use options::{
-    DEFAULT_PORT, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode, ServerAddr,
-    TlsOptions, TlsVersion, TunnelOptions,
+    DEFAULT_PORT, IPV6_MIN_MTU, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode,
+    ServerAddr, TlsOptions, TlsVersion, TunnelOptions,
 };
 pub use proxy::HttpProxy;
 pub use sstp_core::{AuthMethod, Credential};

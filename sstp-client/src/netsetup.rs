@@ -179,6 +179,8 @@ impl NetSetup {
     }
 
     /// IPv6CP is open: the link-local address, and split IPv6 routes.
+    /// `IPV6_MIN_MTU` is the caller's to check: the kernel refuses IPv6
+    /// addresses on a smaller link.
     pub(crate) async fn apply_ipv6_link(
         &mut self,
         link: &str,

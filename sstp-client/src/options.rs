@@ -15,6 +15,10 @@ use crate::error::Error;
 use crate::proxy::HttpProxy;
 use crate::tls::Fingerprint;
 
+/// The smallest link MTU IPv6 runs on (RFC 8200 5); below it the tunnel is
+/// IPv4 only.
+pub const IPV6_MIN_MTU: u16 = 1280;
+
 /// The SSTP port (MS-SSTP 2.1: HTTPS).
 pub const DEFAULT_PORT: u16 = 443;
 

@@ -274,8 +274,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only for a person at a terminal: escapes are noise in a log file or a journal.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -752,6 +755,9 @@ impl Output {
                     }
                     (None, false) => self.text(&format!("  DNS: {dns} (not applied)")),
                 }
+                for warning in &up.warnings {
+                    eprintln!("sstp-client: warning: {warning}");
+                }
             }
             TunnelEvent::Ipv6Up {
                 interface, local, ..
@@ -884,6 +890,7 @@ fn event_json(event: &TunnelEvent) -> serde_json::Value {
             "dns_applied": up.dns_applied,
             "routes": up.routes,
             "binding": up.binding.map(|b| format!("{b:?}").to_lowercase()),
+            "warnings": up.warnings,
         }),
         TunnelEvent::Ipv6Up {
             interface,

@@ -786,6 +786,119 @@ async fn tls_versions_are_honoured() {
     tunnel.disconnect().await.unwrap();
 }
 
+/// Every event until the stream ends.
+async fn all_events(tunnel: &mut Tunnel) -> Vec<TunnelEvent> {
+    let mut events = Vec::new();
+    while let Some(e) = tokio::time::timeout(STEP, tunnel.next_event())
+        .await
+        .expect("the event stream ends in time")
+    {
+        println!("event: {e:?}");
+        events.push(e);
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_tunnel_that_never_came_up_has_no_down_event() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .password(USER, "wrong")
+        .start_with(tun, Fakes::new().system())
+        .unwrap();
+    let events = all_events(&mut tunnel).await;
+    assert!(
+        !events.iter().any(|e| matches!(e, TunnelEvent::Down { .. })),
+        "{events:?}"
+    );
+    assert_eq!(tunnel.wait().await.unwrap_err().kind(), ErrorKind::Auth);
+}
+
+#[tokio::test]
+async fn uptime_is_still_reported_once_the_tunnel_is_down() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tunnel.request_disconnect();
+    all_events(&mut tunnel).await;
+    // What the CLI reports at exit: the tunnel is over, the session lasted.
+    let uptime = tunnel.stats().uptime.expect("an uptime after the session");
+    assert!(uptime >= Duration::from_millis(300), "{uptime:?}");
+    tunnel.wait().await.unwrap();
+}
+
+/// Connects with `ra_prefix` on, waits until up and a little longer (IPv6CP
+/// would open right after); returns the Up info, the events and the
+/// addresses added.
+async fn up_and_settled(server: &TestServer, mtu: u16) -> (UpInfo, Vec<TunnelEvent>, Vec<String>) {
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(server)
+        .tunnel(TunnelOptions {
+            mtu,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let up = up_info(&mut tunnel).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tunnel.is_up());
+    let addresses = fakes.routes.addresses();
+    tunnel.request_disconnect();
+    let events = all_events(&mut tunnel).await;
+    tunnel.wait().await.unwrap();
+    (up, events, addresses)
+}
+
+#[tokio::test]
+async fn an_mtu_below_1280_keeps_ipv6_off_instead_of_failing() {
+    let server = TestServer::start(ServerOptions {
+        ra_prefix: Some(RA_PREFIX),
+        ..ServerOptions::default()
+    })
+    .await;
+    // Asked for by the user.
+    let (up, events, addresses) = up_and_settled(&server, 1000).await;
+    assert_eq!(up.mtu, 1000);
+    assert_eq!(addresses, ["memtun 10.0.0.2/32"]);
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            TunnelEvent::Ipv6Up { .. } | TunnelEvent::Ipv6Address { .. }
+        )),
+        "{events:?}"
+    );
+
+    // Negotiated: the server's MRU is 1200 (RFC 1661 6.1).
+    let small = TestServer::start(ServerOptions {
+        ra_prefix: Some(RA_PREFIX),
+        mru: Some(1200),
+        ..ServerOptions::default()
+    })
+    .await;
+    let (up, events, addresses) = up_and_settled(&small, 1400).await;
+    assert_eq!(up.mtu, 1200);
+    assert_eq!(addresses, ["memtun 10.0.0.2/32"]);
+    assert_eq!(
+        up.warnings,
+        [
+            "the server lowered the tunnel MTU to 1200, below the 1280 IPv6 needs: the tunnel carries IPv4 only"
+        ]
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            TunnelEvent::Ipv6Up { .. } | TunnelEvent::Ipv6Address { .. }
+        )),
+        "{events:?}"
+    );
+}
+
 #[tokio::test]
 async fn pin_and_ca_file_together_must_both_hold() {
     let server = TestServer::start(ServerOptions::default()).await;
@@ -833,4 +946,71 @@ async fn pin_and_ca_file_together_must_both_hold() {
     // Both right: connected.
     let (tunnel, _os) = attempt(&right_ca, server.fingerprint).await;
     tunnel.unwrap().disconnect().await.unwrap();
+}
+
+/// Runs the CLI with `args` and no terminal; nothing here reaches a TUN.
+async fn cli(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cli_mtu_out_of_range_is_a_usage_error_before_any_tun() {
+    for mtu in ["0", "100"] {
+        let out = cli(&[
+            "connect",
+            "--server",
+            "localhost:1",
+            "--user",
+            "a",
+            "--password-env",
+            "PATH",
+            "--mtu",
+            mtu,
+        ])
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("MTU {mtu} is out of range (576-4087")),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cli_logs_without_colour_when_stderr_is_no_terminal() {
+    // MTU 1000 warns (IPv6 stays off); the TLS versions then stop it before any TUN.
+    let out = cli(&[
+        "connect",
+        "--server",
+        "localhost:1",
+        "--user",
+        "a",
+        "--password-env",
+        "PATH",
+        "--mtu",
+        "1000",
+        "--tls-min",
+        "1.3",
+        "--tls-max",
+        "1.2",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("MTU 1000 is below 1280, the least IPv6 needs"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour escapes in a pipe: {stderr:?}"
+    );
 }

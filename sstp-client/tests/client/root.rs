@@ -294,6 +294,9 @@ fn cli_connects_reports_json_and_restores_on_sigterm() {
         let rest = json_lines_until(&mut lines, "exit").await;
         let exit = rest.last().unwrap();
         assert_eq!(exit["code"], 0, "{rest:?}");
+        // The session lasted: its length is reported after it ended.
+        let uptime = exit["stats"]["uptime_secs"].as_f64();
+        assert!(uptime.is_some_and(|u| u > 0.0), "{exit}");
         assert!(
             rest.iter()
                 .any(|e| e["event"] == "signal" && e["signal"] == "terminate")
@@ -330,6 +333,8 @@ fn cli_wrong_password_exits_5_with_a_plain_reason() {
         assert_eq!(out.status.code(), Some(5));
         let stdout = String::from_utf8_lossy(&out.stdout);
         let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        // The tunnel never came up, so it did not go down either.
+        assert!(!stdout.contains(r#""event":"down""#), "{stdout}");
         assert_eq!(last["kind"], "auth");
         assert!(
             last["error"]

@@ -48,6 +48,8 @@ pub struct ServerOptions {
     /// Instead of SSTP, answer the request with these bytes and hold the
     /// connection open (a broken or hostile server).
     pub raw_reply: Option<Vec<u8>>,
+    /// The MRU the server asks for (RFC 1661 6.1), when not its default.
+    pub mru: Option<u16>,
 }
 
 impl Default for ServerOptions {
@@ -57,6 +59,7 @@ impl Default for ServerOptions {
             password: Arc::new(Mutex::new(PASSWORD.to_owned())),
             ra_prefix: None,
             raw_reply: None,
+            mru: None,
         }
     }
 }
@@ -260,6 +263,10 @@ impl Conn {
         }
         let mut config = ServerConfig::default();
         config.auth_methods = self.options.methods.clone();
+        if let Some(mru) = self.options.mru {
+            config.common.mtu = mru;
+            config.common.mru = Some(mru);
+        }
         let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
         let mut session = ServerSession::new(&config, self.hashes.clone(), now(), rng);
         session.handle_input(now(), &buf[consumed..]);
