@@ -426,7 +426,7 @@ pub struct UpInfo {
     /// The crypto-binding hash (MS-SSTP 3.2.5.2).
     pub binding: Option<HashProtocol>,
     /// Things a person should know about this configuration, one sentence
-    /// each (IPv6 left off).
+    /// each (a DNS server outside the split routes, IPv6 left off).
     pub warnings: Vec<String>,
 }
 

@@ -294,6 +294,7 @@ async fn run_connection<D: TunDevice>(
                         Ok(applied) => {
                             up = true;
                             stats.went_up();
+                            warnings.extend(applied.warnings);
                             let _ = shared.phase.send(Phase::Up);
                             shared.emit(TunnelEvent::Up(UpInfo {
                                 server: settings.server.to_string(),

@@ -47,6 +47,8 @@ pub(crate) struct Applied {
     pub(crate) routes: Vec<String>,
     /// Where DNS went, if it was applied.
     pub(crate) dns: Option<String>,
+    /// What a person should know about it (a DNS server the routes miss).
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The system side of one tunnel: routes + DNS, with the undo stack.
@@ -158,6 +160,13 @@ impl NetSetup {
                 .extend(self.apply_ipv6_link(link, v6, options).await?);
         }
         if options.dns && !config.dns.is_empty() {
+            for &server in &config.dns {
+                if let Some(warning) = unrouted_dns(server, config.peer, &options.routes) {
+                    // A person reads it in the `Up` event.
+                    tracing::info!("{warning}");
+                    applied.warnings.push(warning);
+                }
+            }
             self.dns_v4 = config.dns.iter().map(|a| IpAddr::V4(*a)).collect();
             applied.dns = Some(self.apply_dns(link, options).await?);
         }
@@ -252,6 +261,29 @@ impl NetSetup {
     pub(crate) fn is_clean(&self) -> bool {
         self.undo.is_empty()
     }
+}
+
+/// With split routes (or none), a pushed DNS server (RFC 1877) that no
+/// tunnel route covers is reached outside the tunnel, so the names looked up
+/// leak to the local network, or fail if it is a private address: say so,
+/// with the route that fixes it. `None` when it goes through the tunnel.
+fn unrouted_dns(server: Ipv4Addr, peer: Option<Ipv4Addr>, routes: &RouteMode) -> Option<String> {
+    if peer == Some(server) {
+        return None;
+    }
+    let why = match routes {
+        RouteMode::Default => return None,
+        RouteMode::Split(prefixes) => {
+            if prefixes.iter().any(|p| p.contains(server.into())) {
+                return None;
+            }
+            "is outside the split routes"
+        }
+        RouteMode::None => "has no route through the tunnel (no routes are added)",
+    };
+    Some(format!(
+        "the DNS server {server} the server pushed {why}, so lookups to it do not go through the tunnel: add --route {server}/32, or --no-dns to keep the local resolvers"
+    ))
 }
 
 #[cfg(test)]
@@ -360,8 +392,51 @@ mod tests {
                 .any(|o| matches!(o, RouteOp::RouteGet(_)))
         );
         assert_eq!(dns.calls(), (0, 0));
+        assert!(applied.warnings.is_empty(), "{:?}", applied.warnings);
         setup.restore().await;
         assert!(routes.routes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dns_server_outside_the_split_routes_is_pointed_out() {
+        let split = |p: &[&str]| TunnelOptions {
+            routes: RouteMode::Split(p.iter().map(|p| p.parse::<Prefix>().unwrap()).collect()),
+            ..TunnelOptions::default()
+        };
+        let warnings = |options: TunnelOptions| async move {
+            let mut setup = NetSetup::new(
+                Arc::new(RecordingRoutes::new(None)),
+                Arc::new(RecordingDns::new()),
+            );
+            let applied = setup
+                .apply_ipv4("sstp0", &net_config(), &options, None)
+                .await
+                .unwrap();
+            assert_eq!(applied.dns.as_deref(), Some("recording"));
+            applied.warnings
+        };
+        // 10.0.0.53 and 10.0.0.54 are pushed; only 172.16.0.0/12 is routed.
+        let found = warnings(split(&["172.16.0.0/12"])).await;
+        assert_eq!(
+            found,
+            [
+                "the DNS server 10.0.0.53 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.53/32, or --no-dns to keep the local resolvers",
+                "the DNS server 10.0.0.54 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.54/32, or --no-dns to keep the local resolvers",
+            ]
+        );
+        let found = warnings(TunnelOptions {
+            routes: RouteMode::None,
+            ..TunnelOptions::default()
+        })
+        .await;
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("has no route through the tunnel"),
+            "{found:?}"
+        );
+        // Covered by a split route, or a full tunnel: nothing to say.
+        assert!(warnings(split(&["10.0.0.0/24"])).await.is_empty());
+        assert!(warnings(TunnelOptions::default()).await.is_empty());
     }
 
     #[tokio::test]

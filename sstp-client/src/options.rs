@@ -177,6 +177,11 @@ impl Prefix {
         self.len
     }
 
+    /// Whether `ip` is inside this prefix.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        Self::new(ip, self.len) == Some(*self)
+    }
+
     /// Whether this is `0.0.0.0/0` or `::/0`.
     pub fn is_default(&self) -> bool {
         self.len == 0
@@ -460,6 +465,10 @@ mod tests {
         assert!("0.0.0.0/0".parse::<Prefix>().unwrap().is_default());
         assert!("10.0.0.0/33".parse::<Prefix>().is_err());
         assert!("nope/8".parse::<Prefix>().is_err());
+        let p: Prefix = "198.18.2.0/24".parse().unwrap();
+        assert!(p.contains(Ipv4Addr::new(198, 18, 2, 53).into()));
+        assert!(!p.contains(Ipv4Addr::new(198, 18, 3, 1).into()));
+        assert!(!p.contains(Ipv6Addr::LOCALHOST.into()));
     }
 
     #[test]

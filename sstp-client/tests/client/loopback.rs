@@ -948,6 +948,42 @@ async fn pin_and_ca_file_together_must_both_hold() {
     tunnel.unwrap().disconnect().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_dns_server_the_split_routes_miss_is_pointed_out() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .tunnel(TunnelOptions {
+            routes: RouteMode::Split(vec!["172.16.0.0/12".parse().unwrap()]),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let up = up_info(&mut tunnel).await;
+    assert_eq!(
+        up.warnings,
+        [
+            "the DNS server 10.0.0.53 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.53/32, or --no-dns to keep the local resolvers"
+        ]
+    );
+    tunnel.disconnect().await.unwrap();
+
+    // Routed: no warning.
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .tunnel(TunnelOptions {
+            routes: RouteMode::Split(vec!["10.0.0.53/32".parse().unwrap()]),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, Fakes::new().system())
+        .unwrap();
+    assert!(up_info(&mut tunnel).await.warnings.is_empty());
+    tunnel.disconnect().await.unwrap();
+}
+
 /// Runs the CLI with `args` and no terminal; nothing here reaches a TUN.
 async fn cli(args: &[&str]) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
