@@ -236,7 +236,8 @@ impl ClientBuilder {
     }
 
     /// Like [`start_with`](Self::start_with), then waits until the tunnel is
-    /// up or the first attempt failed.
+    /// up, or failed for good (a first connect that fails for a reason that
+    /// can pass is retried as the [`ReconnectPolicy`] says).
     pub async fn connect_with<D: TunDevice + 'static>(
         self,
         tun: D,
@@ -381,10 +382,14 @@ pub enum TunnelEvent {
         /// IPv6 routes added with it.
         routes: Vec<String>,
     },
-    /// The connection was lost; the next attempt comes after `delay`.
+    /// The connection was lost (or the first connect failed for a reason
+    /// that can pass); the next attempt comes after `delay`.
     Reconnecting {
-        /// Reconnect attempts in a row, this one included.
+        /// Retries in a row, this one included.
         attempt: u32,
+        /// Whether a tunnel had been up (`false`: the first connect is being
+        /// retried).
+        established: bool,
         /// The wait before it.
         delay: Duration,
         /// Why the connection ended, in plain words.

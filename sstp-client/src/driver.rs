@@ -135,26 +135,41 @@ pub(crate) async fn supervise<D: TunDevice>(
                     failures = 0;
                 }
                 let policy = &settings.reconnect;
-                let retry = ever_up
-                    && policy.enabled
-                    && !shared.stop_requested()
-                    && (error.is_retryable()
-                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth)
-                    && policy.max_attempts.is_none_or(|max| failures < max);
-                if !retry {
+                // After a tunnel was up, whatever can pass is retried; before, only what is
+                // plainly transient, so a typo or a wrong password fails at once.
+                let worth_it = if ever_up {
+                    error.is_retryable()
+                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth
+                } else {
+                    error.is_transient()
+                };
+                if !(policy.enabled && worth_it) || shared.stop_requested() {
                     break Err(error);
+                }
+                if policy.max_attempts.is_some_and(|max| failures >= max) {
+                    if failures == 0 {
+                        break Err(error);
+                    }
+                    break Err(Error::GaveUp {
+                        established: ever_up,
+                        attempts: if ever_up { failures } else { failures + 1 },
+                        last: Box::new(error),
+                    });
                 }
                 failures += 1;
                 let delay = policy.delay(failures, rand::rng().random::<f64>());
-                tracing::info!(%error, attempt = failures, ?delay, "connection lost; reconnecting");
+                tracing::info!(%error, attempt = failures, ?delay, established = ever_up, "retrying");
                 shared.emit(TunnelEvent::Reconnecting {
                     attempt: failures,
+                    established: ever_up,
                     delay,
                     reason: error.to_string(),
                     kind: error.kind(),
                 });
-                shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                let _ = shared.phase.send(Phase::Reconnecting);
+                if ever_up {
+                    shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    let _ = shared.phase.send(Phase::Reconnecting);
+                }
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
                     _ = stopped(&mut shared.stop) => break Ok(()),

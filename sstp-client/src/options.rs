@@ -339,8 +339,12 @@ impl Default for TunnelOptions {
 /// Reconnecting after an established tunnel is lost: exponential backoff
 /// with jitter, bounded.
 ///
-/// The first connection is not retried: if it fails, the error goes to the
-/// caller at once, so a typo or a wrong password shows up immediately.
+/// A first connection that fails for a reason that can pass (refused, timed
+/// out, a busy server's HTTP 5xx) is retried the same way. Anything else on
+/// the first connect (a name that does not resolve, an untrusted
+/// certificate, a wrong password, bad settings) fails at once, so a typo
+/// shows up immediately. When the attempts run out the error is
+/// [`Error::GaveUp`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectPolicy {
     /// Reconnect at all.
@@ -349,7 +353,7 @@ pub struct ReconnectPolicy {
     pub initial_delay: Duration,
     /// The longest delay between attempts.
     pub max_delay: Duration,
-    /// Give up after this many attempts in a row (`None`: never).
+    /// Give up after this many failed retries in a row (`None`: never).
     pub max_attempts: Option<u32>,
     /// Up to this fraction of each delay is taken off at random, so many
     /// clients do not come back in lockstep (0.0 to 1.0).

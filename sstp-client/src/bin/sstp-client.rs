@@ -26,12 +26,13 @@ EXIT CODES:
     0  disconnected on request (Ctrl-C, SIGTERM, SIGHUP)
     1  internal error
     2  usage or configuration error (bad flag, unreadable profile or password file)
-    3  server unreachable (name resolution, TCP connect, timeout)
+    3  server unreachable (name resolution, TCP connect, timeout; also once the retries of a
+       first connect ran out)
     4  server certificate not trusted, or fingerprint mismatch
     5  authentication failed (wrong user name or password, no common method)
     6  HTTP proxy refused the tunnel or is unreachable
     7  protocol error (server refused SSTP, PPP negotiation, crypto binding)
-    8  connection lost and not re-established (reconnect off or given up)
+    8  connection lost and not re-established (reconnect off, or --reconnect-attempts ran out)
     9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)";
 
 #[derive(Parser, Debug)]
@@ -77,6 +78,14 @@ PROFILE:
         keepalive = \"30s\"
 
     See sstp-client/client.example.toml for every key.
+
+RECONNECT:
+    With reconnect on (the default), a connection that is lost is re-established with backoff
+    (1 s doubling to --reconnect-max-delay, with jitter), and so is a first connect that fails
+    for a reason that can pass: refused, timed out, or the server busy (HTTP 5xx, e.g. 503 when
+    full). A name that does not resolve, an untrusted certificate, a wrong password or a bad
+    setting fail at once. --reconnect-attempts bounds the retries in a row; --no-reconnect
+    turns all of it off.
 
 DURATIONS:
     --keepalive and --reconnect-max-delay (and their profile keys) take a number of seconds or
@@ -170,13 +179,14 @@ struct ConnectArgs {
     #[arg(long, value_name = "DURATION", help_heading = "TUNNEL", value_parser = duration_arg)]
     keepalive: Option<Duration>,
 
-    /// Do not reconnect when an established connection is lost.
+    /// Do not retry: neither a lost connection nor a first connect that failed for a reason
+    /// that can pass (refused, timed out, server busy).
     #[arg(long, help_heading = "RECONNECT")]
     no_reconnect: bool,
     /// Longest wait between attempts, e.g. 90s or 5m [default: 60s].
     #[arg(long, value_name = "DURATION", help_heading = "RECONNECT", value_parser = duration_arg)]
     reconnect_max_delay: Option<Duration>,
-    /// Give up after this many failed reconnect attempts in a row [default: never].
+    /// Give up after this many failed retries in a row [default: never].
     #[arg(long, value_name = "N", help_heading = "RECONNECT")]
     reconnect_attempts: Option<u32>,
 
@@ -779,12 +789,18 @@ impl Output {
             }
             TunnelEvent::Reconnecting {
                 attempt,
+                established,
                 delay,
                 reason,
                 ..
             } => {
+                let (what, again) = if *established {
+                    ("Connection lost", "Reconnecting")
+                } else {
+                    ("Cannot connect", "Retrying")
+                };
                 self.text(&format!(
-                    "Connection lost: {reason}. Reconnecting in {:.1}s (attempt {attempt})...",
+                    "{what}: {reason}. {again} in {:.1}s (retry {attempt})...",
                     delay.as_secs_f64()
                 ));
             }
@@ -918,12 +934,14 @@ fn event_json(event: &TunnelEvent) -> serde_json::Value {
         }),
         TunnelEvent::Reconnecting {
             attempt,
+            established,
             delay,
             reason,
             kind,
         } => json!({
             "event": "reconnecting",
             "attempt": attempt,
+            "established": established,
             "delay_secs": delay.as_secs_f64(),
             "reason": reason,
             "kind": kind.name(),
@@ -1127,5 +1145,25 @@ mod tests {
             exit_code(&Error::Session(sstp_core::CloseReason::TransportClosed)),
             8
         );
+        // Given up after reconnecting: the connection was lost (as --help says), whatever
+        // the last attempt ran into.
+        let refused = || {
+            Box::new(Error::Unreachable {
+                server: "vpn.example.net:443".into(),
+                source: std::io::ErrorKind::ConnectionRefused.into(),
+            })
+        };
+        let gave_up = Error::GaveUp {
+            established: true,
+            attempts: 3,
+            last: refused(),
+        };
+        assert_eq!(exit_code(&gave_up), 8);
+        let never_up = Error::GaveUp {
+            established: false,
+            attempts: 3,
+            last: refused(),
+        };
+        assert_eq!(exit_code(&never_up), 3);
     }
 }

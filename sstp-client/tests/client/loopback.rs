@@ -544,6 +544,7 @@ async fn unreachable_server_is_reported_at_once() {
             ..TlsOptions::default()
         })
         .proxy(ProxySetting::Direct)
+        .reconnect(ReconnectPolicy::disabled())
         .connect_with(tun, sstp_client::System::none())
         .await
         .unwrap_err();
@@ -786,6 +787,16 @@ async fn tls_versions_are_honoured() {
     tunnel.disconnect().await.unwrap();
 }
 
+/// Fast retries, at most `attempts` in a row.
+fn quick_retries(attempts: Option<u32>) -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_attempts: attempts,
+        ..ReconnectPolicy::default()
+    }
+}
+
 /// Every event until the stream ends.
 async fn all_events(tunnel: &mut Tunnel) -> Vec<TunnelEvent> {
     let mut events = Vec::new();
@@ -797,6 +808,156 @@ async fn all_events(tunnel: &mut Tunnel) -> Vec<TunnelEvent> {
         events.push(e);
     }
     events
+}
+
+#[tokio::test]
+async fn a_busy_server_on_the_first_connect_is_retried_until_it_lets_us_in() {
+    // 503 twice (a full server), then a session.
+    let server = TestServer::start(ServerOptions {
+        busy_first: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .reconnect(quick_retries(Some(5)))
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let mut retries = Vec::new();
+    let up = event_until(&mut tunnel, |e| match e {
+        TunnelEvent::Reconnecting {
+            attempt,
+            established,
+            reason,
+            ..
+        } => {
+            retries.push((attempt, established, reason));
+            None
+        }
+        TunnelEvent::Up(up) => Some(up),
+        _ => None,
+    })
+    .await;
+    assert_eq!(up.local, CLIENT_TUN_IP);
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    for (i, (attempt, established, reason)) in retries.iter().enumerate() {
+        assert_eq!((*attempt, *established), (i as u32 + 1, false));
+        assert!(reason.contains("503"), "{reason}");
+    }
+    assert_eq!(server.connections(), 3);
+    // Retrying a first connect is not a reconnect.
+    assert_eq!(tunnel.stats().reconnects, 0);
+    tunnel.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_first_connect_that_keeps_failing_gives_up_with_the_last_reason() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = ClientBuilder::new(sstp_client::ServerAddr::new("127.0.0.1", port))
+        .password(USER, PASSWORD)
+        .tls(TlsOptions {
+            pins: vec![Fingerprint([0; 32])],
+            ..TlsOptions::default()
+        })
+        .proxy(ProxySetting::Direct)
+        .reconnect(quick_retries(Some(2)))
+        .start_with(tun, sstp_client::System::none())
+        .unwrap();
+    let events = all_events(&mut tunnel).await;
+    let connecting = events
+        .iter()
+        .filter(|e| matches!(e, TunnelEvent::Connecting { .. }))
+        .count();
+    assert_eq!(connecting, 3, "the first try and two retries");
+    assert!(
+        !events.iter().any(|e| matches!(e, TunnelEvent::Down { .. })),
+        "a tunnel that never came up did not go down: {events:?}"
+    );
+    let err = tunnel.wait().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "could not connect after 3 attempts; the last one: server 127.0.0.1:{port} is unreachable"
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn what_cannot_pass_fails_the_first_connect_at_once_even_with_reconnect_on() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let err = client(&server)
+        .tls(TlsOptions {
+            pins: vec![Fingerprint([0x42; 32])],
+            ..TlsOptions::default()
+        })
+        .reconnect(quick_retries(None))
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Certificate, "{err}");
+    // A 404 is not a busy server either.
+    let raw = TestServer::start(ServerOptions {
+        raw_reply: Some(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()),
+        ..ServerOptions::default()
+    })
+    .await;
+    let (tun, _os) = MemTun::pair(1400);
+    let err = client(&raw)
+        .reconnect(quick_retries(None))
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!((server.connections(), raw.connections()), (1, 1));
+    raw.kill_connections();
+}
+
+#[tokio::test]
+async fn giving_up_on_reconnecting_is_a_lost_connection() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .reconnect(quick_retries(Some(2)))
+        .start_with(tun, fakes.system())
+        .unwrap();
+    tunnel.wait_up().await.unwrap();
+    // The server goes away for good: the listener closes, the connection drops.
+    drop(server);
+    let events = all_events(&mut tunnel).await;
+    let retries = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TunnelEvent::Reconnecting {
+                    established: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(retries, 2, "{events:?}");
+    let Some(TunnelEvent::Down { kind, reason }) = events.last() else {
+        panic!("no Down at the end: {events:?}")
+    };
+    assert_eq!(*kind, Some(ErrorKind::ConnectionLost), "{reason}");
+    let err = tunnel.wait().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("connection lost and not re-established after 2 attempts; the last one: "),
+        "{err}"
+    );
+    assert!(fakes.is_restored());
 }
 
 #[tokio::test]

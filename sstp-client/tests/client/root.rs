@@ -468,3 +468,44 @@ fn split_tunnel_keeps_the_kernel_from_taking_the_routers_ipv6_default() {
             .unwrap();
     });
 }
+
+#[test]
+fn cli_exits_8_once_reconnecting_is_given_up() {
+    use tokio::io::AsyncBufReadExt;
+    in_netns("cli-gaveup", || async {
+        let server = TestServer::start(ServerOptions::default()).await;
+        let mut child = spawn_cli(
+            &server,
+            PASSWORD,
+            &[
+                "--interface",
+                "sstpc5",
+                "--json",
+                "--reconnect-attempts",
+                "1",
+                "--reconnect-max-delay",
+                "1s",
+            ],
+        );
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        json_lines_until(&mut lines, "up").await;
+        // The server goes away for good: one reconnect is refused, then the client gives up.
+        drop(server);
+        let rest = json_lines_until(&mut lines, "exit").await;
+        let exit = rest.last().unwrap();
+        assert_eq!(exit["code"], 8, "{rest:?}");
+        assert_eq!(exit["kind"], "connection-lost", "{exit}");
+        assert!(
+            exit["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("connection lost and not re-established after 1 attempt;"),
+            "{exit}"
+        );
+        let status = tokio::time::timeout(STEP, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(8));
+    });
+}
