@@ -397,9 +397,8 @@ pub enum TunnelEvent {
         /// Its class.
         kind: ErrorKind,
     },
-    /// A tunnel that had come up is over; the system is restored. A
-    /// tunnel that never came up ends without it (its error comes from
-    /// [`Tunnel::wait`] or [`Tunnel::wait_up`]).
+    /// The tunnel is over; the system is restored. Also the last event of
+    /// a tunnel that never came up, with the reason.
     Down {
         /// Why, in plain words.
         reason: String,

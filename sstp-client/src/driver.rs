@@ -72,10 +72,7 @@ impl Shared {
 /// How one connection ended.
 enum End {
     /// The user asked to disconnect (and the call was closed).
-    Stopped {
-        /// Whether the tunnel had come up.
-        was_up: bool,
-    },
+    Stopped,
     /// It failed, before or after the tunnel came up.
     Failed { error: Error, was_up: bool },
 }
@@ -125,10 +122,7 @@ pub(crate) async fn supervise<D: TunDevice>(
         net.restore().await;
         shared.stats.went_down();
         match end {
-            End::Stopped { was_up } => {
-                ever_up |= was_up;
-                break Ok(());
-            }
+            End::Stopped => break Ok(()),
             End::Failed { error, was_up } => {
                 if was_up {
                     ever_up = true;
@@ -178,14 +172,11 @@ pub(crate) async fn supervise<D: TunDevice>(
         }
     };
     net.restore().await;
-    // `Down` tells that a tunnel went down; one that never came up has only its error.
-    if ever_up {
-        let (reason, kind) = match &result {
-            Ok(()) => ("disconnected".to_owned(), None),
-            Err(e) => (e.to_string(), Some(e.kind())),
-        };
-        shared.emit(TunnelEvent::Down { reason, kind });
-    }
+    let (reason, kind) = match &result {
+        Ok(()) => ("disconnected".to_owned(), None),
+        Err(e) => (e.to_string(), Some(e.kind())),
+    };
+    shared.emit(TunnelEvent::Down { reason, kind });
     let _ = shared.phase.send(Phase::Ended);
     result
 }
@@ -469,7 +460,7 @@ async fn run_connection<D: TunDevice>(
         // A local failure (setup, TUN) ended the call.
         (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
         // The user asked for it: however the call ended, that was the end.
-        (_, _) if stopped => return End::Stopped { was_up: up },
+        (_, _) if stopped => return End::Stopped,
         // "Connection lost" with the transport's own error.
         (
             Some(e),

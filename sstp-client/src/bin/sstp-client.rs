@@ -325,7 +325,10 @@ async fn connect(args: ConnectArgs) -> u8 {
         }
     };
     let json = settings.json;
-    let out = Output { json };
+    let out = Output {
+        json,
+        was_up: std::cell::Cell::new(false),
+    };
     let mut tunnel = match settings.builder.start() {
         Ok(t) => t,
         Err(e) => return out.fail(&e, None),
@@ -677,6 +680,9 @@ fn report_usage(json: bool, e: &anyhow::Error) {
 /// Human or JSON output of events.
 struct Output {
     json: bool,
+    /// Whether the tunnel came up: a `down` line means a tunnel that was up
+    /// went down; one that never came up has only its `exit` line.
+    was_up: std::cell::Cell<bool>,
 }
 
 impl Output {
@@ -701,6 +707,11 @@ impl Output {
     }
 
     fn event(&self, event: &TunnelEvent) {
+        match event {
+            TunnelEvent::Up(_) => self.was_up.set(true),
+            TunnelEvent::Down { .. } if !self.was_up.get() => return,
+            _ => {}
+        }
         if self.json {
             self.line(event_json(event));
             return;
