@@ -88,9 +88,11 @@ pub(crate) async fn supervise<D: TunDevice>(
     let mut attempt = 0u32;
     let mut failures = 0u32;
     let mut ever_up = false;
+    // Not fatal: a container may mount /proc/sys read-only, and a full tunnel does not care.
     if let Err(e) = net.prepare(&interface).await {
-        let _ = shared.phase.send(Phase::Ended);
-        return Err(Error::Setup(e));
+        tracing::warn!(
+            "{e}; the kernel may still take an IPv6 default route from the server, past --route or --no-routes"
+        );
     }
     let result = loop {
         attempt += 1;

@@ -86,17 +86,15 @@ impl LinuxRoutes {
             .map_err(|e| SetupError::new("open rtnetlink", e.into()))?;
         Ok(Self { nl })
     }
-}
 
-impl LinuxRoutes {
     /// The client reads the server's Router Advertisements itself (the
     /// [`slaac`](crate::slaac) module) and adds only the routes the route
     /// mode asks for. Left on, the kernel would act on the same RAs: a
     /// default route via the server (RFC 4861 6.3.4) and an address of its
     /// own (RFC 4862 5.5.3), so `--route` and `--no-routes` would not hold
     /// for IPv6. The per-interface `net.ipv6.conf.<link>` switches must be
-    /// off before the first RA reaches the link. A kernel without IPv6 has no such
-    /// directory: nothing to turn off.
+    /// off before the first RA reaches the link. A kernel without IPv6 has
+    /// no such directory: nothing to turn off.
     ///
     /// Written with `std::fs` on purpose: `/proc/sys/net` is the network
     /// namespace of the calling thread, and a blocking-pool thread may be in

@@ -1201,3 +1201,79 @@ async fn cli_logs_without_colour_when_stderr_is_no_terminal() {
         "colour escapes in a pipe: {stderr:?}"
     );
 }
+
+/// Routes whose `prepare_link` fails (as on a read-only /proc/sys), the rest recorded.
+#[derive(Debug)]
+struct ReadOnlySysctl(sstp_client::routes::RecordingRoutes);
+
+impl sstp_client::routes::Routes for ReadOnlySysctl {
+    fn prepare_link(
+        &self,
+        link: &str,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        let err = sstp_client::SetupError::new(
+            format!("turn off IPv6 autoconfiguration on {link}"),
+            std::io::Error::from_raw_os_error(30),
+        );
+        Box::pin(async move { Err(err) })
+    }
+    fn link_up(
+        &self,
+        link: &str,
+        mtu: u16,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.link_up(link, mtu)
+    }
+    fn add_address(
+        &self,
+        link: &str,
+        addr: std::net::IpAddr,
+        len: u8,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.add_address(link, addr, len)
+    }
+    fn del_address(
+        &self,
+        link: &str,
+        addr: std::net::IpAddr,
+        len: u8,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.del_address(link, addr, len)
+    }
+    fn route_get(
+        &self,
+        dst: std::net::IpAddr,
+    ) -> sstp_client::routes::BoxFuture<
+        '_,
+        Result<sstp_client::routes::PathTo, sstp_client::SetupError>,
+    > {
+        self.0.route_get(dst)
+    }
+    fn add_route(
+        &self,
+        route: &sstp_tun::netlink::Route,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.add_route(route)
+    }
+    fn del_route(
+        &self,
+        route: &sstp_tun::netlink::Route,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.del_route(route)
+    }
+}
+
+#[tokio::test]
+async fn a_link_that_cannot_be_prepared_still_comes_up() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let system = sstp_client::System::new(
+        std::sync::Arc::new(ReadOnlySysctl(fakes.routes.clone())),
+        std::sync::Arc::new(fakes.dns.clone()),
+    );
+    let (tun, _os) = MemTun::pair(1400);
+    let tunnel = client(&server).connect_with(tun, system).await.unwrap();
+    assert!(tunnel.is_up());
+    tunnel.disconnect().await.unwrap();
+    assert!(fakes.is_restored());
+}
