@@ -17,7 +17,7 @@ use sstp_tun::netlink::Route;
 
 use crate::dns::Dns;
 use crate::error::SetupError;
-use crate::options::{RouteMode, TunnelOptions};
+use crate::options::{Prefix, RouteMode, TunnelOptions};
 use crate::routes::{Routes, link_of};
 use crate::slaac::RouterAdvert;
 
@@ -161,7 +161,9 @@ impl NetSetup {
         }
         if options.dns && !config.dns.is_empty() {
             for &server in &config.dns {
-                if let Some(warning) = unrouted_dns(server, config.peer, &options.routes) {
+                let peer = config.peer.and_then(|p| Prefix::new(p.into(), 32));
+                let reached = peer.as_slice();
+                if let Some(warning) = unrouted_dns(server.into(), reached, &options.routes) {
                     // A person reads it in the `Up` event.
                     tracing::info!("{warning}");
                     applied.warnings.push(warning);
@@ -232,6 +234,13 @@ impl NetSetup {
         }
         let v6: Vec<IpAddr> = ra.dns.iter().map(|a| IpAddr::V6(*a)).collect();
         if options.dns && !v6.is_empty() && v6 != self.dns_v6 {
+            // The /64 just added is on link, through the tunnel.
+            let on_link = Prefix::new(address.into(), 64);
+            for &server in &v6 {
+                if let Some(warning) = unrouted_dns(server, on_link.as_slice(), &options.routes) {
+                    tracing::warn!("{warning}");
+                }
+            }
             self.dns_v6 = v6;
             self.apply_dns(link, options).await?;
         }
@@ -263,26 +272,30 @@ impl NetSetup {
     }
 }
 
-/// With split routes (or none), a pushed DNS server (RFC 1877) that no
-/// tunnel route covers is reached outside the tunnel, so the names looked up
-/// leak to the local network, or fail if it is a private address: say so,
-/// with the route that fixes it. `None` when it goes through the tunnel.
-fn unrouted_dns(server: Ipv4Addr, peer: Option<Ipv4Addr>, routes: &RouteMode) -> Option<String> {
-    if peer == Some(server) {
+/// With split routes (or none), a pushed DNS server (IPCP, RFC 1877; or
+/// RDNSS in a Router Advertisement, RFC 8106) that no tunnel route covers is
+/// reached outside the tunnel, so the names looked up leak to the local
+/// network, or fail if it is a private address: say so, with the route that
+/// fixes it. `reached` is what the tunnel reaches besides the route mode's
+/// prefixes (the peer's host route, an on-link /64). `None` when it goes
+/// through the tunnel.
+fn unrouted_dns(server: IpAddr, reached: &[Prefix], routes: &RouteMode) -> Option<String> {
+    if reached.iter().any(|p| p.contains(server)) {
         return None;
     }
     let why = match routes {
         RouteMode::Default => return None,
         RouteMode::Split(prefixes) => {
-            if prefixes.iter().any(|p| p.contains(server.into())) {
+            if prefixes.iter().any(|p| p.contains(server)) {
                 return None;
             }
             "is outside the split routes"
         }
         RouteMode::None => "has no route through the tunnel (no routes are added)",
     };
+    let host = if server.is_ipv4() { 32 } else { 128 };
     Some(format!(
-        "the DNS server {server} the server pushed {why}, so lookups to it do not go through the tunnel: add --route {server}/32, or --no-dns to keep the local resolvers"
+        "the DNS server {server} the server pushed {why}, so lookups to it do not go through the tunnel: add --route {server}/{host}, or --no-dns to keep the local resolvers"
     ))
 }
 
@@ -290,7 +303,6 @@ fn unrouted_dns(server: Ipv4Addr, peer: Option<Ipv4Addr>, routes: &RouteMode) ->
 mod tests {
     use super::*;
     use crate::dns::RecordingDns;
-    use crate::options::Prefix;
     use crate::routes::{RecordingRoutes, RouteOp};
 
     fn net_config() -> Ipv4Link {
@@ -437,6 +449,18 @@ mod tests {
         // Covered by a split route, or a full tunnel: nothing to say.
         assert!(warnings(split(&["10.0.0.0/24"])).await.is_empty());
         assert!(warnings(TunnelOptions::default()).await.is_empty());
+        // An RDNSS server (RFC 8106) in the advertised /64 is on link; one
+        // elsewhere is not.
+        let on_link = Prefix::new("2001:db8:7::abcd".parse().unwrap(), 64);
+        let routes = RouteMode::Split(vec!["172.16.0.0/12".parse().unwrap()]);
+        let inside = "2001:db8:7::53".parse().unwrap();
+        assert_eq!(unrouted_dns(inside, on_link.as_slice(), &routes), None);
+        let outside = "2001:db8:99::53".parse().unwrap();
+        let warning = unrouted_dns(outside, on_link.as_slice(), &routes).unwrap();
+        assert!(
+            warning.contains("add --route 2001:db8:99::53/128"),
+            "{warning}"
+        );
     }
 
     #[tokio::test]
