@@ -94,7 +94,8 @@ DURATIONS:
 ROUTES:
     By default all traffic goes through the tunnel (0.0.0.0/1 and 128.0.0.0/1, and ::/1 and
     8000::/1 once IPv6 has a router), with a host route to the server (or proxy) through the old
-    gateway. --route (repeatable) sends only those prefixes; --no-routes adds none.
+    gateway. --route (repeatable) sends only those prefixes; --no-routes adds none. Either way a
+    DNS server the server pushes outside those routes gets a warning: add --route <dns>/32.
 
 EXIT CODES:
     0 requested disconnect, 1 internal, 2 usage/config, 3 unreachable, 4 certificate,
@@ -160,7 +161,7 @@ struct ConnectArgs {
     /// TUN interface name ('%d' is replaced by a number) [default: sstp%d].
     #[arg(long, value_name = "NAME", help_heading = "TUNNEL")]
     interface: Option<String>,
-    /// Tunnel MTU [default: 1400].
+    /// Tunnel MTU, 576-4087; below 1280 the tunnel is IPv4 only [default: 1400].
     #[arg(long, value_name = "BYTES", help_heading = "TUNNEL")]
     mtu: Option<u16>,
     /// Route only this prefix through the tunnel (repeatable), instead of everything.
