@@ -18,7 +18,7 @@ use crate::driver::{self, Shared};
 use crate::error::{Error, ErrorKind};
 use crate::netsetup::NetSetup;
 use crate::options::{
-    Keepalive, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions, TunnelOptions,
+    IPV6_MIN_MTU, Keepalive, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions, TunnelOptions,
 };
 use crate::proxy::{self, HttpProxy};
 use crate::routes::{NoRoutes, Routes};
@@ -194,7 +194,15 @@ impl ClientBuilder {
         session.common.mtu = self.tunnel.mtu;
         // Tell the server the largest packet we take (RFC 1661 6.1).
         session.common.mru = Some(self.tunnel.mtu);
-        session.common.ipv6 = self.tunnel.ipv6;
+        // IPv6 needs a link MTU of 1280 (RFC 8200 5): below it the kernel
+        // refuses IPv6 addresses on the link, so IPv6CP is not even offered.
+        session.common.ipv6 = self.tunnel.ipv6 && self.tunnel.mtu >= IPV6_MIN_MTU;
+        if self.tunnel.ipv6 && !session.common.ipv6 {
+            tracing::warn!(
+                "MTU {} is below {IPV6_MIN_MTU}, the least IPv6 needs: the tunnel carries IPv4 only (use an MTU of {IPV6_MIN_MTU} or more for IPv6, or turn IPv6 off to silence this)",
+                self.tunnel.mtu
+            );
+        }
         session.common.timers.hello = self.keepalive.sstp_hello;
         session.common.keepalive.interval = self.keepalive.lcp_echo;
         session.common.keepalive.max_missed = self.keepalive.lcp_max_missed;
@@ -224,32 +232,12 @@ impl ClientBuilder {
         tun: D,
         system: System,
     ) -> Result<Tunnel, Error> {
-        let settings = Arc::new(self.settings()?);
-        let interface = tun.name().to_owned();
-        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
-        let (phase_tx, phase) = watch::channel(Phase::Starting);
-        let (stop, stop_rx) = watch::channel(false);
-        let stats = Arc::new(StatsInner::default());
-        let shared = Shared {
-            events: events_tx,
-            phase: phase_tx,
-            stats: Arc::clone(&stats),
-            stop: stop_rx,
-        };
-        let net = NetSetup::new(system.routes, system.dns);
-        let task = tokio::spawn(driver::supervise(settings, tun, net, shared));
-        Ok(Tunnel {
-            events,
-            phase,
-            stop,
-            task: Some(task),
-            stats,
-            interface,
-        })
+        Ok(spawn(self.settings()?, tun, system))
     }
 
     /// Like [`start_with`](Self::start_with), then waits until the tunnel is
-    /// up or the first attempt failed.
+    /// up, or failed for good (a first connect that fails for a reason that
+    /// can pass is retried as the [`ReconnectPolicy`] says).
     pub async fn connect_with<D: TunDevice + 'static>(
         self,
         tun: D,
@@ -264,15 +252,18 @@ impl ClientBuilder {
     /// the tunnel over it with [`System::linux`].
     #[cfg(target_os = "linux")]
     pub fn start(self) -> Result<Tunnel, Error> {
+        // The settings first: a bad MTU or CA file is a configuration error,
+        // not a failure of the TUN device it would otherwise reach.
+        let settings = self.settings()?;
         // Offload: TCP super-packets from the kernel are split here and what we write is
         // coalesced (GRO), so a bulk transfer costs a fraction of the system calls.
-        let tun = sstp_tun::LinuxTun::builder(&self.tunnel.interface)
-            .mtu(self.tunnel.mtu)
+        let tun = sstp_tun::LinuxTun::builder(&settings.tunnel.interface)
+            .mtu(settings.tunnel.mtu)
             .offload(true)
             .build()
             .map_err(Error::Tun)?;
         let system = System::linux()?;
-        self.start_with(tun, system)
+        Ok(spawn(settings, tun, system))
     }
 
     /// [`start`](Self::start), then waits until the tunnel is up.
@@ -281,6 +272,32 @@ impl ClientBuilder {
         let mut tunnel = self.start()?;
         tunnel.wait_up().await?;
         Ok(tunnel)
+    }
+}
+
+/// Starts the supervisor task over `tun`.
+fn spawn<D: TunDevice + 'static>(settings: Settings, tun: D, system: System) -> Tunnel {
+    let settings = Arc::new(settings);
+    let interface = tun.name().to_owned();
+    let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+    let (phase_tx, phase) = watch::channel(Phase::Starting);
+    let (stop, stop_rx) = watch::channel(false);
+    let stats = Arc::new(StatsInner::default());
+    let shared = Shared {
+        events: events_tx,
+        phase: phase_tx,
+        stats: Arc::clone(&stats),
+        stop: stop_rx,
+    };
+    let net = NetSetup::new(system.routes, system.dns);
+    let task = tokio::spawn(driver::supervise(settings, tun, net, shared));
+    Tunnel {
+        events,
+        phase,
+        stop,
+        task: Some(task),
+        stats,
+        interface,
     }
 }
 
@@ -365,10 +382,14 @@ pub enum TunnelEvent {
         /// IPv6 routes added with it.
         routes: Vec<String>,
     },
-    /// The connection was lost; the next attempt comes after `delay`.
+    /// The connection was lost (or the first connect failed for a reason
+    /// that can pass); the next attempt comes after `delay`.
     Reconnecting {
-        /// Reconnect attempts in a row, this one included.
+        /// Retries in a row, this one included.
         attempt: u32,
+        /// Whether a tunnel had been up (`false`: the first connect is being
+        /// retried).
+        established: bool,
         /// The wait before it.
         delay: Duration,
         /// Why the connection ended, in plain words.
@@ -376,7 +397,8 @@ pub enum TunnelEvent {
         /// Its class.
         kind: ErrorKind,
     },
-    /// The tunnel is over; the system is restored.
+    /// The tunnel is over; the system is restored. Also the last event of
+    /// a tunnel that never came up, with the reason.
     Down {
         /// Why, in plain words.
         reason: String,
@@ -407,6 +429,9 @@ pub struct UpInfo {
     pub dns_applied: Option<String>,
     /// The crypto-binding hash (MS-SSTP 3.2.5.2).
     pub binding: Option<HashProtocol>,
+    /// Things a person should know about this configuration, one sentence
+    /// each (a DNS server outside the split routes, IPv6 left off).
+    pub warnings: Vec<String>,
 }
 
 /// Counters shared between the driver and the handle.
@@ -419,6 +444,31 @@ pub(crate) struct StatsInner {
     pub(crate) dropped: AtomicU64,
     pub(crate) reconnects: AtomicU32,
     pub(crate) up_since: Mutex<Option<tokio::time::Instant>>,
+    /// How long the last connection was up, once it is down.
+    pub(crate) last_uptime: Mutex<Option<Duration>>,
+}
+
+impl StatsInner {
+    /// The connection came up now.
+    pub(crate) fn went_up(&self) {
+        *self.up_since.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(tokio::time::Instant::now());
+    }
+
+    /// The connection is over: keep how long it was up.
+    pub(crate) fn went_down(&self) {
+        let since = self
+            .up_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(since) = since {
+            *self
+                .last_uptime
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(since.elapsed());
+        }
+    }
 }
 
 /// A snapshot of a tunnel's counters (over all its connections).
@@ -437,7 +487,9 @@ pub struct TunnelStats {
     pub dropped: u64,
     /// Reconnections.
     pub reconnects: u32,
-    /// Time since the current connection came up (`None`: not up).
+    /// How long the current connection has been up; while the tunnel is
+    /// down (reconnecting, or over), how long the last one was up (`None`:
+    /// never up).
     pub uptime: Option<Duration>,
 }
 
@@ -495,6 +547,7 @@ impl Tunnel {
     pub fn stats(&self) -> TunnelStats {
         let s = &self.stats;
         let up_since = *s.up_since.lock().unwrap_or_else(PoisonError::into_inner);
+        let last = *s.last_uptime.lock().unwrap_or_else(PoisonError::into_inner);
         TunnelStats {
             tx_packets: s.tx_packets.load(Ordering::Relaxed),
             tx_bytes: s.tx_bytes.load(Ordering::Relaxed),
@@ -502,7 +555,7 @@ impl Tunnel {
             rx_bytes: s.rx_bytes.load(Ordering::Relaxed),
             dropped: s.dropped.load(Ordering::Relaxed),
             reconnects: s.reconnects.load(Ordering::Relaxed),
-            uptime: up_since.map(|t| t.elapsed()),
+            uptime: up_since.map(|t| t.elapsed()).or(last),
         }
     }
 

@@ -28,6 +28,7 @@ use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
 use crate::dial::{self, Dialed};
 use crate::error::Error;
 use crate::netsetup::{Ipv4Link, NetSetup};
+use crate::options::IPV6_MIN_MTU;
 use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
 
 /// Longest a clean disconnect may take before the connection is dropped.
@@ -87,6 +88,12 @@ pub(crate) async fn supervise<D: TunDevice>(
     let mut attempt = 0u32;
     let mut failures = 0u32;
     let mut ever_up = false;
+    // Not fatal: a container may mount /proc/sys read-only, and a full tunnel does not care.
+    if let Err(e) = net.prepare(&interface).await {
+        tracing::warn!(
+            "{e}; the kernel may still take an IPv6 default route from the server, past --route or --no-routes"
+        );
+    }
     let result = loop {
         attempt += 1;
         shared.emit(TunnelEvent::Connecting {
@@ -115,11 +122,7 @@ pub(crate) async fn supervise<D: TunDevice>(
         };
         // After every connection: the system goes back to how it was.
         net.restore().await;
-        *shared
-            .stats
-            .up_since
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        shared.stats.went_down();
         match end {
             End::Stopped => break Ok(()),
             End::Failed { error, was_up } => {
@@ -128,26 +131,41 @@ pub(crate) async fn supervise<D: TunDevice>(
                     failures = 0;
                 }
                 let policy = &settings.reconnect;
-                let retry = ever_up
-                    && policy.enabled
-                    && !shared.stop_requested()
-                    && (error.is_retryable()
-                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth)
-                    && policy.max_attempts.is_none_or(|max| failures < max);
-                if !retry {
+                // After a tunnel was up, whatever can pass is retried; before, only what is
+                // plainly transient, so a typo or a wrong password fails at once.
+                let worth_it = if ever_up {
+                    error.is_retryable()
+                        || policy.retry_auth_failures && error.kind() == crate::ErrorKind::Auth
+                } else {
+                    error.is_transient()
+                };
+                if !(policy.enabled && worth_it) || shared.stop_requested() {
                     break Err(error);
+                }
+                if policy.max_attempts.is_some_and(|max| failures >= max) {
+                    if failures == 0 {
+                        break Err(error);
+                    }
+                    break Err(Error::GaveUp {
+                        established: ever_up,
+                        attempts: if ever_up { failures } else { failures + 1 },
+                        last: Box::new(error),
+                    });
                 }
                 failures += 1;
                 let delay = policy.delay(failures, rand::rng().random::<f64>());
-                tracing::info!(%error, attempt = failures, ?delay, "connection lost; reconnecting");
+                tracing::info!(%error, attempt = failures, ?delay, established = ever_up, "retrying");
                 shared.emit(TunnelEvent::Reconnecting {
                     attempt: failures,
+                    established: ever_up,
                     delay,
                     reason: error.to_string(),
                     kind: error.kind(),
                 });
-                shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                let _ = shared.phase.send(Phase::Reconnecting);
+                if ever_up {
+                    shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    let _ = shared.phase.send(Phase::Reconnecting);
+                }
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}
                     _ = stopped(&mut shared.stop) => break Ok(()),
@@ -210,6 +228,8 @@ async fn run_connection<D: TunDevice>(
     let mut closing: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
     let mut ipv6_id: Option<[u8; 8]> = None;
+    // Whether the negotiated MTU lets IPv6 run (known from `Event::Up`).
+    let mut ipv6_allowed = true;
     let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
     let mut adverts: Vec<RouterAdvert> = Vec::new();
     let mut pending_event: Option<Event> = None;
@@ -251,7 +271,21 @@ async fn run_connection<D: TunDevice>(
                     shared.emit(TunnelEvent::Authenticated { username, method });
                 }
                 Event::Up(config) => {
-                    if let Some(v6) = config.ipv6 {
+                    // The MTU may come out below what was asked (the server's MRU); IPv6
+                    // needs 1280 (RFC 8200 5), so below it the link stays IPv4 only.
+                    ipv6_allowed = config.mtu >= IPV6_MIN_MTU;
+                    let mut warnings = Vec::new();
+                    if settings.session.common.ipv6 && !ipv6_allowed {
+                        let warning = format!(
+                            "the server lowered the tunnel MTU to {}, below the {IPV6_MIN_MTU} IPv6 needs: the tunnel carries IPv4 only",
+                            config.mtu
+                        );
+                        // A person reads it in the `Up` event.
+                        tracing::info!("{warning}");
+                        warnings.push(warning);
+                    }
+                    let ipv6 = config.ipv6.filter(|_| ipv6_allowed);
+                    if let Some(v6) = ipv6 {
                         ipv6_id = Some(v6.local_id);
                     }
                     let link = Ipv4Link {
@@ -259,7 +293,7 @@ async fn run_connection<D: TunDevice>(
                         peer: config.ipv4.peer,
                         dns: config.ipv4.dns.clone(),
                         mtu: config.mtu,
-                        ipv6_local: config.ipv6.map(|v| v.local),
+                        ipv6_local: ipv6.map(|v| v.local),
                     };
                     match net
                         .apply_ipv4(interface, &link, &settings.tunnel, pin)
@@ -267,11 +301,8 @@ async fn run_connection<D: TunDevice>(
                     {
                         Ok(applied) => {
                             up = true;
-                            *stats
-                                .up_since
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                                Some(tokio::time::Instant::now());
+                            stats.went_up();
+                            warnings.extend(applied.warnings);
                             let _ = shared.phase.send(Phase::Up);
                             shared.emit(TunnelEvent::Up(UpInfo {
                                 server: settings.server.to_string(),
@@ -283,8 +314,9 @@ async fn run_connection<D: TunDevice>(
                                 routes: applied.routes,
                                 dns_applied: applied.dns,
                                 binding: config.binding,
+                                warnings,
                             }));
-                            if let Some(v6) = config.ipv6 {
+                            if let Some(v6) = ipv6 {
                                 shared.emit(TunnelEvent::Ipv6Up {
                                     interface: interface.to_owned(),
                                     local: v6.local,
@@ -299,6 +331,9 @@ async fn run_connection<D: TunDevice>(
                             closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
                         }
                     }
+                }
+                Event::Ipv6Up(_) if !ipv6_allowed => {
+                    tracing::debug!("IPv6CP opened on a link below 1280 bytes; IPv6 stays off");
                 }
                 Event::Ipv6Up(v6) => {
                     ipv6_id = Some(v6.local_id);

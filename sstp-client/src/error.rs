@@ -87,6 +87,22 @@ pub enum Error {
     /// Addresses, routes or DNS could not be applied.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// Every attempt the [`ReconnectPolicy`](crate::ReconnectPolicy)
+    /// allowed failed: after a lost connection (`established`), or on the
+    /// first connect.
+    #[error(
+        "{} after {attempts} attempt{}; the last one: {last}",
+        if *.established { "connection lost and not re-established" } else { "could not connect" },
+        if *.attempts == 1 { "" } else { "s" }
+    )]
+    GaveUp {
+        /// Whether a tunnel had been up (then the attempts are reconnects).
+        established: bool,
+        /// Attempts made after the first failure (established), or in all.
+        attempts: u32,
+        /// Why the last attempt failed.
+        last: Box<Self>,
+    },
 }
 
 /// The class of an [`Error`], for exit codes and for people.
@@ -153,6 +169,10 @@ impl Error {
             },
             Self::Io(_) => ErrorKind::ConnectionLost,
             Self::Tun(_) | Self::Setup(_) => ErrorKind::Local,
+            Self::GaveUp {
+                established: true, ..
+            } => ErrorKind::ConnectionLost,
+            Self::GaveUp { last, .. } => last.kind(),
         }
     }
 
@@ -183,7 +203,28 @@ impl Error {
             | Self::Auth(_)
             | Self::Http(_)
             | Self::Tun(_)
-            | Self::Setup(_) => false,
+            | Self::Setup(_)
+            | Self::GaveUp { .. } => false,
+        }
+    }
+
+    /// Whether a first connect that failed this way is worth retrying: the
+    /// server refused or dropped the connection, did not answer in time, or
+    /// said it is busy (HTTP 5xx, e.g. 503 when full). A name that does not
+    /// resolve, a certificate, the credentials or the settings are not: they
+    /// fail at once, so a typo shows up immediately.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            // A handshake the server closed is what its connection rate
+            // limit looks like: worth another try after the backoff.
+            Self::Unreachable { .. }
+            | Self::Timeout(_)
+            | Self::Io(_)
+            | Self::HandshakeClosed { .. } => true,
+            Self::Proxy(e) => e.is_retryable(),
+            Self::Http(HttpError::Refused { code, .. }) => *code >= 500,
+            Self::Session(reason) => matches!(reason.kind(), CloseKind::Lost | CloseKind::Timeout),
+            _ => false,
         }
     }
 

@@ -27,12 +27,13 @@
 //! An embedder brings its own packet device (any [`sstp_tun::TunDevice`])
 //! and decides what the tunnel may change on the system ([`System`]). Here
 //! an in-memory device, nothing changed on the system, and a server that is
-//! not there: the first connect fails at once with an error that says so
-//! (the loopback tests in `tests/` run the same code against a real
-//! server):
+//! not there. With reconnecting on (the default) a refused first connect is
+//! retried with backoff; with it off, the first connect fails at once with
+//! an error that says so (the loopback tests in `tests/` run the same code
+//! against a real server):
 //!
 //! ```
-//! use sstp_client::{ClientBuilder, ErrorKind, ProxySetting, ServerAddr, System};
+//! use sstp_client::{ClientBuilder, ErrorKind, ProxySetting, ReconnectPolicy, ServerAddr, System};
 //! use sstp_tun::MemTun;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -43,6 +44,7 @@
 //! let err = ClientBuilder::new(ServerAddr::new("127.0.0.1", port))
 //!     .password("alice", "correct horse")
 //!     .proxy(ProxySetting::Direct)
+//!     .reconnect(ReconnectPolicy::disabled())
 //!     .connect_with(tun, System::none())
 //!     .await
 //!     .unwrap_err();
@@ -87,8 +89,8 @@ pub use client::{
 };
 pub use error::{CertificateError, Error, ErrorKind, ProxyError, SetupError};
 pub use options::{
-    DEFAULT_PORT, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode, ServerAddr,
-    TlsOptions, TlsVersion, TunnelOptions,
+    DEFAULT_PORT, IPV6_MIN_MTU, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode,
+    ServerAddr, TlsOptions, TlsVersion, TunnelOptions,
 };
 pub use proxy::HttpProxy;
 pub use sstp_core::{AuthMethod, Credential};

@@ -17,7 +17,7 @@ use sstp_tun::netlink::Route;
 
 use crate::dns::Dns;
 use crate::error::SetupError;
-use crate::options::{RouteMode, TunnelOptions};
+use crate::options::{Prefix, RouteMode, TunnelOptions};
 use crate::routes::{Routes, link_of};
 use crate::slaac::RouterAdvert;
 
@@ -47,6 +47,8 @@ pub(crate) struct Applied {
     pub(crate) routes: Vec<String>,
     /// Where DNS went, if it was applied.
     pub(crate) dns: Option<String>,
+    /// What a person should know about it (a DNS server the routes miss).
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The system side of one tunnel: routes + DNS, with the undo stack.
@@ -70,6 +72,11 @@ impl NetSetup {
             dns_v6: Vec::new(),
             ipv6_default: false,
         }
+    }
+
+    /// Readies the link once, before the first connection.
+    pub(crate) async fn prepare(&self, link: &str) -> Result<(), SetupError> {
+        self.routes.prepare_link(link).await
     }
 
     /// Adds an address; `EEXIST` is fine (and not ours to remove).
@@ -153,6 +160,15 @@ impl NetSetup {
                 .extend(self.apply_ipv6_link(link, v6, options).await?);
         }
         if options.dns && !config.dns.is_empty() {
+            for &server in &config.dns {
+                let peer = config.peer.and_then(|p| Prefix::new(p.into(), 32));
+                let reached = peer.as_slice();
+                if let Some(warning) = unrouted_dns(server.into(), reached, &options.routes) {
+                    // A person reads it in the `Up` event.
+                    tracing::info!("{warning}");
+                    applied.warnings.push(warning);
+                }
+            }
             self.dns_v4 = config.dns.iter().map(|a| IpAddr::V4(*a)).collect();
             applied.dns = Some(self.apply_dns(link, options).await?);
         }
@@ -174,6 +190,8 @@ impl NetSetup {
     }
 
     /// IPv6CP is open: the link-local address, and split IPv6 routes.
+    /// `IPV6_MIN_MTU` is the caller's to check: the kernel refuses IPv6
+    /// addresses on a smaller link.
     pub(crate) async fn apply_ipv6_link(
         &mut self,
         link: &str,
@@ -216,6 +234,13 @@ impl NetSetup {
         }
         let v6: Vec<IpAddr> = ra.dns.iter().map(|a| IpAddr::V6(*a)).collect();
         if options.dns && !v6.is_empty() && v6 != self.dns_v6 {
+            // The /64 just added is on link, through the tunnel.
+            let on_link = Prefix::new(address.into(), 64);
+            for &server in &v6 {
+                if let Some(warning) = unrouted_dns(server, on_link.as_slice(), &options.routes) {
+                    tracing::warn!("{warning}");
+                }
+            }
             self.dns_v6 = v6;
             self.apply_dns(link, options).await?;
         }
@@ -247,11 +272,37 @@ impl NetSetup {
     }
 }
 
+/// With split routes (or none), a pushed DNS server (IPCP, RFC 1877; or
+/// RDNSS in a Router Advertisement, RFC 8106) that no tunnel route covers is
+/// reached outside the tunnel, so the names looked up leak to the local
+/// network, or fail if it is a private address: say so, with the route that
+/// fixes it. `reached` is what the tunnel reaches besides the route mode's
+/// prefixes (the peer's host route, an on-link /64). `None` when it goes
+/// through the tunnel.
+fn unrouted_dns(server: IpAddr, reached: &[Prefix], routes: &RouteMode) -> Option<String> {
+    if reached.iter().any(|p| p.contains(server)) {
+        return None;
+    }
+    let why = match routes {
+        RouteMode::Default => return None,
+        RouteMode::Split(prefixes) => {
+            if prefixes.iter().any(|p| p.contains(server)) {
+                return None;
+            }
+            "is outside the split routes"
+        }
+        RouteMode::None => "has no route through the tunnel (no routes are added)",
+    };
+    let host = if server.is_ipv4() { 32 } else { 128 };
+    Some(format!(
+        "the DNS server {server} the server pushed {why}, so lookups to it do not go through the tunnel: add --route {server}/{host}, or --no-dns to keep the local resolvers"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dns::RecordingDns;
-    use crate::options::Prefix;
     use crate::routes::{RecordingRoutes, RouteOp};
 
     fn net_config() -> Ipv4Link {
@@ -353,8 +404,63 @@ mod tests {
                 .any(|o| matches!(o, RouteOp::RouteGet(_)))
         );
         assert_eq!(dns.calls(), (0, 0));
+        assert!(applied.warnings.is_empty(), "{:?}", applied.warnings);
         setup.restore().await;
         assert!(routes.routes().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dns_server_outside_the_split_routes_is_pointed_out() {
+        let split = |p: &[&str]| TunnelOptions {
+            routes: RouteMode::Split(p.iter().map(|p| p.parse::<Prefix>().unwrap()).collect()),
+            ..TunnelOptions::default()
+        };
+        let warnings = |options: TunnelOptions| async move {
+            let mut setup = NetSetup::new(
+                Arc::new(RecordingRoutes::new(None)),
+                Arc::new(RecordingDns::new()),
+            );
+            let applied = setup
+                .apply_ipv4("sstp0", &net_config(), &options, None)
+                .await
+                .unwrap();
+            assert_eq!(applied.dns.as_deref(), Some("recording"));
+            applied.warnings
+        };
+        // 10.0.0.53 and 10.0.0.54 are pushed; only 172.16.0.0/12 is routed.
+        let found = warnings(split(&["172.16.0.0/12"])).await;
+        assert_eq!(
+            found,
+            [
+                "the DNS server 10.0.0.53 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.53/32, or --no-dns to keep the local resolvers",
+                "the DNS server 10.0.0.54 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.54/32, or --no-dns to keep the local resolvers",
+            ]
+        );
+        let found = warnings(TunnelOptions {
+            routes: RouteMode::None,
+            ..TunnelOptions::default()
+        })
+        .await;
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].contains("has no route through the tunnel"),
+            "{found:?}"
+        );
+        // Covered by a split route, or a full tunnel: nothing to say.
+        assert!(warnings(split(&["10.0.0.0/24"])).await.is_empty());
+        assert!(warnings(TunnelOptions::default()).await.is_empty());
+        // An RDNSS server (RFC 8106) in the advertised /64 is on link; one
+        // elsewhere is not.
+        let on_link = Prefix::new("2001:db8:7::abcd".parse().unwrap(), 64);
+        let routes = RouteMode::Split(vec!["172.16.0.0/12".parse().unwrap()]);
+        let inside = "2001:db8:7::53".parse().unwrap();
+        assert_eq!(unrouted_dns(inside, on_link.as_slice(), &routes), None);
+        let outside = "2001:db8:99::53".parse().unwrap();
+        let warning = unrouted_dns(outside, on_link.as_slice(), &routes).unwrap();
+        assert!(
+            warning.contains("add --route 2001:db8:99::53/128"),
+            "{warning}"
+        );
     }
 
     #[tokio::test]

@@ -15,6 +15,10 @@ use crate::error::Error;
 use crate::proxy::HttpProxy;
 use crate::tls::Fingerprint;
 
+/// The smallest link MTU IPv6 runs on (RFC 8200 5); below it the tunnel is
+/// IPv4 only.
+pub const IPV6_MIN_MTU: u16 = 1280;
+
 /// The SSTP port (MS-SSTP 2.1: HTTPS).
 pub const DEFAULT_PORT: u16 = 443;
 
@@ -173,6 +177,11 @@ impl Prefix {
         self.len
     }
 
+    /// Whether `ip` is inside this prefix.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        Self::new(ip, self.len) == Some(*self)
+    }
+
     /// Whether this is `0.0.0.0/0` or `::/0`.
     pub fn is_default(&self) -> bool {
         self.len == 0
@@ -252,8 +261,9 @@ impl FromStr for TlsVersion {
 pub struct TlsOptions {
     /// Trust these CA certificates (PEM) instead of the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Accept exactly the leaf certificates with these SHA-256 fingerprints
-    /// (chain and name are then not checked; the handshake signatures are).
+    /// Accept exactly the leaf certificates with these SHA-256 fingerprints.
+    /// Alone, chain and name are then not checked (the handshake signatures
+    /// are); with [`ca_file`](Self::ca_file), both must hold.
     pub pins: Vec<Fingerprint>,
     /// The name to send in SNI and to check the certificate against, when it
     /// differs from the server's host name.
@@ -329,8 +339,12 @@ impl Default for TunnelOptions {
 /// Reconnecting after an established tunnel is lost: exponential backoff
 /// with jitter, bounded.
 ///
-/// The first connection is not retried: if it fails, the error goes to the
-/// caller at once, so a typo or a wrong password shows up immediately.
+/// A first connection that fails for a reason that can pass (refused, timed
+/// out, a busy server's HTTP 5xx) is retried the same way. Anything else on
+/// the first connect (a name that does not resolve, an untrusted
+/// certificate, a wrong password, bad settings) fails at once, so a typo
+/// shows up immediately. When the attempts run out the error is
+/// [`Error::GaveUp`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReconnectPolicy {
     /// Reconnect at all.
@@ -339,7 +353,7 @@ pub struct ReconnectPolicy {
     pub initial_delay: Duration,
     /// The longest delay between attempts.
     pub max_delay: Duration,
-    /// Give up after this many attempts in a row (`None`: never).
+    /// Give up after this many failed retries in a row (`None`: never).
     pub max_attempts: Option<u32>,
     /// Up to this fraction of each delay is taken off at random, so many
     /// clients do not come back in lockstep (0.0 to 1.0).
@@ -455,6 +469,10 @@ mod tests {
         assert!("0.0.0.0/0".parse::<Prefix>().unwrap().is_default());
         assert!("10.0.0.0/33".parse::<Prefix>().is_err());
         assert!("nope/8".parse::<Prefix>().is_err());
+        let p: Prefix = "198.18.2.0/24".parse().unwrap();
+        assert!(p.contains(Ipv4Addr::new(198, 18, 2, 53).into()));
+        assert!(!p.contains(Ipv4Addr::new(198, 18, 3, 1).into()));
+        assert!(!p.contains(Ipv6Addr::LOCALHOST.into()));
     }
 
     #[test]

@@ -39,6 +39,16 @@ pub struct PathTo {
 /// thing was already there; the setup then leaves it alone (it is not ours
 /// to remove).
 pub trait Routes: Send + Sync + fmt::Debug {
+    /// Readies `link` once, before the first connection (the TUN may be up
+    /// already, and the first packets from the server follow soon after).
+    /// [`LinuxRoutes`] turns off the kernel's own handling of Router
+    /// Advertisements on it (see
+    /// [`LinuxRoutes::keep_kernel_off_ipv6_autoconf`]); the default does
+    /// nothing.
+    fn prepare_link(&self, link: &str) -> BoxFuture<'_, Result<(), SetupError>> {
+        let _ = link;
+        Box::pin(async { Ok(()) })
+    }
     /// Sets the MTU of `link` and brings it up.
     fn link_up(&self, link: &str, mtu: u16) -> BoxFuture<'_, Result<(), SetupError>>;
     /// Adds `addr/prefix_len` to `link`.
@@ -76,6 +86,46 @@ impl LinuxRoutes {
             .map_err(|e| SetupError::new("open rtnetlink", e.into()))?;
         Ok(Self { nl })
     }
+
+    /// The client reads the server's Router Advertisements itself (the
+    /// [`slaac`](crate::slaac) module) and adds only the routes the route
+    /// mode asks for. Left on, the kernel would act on the same RAs: a
+    /// default route via the server (RFC 4861 6.3.4) and an address of its
+    /// own (RFC 4862 5.5.3), so `--route` and `--no-routes` would not hold
+    /// for IPv6. The per-interface `net.ipv6.conf.<link>` switches must be
+    /// off before the first RA reaches the link. A kernel without IPv6 has
+    /// no such directory: nothing to turn off.
+    ///
+    /// Written with `std::fs` on purpose: `/proc/sys/net` is the network
+    /// namespace of the calling thread, and a blocking-pool thread may be in
+    /// another one.
+    pub fn keep_kernel_off_ipv6_autoconf(link: &str) -> Result<(), SetupError> {
+        // In /proc/sys, a '.' in an interface name is written '/'.
+        let dir = std::path::PathBuf::from("/proc/sys/net/ipv6/conf").join(link.replace('.', "/"));
+        if !dir.is_dir() {
+            return Ok(());
+        }
+        for key in [
+            "accept_ra",
+            "autoconf",
+            "accept_ra_defrtr",
+            "accept_ra_pinfo",
+        ] {
+            let path = dir.join(key);
+            match std::fs::write(&path, "0") {
+                Ok(()) => {}
+                // Older kernels lack some of the finer switches; accept_ra=0 covers them.
+                Err(e) if e.kind() == io::ErrorKind::NotFound && key != "accept_ra" => {}
+                Err(e) => {
+                    return Err(SetupError::new(
+                        format!("turn off IPv6 autoconfiguration ({})", path.display()),
+                        e,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for LinuxRoutes {
@@ -96,6 +146,11 @@ fn nl_err(op: String) -> impl FnOnce(sstp_tun::netlink::NetlinkError) -> SetupEr
 }
 
 impl Routes for LinuxRoutes {
+    fn prepare_link(&self, link: &str) -> BoxFuture<'_, Result<(), SetupError>> {
+        let r = Self::keep_kernel_off_ipv6_autoconf(link);
+        Box::pin(async move { r })
+    }
+
     fn link_up(&self, link: &str, mtu: u16) -> BoxFuture<'_, Result<(), SetupError>> {
         let link = link.to_owned();
         Box::pin(async move {

@@ -14,6 +14,9 @@
 //! that arrive through the tunnel, derives the address, and adds it with
 //! netlink. It also sends one Router Solicitation (RFC 4861 6.3.7) when
 //! IPv6CP opens, so a server that only answers solicitations answers.
+//! The kernel's own RA handling is turned off on the tunnel
+//! (`LinuxRoutes::keep_kernel_off_ipv6_autoconf`), so it adds no default
+//! route or address of its own behind the route mode's back.
 
 use std::net::Ipv6Addr;
 

@@ -6,7 +6,8 @@
 //! - a CA file (`--ca-file`), same checks against those CAs only;
 //! - pinned SHA-256 fingerprints of the leaf (`--pin-sha256`), for servers
 //!   with self-signed certificates: chain and name are not checked, the
-//!   fingerprint is;
+//!   fingerprint is; with a CA file as well, both are checked (a person who
+//!   gives both expects both to hold);
 //! - `dangerous_skip_verify`: nothing is checked, loudly.
 //!
 //! Whatever the mode, the handshake signatures are verified (so the peer
@@ -104,6 +105,7 @@ pub(crate) enum TrustMode {
     SystemRoots,
     CaFile,
     Pinned,
+    CaFileAndPinned,
     SkipVerify,
 }
 
@@ -144,7 +146,7 @@ impl TlsSetup {
 
         let (inner, mode) = if options.dangerous_skip_verify {
             (Inner::SkipVerify, TrustMode::SkipVerify)
-        } else if !options.pins.is_empty() {
+        } else if !options.pins.is_empty() && options.ca_file.is_none() {
             (Inner::Pinned(options.pins.clone()), TrustMode::Pinned)
         } else {
             let (roots, mode) = match &options.ca_file {
@@ -155,7 +157,14 @@ impl TlsSetup {
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
                     .build()
                     .map_err(|e| CertificateError::NoRoots(e.to_string()))?;
-            (Inner::WebPki(verifier), mode)
+            if options.pins.is_empty() {
+                (Inner::WebPki(verifier), mode)
+            } else {
+                (
+                    Inner::WebPkiAndPinned(verifier, options.pins.clone()),
+                    TrustMode::CaFileAndPinned,
+                )
+            }
         };
         let seen = Arc::new(Mutex::new(None));
         let verifier = Arc::new(Verifier {
@@ -197,9 +206,17 @@ impl TlsSetup {
         let seen = self.seen();
         match tls_error {
             Some(rustls::Error::InvalidCertificate(cert_error)) => {
-                if self.mode == TrustMode::Pinned
-                    && let Some(seen) = seen
-                {
+                // The pin check is the only one that answers "application verification
+                // failure"; with a CA file too, anything else is the chain or the name.
+                let pin_failed = match self.mode {
+                    TrustMode::Pinned => true,
+                    TrustMode::CaFileAndPinned => matches!(
+                        cert_error,
+                        rustls::CertificateError::ApplicationVerificationFailure
+                    ),
+                    _ => false,
+                };
+                if pin_failed && let Some(seen) = seen {
                     return CertificateError::PinMismatch {
                         seen,
                         pinned: self.pins.clone(),
@@ -238,7 +255,7 @@ impl TlsSetup {
 fn describe(error: &rustls::CertificateError, name: &ServerName<'_>, mode: TrustMode) -> String {
     use rustls::CertificateError as E;
     let anchors = match mode {
-        TrustMode::CaFile => "the CA file",
+        TrustMode::CaFile | TrustMode::CaFileAndPinned => "the CA file",
         _ => "the system's trusted roots",
     };
     match error {
@@ -299,10 +316,25 @@ fn ca_file_roots(path: &std::path::Path) -> Result<RootCertStore, Error> {
     Ok(roots)
 }
 
+fn check_pin(
+    pins: &[Fingerprint],
+    seen: &Fingerprint,
+) -> Result<ServerCertVerified, rustls::Error> {
+    if pins.contains(seen) {
+        Ok(ServerCertVerified::assertion())
+    } else {
+        Err(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::ApplicationVerificationFailure,
+        ))
+    }
+}
+
 #[derive(Debug)]
 enum Inner {
     WebPki(Arc<WebPkiServerVerifier>),
     Pinned(Vec<Fingerprint>),
+    /// The chain and name against the CA file, then the pin.
+    WebPkiAndPinned(Arc<WebPkiServerVerifier>, Vec<Fingerprint>),
     SkipVerify,
 }
 
@@ -334,14 +366,16 @@ impl ServerCertVerifier for Verifier {
                 ocsp_response,
                 now,
             ),
-            Inner::Pinned(pins) => {
-                if pins.contains(&fingerprint) {
-                    Ok(ServerCertVerified::assertion())
-                } else {
-                    Err(rustls::Error::InvalidCertificate(
-                        rustls::CertificateError::ApplicationVerificationFailure,
-                    ))
-                }
+            Inner::Pinned(pins) => check_pin(pins, &fingerprint),
+            Inner::WebPkiAndPinned(verifier, pins) => {
+                verifier.verify_server_cert(
+                    end_entity,
+                    intermediates,
+                    server_name,
+                    ocsp_response,
+                    now,
+                )?;
+                check_pin(pins, &fingerprint)
             }
             Inner::SkipVerify => Ok(ServerCertVerified::assertion()),
         }

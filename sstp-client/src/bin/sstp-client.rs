@@ -27,7 +27,8 @@ EXIT CODES:
     1  internal error
     2  usage or configuration error (bad flag, unreadable profile or password file)
     3  server unreachable (name resolution, TCP connect, timeout, or the connection closed during
-       the TLS handshake, as when the server limits new connections)
+       the TLS handshake, as when the server limits new connections; also once the retries of
+       a first connect ran out)
     4  server certificate not trusted, or fingerprint mismatch
     5  authentication failed (wrong user name or password, an account the server refuses, no
        common authentication method); the server's reason is printed
@@ -35,7 +36,7 @@ EXIT CODES:
     7  the server refused the session after authentication (its reason is printed, e.g. no
        address left), or a protocol error (SSTP refused or aborted, PPP negotiation, crypto
        binding)
-    8  connection lost and not re-established (reconnect off or given up)
+    8  connection lost and not re-established (reconnect off, or --reconnect-attempts ran out)
     9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)";
 
 #[derive(Parser, Debug)]
@@ -70,21 +71,35 @@ PASSWORD:
 
 PROFILE:
     --profile FILE reads the same settings from TOML; flags given on the command line win.
-    Keys are the long flag names with '_' for '-', for example:
+    Keys are the long flag names, with '_' or '-' between words, for example:
 
         server = \"vpn.example.net:443\"
         user = \"alice\"
         password_file = \"/etc/sstp-client/alice.password\"
         auth = [\"mschapv2\", \"eap-mschapv2\"]
         pin_sha256 = [\"AB:CD:...\"]
-        routes = [\"10.20.0.0/16\"]
+        route = [\"10.20.0.0/16\"]
+        keepalive = \"30s\"
 
     See sstp-client/client.example.toml for every key.
+
+RECONNECT:
+    With reconnect on (the default), a connection that is lost is re-established with backoff
+    (1 s doubling to --reconnect-max-delay, with jitter), and so is a first connect that fails
+    for a reason that can pass: refused, timed out, or the server busy (HTTP 5xx, e.g. 503 when
+    full). A name that does not resolve, an untrusted certificate, a wrong password or a bad
+    setting fail at once. --reconnect-attempts bounds the retries in a row; --no-reconnect
+    turns all of it off.
+
+DURATIONS:
+    --keepalive and --reconnect-max-delay (and their profile keys) take a number of seconds or
+    a duration with a unit: 500ms, 30s, 5m, 2h.
 
 ROUTES:
     By default all traffic goes through the tunnel (0.0.0.0/1 and 128.0.0.0/1, and ::/1 and
     8000::/1 once IPv6 has a router), with a host route to the server (or proxy) through the old
-    gateway. --route (repeatable) sends only those prefixes; --no-routes adds none.
+    gateway. --route (repeatable) sends only those prefixes; --no-routes adds none. Either way a
+    DNS server the server pushes outside those routes gets a warning: add --route <dns>/32.
 
 EXIT CODES:
     0 requested disconnect, 1 internal, 2 usage/config, 3 unreachable, 4 certificate,
@@ -117,7 +132,8 @@ struct ConnectArgs {
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
     ca_file: Option<PathBuf>,
     /// Accept only a server certificate with this SHA-256 fingerprint (repeatable; colons
-    /// optional). Chain and name are then not checked. Get it with `sstp-client fingerprint`.
+    /// optional). Alone, chain and name are then not checked; with --ca-file, both must hold.
+    /// Get it with `sstp-client fingerprint`.
     #[arg(long = "pin-sha256", value_name = "FINGERPRINT", help_heading = "TLS")]
     pin_sha256: Vec<String>,
     /// Name to send in SNI and check the certificate against (default: the server host).
@@ -150,7 +166,7 @@ struct ConnectArgs {
     /// TUN interface name ('%d' is replaced by a number) [default: sstp%d].
     #[arg(long, value_name = "NAME", help_heading = "TUNNEL")]
     interface: Option<String>,
-    /// Tunnel MTU [default: 1400].
+    /// Tunnel MTU, 576-4087; below 1280 the tunnel is IPv4 only [default: 1400].
     #[arg(long, value_name = "BYTES", help_heading = "TUNNEL")]
     mtu: Option<u16>,
     /// Route only this prefix through the tunnel (repeatable), instead of everything.
@@ -165,17 +181,18 @@ struct ConnectArgs {
     /// Do not negotiate IPv6.
     #[arg(long, help_heading = "TUNNEL")]
     no_ipv6: bool,
-    /// Seconds of idle time between LCP echo requests (0 turns them off) [default: 30].
-    #[arg(long, value_name = "SECS", help_heading = "TUNNEL")]
-    keepalive: Option<u64>,
+    /// Idle time between LCP echo requests, e.g. 30s (0 turns them off) [default: 30s].
+    #[arg(long, value_name = "DURATION", help_heading = "TUNNEL", value_parser = duration_arg)]
+    keepalive: Option<Duration>,
 
-    /// Do not reconnect when an established connection is lost.
+    /// Do not retry: neither a lost connection nor a first connect that failed for a reason
+    /// that can pass (refused, timed out, server busy).
     #[arg(long, help_heading = "RECONNECT")]
     no_reconnect: bool,
-    /// Longest wait between reconnect attempts, in seconds [default: 60].
-    #[arg(long, value_name = "SECS", help_heading = "RECONNECT")]
-    reconnect_max_delay: Option<u64>,
-    /// Give up after this many failed reconnect attempts in a row [default: never].
+    /// Longest wait between attempts, e.g. 90s or 5m [default: 60s].
+    #[arg(long, value_name = "DURATION", help_heading = "RECONNECT", value_parser = duration_arg)]
+    reconnect_max_delay: Option<Duration>,
+    /// Give up after this many failed retries in a row [default: never].
     #[arg(long, value_name = "N", help_heading = "RECONNECT")]
     reconnect_attempts: Option<u32>,
 
@@ -200,7 +217,8 @@ struct FingerprintArgs {
     no_proxy: bool,
 }
 
-/// The TOML profile: the long flag names, with `_`.
+/// The TOML profile: the long flag names, with `_` or `-` (see
+/// [`read_profile`]); durations as numbers of seconds or strings with a unit.
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct Profile {
@@ -219,13 +237,17 @@ struct Profile {
     no_proxy: Option<bool>,
     interface: Option<String>,
     mtu: Option<u16>,
+    /// The flag is `--route`; `routes` is kept for older profiles.
+    #[serde(alias = "route")]
     routes: Option<Vec<String>>,
     no_routes: Option<bool>,
     no_dns: Option<bool>,
     no_ipv6: Option<bool>,
-    keepalive: Option<u64>,
+    #[serde(default, deserialize_with = "profile_duration")]
+    keepalive: Option<Duration>,
     no_reconnect: Option<bool>,
-    reconnect_max_delay: Option<u64>,
+    #[serde(default, deserialize_with = "profile_duration")]
+    reconnect_max_delay: Option<Duration>,
     reconnect_attempts: Option<u32>,
     json: Option<bool>,
 }
@@ -268,8 +290,11 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only for a person at a terminal: escapes are noise in a log file or a journal.
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -306,7 +331,10 @@ async fn connect(args: ConnectArgs) -> u8 {
         }
     };
     let json = settings.json;
-    let out = Output { json };
+    let out = Output {
+        json,
+        was_up: std::cell::Cell::new(false),
+    };
     let mut tunnel = match settings.builder.start() {
         Ok(t) => t,
         Err(e) => return out.fail(&e, None),
@@ -466,15 +494,15 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
         ipv6: !(args.no_ipv6 || profile.no_ipv6.unwrap_or(false)),
     };
     let mut keepalive = Keepalive::default();
-    if let Some(secs) = args.keepalive.or(profile.keepalive) {
-        keepalive.lcp_echo = (secs > 0).then(|| Duration::from_secs(secs));
+    if let Some(period) = args.keepalive.or(profile.keepalive) {
+        keepalive.lcp_echo = (!period.is_zero()).then_some(period);
     }
     let mut reconnect = ReconnectPolicy::default();
     if args.no_reconnect || profile.no_reconnect.unwrap_or(false) {
         reconnect.enabled = false;
     }
-    if let Some(secs) = args.reconnect_max_delay.or(profile.reconnect_max_delay) {
-        reconnect.max_delay = Duration::from_secs(secs.max(1));
+    if let Some(delay) = args.reconnect_max_delay.or(profile.reconnect_max_delay) {
+        reconnect.max_delay = delay.max(Duration::from_secs(1));
     }
     reconnect.max_attempts = args.reconnect_attempts.or(profile.reconnect_attempts);
 
@@ -494,10 +522,65 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
     })
 }
 
+/// Reads a profile. Its keys are the long flag names: `password-file` and
+/// `password_file` are the same key (one rule, whichever a person types).
 fn read_profile(path: &Path) -> anyhow::Result<Profile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the profile {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("profile {}", path.display()))
+    let context = || format!("profile {}", path.display());
+    let table: toml::Table = toml::from_str(&text).with_context(context)?;
+    let table: toml::Table = table
+        .into_iter()
+        .map(|(key, value)| (key.replace('-', "_"), value))
+        .collect();
+    Profile::deserialize(table)
+        .map_err(|e| anyhow!("{}", e.message()))
+        .with_context(context)
+}
+
+/// A duration as a person types it, the same rule as sstp-server's
+/// configuration: `500ms`, `30s`, `5m` (or `5min`), `2h`, or a bare number
+/// of seconds (fractions allowed).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(value * scale).ok()
+}
+
+const DURATION_EXAMPLES: &str = "examples: 30, 500ms, 30s, 5m, 2h";
+
+/// `--keepalive 30s`.
+fn duration_arg(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| format!("not a duration ({DURATION_EXAMPLES})"))
+}
+
+/// `keepalive = 30` or `keepalive = "30s"` in a profile.
+fn profile_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Seconds(s) => Duration::try_from_secs_f64(s).map(Some).map_err(|_| {
+            serde::de::Error::custom("a duration must be a non-negative number of seconds")
+        }),
+        Raw::Text(t) => parse_duration(&t).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("{t:?} is not a duration ({DURATION_EXAMPLES})"))
+        }),
+    }
 }
 
 fn proxy_setting(url: Option<&str>, direct: bool) -> Result<ProxySetting, sstp_client::ProxyError> {
@@ -622,6 +705,9 @@ fn report_usage(json: bool, e: &anyhow::Error) {
 /// Human or JSON output of events.
 struct Output {
     json: bool,
+    /// Whether the tunnel came up: a `down` line means a tunnel that was up
+    /// went down; one that never came up has only its `exit` line.
+    was_up: std::cell::Cell<bool>,
 }
 
 impl Output {
@@ -646,6 +732,11 @@ impl Output {
     }
 
     fn event(&self, event: &TunnelEvent) {
+        match event {
+            TunnelEvent::Up(_) => self.was_up.set(true),
+            TunnelEvent::Down { .. } if !self.was_up.get() => return,
+            _ => {}
+        }
         if self.json {
             self.line(event_json(event));
             return;
@@ -710,6 +801,9 @@ impl Output {
                     }
                     (None, false) => self.text(&format!("  DNS: {dns} (not applied)")),
                 }
+                for warning in &up.warnings {
+                    eprintln!("sstp-client: warning: {warning}");
+                }
             }
             TunnelEvent::Ipv6Up {
                 interface, local, ..
@@ -731,12 +825,18 @@ impl Output {
             }
             TunnelEvent::Reconnecting {
                 attempt,
+                established,
                 delay,
                 reason,
                 ..
             } => {
+                let (what, again) = if *established {
+                    ("Connection lost", "Reconnecting")
+                } else {
+                    ("Cannot connect", "Retrying")
+                };
                 self.text(&format!(
-                    "Connection lost: {reason}. Reconnecting in {:.1}s (attempt {attempt})...",
+                    "{what}: {reason}. {again} in {:.1}s (retry {attempt})...",
                     delay.as_secs_f64()
                 ));
             }
@@ -842,6 +942,7 @@ fn event_json(event: &TunnelEvent) -> serde_json::Value {
             "dns_applied": up.dns_applied,
             "routes": up.routes,
             "binding": up.binding.map(|b| format!("{b:?}").to_lowercase()),
+            "warnings": up.warnings,
         }),
         TunnelEvent::Ipv6Up {
             interface,
@@ -869,12 +970,14 @@ fn event_json(event: &TunnelEvent) -> serde_json::Value {
         }),
         TunnelEvent::Reconnecting {
             attempt,
+            established,
             delay,
             reason,
             kind,
         } => json!({
             "event": "reconnecting",
             "attempt": attempt,
+            "established": established,
             "delay_secs": delay.as_secs_f64(),
             "reason": reason,
             "kind": kind.name(),
@@ -985,6 +1088,86 @@ mod tests {
     }
 
     #[test]
+    fn profile_keys_are_the_flag_names() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let connect = cmd.find_subcommand_mut("connect").expect("connect");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        let mut checked = 0;
+        for arg in connect.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "profile" | "help") {
+                continue;
+            }
+            // Both spellings of every flag are keys: a wrong type is fine here, an unknown
+            // key is not.
+            for key in [long.to_owned(), long.replace('-', "_")] {
+                std::fs::write(&path, format!("{key} = []\n")).unwrap();
+                if let Err(e) = read_profile(&path) {
+                    let text = format!("{e:#}");
+                    assert!(!text.contains("unknown field"), "{key}: {text}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked}");
+    }
+
+    #[test]
+    fn route_and_durations_in_a_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "route = [\"198.18.2.0/24\"]\nkeepalive = \"30s\"\nreconnect-max-delay = \"2m\"\npassword-env = \"X\"\n",
+        )
+        .unwrap();
+        let p = read_profile(&path).unwrap();
+        assert_eq!(p.routes, Some(vec!["198.18.2.0/24".to_owned()]));
+        assert_eq!(p.keepalive, Some(Duration::from_secs(30)));
+        assert_eq!(p.reconnect_max_delay, Some(Duration::from_secs(120)));
+        assert_eq!(p.password_env.as_deref(), Some("X"));
+        // Numbers are seconds, as before.
+        std::fs::write(&path, "keepalive = 0\nreconnect_max_delay = 1.5\n").unwrap();
+        let p = read_profile(&path).unwrap();
+        assert_eq!(p.keepalive, Some(Duration::ZERO));
+        assert_eq!(p.reconnect_max_delay, Some(Duration::from_millis(1500)));
+        std::fs::write(&path, "keepalive = \"soon\"\n").unwrap();
+        let err = format!("{:#}", read_profile(&path).unwrap_err());
+        assert!(
+            err.contains("\"soon\" is not a duration (examples: 30, 500ms, 30s, 5m, 2h)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duration_flags_take_units() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["sstp-client", "connect"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        let cli = parse(&["--keepalive", "45s", "--reconnect-max-delay", "5m"]).unwrap();
+        let Command::Connect(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.keepalive, Some(Duration::from_secs(45)));
+        assert_eq!(args.reconnect_max_delay, Some(Duration::from_secs(300)));
+        let cli = parse(&["--keepalive", "30"]).unwrap();
+        let Command::Connect(args) = cli.command else {
+            panic!()
+        };
+        assert_eq!(args.keepalive, Some(Duration::from_secs(30)));
+        let err = parse(&["--keepalive", "soon"]).unwrap_err().to_string();
+        assert!(err.contains("not a duration (examples: 30, 500ms"), "{err}");
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("10 parsecs"), None);
+    }
+
+    #[test]
     fn exit_codes_follow_the_kind() {
         assert_eq!(exit_code(&Error::Config("x".into())), 2);
         assert_eq!(exit_code(&Error::Timeout("connecting")), 3);
@@ -998,6 +1181,26 @@ mod tests {
             exit_code(&Error::Session(sstp_core::CloseReason::TransportClosed)),
             8
         );
+        // Given up after reconnecting: the connection was lost (as --help says), whatever
+        // the last attempt ran into.
+        let refused = || {
+            Box::new(Error::Unreachable {
+                server: "vpn.example.net:443".into(),
+                source: std::io::ErrorKind::ConnectionRefused.into(),
+            })
+        };
+        let gave_up = Error::GaveUp {
+            established: true,
+            attempts: 3,
+            last: refused(),
+        };
+        assert_eq!(exit_code(&gave_up), 8);
+        let never_up = Error::GaveUp {
+            established: false,
+            attempts: 3,
+            last: refused(),
+        };
+        assert_eq!(exit_code(&never_up), 3);
     }
 
     /// What `fail` prints (the error, then the hint) and the exit code.

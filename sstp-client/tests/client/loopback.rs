@@ -544,6 +544,7 @@ async fn unreachable_server_is_reported_at_once() {
             ..TlsOptions::default()
         })
         .proxy(ProxySetting::Direct)
+        .reconnect(ReconnectPolicy::disabled())
         .connect_with(tun, sstp_client::System::none())
         .await
         .unwrap_err();
@@ -784,4 +785,495 @@ async fn tls_versions_are_honoured() {
     assert_eq!(version, "TLS 1.2");
     tunnel.wait_up().await.unwrap();
     tunnel.disconnect().await.unwrap();
+}
+
+/// Fast retries, at most `attempts` in a row.
+fn quick_retries(attempts: Option<u32>) -> ReconnectPolicy {
+    ReconnectPolicy {
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_attempts: attempts,
+        ..ReconnectPolicy::default()
+    }
+}
+
+/// Every event until the stream ends.
+async fn all_events(tunnel: &mut Tunnel) -> Vec<TunnelEvent> {
+    let mut events = Vec::new();
+    while let Some(e) = tokio::time::timeout(STEP, tunnel.next_event())
+        .await
+        .expect("the event stream ends in time")
+    {
+        println!("event: {e:?}");
+        events.push(e);
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_busy_server_on_the_first_connect_is_retried_until_it_lets_us_in() {
+    // 503 twice (a full server), then a session.
+    let server = TestServer::start(ServerOptions {
+        busy_first: 2,
+        ..ServerOptions::default()
+    })
+    .await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .reconnect(quick_retries(Some(5)))
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let mut retries = Vec::new();
+    let up = event_until(&mut tunnel, |e| match e {
+        TunnelEvent::Reconnecting {
+            attempt,
+            established,
+            reason,
+            ..
+        } => {
+            retries.push((attempt, established, reason));
+            None
+        }
+        TunnelEvent::Up(up) => Some(up),
+        _ => None,
+    })
+    .await;
+    assert_eq!(up.local, CLIENT_TUN_IP);
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    for (i, (attempt, established, reason)) in retries.iter().enumerate() {
+        assert_eq!((*attempt, *established), (i as u32 + 1, false));
+        assert!(reason.contains("503"), "{reason}");
+    }
+    assert_eq!(server.connections(), 3);
+    // Retrying a first connect is not a reconnect.
+    assert_eq!(tunnel.stats().reconnects, 0);
+    tunnel.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_first_connect_that_keeps_failing_gives_up_with_the_last_reason() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    drop(dead);
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = ClientBuilder::new(sstp_client::ServerAddr::new("127.0.0.1", port))
+        .password(USER, PASSWORD)
+        .tls(TlsOptions {
+            pins: vec![Fingerprint([0; 32])],
+            ..TlsOptions::default()
+        })
+        .proxy(ProxySetting::Direct)
+        .reconnect(quick_retries(Some(2)))
+        .start_with(tun, sstp_client::System::none())
+        .unwrap();
+    let events = all_events(&mut tunnel).await;
+    let connecting = events
+        .iter()
+        .filter(|e| matches!(e, TunnelEvent::Connecting { .. }))
+        .count();
+    assert_eq!(connecting, 3, "the first try and two retries");
+    assert!(
+        matches!(
+            events.last(),
+            Some(TunnelEvent::Down {
+                kind: Some(ErrorKind::Unreachable),
+                ..
+            })
+        ),
+        "{events:?}"
+    );
+    let err = tunnel.wait().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "could not connect after 3 attempts; the last one: server 127.0.0.1:{port} is unreachable"
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn what_cannot_pass_fails_the_first_connect_at_once_even_with_reconnect_on() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let err = client(&server)
+        .tls(TlsOptions {
+            pins: vec![Fingerprint([0x42; 32])],
+            ..TlsOptions::default()
+        })
+        .reconnect(quick_retries(None))
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Certificate, "{err}");
+    // A 404 is not a busy server either.
+    let raw = TestServer::start(ServerOptions {
+        raw_reply: Some(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()),
+        ..ServerOptions::default()
+    })
+    .await;
+    let (tun, _os) = MemTun::pair(1400);
+    let err = client(&raw)
+        .reconnect(quick_retries(None))
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!((server.connections(), raw.connections()), (1, 1));
+    raw.kill_connections();
+}
+
+#[tokio::test]
+async fn giving_up_on_reconnecting_is_a_lost_connection() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .reconnect(quick_retries(Some(2)))
+        .start_with(tun, fakes.system())
+        .unwrap();
+    tunnel.wait_up().await.unwrap();
+    // The server goes away for good: the listener closes, the connection drops.
+    drop(server);
+    let events = all_events(&mut tunnel).await;
+    let retries = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TunnelEvent::Reconnecting {
+                    established: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(retries, 2, "{events:?}");
+    let Some(TunnelEvent::Down { kind, reason }) = events.last() else {
+        panic!("no Down at the end: {events:?}")
+    };
+    assert_eq!(*kind, Some(ErrorKind::ConnectionLost), "{reason}");
+    let err = tunnel.wait().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionLost, "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("connection lost and not re-established after 2 attempts; the last one: "),
+        "{err}"
+    );
+    assert!(fakes.is_restored());
+}
+
+#[tokio::test]
+async fn uptime_is_still_reported_once_the_tunnel_is_down() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .connect_with(tun, Fakes::new().system())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tunnel.request_disconnect();
+    all_events(&mut tunnel).await;
+    // What the CLI reports at exit: the tunnel is over, the session lasted.
+    let uptime = tunnel.stats().uptime.expect("an uptime after the session");
+    assert!(uptime >= Duration::from_millis(300), "{uptime:?}");
+    tunnel.wait().await.unwrap();
+}
+
+/// Connects with `ra_prefix` on, waits until up and a little longer (IPv6CP
+/// would open right after); returns the Up info, the events and the
+/// addresses added.
+async fn up_and_settled(server: &TestServer, mtu: u16) -> (UpInfo, Vec<TunnelEvent>, Vec<String>) {
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(server)
+        .tunnel(TunnelOptions {
+            mtu,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let up = up_info(&mut tunnel).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tunnel.is_up());
+    let addresses = fakes.routes.addresses();
+    tunnel.request_disconnect();
+    let events = all_events(&mut tunnel).await;
+    tunnel.wait().await.unwrap();
+    (up, events, addresses)
+}
+
+#[tokio::test]
+async fn an_mtu_below_1280_keeps_ipv6_off_instead_of_failing() {
+    let server = TestServer::start(ServerOptions {
+        ra_prefix: Some(RA_PREFIX),
+        ..ServerOptions::default()
+    })
+    .await;
+    // Asked for by the user.
+    let (up, events, addresses) = up_and_settled(&server, 1000).await;
+    assert_eq!(up.mtu, 1000);
+    assert_eq!(addresses, ["memtun 10.0.0.2/32"]);
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            TunnelEvent::Ipv6Up { .. } | TunnelEvent::Ipv6Address { .. }
+        )),
+        "{events:?}"
+    );
+
+    // Negotiated: the server's MRU is 1200 (RFC 1661 6.1).
+    let small = TestServer::start(ServerOptions {
+        ra_prefix: Some(RA_PREFIX),
+        mru: Some(1200),
+        ..ServerOptions::default()
+    })
+    .await;
+    let (up, events, addresses) = up_and_settled(&small, 1400).await;
+    assert_eq!(up.mtu, 1200);
+    assert_eq!(addresses, ["memtun 10.0.0.2/32"]);
+    assert_eq!(
+        up.warnings,
+        [
+            "the server lowered the tunnel MTU to 1200, below the 1280 IPv6 needs: the tunnel carries IPv4 only"
+        ]
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            TunnelEvent::Ipv6Up { .. } | TunnelEvent::Ipv6Address { .. }
+        )),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn pin_and_ca_file_together_must_both_hold() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let right_ca = dir.path().join("right.pem");
+    std::fs::write(&right_ca, &server.cert_pem).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let wrong_ca = dir.path().join("wrong.pem");
+    std::fs::write(&wrong_ca, other.cert.pem()).unwrap();
+    let attempt = |ca: &std::path::Path, pin: Fingerprint| {
+        let tls = TlsOptions {
+            ca_file: Some(ca.to_owned()),
+            pins: vec![pin],
+            ..TlsOptions::default()
+        };
+        let (tun, os) = MemTun::pair(1400);
+        let connect = client(&server)
+            .tls(tls)
+            .connect_with(tun, Fakes::new().system());
+        // The OS side stays open while the tunnel runs.
+        async move { (connect.await, os) }
+    };
+    // The right pin does not excuse a CA that did not sign the certificate (the other
+    // certificate has the same subject, so it is taken for the issuer and its key refutes it).
+    let err = attempt(&wrong_ca, server.fingerprint).await.0.unwrap_err();
+    match &err {
+        Error::Certificate(CertificateError::Untrusted { seen, reason }) => {
+            assert_eq!(*seen, Some(server.fingerprint));
+            assert!(reason.contains("signature does not verify"), "{reason}");
+        }
+        other => panic!("expected an untrusted certificate, got {other:?}"),
+    }
+    // Nor does the right CA excuse a wrong pin.
+    let err = attempt(&right_ca, Fingerprint([0x42; 32]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Certificate(CertificateError::PinMismatch { .. })
+        ),
+        "{err:?}"
+    );
+    // Both right: connected.
+    let (tunnel, _os) = attempt(&right_ca, server.fingerprint).await;
+    tunnel.unwrap().disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dns_server_the_split_routes_miss_is_pointed_out() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .tunnel(TunnelOptions {
+            routes: RouteMode::Split(vec!["172.16.0.0/12".parse().unwrap()]),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, fakes.system())
+        .unwrap();
+    let up = up_info(&mut tunnel).await;
+    assert_eq!(
+        up.warnings,
+        [
+            "the DNS server 10.0.0.53 the server pushed is outside the split routes, so lookups to it do not go through the tunnel: add --route 10.0.0.53/32, or --no-dns to keep the local resolvers"
+        ]
+    );
+    tunnel.disconnect().await.unwrap();
+
+    // Routed: no warning.
+    let (tun, _os) = MemTun::pair(1400);
+    let mut tunnel = client(&server)
+        .tunnel(TunnelOptions {
+            routes: RouteMode::Split(vec!["10.0.0.53/32".parse().unwrap()]),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+        .start_with(tun, Fakes::new().system())
+        .unwrap();
+    assert!(up_info(&mut tunnel).await.warnings.is_empty());
+    tunnel.disconnect().await.unwrap();
+}
+
+/// Runs the CLI with `args` and no terminal; nothing here reaches a TUN.
+async fn cli(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_sstp-client"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cli_mtu_out_of_range_is_a_usage_error_before_any_tun() {
+    for mtu in ["0", "100"] {
+        let out = cli(&[
+            "connect",
+            "--server",
+            "localhost:1",
+            "--user",
+            "a",
+            "--password-env",
+            "PATH",
+            "--mtu",
+            mtu,
+        ])
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("MTU {mtu} is out of range (576-4087")),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cli_logs_without_colour_when_stderr_is_no_terminal() {
+    // MTU 1000 warns (IPv6 stays off); the TLS versions then stop it before any TUN.
+    let out = cli(&[
+        "connect",
+        "--server",
+        "localhost:1",
+        "--user",
+        "a",
+        "--password-env",
+        "PATH",
+        "--mtu",
+        "1000",
+        "--tls-min",
+        "1.3",
+        "--tls-max",
+        "1.2",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("MTU 1000 is below 1280, the least IPv6 needs"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour escapes in a pipe: {stderr:?}"
+    );
+}
+
+/// Routes whose `prepare_link` fails (as on a read-only /proc/sys), the rest recorded.
+#[derive(Debug)]
+struct ReadOnlySysctl(sstp_client::routes::RecordingRoutes);
+
+impl sstp_client::routes::Routes for ReadOnlySysctl {
+    fn prepare_link(
+        &self,
+        link: &str,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        let err = sstp_client::SetupError::new(
+            format!("turn off IPv6 autoconfiguration on {link}"),
+            std::io::Error::from_raw_os_error(30),
+        );
+        Box::pin(async move { Err(err) })
+    }
+    fn link_up(
+        &self,
+        link: &str,
+        mtu: u16,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.link_up(link, mtu)
+    }
+    fn add_address(
+        &self,
+        link: &str,
+        addr: std::net::IpAddr,
+        len: u8,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.add_address(link, addr, len)
+    }
+    fn del_address(
+        &self,
+        link: &str,
+        addr: std::net::IpAddr,
+        len: u8,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.del_address(link, addr, len)
+    }
+    fn route_get(
+        &self,
+        dst: std::net::IpAddr,
+    ) -> sstp_client::routes::BoxFuture<
+        '_,
+        Result<sstp_client::routes::PathTo, sstp_client::SetupError>,
+    > {
+        self.0.route_get(dst)
+    }
+    fn add_route(
+        &self,
+        route: &sstp_tun::netlink::Route,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.add_route(route)
+    }
+    fn del_route(
+        &self,
+        route: &sstp_tun::netlink::Route,
+    ) -> sstp_client::routes::BoxFuture<'_, Result<(), sstp_client::SetupError>> {
+        self.0.del_route(route)
+    }
+}
+
+#[tokio::test]
+async fn a_link_that_cannot_be_prepared_still_comes_up() {
+    let server = TestServer::start(ServerOptions::default()).await;
+    let fakes = Fakes::new();
+    let system = sstp_client::System::new(
+        std::sync::Arc::new(ReadOnlySysctl(fakes.routes.clone())),
+        std::sync::Arc::new(fakes.dns.clone()),
+    );
+    let (tun, _os) = MemTun::pair(1400);
+    let tunnel = client(&server).connect_with(tun, system).await.unwrap();
+    assert!(tunnel.is_up());
+    tunnel.disconnect().await.unwrap();
+    assert!(fakes.is_restored());
 }

@@ -294,6 +294,9 @@ fn cli_connects_reports_json_and_restores_on_sigterm() {
         let rest = json_lines_until(&mut lines, "exit").await;
         let exit = rest.last().unwrap();
         assert_eq!(exit["code"], 0, "{rest:?}");
+        // The session lasted: its length is reported after it ended.
+        let uptime = exit["stats"]["uptime_secs"].as_f64();
+        assert!(uptime.is_some_and(|u| u > 0.0), "{exit}");
         assert!(
             rest.iter()
                 .any(|e| e["event"] == "signal" && e["signal"] == "terminate")
@@ -330,6 +333,8 @@ fn cli_wrong_password_exits_5_with_a_plain_reason() {
         assert_eq!(out.status.code(), Some(5));
         let stdout = String::from_utf8_lossy(&out.stdout);
         let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        // The tunnel never came up, so it did not go down either.
+        assert!(!stdout.contains(r#""event":"down""#), "{stdout}");
         assert_eq!(last["kind"], "auth");
         assert!(
             last["error"]
@@ -394,5 +399,113 @@ fn cli_human_output_tells_whom_addresses_routes_and_dns() {
         ] {
             assert!(text.contains(&want), "missing {want:?} in:\n{text}");
         }
+    });
+}
+
+/// `ip ARGS` in the current namespace, its stdout.
+fn ip_out(args: &[&str]) -> String {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {}", out.status);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn split_tunnel_keeps_the_kernel_from_taking_the_routers_ipv6_default() {
+    in_netns("ra", || async {
+        let server = TestServer::start(ServerOptions {
+            ra_prefix: Some(RA_PREFIX),
+            ..ServerOptions::default()
+        })
+        .await;
+        let system = System::new(
+            Arc::new(LinuxRoutes::new().unwrap()),
+            Arc::new(sstp_client::dns::NoDns),
+        );
+        let tun = LinuxTun::builder("sstpc4").mtu(1400).build().unwrap();
+        let mut tunnel = client(&server)
+            .tunnel(TunnelOptions {
+                interface: "sstpc4".into(),
+                routes: sstp_client::RouteMode::Split(vec!["198.18.2.0/24".parse().unwrap()]),
+                dns: false,
+                ..TunnelOptions::default()
+            })
+            .start_with(tun, system)
+            .unwrap();
+        up_info(&mut tunnel).await;
+        // The client's own SLAAC address: the RA (router lifetime 1800 s) has reached the kernel.
+        let address = event_until(&mut tunnel, |e| match e {
+            TunnelEvent::Ipv6Address { address, .. } => Some(address),
+            _ => None,
+        })
+        .await;
+        // The kernel handles a received RA shortly after the write; give it time to show.
+        for _ in 0..20 {
+            let defaults = ip_out(&["-6", "route", "show", "default"]);
+            assert!(
+                defaults.trim().is_empty(),
+                "split tunnel, yet an IPv6 default route: {defaults}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let globals = ip_out(&[
+            "-6", "-o", "addr", "show", "dev", "sstpc4", "scope", "global",
+        ]);
+        let found: Vec<&str> = globals
+            .split_whitespace()
+            .filter(|w| w.starts_with("2001:"))
+            .collect();
+        assert_eq!(found, [format!("{address}/64")], "{globals}");
+        let nl = Netlink::new().unwrap();
+        assert!(
+            nl.route_get(Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 1).into())
+                .await
+                .is_err(),
+            "IPv6 outside the split routes has a route"
+        );
+        tokio::time::timeout(STEP, tunnel.disconnect())
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
+#[test]
+fn cli_exits_8_once_reconnecting_is_given_up() {
+    use tokio::io::AsyncBufReadExt;
+    in_netns("cli-gaveup", || async {
+        let server = TestServer::start(ServerOptions::default()).await;
+        let mut child = spawn_cli(
+            &server,
+            PASSWORD,
+            &[
+                "--interface",
+                "sstpc5",
+                "--json",
+                "--reconnect-attempts",
+                "1",
+                "--reconnect-max-delay",
+                "1s",
+            ],
+        );
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        json_lines_until(&mut lines, "up").await;
+        // The server goes away for good: one reconnect is refused, then the client gives up.
+        drop(server);
+        let rest = json_lines_until(&mut lines, "exit").await;
+        let exit = rest.last().unwrap();
+        assert_eq!(exit["code"], 8, "{rest:?}");
+        assert_eq!(exit["kind"], "connection-lost", "{exit}");
+        assert!(
+            exit["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("connection lost and not re-established after 1 attempt;"),
+            "{exit}"
+        );
+        let status = tokio::time::timeout(STEP, child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.code(), Some(8));
     });
 }

@@ -48,6 +48,11 @@ pub struct ServerOptions {
     /// Instead of SSTP, answer the request with these bytes and hold the
     /// connection open (a broken or hostile server).
     pub raw_reply: Option<Vec<u8>>,
+    /// Answer the first this many connections `503 Service Unavailable`
+    /// (a full server), then serve.
+    pub busy_first: usize,
+    /// The MRU the server asks for (RFC 1661 6.1), when not its default.
+    pub mru: Option<u16>,
 }
 
 impl Default for ServerOptions {
@@ -57,6 +62,8 @@ impl Default for ServerOptions {
             password: Arc::new(Mutex::new(PASSWORD.to_owned())),
             ra_prefix: None,
             raw_reply: None,
+            busy_first: 0,
+            mru: None,
         }
     }
 }
@@ -122,8 +129,9 @@ impl TestServer {
                         return;
                     };
                     let _ = tcp.set_nodelay(true);
-                    log.connections.fetch_add(1, Ordering::SeqCst);
+                    let index = log.connections.fetch_add(1, Ordering::SeqCst);
                     let conn = Conn {
+                        index,
                         acceptor: acceptor.clone(),
                         tun: Arc::clone(&tun),
                         log: Arc::clone(&log),
@@ -207,6 +215,8 @@ impl Drop for TestServer {
 }
 
 struct Conn {
+    /// 0 for the first connection.
+    index: usize,
     acceptor: tokio_rustls::TlsAcceptor,
     tun: Arc<MemTun>,
     log: Arc<ServerLog>,
@@ -243,6 +253,13 @@ impl Conn {
                 }
             }
         };
+        if self.index < self.options.busy_first {
+            let _ = tls
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                .await;
+            let _ = tls.shutdown().await;
+            return;
+        }
         if let Some(raw) = &self.options.raw_reply {
             if tls.write_all(raw).await.is_ok() {
                 let _ = tls.flush().await;
@@ -260,6 +277,10 @@ impl Conn {
         }
         let mut config = ServerConfig::default();
         config.auth_methods = self.options.methods.clone();
+        if let Some(mru) = self.options.mru {
+            config.common.mtu = mru;
+            config.common.mru = Some(mru);
+        }
         let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
         let mut session = ServerSession::new(&config, self.hashes.clone(), now(), rng);
         session.handle_input(now(), &buf[consumed..]);
