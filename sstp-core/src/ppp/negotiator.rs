@@ -623,7 +623,7 @@ impl<P: Policy> Negotiator<P> {
             Body::TerminateRequest { data } => {
                 tracing::debug!(
                     fsm = self.fsm.config().name,
-                    reason = %String::from_utf8_lossy(data.get(..64).unwrap_or(data)),
+                    reason = %String::from_utf8_lossy(data.get(..64).unwrap_or(data)).escape_debug(),
                     "Terminate-Request received"
                 );
                 // Kept whatever the state: before Opened the automaton only

@@ -738,6 +738,34 @@ fn odd_call_disconnect_ends_a_connected_call_normally() {
 }
 
 #[test]
+fn a_peer_that_terminates_lcp_and_hangs_up_ended_the_call_normally() {
+    // A peer's LCP Terminate-Request (RFC 1661 5.5) ends the call there
+    // and then: a TCP close right after it, before the SSTP teardown, does
+    // not make it a lost connection.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    let terminate = [0x05, 0x07, 0x00, 0x0a, b'b', b'y', b'e', b' ', b'n', b'o'];
+    pair.server
+        .handle_input(pair.now, &data_frame(0xc021, &terminate));
+    pair.server.transport_closed(pair.now);
+    let reason = std::iter::from_fn(|| pair.server.poll_event()).find_map(|e| match e {
+        Event::Down(reason) => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason, Some(CloseReason::PeerDisconnected));
+
+    // Without the Terminate-Request the same close is a lost connection.
+    let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+    pair.connect();
+    pair.server.transport_closed(pair.now);
+    let reason = std::iter::from_fn(|| pair.server.poll_event()).find_map(|e| match e {
+        Event::Down(reason) => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason, Some(CloseReason::TransportClosed));
+}
+
+#[test]
 fn abort_both_ways_on_garbage_control_messages() {
     // An unknown control message type is an invalid frame (2.2.8): the
     // receiver aborts with a Status Info and the other side answers.
