@@ -27,22 +27,36 @@ use crate::config::TlsVersion;
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A PEM file could not be read or decoded.
-    #[error("{what}: {source}")]
+    // Causes are part of these messages, so they are not also the `source()`
+    // (a chain printer would say them twice).
+    #[error("{what}: {error}")]
     Pem {
         /// Which file or input.
         what: String,
         /// The decoder's complaint.
-        source: rustls_pki_types::pem::Error,
+        error: rustls_pki_types::pem::Error,
     },
     /// The certificate input held no certificate.
     #[error("{0}: no certificate found")]
     NoCertificate(String),
     /// rustls refused the chain or key (e.g. they do not match).
-    #[error("TLS configuration: {0}")]
-    Rustls(#[from] rustls::Error),
+    #[error("TLS configuration: {}", crate::words::tls_error(.0))]
+    Rustls(rustls::Error),
     /// Certificate generation failed.
     #[error("certificate generation: {0}")]
-    Generate(#[from] rcgen::Error),
+    Generate(rcgen::Error),
+}
+
+impl From<rustls::Error> for TlsError {
+    fn from(e: rustls::Error) -> Self {
+        Self::Rustls(e)
+    }
+}
+
+impl From<rcgen::Error> for TlsError {
+    fn from(e: rcgen::Error) -> Self {
+        Self::Generate(e)
+    }
 }
 
 /// A certificate chain (leaf first) and its private key.
@@ -77,13 +91,13 @@ impl TlsIdentity {
     pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
         let chain = CertificateDer::pem_slice_iter(chain_pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| TlsError::Pem {
+            .map_err(|error| TlsError::Pem {
                 what: "certificate".into(),
-                source,
+                error,
             })?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| TlsError::Pem {
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|error| TlsError::Pem {
             what: "private key".into(),
-            source,
+            error,
         })?;
         Self::new(chain, key)
     }
@@ -92,7 +106,7 @@ impl TlsIdentity {
     pub fn from_pem_files(chain: &Path, key: &Path) -> Result<Self, TlsError> {
         let pem_err = |path: &Path| {
             let what = path.display().to_string();
-            move |source| TlsError::Pem { what, source }
+            move |error| TlsError::Pem { what, error }
         };
         let certs = CertificateDer::pem_file_iter(chain)
             .map_err(pem_err(chain))?
