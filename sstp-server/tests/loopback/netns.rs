@@ -191,7 +191,13 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
         status.success(),
         "daemon exit after SIGTERM: {status}\n{logs}"
     );
-    for line in ["TUN device ready", "session up", "session end", "SIGTERM"] {
+    for line in [
+        "TUN device ready",
+        "session up",
+        "session end",
+        "SIGTERM",
+        "metrics=http://127.0.0.1:9478/metrics",
+    ] {
         assert!(logs.contains(line), "log lacks {line:?}:\n{logs}");
     }
 }
