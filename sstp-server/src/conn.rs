@@ -77,6 +77,9 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Terminate-Request, 5 s for the Call Disconnect Ack, MS-SSTP 3.1.2.2) are
 /// for links that may recover, which a stopping server does not need.
 const SHUTDOWN_CLOSE: Duration = Duration::from_millis(400);
+/// The least time the last bytes get at shutdown, when [`SHUTDOWN_CLOSE`] is
+/// up already.
+const SHUTDOWN_FINISH_MIN: Duration = Duration::from_millis(100);
 /// Prefix lifetimes in our Router Advertisements (seconds). The prefix lives
 /// as long as the session, whose end takes the PPP interface away; these
 /// only need to outlast a few missed advertisements.
@@ -476,11 +479,12 @@ impl<D: TunDevice> Driver<D> {
                 wr.flush().await?;
                 wr.shutdown().await
             };
-            let limit = if self.close_by.is_some() {
-                SHUTDOWN_CLOSE
-            } else {
-                FINISH_TIMEOUT
-            };
+            // At shutdown the last bytes get what is left of the session's
+            // bound (a little at least, for the close_notify).
+            let limit = self.close_by.map_or(FINISH_TIMEOUT, |by| {
+                by.saturating_duration_since(Instant::now())
+                    .max(SHUTDOWN_FINISH_MIN)
+            });
             let _ = tokio::time::timeout(limit, finish).await;
         }
     }

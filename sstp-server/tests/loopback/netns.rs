@@ -222,11 +222,16 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid) {
     assert!(v6.peer.is_some());
 
     // The client answers echo requests to its addresses, like a host would.
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let responder = tokio::spawn(async move {
         loop {
-            let packet = client.recv().await;
-            if let Some(reply) = echo_reply(&packet) {
-                client.send(reply);
+            tokio::select! {
+                _ = &mut stop_rx => return client,
+                packet = client.recv() => {
+                    if let Some(reply) = echo_reply(&packet) {
+                        client.send(reply);
+                    }
+                }
             }
         }
     });
@@ -258,10 +263,40 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid) {
             );
         }
     }
-    responder.abort();
+    let _ = stop_tx.send(());
+    let client = responder
+        .await
+        .expect("the responder hands the client back");
 
-    // SIGTERM: graceful shutdown.
+    // SIGTERM with the session up: the client gets its Call Disconnect and
+    // the daemon is gone within a second (it took 1.2-1.9 s).
+    let sent = Instant::now();
     nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let end = client.ended().await;
+    assert!(
+        end.saw_call_disconnect(),
+        "Call Disconnect (0x0006) among {:04x?}",
+        end.control_types
+    );
+    while !exited(daemon) {
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "the daemon still runs {:?} after SIGTERM",
+            sent.elapsed()
+        );
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether the process has exited (gone, or a zombie waiting to be reaped).
+fn exited(pid: nix::unistd::Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        // "pid (comm) state ...": the state follows the last ')'.
+        stat.rsplit(')')
+            .next()
+            .and_then(|rest| rest.trim_start().chars().next())
+            == Some('Z')
+    })
 }
 
 /// The daemon's metrics, from its default metrics listener (loopback of the
