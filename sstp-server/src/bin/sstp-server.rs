@@ -468,6 +468,8 @@ fn has_capability(cap: u32) -> bool {
         .is_some_and(|caps| caps & (1 << cap) != 0)
 }
 
+const MISSING_TUN_HINT: &str = "/dev/net/tun does not exist and could not be made: create it (mknod /dev/net/tun c 10 200, with modprobe tun), or give the container the device";
+
 /// What to do about a TUN device that could not be created, when the cause
 /// is one the admin can fix; `None` when nothing fitting can be said.
 fn tun_hint(
@@ -476,10 +478,14 @@ fn tun_hint(
     device_exists: bool,
 ) -> Option<&'static str> {
     use std::io::ErrorKind;
+    // tun-rs makes a missing device node itself (mknod) when it may; it is
+    // missing here only when that was refused (no CAP_MKNOD, a read-only /dev).
     if !device_exists {
-        return Some(
-            "/dev/net/tun does not exist: load the tun module (modprobe tun), or give the container the device",
-        );
+        return Some(MISSING_TUN_HINT);
+    }
+    // ENODEV: the node is there, the driver is not.
+    if error.raw_os_error() == Some(19) {
+        return Some("the kernel has no TUN driver: load it (modprobe tun)");
     }
     match error.kind() {
         ErrorKind::PermissionDenied if !has_net_admin => Some(
@@ -629,11 +635,10 @@ mod tests {
     fn tun_hints_fit_the_cause() {
         let denied = Error::from_raw_os_error(1); // EPERM from TUNSETIFF
         let missing = Error::from_raw_os_error(2); // ENOENT opening /dev/net/tun
+        assert_eq!(tun_hint(&missing, true, false), Some(MISSING_TUN_HINT));
         assert_eq!(
-            tun_hint(&missing, true, false),
-            Some(
-                "/dev/net/tun does not exist: load the tun module (modprobe tun), or give the container the device"
-            )
+            tun_hint(&Error::from_raw_os_error(19), true, true),
+            Some("the kernel has no TUN driver: load it (modprobe tun)")
         );
         assert_eq!(
             tun_hint(&denied, false, false),

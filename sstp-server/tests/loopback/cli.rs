@@ -333,3 +333,85 @@ fn documented_nt_hashes_match_their_passwords() {
         );
     }
 }
+
+/// Root tier: why the binary cannot run, under the real conditions, in a
+/// network and mount namespace of its own (nothing outside changes).
+/// `None` (and a printed reason) when the machine cannot set that up.
+fn run_isolated(dir: &std::path::Path, setup: &str, prefix: &str) -> Option<std::process::Output> {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: needs root (namespaces, capabilities)");
+        return None;
+    }
+    for tool in ["unshare", "setpriv", "ip", "timeout"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            println!("skipped: needs {tool}");
+            return None;
+        }
+    }
+    // `timeout`: should the server start after all, the test still ends.
+    let script = format!(
+        "ip link set lo up && {setup} exec timeout -s INT 20 {prefix} \"$0\" --config \"$1\""
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "--mount", "sh", "-c", &script, BIN])
+        .arg(dir.join("server.toml"))
+        .output()
+        .expect("unshare");
+    Some(out)
+}
+
+/// Port 443 without CAP_NET_BIND_SERVICE: the hint names the capability.
+#[test]
+fn a_low_port_without_cap_net_bind_service_says_so() {
+    let dir = temp_dir("lowport");
+    write_config(&dir, "127.0.0.1:443".parse().expect("addr"));
+    let Some(out) = run_isolated(
+        &dir,
+        "",
+        "setpriv --bounding-set -net_bind_service --inh-caps -net_bind_service --",
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&out),
+        "error: cannot listen on 127.0.0.1:443 (listen): Permission denied (os error 13); \
+         ports below 1024 need root or CAP_NET_BIND_SERVICE (AmbientCapabilities=CAP_NET_BIND_SERVICE)"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// A missing /dev/net/tun is not a missing capability: say which it is.
+#[test]
+fn a_missing_dev_net_tun_says_so() {
+    let dir = temp_dir("notun");
+    let config = write_config(&dir, "127.0.0.1:0".parse().expect("addr"));
+    let name = std::fs::read_to_string(&config)
+        .expect("config")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("name = \"")?
+                .strip_suffix('"')
+                .map(str::to_owned)
+        })
+        .expect("tun name");
+    // A private tmpfs over /dev/net hides the device from this process only,
+    // and without CAP_MKNOD tun-rs cannot make it again (as in a container).
+    let Some(out) = run_isolated(
+        &dir,
+        "mount -t tmpfs none /dev/net &&",
+        "setpriv --bounding-set -mknod --",
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&out),
+        format!(
+            "error: cannot create the TUN device {name}: No such file or directory (os error 2); \
+             /dev/net/tun does not exist and could not be made: create it (mknod /dev/net/tun c 10 200, \
+             with modprobe tun), or give the container the device"
+        )
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
