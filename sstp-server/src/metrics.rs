@@ -161,7 +161,7 @@ impl Metrics {
         let http_requests_total = Counter::default();
         registry.register(
             "http_requests",
-            "Plain HTTP requests served (health, metrics, errors)",
+            "Plain HTTP requests on the SSTP port (health checks, errors)",
             http_requests_total.clone(),
         );
         let tcp_probes = Counter::default();
