@@ -276,9 +276,9 @@ fn normalize(name: &[u8]) -> String {
 }
 
 fn read_users(path: &Path) -> Result<HashMap<String, User>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     parse_users(&text, path)
 }

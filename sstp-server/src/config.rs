@@ -25,12 +25,14 @@ use crate::pool::{Ipv4Pool, Ipv6Pool};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    // The OS error is part of the message, so it is not also the `source()`
+    // (a chain printer would say it twice).
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file is not valid TOML for its schema.
     #[error("{path}: {message}")]
@@ -44,6 +46,9 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
+
+/// Port of the default `http.metrics_listen` (127.0.0.1).
+const DEFAULT_METRICS_PORT: u16 = 9478;
 
 /// The whole configuration file.
 #[non_exhaustive]
@@ -99,8 +104,12 @@ pub enum TlsVersion {
 pub struct HttpSettings {
     /// `Server:` header of the SSTP `200 OK`.
     pub server_header: String,
-    /// Serve `/metrics` (Prometheus text). `/healthz` is always served.
+    /// Serve `/metrics` (Prometheus text) on [`metrics_listen`](Self::metrics_listen).
+    /// `/healthz` is always served on the SSTP port.
     pub metrics: bool,
+    /// Where `/metrics` is served, over plain HTTP. Loopback by default: the
+    /// SSTP port is open to every client, the counters are for the admin.
+    pub metrics_listen: SocketAddr,
 }
 
 /// `[tun]`.
@@ -192,8 +201,8 @@ pub struct Limits {
     /// SSTP Hello timer (MS-SSTP 3.1.2.3).
     #[serde(deserialize_with = "duration")]
     pub hello_interval: Duration,
-    /// How long graceful shutdown waits for clients to acknowledge the
-    /// disconnect.
+    /// Bound on the whole graceful shutdown. Each session gets at most
+    /// 0.4 s of it to finish its teardown (`conn::SHUTDOWN_CLOSE`).
     #[serde(deserialize_with = "duration")]
     pub shutdown_grace: Duration,
 }
@@ -230,6 +239,7 @@ impl Default for HttpSettings {
         Self {
             server_header: "sstp-rs".to_owned(),
             metrics: true,
+            metrics_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_METRICS_PORT)),
         }
     }
 }
@@ -299,9 +309,9 @@ impl Config {
     /// Reads a configuration file; relative paths in it are made relative
     /// to its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
@@ -793,7 +803,10 @@ mod tests {
             keys("tls"),
             expect(&["certificate", "private_key", "min_version"])
         );
-        assert_eq!(keys("http"), expect(&["server_header", "metrics"]));
+        assert_eq!(
+            keys("http"),
+            expect(&["server_header", "metrics", "metrics_listen"])
+        );
         assert_eq!(
             keys("tun"),
             expect(&["name", "mtu", "offload", "tx_queue_len"])

@@ -34,8 +34,8 @@ use rand::rngs::{StdRng, SysRng};
 use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
 use sstp_core::{
-    AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, Ipv6Config, Random,
-    SendError, ServerSession,
+    AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
+    Ipv6Config, Random, SendError, ServerSession,
 };
 use sstp_tun::{SendBatch, TunDevice};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -71,6 +71,16 @@ const TUN_BATCH: usize = 64;
 const READ_AHEAD: usize = 4;
 /// Time to write the last bytes (Call Disconnect/Abort) and close TLS.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
+/// At server shutdown, how long a session may take to finish its teardown
+/// (LCP Terminate, RFC 1661 5.5, then Call Disconnect and its Ack, MS-SSTP
+/// 3.2.4.2) before the server closes TLS anyway. A client that answers does
+/// so in a few round trips; the teardown timers (up to 3 s per LCP
+/// Terminate-Request, 5 s for the Call Disconnect Ack, MS-SSTP 3.1.2.2) are
+/// for links that may recover, which a stopping server does not need.
+const SHUTDOWN_CLOSE: Duration = Duration::from_millis(400);
+/// The least time the last bytes get at shutdown, when [`SHUTDOWN_CLOSE`] is
+/// up already.
+const SHUTDOWN_FINISH_MIN: Duration = Duration::from_millis(100);
 /// Prefix lifetimes in our Router Advertisements (seconds). The prefix lives
 /// as long as the session, whose end takes the PPP interface away; these
 /// only need to outlast a few missed advertisements.
@@ -236,6 +246,8 @@ struct Driver<D: TunDevice> {
     spoof_logged: bool,
     down: Option<CloseReason>,
     closing: bool,
+    /// Server shutdown: when to stop waiting for the session's teardown.
+    close_by: Option<Instant>,
     eof: bool,
 }
 
@@ -311,6 +323,7 @@ pub(crate) async fn run<D, S>(
         spoof_logged: false,
         down: None,
         closing: false,
+        close_by: None,
         eof: false,
     });
     debug!(correlation_id = %driver.correlation_id, "SSTP session starting");
@@ -376,9 +389,14 @@ impl<D: TunDevice> Driver<D> {
             let far = Instant::now() + Duration::from_secs(3600);
             let deadline = self.session.poll_timeout().map(Instant::from_std);
             let ra_at = self.v6.as_ref().map(|v| v.next_ra);
+            let close_by = self.close_by;
             tokio::select! {
                 biased;
                 _ = stop.changed(), if !self.closing => self.begin_close(),
+                () = tokio::time::sleep_until(close_by.unwrap_or(far)), if close_by.is_some() => {
+                    debug!("server shutting down: the client did not finish the teardown in time");
+                    break;
+                }
                 decision = wait_auth(&mut self.auth), if self.auth.is_some() => {
                     self.auth = None;
                     self.on_decision(decision);
@@ -472,7 +490,13 @@ impl<D: TunDevice> Driver<D> {
                 wr.flush().await?;
                 wr.shutdown().await
             };
-            let _ = tokio::time::timeout(FINISH_TIMEOUT, finish).await;
+            // At shutdown the last bytes get what is left of the session's
+            // bound (a little at least, for the close_notify).
+            let limit = self.close_by.map_or(FINISH_TIMEOUT, |by| {
+                by.saturating_duration_since(Instant::now())
+                    .max(SHUTDOWN_FINISH_MIN)
+            });
+            let _ = tokio::time::timeout(limit, finish).await;
         }
     }
 
@@ -493,8 +517,12 @@ impl<D: TunDevice> Driver<D> {
         self.session.handle_input(now(), bytes);
     }
 
+    /// Server shutdown: the session's teardown starts now and gets at most
+    /// [`SHUTDOWN_CLOSE`] (within `limits.shutdown_grace`).
     fn begin_close(&mut self) {
         self.closing = true;
+        let bound = SHUTDOWN_CLOSE.min(self.shared.config.limits.shutdown_grace);
+        self.close_by = Some(Instant::now() + bound);
         debug!("server shutting down: closing the session");
         self.session.close(now());
     }
@@ -579,7 +607,11 @@ impl<D: TunDevice> Driver<D> {
                     ipv4 = %lease.ipv4,
                     ipv6 = %lease.ipv6.map_or_else(|| "-".to_owned(), |p| p.to_string()),
                     mtu = net.mtu,
-                    binding = ?net.binding,
+                    binding = net.binding.map_or("none", |h| match h {
+                        HashProtocol::Sha1 => "sha1",
+                        HashProtocol::Sha256 => "sha256",
+                        _ => "other",
+                    }),
                     "session up"
                 );
                 if let Some(v6) = net.ipv6 {
@@ -674,7 +706,12 @@ impl<D: TunDevice> Driver<D> {
                 .router
                 .add_v6(prefix, self.id, self.ip_tx.clone()),
         );
-        debug!(%prefix, server = %config.local, client = ?config.peer, "IPv6 up");
+        debug!(
+            %prefix,
+            server = %config.local,
+            client = %config.peer.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+            "IPv6 up"
+        );
         self.v6 = Some(Ipv6Link {
             server_ll: config.local,
             prefix,
@@ -771,7 +808,7 @@ impl<D: TunDevice> Driver<D> {
                         warn!(
                             correlation_id = %self.correlation_id,
                             user = self.user.as_deref().unwrap_or("-"),
-                            source = ?source,
+                            source = %source.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                             "dropping packets with a source address that is not the client's (logged once per session)"
                         );
                     }

@@ -8,8 +8,12 @@
 //! ```text
 //!  TCP ─▶ TLS (rustls) ─▶ HTTP head ─┬─ SSTP_DUPLEX_POST ─▶ conn: ServerSession ◀─▶ queue ◀─ router ◀─ TUN
 //!        listener.rs      sniffed    │                       │ auth backend, pools     ▲
-//!                                    └─ anything else ─▶ hyper: /healthz, /metrics     └──▶ TUN (shared writer)
+//!                                    └─ anything else ─▶ hyper: /healthz, 404/405      └──▶ TUN (shared writer)
+//!  TCP (http.metrics_listen, loopback by default) ─▶ hyper: /metrics, /healthz
 //! ```
+//!
+//! `/metrics` is not served on the SSTP port: every client reaches that
+//! port, and the counters (sessions, leases, refusals) are for the admin.
 //!
 //! ## Modules
 //!
@@ -24,7 +28,8 @@
 //! - `pool`: IPv4 addresses and IPv6 /64s ([`Ipv4Pool`], [`Ipv6Pool`]).
 //! - `auth`: the [`AuthBackend`] trait and the users file ([`StaticUsers`]).
 //! - `ra`: ICMPv6 Router Solicitation / Advertisement for SLAAC.
-//! - `metrics`, `limits`: counters, per-source rate limit.
+//! - `metrics`, `limits`: counters and their plain-HTTP listener,
+//!   per-source rate limit.
 //!
 //! ## Embedding
 //!
@@ -53,6 +58,7 @@ mod pool;
 mod ra;
 mod router;
 mod tls;
+mod words;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -92,12 +98,16 @@ pub enum ServerError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// A listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    // The OS error is part of the message, so it is not also the `source()`
+    // (a chain printer would say it twice).
+    #[error("cannot listen on {addr} ({setting}): {error}")]
     Bind {
         /// The address.
         addr: SocketAddr,
+        /// The setting that names it: `listen` or `http.metrics_listen`.
+        setting: &'static str,
         /// The OS error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The TUN device failed: no traffic can flow.
     #[error("TUN device failed: {0}")]
@@ -145,9 +155,65 @@ impl Shared {
 #[derive(Debug)]
 pub struct Server<D> {
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
-    local_addrs: Vec<SocketAddr>,
+    listeners: Listeners,
     tun: Arc<D>,
+}
+
+/// The bound sockets of a server: the SSTP listen addresses and, unless
+/// `http.metrics` is off, the metrics address.
+///
+/// Binding them before anything else lets a program fail fast, before it
+/// changes the system (the `sstp-server` binary binds, then creates its TUN
+/// device); [`Server::bind`] does both at once.
+#[derive(Debug)]
+pub struct Listeners {
+    sstp: Vec<TcpListener>,
+    local_addrs: Vec<SocketAddr>,
+    metrics: Option<(TcpListener, SocketAddr)>,
+}
+
+impl Listeners {
+    /// Binds every `listen` address and `http.metrics_listen` (port 0 picks
+    /// a free port). Needs a tokio runtime.
+    pub fn bind(config: &Config) -> Result<Self, ServerError> {
+        let bind = |addr: SocketAddr, setting| -> Result<_, ServerError> {
+            let err = |error| ServerError::Bind {
+                addr,
+                setting,
+                error,
+            };
+            let listener = listener::bind(addr).map_err(err)?;
+            let local = listener.local_addr().map_err(err)?;
+            Ok((listener, local))
+        };
+        let mut sstp = Vec::with_capacity(config.listen.len());
+        let mut local_addrs = Vec::with_capacity(config.listen.len());
+        for addr in &config.listen {
+            let (listener, local) = bind(*addr, "listen")?;
+            sstp.push(listener);
+            local_addrs.push(local);
+        }
+        let metrics = if config.http.metrics {
+            Some(bind(config.http.metrics_listen, "http.metrics_listen")?)
+        } else {
+            None
+        };
+        Ok(Self {
+            sstp,
+            local_addrs,
+            metrics,
+        })
+    }
+
+    /// The SSTP addresses actually bound, in `listen` order.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// The metrics address actually bound; `None` when `http.metrics` is off.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
 }
 
 /// Controls a running server from elsewhere: reload the certificate,
@@ -170,6 +236,20 @@ impl<D: TunDevice + 'static> Server<D> {
         auth: Arc<dyn AuthBackend>,
     ) -> Result<Self, ServerError> {
         config.validate()?;
+        let listeners = Listeners::bind(&config)?;
+        Self::with_listeners(config, identity, listeners, tun, auth)
+    }
+
+    /// Like [`bind`](Self::bind), on sockets already bound with
+    /// [`Listeners::bind`] for this `config`.
+    pub fn with_listeners(
+        config: Config,
+        identity: TlsIdentity,
+        listeners: Listeners,
+        tun: D,
+        auth: Arc<dyn AuthBackend>,
+    ) -> Result<Self, ServerError> {
+        config.validate()?;
         identity.check(config.tls.min_version)?;
         let tls = TlsState::new(identity, config.tls.min_version)?;
         let v4 = Ipv4Pool::new(config.network.ipv4_pool)
@@ -180,19 +260,6 @@ impl<D: TunDevice + 'static> Server<D> {
             .map(Ipv6Pool::new)
             .transpose()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        let mut listeners = Vec::with_capacity(config.listen.len());
-        let mut local_addrs = Vec::with_capacity(config.listen.len());
-        for addr in &config.listen {
-            let listener = listener::bind(*addr).map_err(|source| ServerError::Bind {
-                addr: *addr,
-                source,
-            })?;
-            local_addrs.push(listener.local_addr().map_err(|source| ServerError::Bind {
-                addr: *addr,
-                source,
-            })?);
-            listeners.push(listener);
-        }
         let shared = Arc::new(Shared {
             session_config: config.session_config(),
             sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
@@ -209,14 +276,19 @@ impl<D: TunDevice + 'static> Server<D> {
         Ok(Self {
             shared,
             listeners,
-            local_addrs,
             tun: Arc::new(tun),
         })
     }
 
     /// The addresses actually bound, in `listen` order.
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.local_addrs
+        self.listeners.local_addrs()
+    }
+
+    /// Where `/metrics` is served (plain HTTP); `None` when `http.metrics`
+    /// is off.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.listeners.metrics_addr()
     }
 
     /// A handle for reloads and counters.
@@ -228,11 +300,14 @@ impl<D: TunDevice + 'static> Server<D> {
 
     /// Serves until `shutdown` resolves, then shuts down gracefully: stops
     /// accepting, closes every session (LCP Terminate and SSTP Call
-    /// Disconnect, MS-SSTP 3.2.4.2), waits up to `limits.shutdown_grace` for
-    /// them to finish, and drops the rest. Returns an error only if the TUN
+    /// Disconnect, MS-SSTP 3.2.4.2), gives each a short bound (0.4 s) to
+    /// finish before closing its TLS, waits up to `limits.shutdown_grace` in
+    /// all, and drops the rest. Returns an error only if the TUN
     /// device failed.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
-        listener::serve(self.shared, self.listeners, self.tun, shutdown).await
+        let Listeners { sstp, metrics, .. } = self.listeners;
+        let metrics = metrics.map(|(listener, _)| listener);
+        listener::serve(self.shared, sstp, metrics, self.tun, shutdown).await
     }
 }
 
@@ -285,7 +360,8 @@ impl ServerHandle {
         self.shared.router.len()
     }
 
-    /// The Prometheus text exposition `/metrics` serves.
+    /// The Prometheus text exposition `/metrics` serves (on
+    /// `http.metrics_listen`).
     pub fn metrics_text(&self) -> String {
         self.shared.metrics.encode()
     }

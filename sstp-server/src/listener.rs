@@ -5,11 +5,14 @@
 //! - `SSTP_DUPLEX_POST` on the SSTP path (MS-SSTP 3.2.4.1, 4.1): answer
 //!   `200 OK` with `Content-Length: 18446744073709551615` and hand the TLS
 //!   stream, plus any bytes read past the head, to a session (`crate::conn`);
-//! - any other request: hyper serves it (`/healthz`, `/metrics`, 404/405)
+//! - any other request: hyper serves it (`/healthz`, 404/405)
 //!   over a stream that first **replays the whole head** it missed
 //!   (DEPENDENCIES.md 5: hyper cannot take `SSTP_DUPLEX_POST` itself, and a
 //!   hyper that is not given the head back waits for it forever);
 //! - not HTTP, or too long, or too slow: a plain error status, then close.
+//!
+//! `/metrics` has a listener of its own (`http.metrics_listen`, plain HTTP,
+//! loopback by default): the SSTP port answers it like any unknown path.
 //!
 //! Every stage is bounded in time (`limits.tls_handshake_timeout`,
 //! `limits.http_head_timeout`) and size (`MAX_HEAD_LEN`), so a slow or
@@ -44,7 +47,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use crate::conn::{self, SessionStart, Unauthenticated};
 use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, Reject};
-use crate::{ServerError, Shared, router};
+use crate::{ServerError, Shared, router, words};
 
 /// Pending connections the kernel queues per listen socket.
 const BACKLOG: i32 = 1024;
@@ -52,6 +55,8 @@ const BACKLOG: i32 = 1024;
 const HTTP_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the rate limiter forgets idle sources.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// Scrapes served at once on the metrics listener; more wait in the backlog.
+const METRICS_CONNECTIONS: usize = 16;
 
 /// Binds one listen socket: address reuse (a restart does not wait for
 /// TIME_WAIT) and, for IPv6, v6-only so `0.0.0.0` and `::` coexist.
@@ -72,6 +77,7 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 pub(crate) async fn serve<D: TunDevice + 'static>(
     shared: Arc<Shared>,
     listeners: Vec<TcpListener>,
+    metrics_listener: Option<TcpListener>,
     tun: Arc<D>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
@@ -82,6 +88,9 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
         accepters.spawn(accept_loop(listener, conn_tx.clone(), stop_rx.clone()));
     }
     drop(conn_tx);
+    if let Some(listener) = metrics_listener {
+        accepters.spawn(metrics_loop(listener, Arc::clone(&shared.metrics)));
+    }
     let mut reader = tokio::spawn(router::run_tun_reader(
         Arc::clone(&tun),
         Arc::clone(&shared.router),
@@ -134,7 +143,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
     if open > 0 {
         info!(
             connections = open,
-            ?grace,
+            grace_ms = grace.as_millis() as u64,
             "shutting down: closing sessions"
         );
     }
@@ -171,6 +180,45 @@ async fn accept_loop(
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
                     warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+        }
+    }
+}
+
+/// The metrics listener: plain HTTP, `/metrics` and `/healthz`, a few
+/// connections at a time, each bounded in time. Ends (with its connections)
+/// when the server's accept loops are shut down.
+async fn metrics_loop(listener: TcpListener, metrics: Arc<Metrics>) {
+    let mut conns = JoinSet::new();
+    loop {
+        if conns.len() >= METRICS_CONNECTIONS {
+            conns.join_next().await;
+            continue;
+        }
+        tokio::select! {
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => {
+                    let metrics = Arc::clone(&metrics);
+                    conns.spawn(async move {
+                        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                            let response = respond_metrics(&req, &metrics);
+                            async move { Ok::<_, Infallible>(response) }
+                        });
+                        let conn = hyper::server::conn::http1::Builder::new()
+                            .keep_alive(false)
+                            .serve_connection(TokioIo::new(tcp), service);
+                        match tokio::time::timeout(HTTP_EXCHANGE_TIMEOUT, conn).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => debug!(error = %e, "metrics connection error"),
+                            Err(_) => debug!("metrics exchange timed out"),
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "metrics accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -273,21 +321,46 @@ async fn handle<D: TunDevice + 'static>(
     // hyper (about 14 KiB a session before, 2 KiB after; sstp-bench `load idle`).
     let limits = &shared.config.limits;
     let tls_state = shared.tls();
+    let handshake = async {
+        // A bare TCP probe (a load balancer's health check: connect, then
+        // close without a byte) is not a failed handshake: tell it apart
+        // before TLS reads anything. The peek waits for what the TLS accept
+        // would wait for anyway.
+        match tcp.peek(&mut [0u8; 1]).await {
+            Ok(0) => return Handshake::Probe,
+            Ok(_) => {}
+            // Some balancers end their check with a reset instead of a FIN.
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Handshake::Probe,
+            Err(e) => return Handshake::Failed(e),
+        }
+        match tls_state.acceptor.accept(tcp).await {
+            Ok(stream) => Handshake::Done(stream),
+            Err(e) => Handshake::Failed(e),
+        }
+    };
     let mut tls = match Box::pin(tokio::time::timeout(
         limits.tls_handshake_timeout,
-        tls_state.acceptor.accept(tcp),
+        handshake,
     ))
     .await
     {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => {
+        Ok(Handshake::Done(stream)) => stream,
+        Ok(Handshake::Probe) => {
+            shared.metrics.tcp_probes.inc();
+            debug!("TCP probe: connected and closed without sending anything");
+            return;
+        }
+        Ok(Handshake::Failed(e)) => {
             shared.metrics.reject(Reject::TlsHandshake);
-            info!(error = %e, "TLS handshake failed");
+            info!(error = %words::handshake_error(&e), "TLS handshake failed");
             return;
         }
         Err(_) => {
             shared.metrics.reject(Reject::TlsHandshake);
-            info!(timeout = ?limits.tls_handshake_timeout, "TLS handshake timed out");
+            info!(
+                timeout_ms = limits.tls_handshake_timeout.as_millis() as u64,
+                "TLS handshake timed out"
+            );
             return;
         }
     };
@@ -300,7 +373,10 @@ async fn handle<D: TunDevice + 'static>(
     .await;
     let Ok(sniffed) = sniffed else {
         shared.metrics.reject(Reject::HttpHead);
-        info!(timeout = ?limits.http_head_timeout, "HTTP request head timed out");
+        info!(
+            timeout_ms = limits.http_head_timeout.as_millis() as u64,
+            "HTTP request head timed out"
+        );
         return;
     };
     match sniffed {
@@ -352,10 +428,8 @@ async fn handle<D: TunDevice + 'static>(
             }
             debug!(%method, "plain HTTP request");
             let io = TokioIo::new(Prefixed::new(head, tls));
-            let metrics = Arc::clone(&shared.metrics);
-            let serve_metrics = shared.config.http.metrics;
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let response = respond(&req, &metrics, serve_metrics);
+                let response = respond(&req);
                 async move { Ok::<_, Infallible>(response) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
@@ -381,6 +455,14 @@ async fn handle<D: TunDevice + 'static>(
             info!(error = %e, "connection closed before the HTTP head ended");
         }
     }
+}
+
+/// How the TLS handshake of one connection went.
+enum Handshake<S> {
+    Done(S),
+    /// The peer closed the TCP connection without sending a byte.
+    Probe,
+    Failed(io::Error),
 }
 
 /// What the head sniff found (owned, so the buffer can move on).
@@ -468,34 +550,44 @@ async fn send_error<S: AsyncWrite + Unpin>(stream: &mut S, status: ErrorStatus) 
     let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
-/// The plain HTTP service: health, metrics, and errors for the rest.
-fn respond(
-    req: &Request<Incoming>,
-    metrics: &Metrics,
-    serve_metrics: bool,
-) -> Response<Full<Bytes>> {
-    let path = req.uri().path();
-    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
-    let plain = |status: StatusCode, body: &'static str| {
-        let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-        *r.status_mut() = status;
-        r.headers_mut().insert(
-            hyper::header::CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        r
-    };
-    let not_allowed = |allow: &'static str| {
-        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-        r.headers_mut().insert(
-            hyper::header::ALLOW,
-            hyper::header::HeaderValue::from_static(allow),
-        );
-        r
-    };
-    match path {
-        "/healthz" if is_get => plain(StatusCode::OK, "ok\n"),
-        "/metrics" if is_get && serve_metrics => {
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
+    let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    r.headers_mut().insert(
+        hyper::header::ALLOW,
+        hyper::header::HeaderValue::from_static(allow),
+    );
+    r
+}
+
+fn is_get<B>(req: &Request<B>) -> bool {
+    req.method() == Method::GET || req.method() == Method::HEAD
+}
+
+/// The plain HTTP service of the SSTP port: health, and errors for the
+/// rest (`/metrics` included: it has its own listener).
+fn respond<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+    match req.uri().path() {
+        "/healthz" if is_get(req) => plain(StatusCode::OK, "ok\n"),
+        "/healthz" => not_allowed("GET, HEAD"),
+        p if p.eq_ignore_ascii_case(SSTP_PATH) => not_allowed(SSTP_METHOD),
+        _ => plain(StatusCode::NOT_FOUND, "not found\n"),
+    }
+}
+
+/// The service of the metrics listener: `/metrics`, `/healthz`, 404/405.
+fn respond_metrics<B>(req: &Request<B>, metrics: &Metrics) -> Response<Full<Bytes>> {
+    match req.uri().path() {
+        "/metrics" if is_get(req) => {
             let mut r = Response::new(Full::new(Bytes::from(metrics.encode())));
             r.headers_mut().insert(
                 hyper::header::CONTENT_TYPE,
@@ -503,9 +595,8 @@ fn respond(
             );
             r
         }
-        "/healthz" => not_allowed("GET, HEAD"),
-        "/metrics" if serve_metrics => not_allowed("GET, HEAD"),
-        p if p.eq_ignore_ascii_case(SSTP_PATH) => not_allowed(SSTP_METHOD),
+        "/healthz" if is_get(req) => plain(StatusCode::OK, "ok\n"),
+        "/metrics" | "/healthz" => not_allowed("GET, HEAD"),
         _ => plain(StatusCode::NOT_FOUND, "not found\n"),
     }
 }

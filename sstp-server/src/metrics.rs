@@ -1,5 +1,6 @@
 //! The server's counters and their Prometheus text exposition, served on
-//! `/metrics` over the SSTP port (`crate::listener`).
+//! `/metrics` by the metrics listener (`http.metrics_listen`,
+//! `crate::listener`), not on the SSTP port.
 //!
 //! Counters are atomics (prometheus-client); the hot paths hold clones of
 //! the labelled children, so counting a packet is one atomic add, no map
@@ -112,6 +113,7 @@ pub(crate) struct Metrics {
     pub(crate) sessions_total: Counter,
     pub(crate) connections_total: Counter,
     pub(crate) http_requests_total: Counter,
+    pub(crate) tcp_probes: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) tls_reloads: Counter,
     pub(crate) bytes_to_clients: Counter,
@@ -164,8 +166,14 @@ impl Metrics {
         let http_requests_total = Counter::default();
         registry.register(
             "http_requests",
-            "Plain HTTP requests served (health, metrics, errors)",
+            "Plain HTTP requests on the SSTP port (health checks, errors)",
             http_requests_total.clone(),
+        );
+        let tcp_probes = Counter::default();
+        registry.register(
+            "tcp_probes",
+            "TCP connections closed before sending a byte (load balancer health checks)",
+            tcp_probes.clone(),
         );
         let auth_failures = Counter::default();
         registry.register(
@@ -236,6 +244,7 @@ impl Metrics {
             sessions_total,
             connections_total,
             http_requests_total,
+            tcp_probes,
             auth_failures,
             tls_reloads,
             bytes_to_clients: bytes.get_or_create_owned(&to),
@@ -322,6 +331,7 @@ mod tests {
             "sstp_sessions_active 2",
             "sstp_tunnel_bytes_total{direction=\"to_client\"} 100",
             "sstp_auth_failures_total 0",
+            "sstp_tcp_probes_total 0",
             "sstp_handshake_seconds_count 1",
         ] {
             assert!(text.contains(line), "missing {line:?} in\n{text}");

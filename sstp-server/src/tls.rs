@@ -81,7 +81,7 @@ pub enum TlsError {
     #[error("a certificate must be valid for 1 to {MAX_CERT_DAYS} days, not {0}")]
     InvalidDays(u32),
     /// rustls refused the configuration.
-    #[error("TLS configuration: {0}")]
+    #[error("TLS configuration: {}", crate::words::tls_error(.0))]
     Rustls(rustls::Error),
     /// Certificate generation failed.
     #[error("certificate generation: {0}")]

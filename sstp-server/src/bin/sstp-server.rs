@@ -3,53 +3,108 @@
 //! library.
 //!
 //! ```text
-//! sstp-server --config /etc/sstp-server/server.toml           # run
+//! sstp-server --config /etc/sstp-server/server.toml           # run (or: run --config ...)
 //! sstp-server --config /etc/sstp-server/server.toml --check-config
+//! sstp-server -v --config /etc/sstp-server/server.toml        # debug logs (-vv trace)
 //! sstp-server gen-cert --name vpn.example.com --cert cert.pem --key key.pem
 //! echo 'password' | sstp-server nt-hash
 //! ```
 //!
 //! Signals: SIGHUP reloads the certificate, the key and the users file
 //! (sessions stay up); SIGTERM and SIGINT shut down gracefully (every client
-//! gets a Call Disconnect).
+//! gets a Call Disconnect). Errors are one line on stderr, `error: ...`,
+//! each cause once, with a hint where one fits (a port in use, a missing
+//! capability, a missing /dev/net/tun).
 
 use std::io::{BufRead, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use sstp_server::{
-    Config, Ipv4Pool, Ipv6Pool, Server, ServerHandle, StaticUsers, TlsIdentity,
-    generate_self_signed, host_routes,
+    Config, Ipv4Pool, Ipv6Pool, Listeners, Server, ServerError, ServerHandle, StaticUsers,
+    TlsIdentity, generate_self_signed, host_routes,
 };
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+/// Where `--config` points unless told otherwise.
+const DEFAULT_CONFIG: &str = "/etc/sstp-server/server.toml";
+
+const AFTER_HELP: &str = "\
+SIGNALS:
+    SIGHUP   reload the certificate, the key and the users file (sessions stay up)
+    SIGTERM, SIGINT
+             shut down: every client gets a Call Disconnect, then the server exits
+
+LOGGING:
+    Logs go to stderr: info by default, -v debug, -vv trace. RUST_LOG (for example
+    RUST_LOG=sstp_server=debug) overrides -v.
+
+EXIT STATUS:
+    0 stopped on request or the check passed, 1 the server could not start or
+    the check failed, 2 usage error (bad flag, empty password)";
+
 #[derive(Debug, Parser)]
-#[command(name = "sstp-server", version, about = "SSTP VPN server")]
+#[command(
+    name = "sstp-server",
+    version,
+    about = "SSTP VPN server",
+    after_help = AFTER_HELP,
+    args_override_self = true
+)]
 struct Cli {
-    /// The configuration file (see server.example.toml).
-    #[arg(
-        short,
-        long,
-        global = true,
-        default_value = "/etc/sstp-server/server.toml"
-    )]
-    config: PathBuf,
+    /// Running the server (when no command is given).
+    #[command(flatten)]
+    run: RunArgs,
+    /// More log output on stderr (-v debug, -vv trace; info without); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// The options of running (or checking) the server.
+#[derive(Debug, Clone, Default, Args)]
+struct RunArgs {
+    /// The configuration file (see server.example.toml)
+    /// [default: /etc/sstp-server/server.toml].
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Check the configuration, the users file and the certificate, print
     /// what needs attention, and exit (status 1 on errors).
     #[arg(long)]
     check_config: bool,
-    #[command(subcommand)]
-    command: Option<Command>,
+}
+
+impl RunArgs {
+    fn given(&self) -> bool {
+        self.config.is_some() || self.check_config
+    }
+
+    /// These options with `later` (given after `run`) taking precedence.
+    fn merged(self, later: Self) -> Self {
+        Self {
+            config: later.config.or(self.config),
+            check_config: self.check_config || later.check_config,
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (the default).
-    Run,
+    #[command(after_help = AFTER_HELP)]
+    Run(RunArgs),
     /// Make a self-signed ECDSA P-256 certificate with the serverAuth EKU
     /// and print its fingerprints (for tests and labs; Windows clients must
     /// trust it explicitly).
@@ -76,17 +131,38 @@ enum Command {
     NtHash,
 }
 
-fn main() -> Result<()> {
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Run(_) => "run",
+            Self::GenCert { .. } => "gen-cert",
+            Self::NtHash => "nt-hash",
+        }
+    }
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    match cli.command {
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Some(Command::Run(later)) => serve(cli.run.merged(later)),
+        None => serve(cli.run),
+        Some(other) if cli.run.given() => {
+            let flag = if cli.run.check_config {
+                "--check-config"
+            } else {
+                "--config"
+            };
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "{flag} is an option of running the server; {} does not take it",
+                        other.name()
+                    ),
+                )
+                .exit()
+        }
         Some(Command::GenCert {
             names,
             cert,
@@ -94,16 +170,49 @@ fn main() -> Result<()> {
             days,
             force,
         }) => gen_cert(&names, &cert, &key, days, force),
-        Some(Command::NtHash) => nt_hash(),
-        Some(Command::Run) | None if cli.check_config => check_config(&cli.config),
-        Some(Command::Run) | None => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the tokio runtime")?;
-            runtime.block_on(run(&cli.config))
+        Some(Command::NtHash) => return nt_hash(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: each layer says its part once (`{:#}` joins them with ": ").
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
+}
+
+/// `-v` debug, `-vv` trace, info without; a valid `RUST_LOG` wins.
+fn log_filter(verbose: u8) -> &'static str {
+    match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    }
+}
+
+fn init_logging(verbose: u8) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbose))),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Runs the server, or checks its configuration.
+fn serve(args: RunArgs) -> Result<()> {
+    let path = args.config_path();
+    if args.check_config {
+        return check_config(&path);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(run(&path))
 }
 
 /// Everything the server needs from disk, checked.
@@ -115,7 +224,8 @@ struct Loaded {
 }
 
 fn load(path: &Path) -> Result<Loaded> {
-    let config = Config::load(path).with_context(|| format!("loading {}", path.display()))?;
+    // ConfigError names the file already.
+    let config = Config::load(path)?;
     let mut warnings = config.validate()?;
     let users = StaticUsers::load(&config.auth.users_file)?;
     warnings.extend(users.check(&config.auth.methods));
@@ -157,16 +267,10 @@ fn load(path: &Path) -> Result<Loaded> {
 }
 
 fn check_config(path: &Path) -> Result<()> {
-    let loaded = match load(path) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
-        }
-    };
+    let loaded = load(path)?;
     let c = &loaded.config;
     println!("configuration {}: OK", path.display());
-    println!("  listen: {:?}", c.listen);
+    println!("  listen: {}", join(&c.listen));
     println!(
         "  certificate {}: SHA-256 {}",
         c.tls.certificate.display(),
@@ -203,17 +307,22 @@ async fn run(path: &Path) -> Result<()> {
         warn!("{w}");
     }
     raise_fd_limit(config.limits.max_sessions + config.limits.max_unauthenticated);
+    // The ports first: a port in use fails before the TUN device exists.
+    let listeners = Listeners::bind(&config).map_err(with_bind_hint)?;
     let tun = open_tun(&config).await?;
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
-    let server = Server::bind(config.clone(), identity, tun, users.clone()).await?;
+    let server = Server::with_listeners(config.clone(), identity, listeners, tun, users.clone())?;
     let handle = server.handle();
     let (fixed4, fixed6) = users.fixed_addresses();
     for e in handle.reserve_fixed_addresses(fixed4, fixed6) {
         warn!(error = %e, "users file");
     }
     info!(
-        listen = ?server.local_addrs(),
+        listen = %join(server.local_addrs()),
+        metrics = %server
+            .metrics_addr()
+            .map_or_else(|| "off".to_owned(), |a| format!("http://{a}/metrics")),
         tun = %config.tun.name,
         certificate = %fingerprint,
         users = users.len(),
@@ -308,17 +417,26 @@ fn raise_fd_limit(connections: usize) {
 /// it (connected routes), so the kernel sends clients' traffic our way.
 async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
     use sstp_tun::netlink::Netlink;
-    let tun = sstp_tun::LinuxTun::builder(&config.tun.name)
+    let tun = match sstp_tun::LinuxTun::builder(&config.tun.name)
         .mtu(config.tun.mtu)
         .offload(config.tun.offload)
         .tx_queue_len(config.tun.tx_queue_len)
         .build()
-        .with_context(|| {
-            format!(
-                "creating TUN device {} (needs CAP_NET_ADMIN)",
-                config.tun.name
-            )
-        })?;
+    {
+        Ok(tun) => tun,
+        Err(e) => {
+            let hint = tun_hint(
+                &e,
+                has_capability(CAP_NET_ADMIN),
+                Path::new(TUN_DEVICE).exists(),
+            );
+            bail!(
+                "cannot create the TUN device {}: {e}{}",
+                config.tun.name,
+                hint.map(|h| format!("; {h}")).unwrap_or_default()
+            );
+        }
+    };
     let netlink = Netlink::new().context("opening rtnetlink")?;
     let v4 = Ipv4Pool::new(config.network.ipv4_pool)?;
     let mut addresses = vec![(IpAddr::V4(v4.server()), v4.net().prefix_len())];
@@ -340,6 +458,108 @@ async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
         .context("setting the TUN up")?;
     info!(name = %config.tun.name, mtu = config.tun.mtu, "TUN device ready");
     Ok(tun)
+}
+
+/// The TUN clone device.
+const TUN_DEVICE: &str = "/dev/net/tun";
+/// Capability numbers (linux/capability.h).
+const CAP_NET_BIND_SERVICE: u32 = 10;
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Whether the process has `cap` in its effective set (`CapEff` of
+/// /proc/self/status); false when that cannot be read.
+fn has_capability(cap: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << cap) != 0)
+}
+
+const MISSING_TUN_HINT: &str = "/dev/net/tun does not exist and could not be made: create it (mknod /dev/net/tun c 10 200, with modprobe tun), or give the container the device";
+
+/// What to do about a TUN device that could not be created, when the cause
+/// is one the admin can fix; `None` when nothing fitting can be said.
+fn tun_hint(
+    error: &std::io::Error,
+    has_net_admin: bool,
+    device_exists: bool,
+) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    // tun-rs makes a missing device node itself (mknod) when it may; it is
+    // missing here only when that was refused (no CAP_MKNOD, a read-only /dev).
+    if !device_exists {
+        return Some(MISSING_TUN_HINT);
+    }
+    // ENODEV: the node is there, the driver is not.
+    if error.raw_os_error() == Some(19) {
+        return Some("the kernel has no TUN driver: load it (modprobe tun)");
+    }
+    match error.kind() {
+        ErrorKind::PermissionDenied if !has_net_admin => Some(
+            "creating a TUN device needs CAP_NET_ADMIN: run as root, or grant it (AmbientCapabilities=CAP_NET_ADMIN)",
+        ),
+        ErrorKind::PermissionDenied => Some(
+            "the process has CAP_NET_ADMIN but may not open /dev/net/tun: check the device's permissions and the service's DeviceAllow=",
+        ),
+        ErrorKind::ResourceBusy => {
+            Some("another program holds a device of that name: change tun.name or stop it")
+        }
+        _ => None,
+    }
+}
+
+/// Adds what to do to a bind failure, when something fitting can be said.
+fn with_bind_hint(e: ServerError) -> anyhow::Error {
+    let hint = match &e {
+        ServerError::Bind { addr, error, .. } => bind_hint(
+            *addr,
+            error,
+            has_capability(CAP_NET_BIND_SERVICE),
+            unprivileged_port_start(),
+        ),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+        None => e.into(),
+    }
+}
+
+/// The lowest port binding without CAP_NET_BIND_SERVICE may use
+/// (net.ipv4.ip_unprivileged_port_start, 1024 unless changed).
+fn unprivileged_port_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024)
+}
+
+fn bind_hint(
+    addr: SocketAddr,
+    error: &std::io::Error,
+    has_bind_service: bool,
+    unprivileged_start: u16,
+) -> Option<String> {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::AddrInUse => Some(
+            "another program listens there (another sstp-server?): stop it or change the address"
+                .to_owned(),
+        ),
+        ErrorKind::PermissionDenied if addr.port() < unprivileged_start && !has_bind_service => {
+            Some(format!(
+                "ports below {unprivileged_start} need root or CAP_NET_BIND_SERVICE (AmbientCapabilities=CAP_NET_BIND_SERVICE)"
+            ))
+        }
+        ErrorKind::AddrNotAvailable => {
+            Some("no interface of this host has that address".to_owned())
+        }
+        _ => None,
+    }
 }
 
 fn warn_if_not_forwarding(ipv6: bool) {
@@ -387,14 +607,108 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     file.write_all(data)
 }
 
-fn nt_hash() -> Result<()> {
+/// Prints the NT hash of the first line of standard input. An empty
+/// password is a usage error (status 2): its hash would be a valid-looking
+/// users-file entry that any client can log in with no password.
+fn nt_hash() -> ExitCode {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
+    if let Err(e) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
     let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!(
+            "error: the password is empty; give it on standard input, for example: printf '%s\\n' 'the password' | sstp-server nt-hash"
+        );
+        return ExitCode::from(2);
+    }
     let hash = sstp_core::crypto::mschapv2::NtPasswordHash::from_password(password);
     println!("{}", hex::encode_upper(hash.as_bytes()));
-    Ok(())
+    ExitCode::SUCCESS
+}
+
+/// `a, b, c` of displayable items (listen addresses in logs and output).
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::*;
+
+    /// The hint fits the cause: a missing device node is not a missing
+    /// capability, and a process that has CAP_NET_ADMIN is not told to get it.
+    #[test]
+    fn tun_hints_fit_the_cause() {
+        let denied = Error::from_raw_os_error(1); // EPERM from TUNSETIFF
+        let missing = Error::from_raw_os_error(2); // ENOENT opening /dev/net/tun
+        assert_eq!(tun_hint(&missing, true, false), Some(MISSING_TUN_HINT));
+        assert_eq!(
+            tun_hint(&Error::from_raw_os_error(19), true, true),
+            Some("the kernel has no TUN driver: load it (modprobe tun)")
+        );
+        assert_eq!(
+            tun_hint(&denied, false, false),
+            tun_hint(&missing, true, false)
+        );
+        assert_eq!(
+            tun_hint(&denied, false, true),
+            Some(
+                "creating a TUN device needs CAP_NET_ADMIN: run as root, or grant it (AmbientCapabilities=CAP_NET_ADMIN)"
+            )
+        );
+        let with_cap = tun_hint(&denied, true, true).expect("a hint");
+        assert!(!with_cap.contains("needs CAP_NET_ADMIN"), "{with_cap}");
+        assert_eq!(
+            with_cap,
+            "the process has CAP_NET_ADMIN but may not open /dev/net/tun: check the device's permissions and the service's DeviceAllow="
+        );
+        assert_eq!(
+            tun_hint(&Error::from(ErrorKind::InvalidInput), true, true),
+            None
+        );
+    }
+
+    #[test]
+    fn bind_hints_fit_the_cause() {
+        let v4 = |port| SocketAddr::from(([0, 0, 0, 0], port));
+        let denied = Error::from_raw_os_error(13); // EACCES
+        assert_eq!(
+            bind_hint(v4(443), &denied, false, 1024).as_deref(),
+            Some(
+                "ports below 1024 need root or CAP_NET_BIND_SERVICE (AmbientCapabilities=CAP_NET_BIND_SERVICE)"
+            )
+        );
+        // With the capability, or on a port anyone may bind, it is something else.
+        assert_eq!(bind_hint(v4(443), &denied, true, 1024), None);
+        assert_eq!(bind_hint(v4(8443), &denied, false, 1024), None);
+        assert_eq!(bind_hint(v4(443), &denied, false, 80), None);
+        let in_use = Error::from_raw_os_error(98); // EADDRINUSE
+        assert_eq!(
+            bind_hint(v4(443), &in_use, true, 1024).as_deref(),
+            Some(
+                "another program listens there (another sstp-server?): stop it or change the address"
+            )
+        );
+    }
+
+    #[test]
+    fn verbosity_levels() {
+        assert_eq!(log_filter(0), "info");
+        assert_eq!(log_filter(1), "debug");
+        assert_eq!(log_filter(2), "trace");
+        assert_eq!(log_filter(9), "trace");
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

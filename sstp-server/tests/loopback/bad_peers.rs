@@ -241,6 +241,38 @@ async fn not_tls_and_silent_peers_are_dropped() {
     scene.finish().await;
 }
 
+/// A bare TCP probe (a load balancer's check: connect, close, no byte) is
+/// counted as a probe, not as a failed TLS handshake; a real TLS failure
+/// still is one.
+#[tokio::test]
+async fn tcp_probes_are_counted_apart_from_tls_failures() {
+    let scene = Scene::new().await;
+    for _ in 0..3 {
+        drop(TcpStream::connect(scene.server.addr).await.expect("tcp"));
+    }
+    scene
+        .server
+        .wait_for("three probes counted", |s| {
+            s.metric("sstp_tcp_probes_total") == 3.0
+        })
+        .await;
+    let mut garbage = TcpStream::connect(scene.server.addr).await.expect("tcp");
+    garbage
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let (_, closed) = read_until_closed(&mut garbage, STEP).await;
+    assert!(closed);
+    scene
+        .server
+        .wait_for("the bad handshake counted", |s| {
+            s.metric("sstp_rejected_connections_total{reason=\"tls_handshake\"}") == 1.0
+        })
+        .await;
+    assert_eq!(scene.server.metric("sstp_tcp_probes_total"), 3.0);
+    scene.finish().await;
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_user_fail_cleanly() {
     let scene = Scene::new().await;

@@ -66,6 +66,20 @@ fn gen_cert_then_check_config() {
         printed.contains("CHAP-MD5 needs the plaintext password"),
         "{printed}"
     );
+    // The same check as an option of `run`, and with -v/-vv.
+    for args in [
+        &["run", "--check-config", "--config"][..],
+        &["-v", "--check-config", "--config"],
+        &["run", "-vv", "--check-config", "--config"],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg(&config)
+            .output()
+            .expect("check");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), printed, "{args:?}");
+    }
 
     // A fixed address outside the pool is an error, with the reason.
     std::fs::write(
@@ -251,12 +265,294 @@ fn nt_hash_of_a_password() {
     );
 }
 
+/// The one `error:` line of a failed run, and that there is only one.
+fn error_line(out: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("Caused by"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    errors[0].to_owned()
+}
+
+/// The cause once, in one line: checking and running alike.
 #[test]
 fn a_missing_config_fails_with_the_path() {
+    for args in [
+        &["--check-config", "--config", "/nonexistent/server.toml"][..],
+        &["run", "--config", "/nonexistent/server.toml"],
+        &["--config", "/nonexistent/server.toml"],
+    ] {
+        let out = Command::new(BIN).args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            error_line(&out),
+            "error: cannot read /nonexistent/server.toml: No such file or directory (os error 2)",
+            "{args:?}"
+        );
+    }
+}
+
+/// A valid configuration in `dir` that listens on `listen`; its pool and
+/// TUN name are the test's own, so nothing clashes with a real server.
+fn write_config(dir: &std::path::Path, listen: std::net::SocketAddr) -> std::path::PathBuf {
     let out = Command::new(BIN)
-        .args(["--check-config", "--config", "/nonexistent/server.toml"])
+        .current_dir(dir)
+        .args(["gen-cert", "--name", "localhost", "--force"])
         .output()
-        .expect("check");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/server.toml"));
+        .expect("gen-cert");
+    assert!(out.status.success(), "{out:?}");
+    std::fs::write(dir.join("users.toml"), "[users.a]\npassword = \"x\"\n").expect("users");
+    let config = dir.join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"{listen}\"]\n[http]\nmetrics_listen = \"127.0.0.1:0\"\n\
+             [tun]\nname = \"sstpcli{}\"\n[network]\nipv4_pool = \"10.213.0.0/24\"\n",
+            std::process::id() % 10_000
+        ),
+    )
+    .expect("config");
+    config
+}
+
+/// A port in use: one line, the address, the setting, the OS error once,
+/// and a hint that fits; found before the TUN device is made.
+#[test]
+fn an_address_in_use_is_one_line_with_a_hint() {
+    let dir = temp_dir("inuse");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let config = write_config(&dir, addr);
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&out),
+        format!(
+            "error: cannot listen on {addr} (listen): Address already in use (os error 98); \
+             another program listens there (another sstp-server?): stop it or change the address"
+        )
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("TUN"),
+        "the TUN comes after the ports: {stderr}"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// `--help` says what the signals do, how to get more logs, and only the
+/// options each command takes.
+#[test]
+fn help_names_signals_and_logging_and_only_relevant_options() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().expect("help");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let text = help(args);
+        for needle in [
+            "SIGHUP   reload the certificate, the key and the users file",
+            "RUST_LOG",
+            "-v, --verbose",
+            "-c, --config <FILE>",
+            "--check-config",
+        ] {
+            assert!(text.contains(needle), "{args:?} lacks {needle:?}:\n{text}");
+        }
+    }
+    for args in [&["gen-cert", "--help"][..], &["nt-hash", "--help"]] {
+        let text = help(args);
+        assert!(!text.contains("--config"), "{args:?}:\n{text}");
+        assert!(!text.contains("--check-config"), "{args:?}:\n{text}");
+    }
+}
+
+/// Options of running the server are refused before other commands, with
+/// nothing done.
+#[test]
+fn run_options_are_refused_before_other_commands() {
+    let dir = temp_dir("refuse");
+    for (args, flag, command) in [
+        (
+            &["--check-config", "gen-cert", "--name", "x"][..],
+            "--check-config",
+            "gen-cert",
+        ),
+        (
+            &["--config", "s.toml", "gen-cert", "--name", "x"],
+            "--config",
+            "gen-cert",
+        ),
+        (&["--check-config", "nt-hash"], "--check-config", "nt-hash"),
+    ] {
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.lines().next().unwrap_or_default(),
+            format!("error: {flag} is an option of running the server; {command} does not take it"),
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!dir.join("cert.pem").exists(), "no certificate was made");
+    assert!(!dir.join("key.pem").exists());
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+fn nt_hash_of(input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("nt-hash")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("nt-hash");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+/// An empty password has a hash, but a users file must not get it.
+#[test]
+fn nt_hash_refuses_an_empty_password() {
+    for input in [&b"\n"[..], b"", b"\r\n"] {
+        let out = nt_hash_of(input);
+        assert_eq!(out.status.code(), Some(2), "{input:?}");
+        assert!(out.stdout.is_empty(), "{input:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim_end(),
+            "error: the password is empty; give it on standard input, for example: printf '%s\\n' 'the password' | sstp-server nt-hash"
+        );
+    }
+}
+
+/// The NT hashes the documentation shows are those of the passwords it
+/// says they are made from.
+#[test]
+fn documented_nt_hashes_match_their_passwords() {
+    for (file, text) in [
+        ("README.md", include_str!("../../README.md")),
+        (
+            "users.example.toml",
+            include_str!("../../users.example.toml"),
+        ),
+    ] {
+        let password = text
+            .lines()
+            .find_map(|l| {
+                let rest = l.split("printf '%s\\n' '").nth(1)?;
+                rest.split('\'').next()
+            })
+            .unwrap_or_else(|| panic!("{file}: no nt-hash example"));
+        let hash = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("nt_hash = \""))
+            .and_then(|l| l.split('"').next())
+            .unwrap_or_else(|| panic!("{file}: no nt_hash"));
+        let out = nt_hash_of(format!("{password}\n").as_bytes());
+        assert!(out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            hash,
+            "{file}: the example hash is not that of {password:?}"
+        );
+    }
+}
+
+/// Root tier: why the binary cannot run, under the real conditions, in a
+/// network and mount namespace of its own (nothing outside changes).
+/// `None` (and a printed reason) when the machine cannot set that up.
+fn run_isolated(dir: &std::path::Path, setup: &str, prefix: &str) -> Option<std::process::Output> {
+    if !nix::unistd::geteuid().is_root() {
+        println!("skipped: needs root (namespaces, capabilities)");
+        return None;
+    }
+    for tool in ["unshare", "setpriv", "ip", "timeout"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            println!("skipped: needs {tool}");
+            return None;
+        }
+    }
+    // `timeout`: should the server start after all, the test still ends.
+    let script = format!(
+        "ip link set lo up && {setup} exec timeout -s INT 20 {prefix} \"$0\" --config \"$1\""
+    );
+    let out = Command::new("unshare")
+        .args(["--net", "--mount", "sh", "-c", &script, BIN])
+        .arg(dir.join("server.toml"))
+        .output()
+        .expect("unshare");
+    Some(out)
+}
+
+/// Port 443 without CAP_NET_BIND_SERVICE: the hint names the capability.
+#[test]
+fn a_low_port_without_cap_net_bind_service_says_so() {
+    let dir = temp_dir("lowport");
+    write_config(&dir, "127.0.0.1:443".parse().expect("addr"));
+    let Some(out) = run_isolated(
+        &dir,
+        "",
+        "setpriv --bounding-set -net_bind_service --inh-caps -net_bind_service --",
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&out),
+        "error: cannot listen on 127.0.0.1:443 (listen): Permission denied (os error 13); \
+         ports below 1024 need root or CAP_NET_BIND_SERVICE (AmbientCapabilities=CAP_NET_BIND_SERVICE)"
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+/// A missing /dev/net/tun is not a missing capability: say which it is.
+#[test]
+fn a_missing_dev_net_tun_says_so() {
+    let dir = temp_dir("notun");
+    let config = write_config(&dir, "127.0.0.1:0".parse().expect("addr"));
+    let name = std::fs::read_to_string(&config)
+        .expect("config")
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("name = \"")?
+                .strip_suffix('"')
+                .map(str::to_owned)
+        })
+        .expect("tun name");
+    // A private tmpfs over /dev/net hides the device from this process only,
+    // and without CAP_MKNOD tun-rs cannot make it again (as in a container).
+    let Some(out) = run_isolated(
+        &dir,
+        "mount -t tmpfs none /dev/net &&",
+        "setpriv --bounding-set -mknod --",
+    ) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        error_line(&out),
+        format!(
+            "error: cannot create the TUN device {name}: No such file or directory (os error 2); \
+             /dev/net/tun does not exist and could not be made: create it (mknod /dev/net/tun c 10 200, \
+             with modprobe tun), or give the container the device"
+        )
+    );
+    std::fs::remove_dir_all(&dir).expect("cleanup");
 }

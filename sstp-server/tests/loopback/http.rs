@@ -5,8 +5,10 @@ use tokio::io::AsyncWriteExt;
 
 use crate::support::*;
 
+/// `/healthz` on the SSTP port; `/metrics` only on its own listener
+/// (`http.metrics_listen`): the SSTP port answers it like any unknown path.
 #[tokio::test]
-async fn healthz_and_metrics_on_the_tls_port() {
+async fn healthz_on_the_tls_port_metrics_on_their_own_listener() {
     let server = TestServer::start().await;
     let client = server.client().connect().await.expect("a session");
 
@@ -14,7 +16,22 @@ async fn healthz_and_metrics_on_the_tls_port() {
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
     assert!(health.ends_with("\r\n\r\nok\n"), "{health}");
 
-    let metrics = http_request(&server, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    let on_vpn_port =
+        http_request(&server, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+    assert!(
+        on_vpn_port.starts_with("HTTP/1.1 404 Not Found\r\n"),
+        "{on_vpn_port}"
+    );
+    assert!(!on_vpn_port.contains("sstp_"), "{on_vpn_port}");
+
+    let metrics_addr = server.metrics_addr.expect("metrics listener");
+    assert!(metrics_addr.ip().is_loopback());
+    assert!(!server.local_addrs.contains(&metrics_addr));
+    let metrics = plain_http_request(
+        metrics_addr,
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await;
     assert!(metrics.starts_with("HTTP/1.1 200 OK\r\n"), "{metrics}");
     assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
     let body = metrics.split("\r\n\r\n").nth(1).expect("body");
@@ -26,11 +43,25 @@ async fn healthz_and_metrics_on_the_tls_port() {
         "sstp_auth_failures_total",
         "sstp_handshake_seconds_bucket",
         "sstp_sessions_total",
+        "sstp_tcp_probes_total",
     ] {
         assert!(body.contains(family), "{family} missing");
     }
     assert!(metric_value(body, "sstp_handshake_seconds_count") >= 1.0);
+    let other = plain_http_request(metrics_addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(other.starts_with("HTTP/1.1 404"), "{other}");
     client.close().await;
+}
+
+/// `http.metrics = false`: no metrics listener at all.
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    let mut config = test_config();
+    config.http.metrics = false;
+    let server = TestServer::start_with(config).await;
+    assert_eq!(server.metrics_addr, None);
+    let on_vpn_port = http_request(&server, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(on_vpn_port.starts_with("HTTP/1.1 404"), "{on_vpn_port}");
 }
 
 #[tokio::test]

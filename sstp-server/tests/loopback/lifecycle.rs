@@ -206,3 +206,45 @@ async fn tls_12_and_13() {
         .await
         .expect("1.3 still works");
 }
+
+/// Shutdown with a session up is prompt: the client gets its LCP Terminate
+/// and Call Disconnect at once and answers, and `run` returns.
+#[tokio::test]
+async fn shutdown_with_a_session_up_is_prompt() {
+    let mut server = TestServer::start().await;
+    let client = server.client().connect().await.expect("client");
+    let started = tokio::time::Instant::now();
+    server.shutdown().await.expect("run returns Ok");
+    let took = started.elapsed();
+    assert!(client.ended().await.saw_call_disconnect());
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "shutdown with one session took {took:?}"
+    );
+}
+
+/// A client that hung (connected, reading, answering nothing) does not hold
+/// shutdown up for the teardown timers or `limits.shutdown_grace` (3 s in
+/// the test config): the server closes its TLS after a short bound and
+/// `run` returns well within a second.
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_client_that_stopped_answering() {
+    let mut server = TestServer::start().await;
+    let client = server.client().connect().await.expect("client");
+    client.mute();
+    let started = tokio::time::Instant::now();
+    server.shutdown().await.expect("run returns Ok");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "shutdown with a hung client took {took:?}"
+    );
+    let end = client.ended().await;
+    assert_eq!(
+        end.reason,
+        Some(CloseReason::TransportClosed),
+        "the server closed the connection"
+    );
+    assert_eq!(server.handle.leases_in_use(), (0, 0));
+    assert_eq!(server.handle.active_sessions(), 0);
+}

@@ -195,7 +195,13 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
         status.success(),
         "daemon exit after SIGTERM: {status}\n{logs}"
     );
-    for line in ["TUN device ready", "session up", "session end", "SIGTERM"] {
+    for line in [
+        "TUN device ready",
+        "session up",
+        "session end",
+        "SIGTERM",
+        "metrics=http://127.0.0.1:9478/metrics",
+    ] {
         assert!(logs.contains(line), "log lacks {line:?}:\n{logs}");
     }
 }
@@ -220,11 +226,16 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
     assert!(v6.peer.is_some());
 
     // The client answers echo requests to its addresses, like a host would.
+    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
     let responder = tokio::spawn(async move {
         loop {
-            let packet = client.recv().await;
-            if let Some(reply) = echo_reply(&packet) {
-                client.send(reply);
+            tokio::select! {
+                _ = &mut stop_rx => return client,
+                packet = client.recv() => {
+                    if let Some(reply) = echo_reply(&packet) {
+                        client.send(reply);
+                    }
+                }
             }
         }
     });
@@ -249,14 +260,17 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         .expect("ping");
         let text = String::from_utf8_lossy(&out.stdout);
         if !(out.status.success() && text.contains(" 0% packet loss")) {
-            let metrics = metrics_text(addr, &ca).await;
+            let metrics = metrics_text().await;
             panic!(
                 "ping {target}: {text}{}\nserver metrics:\n{metrics}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
     }
-    responder.abort();
+    let _ = stop_tx.send(());
+    let client = responder
+        .await
+        .expect("the responder hands the client back");
 
     // SIGHUP with an expired certificate in place: refused, logged with the
     // reason, and the old certificate goes on serving.
@@ -289,19 +303,48 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         .close()
         .await;
 
-    // SIGTERM: graceful shutdown.
+    // SIGTERM with the session up: the client gets its Call Disconnect and
+    // the daemon is gone within a second (it took 1.2-1.9 s).
+    let sent = Instant::now();
     nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let end = client.ended().await;
+    assert!(
+        end.saw_call_disconnect(),
+        "Call Disconnect (0x0006) among {:04x?}",
+        end.control_types
+    );
+    while !exited(daemon) {
+        assert!(
+            sent.elapsed() < Duration::from_secs(1),
+            "the daemon still runs {:?} after SIGTERM",
+            sent.elapsed()
+        );
+        sleep(Duration::from_millis(10)).await;
+    }
 }
 
-async fn metrics_text(addr: SocketAddr, ca: &rustls_pki_types::CertificateDer<'static>) -> String {
+/// Whether the process has exited (gone, or a zombie waiting to be reaped).
+fn exited(pid: nix::unistd::Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        // "pid (comm) state ...": the state follows the last ')'.
+        stat.rsplit(')')
+            .next()
+            .and_then(|rest| rest.trim_start().chars().next())
+            == Some('Z')
+    })
+}
+
+/// The daemon's metrics, from its default metrics listener (loopback of the
+/// namespace, plain HTTP).
+async fn metrics_text() -> String {
     use tokio::io::AsyncWriteExt;
-    let Ok(mut tls) = tls_connect(addr, ca).await else {
+    let Ok(mut tcp) = TcpStream::connect((Ipv4Addr::LOCALHOST, 9478)).await else {
         return "(no connection)".into();
     };
-    let _ = tls
+    let _ = tcp
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await;
-    let (bytes, _) = read_until_closed(&mut tls, STEP).await;
+    let (bytes, _) = read_until_closed(&mut tcp, STEP).await;
     String::from_utf8_lossy(&bytes).into_owned()
 }
 

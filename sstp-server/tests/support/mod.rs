@@ -94,6 +94,8 @@ impl Pki {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub local_addrs: Vec<SocketAddr>,
+    /// Where `/metrics` is served (plain HTTP), if it is.
+    pub metrics_addr: Option<SocketAddr>,
     pub handle: ServerHandle,
     pub tun: MemTunHandle,
     pub pki: Pki,
@@ -109,6 +111,8 @@ pub fn test_config() -> Config {
     let config = Config::from_toml(
         r#"
         listen = ["127.0.0.1:0"]
+        [http]
+        metrics_listen = "127.0.0.1:0"
         [network]
         ipv4_pool = "10.77.0.0/22"
         ipv6_pool = "fd00:77::/48"
@@ -154,6 +158,7 @@ impl TestServer {
         let (v4, v6) = users.fixed_addresses();
         assert!(server_handle.reserve_fixed_addresses(v4, v6).is_empty());
         let local_addrs = server.local_addrs().to_vec();
+        let metrics_addr = server.metrics_addr();
         let addr = local_addrs[0];
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -162,6 +167,7 @@ impl TestServer {
         Self {
             addr,
             local_addrs,
+            metrics_addr,
             handle: server_handle,
             tun: handle,
             pki,
@@ -303,6 +309,15 @@ pub async fn http_request(server: &TestServer, request: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// A plain-HTTP request (no TLS) to `addr`; the whole response.
+pub async fn plain_http_request(addr: SocketAddr, request: &str) -> String {
+    let mut tcp = TcpStream::connect(addr).await.expect("TCP");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let (bytes, closed) = read_until_closed(&mut tcp, STEP).await;
+    assert!(closed, "the server closes a plain HTTP exchange");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 // ---------------------------------------------------------------------------
 // The SSTP test client
 
@@ -356,6 +371,8 @@ enum Cmd {
     /// Several packets in one TLS write.
     SendBurst(Vec<Vec<u8>>),
     Close,
+    /// From now on read but ignore everything (a client that hung).
+    Mute,
 }
 
 /// How the client's session ended.
@@ -518,6 +535,12 @@ impl TestClient {
             .expect("client task")
     }
 
+    /// The client hangs: it keeps its connection and reads, but answers
+    /// nothing from now on.
+    pub fn mute(&self) {
+        let _ = self.cmd.send(Cmd::Mute);
+    }
+
     /// Drops the TCP connection without a word.
     pub fn abort(self) {
         self.task.abort();
@@ -546,6 +569,7 @@ async fn drive(
     scanner.feed(&leftover);
     feed(&mut session, &leftover);
     let mut buf = vec![0u8; 32 * 1024];
+    let mut muted = false;
     loop {
         while let Some(event) = session.poll_event() {
             match event {
@@ -582,7 +606,9 @@ async fn drive(
                 Ok(0) | Err(_) => session.transport_closed(now()),
                 Ok(n) => {
                     scanner.feed(&buf[..n]);
-                    feed(&mut session, &buf[..n]);
+                    if !muted {
+                        feed(&mut session, &buf[..n]);
+                    }
                 }
             },
             c = cmd.recv() => match c {
@@ -599,6 +625,7 @@ async fn drive(
                     }
                 }
                 Some(Cmd::Close) => session.close(now()),
+                Some(Cmd::Mute) => muted = true,
                 None => session.transport_closed(now()),
             },
             () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {

@@ -159,6 +159,10 @@ impl ServerSpec {
         let text = format!(
             r#"
             listen = ["{listen}"]
+            [http]
+            # The client tests read counters through the handle; a fixed
+            # metrics port would clash between servers running at once.
+            metrics = false
             [network]
             ipv4_pool = "{ipv4_pool}"
             {ipv6}
