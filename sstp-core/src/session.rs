@@ -495,7 +495,7 @@ impl Core {
                     self.control.set_hlak(now, hlak, &mut self.tx);
                 } else {
                     // 3.2.7.1: the client sends Call Connected only now,
-                    // after it verified the server (PROTOCOL.md 3.7 item 5).
+                    // after it verified the server.
                     self.control.client_authenticated(now, &hlak, &mut self.tx);
                 }
                 self.events

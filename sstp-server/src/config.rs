@@ -351,7 +351,8 @@ impl Config {
             );
         }
         // 1280 is the IPv6 minimum (RFC 8200 5); 4087 the most one SSTP
-        // data packet carries (MS-SSTP 2.2.3, PROTOCOL.md 3.2).
+        // data packet carries (MS-SSTP 2.2.1: a 12-bit length, 4095,
+        // less the 4-byte SSTP header and 4 bytes of PPP header, 2.2.3).
         let max_mtu = sstp_core::session::MAX_IP_PACKET;
         if usize::from(self.tun.mtu) > max_mtu || self.tun.mtu < 576 {
             return invalid(format!(

@@ -584,7 +584,7 @@ impl fmt::Debug for TlsState {
 impl TlsState {
     /// A rustls server on aws-lc-rs with `identity`, TLS 1.3 and (unless
     /// `min_version` says 1.3) TLS 1.2, which Windows 10 needs
-    /// (PROTOCOL.md 3.7 item 10). No client certificates, no ALPN.
+    /// (it has no TLS 1.3). No client certificates, no ALPN.
     pub(crate) fn new(identity: TlsIdentity, min_version: TlsVersion) -> Result<Self, TlsError> {
         let mut provider = rustls::crypto::aws_lc_rs::default_provider();
         // AES-128-GCM first, and our order rather than the client's: many clients (rustls, for
@@ -664,8 +664,8 @@ impl SelfSigned {
 
 /// Makes a self-signed ECDSA P-256 certificate for `names` (DNS names or IP
 /// addresses, all in the subjectAltName; the first is also the CN) with the
-/// serverAuth extended key usage Windows requires (MS-SSTP 3.2.4.1,
-/// PROTOCOL.md 3.7 item 6), valid from a day ago for `days` days.
+/// serverAuth extended key usage Windows requires (MS-SSTP
+/// 3.2.4.1), valid from a day ago for `days` days.
 /// `names` must be DNS names (a leading `*.` wildcard allowed) or IP
 /// addresses, and `days` 1 to [`MAX_CERT_DAYS`].
 pub fn generate_self_signed(names: &[String], days: u32) -> Result<SelfSigned, TlsError> {

@@ -437,7 +437,7 @@ mod tests {
     const SHA256_NONCE: &str = "412B489AEBD7ECC7D08966F26BE7CD72B231A0E9210D7C91B308862B0344C435";
     const SHA256_CERT: &str = "7993EF314C493DACE9F02D60E7E61C84B6690AAFE9D7AEEA92CBBE8AD599422D";
     const SHA256_MAC: &str = "52A68EFD8CFFBF52770B8F0FE8EC73716583AF6D611EB6D179B3B20840985449";
-    /// PROTOCOL.md 6.1 (computed from the §4.7 HLAK).
+    /// Not printed in §4.7: computed here from its HLAK (§3.2.5.2.4).
     const SHA256_CMK: &str = "ECF59AC9FE155CF0A9E7D66ADC1B363C1AD7BA91A9217F0CEC2A534298828DF6";
 
     /// MS-SSTP §4.7, SHA1 example: CALL_CONNECTED as sent.
@@ -453,7 +453,7 @@ mod tests {
     const SHA1_NONCE: &str = "0F1A2D58D4A3E3000FAD3CE4906E07B707AA9E441CCEAC5CBD7B2CC1C9D86CDF";
     const SHA1_CERT: &str = "5826B629BDA59B8E6FD8DCD2622FD34C534805A5";
     const SHA1_MAC: &str = "69915DD583D8062FEF16F61DB2F03290EC27CB6C";
-    /// PROTOCOL.md 6.1 (computed from the §4.7 HLAK).
+    /// Not printed in §4.7: computed here from its HLAK (§3.2.5.2.2).
     const SHA1_CMK: &str = "A98B862A38CC7E224B42CD128586ACB22F0BD1E9";
 
     fn cert_hashes(sha1: &str, sha256: &str) -> CertHashes {
@@ -546,7 +546,8 @@ mod tests {
 
     #[test]
     fn chained_rfc2759_hlak_and_cmks() {
-        // PROTOCOL.md 6.3: HLAK for the RFC 2759 §9.2 credentials.
+        // HLAK (MS-SSTP §3.2.5.2.4) for the RFC 2759 §9.2 credentials, from
+        // their RFC 3079 §3.5.3 MPPE keys; derived here, not published.
         let hash = NtPasswordHash::from_password("clientPass");
         let nt: [u8; 24] = h("82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF");
         let master = MasterKey::from_password_hash(&hash, &nt);
@@ -574,7 +575,7 @@ mod tests {
 
     #[test]
     fn zero_hlak_cmks() {
-        // PROTOCOL.md 6.3: the PAP / CHAP-MD5 path.
+        // The PAP / CHAP-MD5 path: no keys, a zero HLAK (MS-SSTP §3.2.5.2.4).
         let zero = Hlak::zero();
         assert_eq!(zero.as_bytes(), &[0u8; 32]);
         assert_eq!(

@@ -8,8 +8,8 @@
 //! **Direction.** The Magic2-derived key is the client's send key and the
 //! server's receive key; the Magic3-derived key is the client's receive key
 //! and the server's send key. RFC 3079 §3.5.3 labels the Magic3 key
-//! "SendStartKey128" because its example is computed for the server side
-//! (PROTOCOL.md 6.3 "labelling pitfall").
+//! "SendStartKey128" because its example is computed for the server side,
+//! an easy label to misread.
 
 use sha1::{Digest, Sha1};
 use zeroize::Zeroize;
@@ -239,7 +239,7 @@ mod tests {
         v.try_into().expect("test hex length")
     }
 
-    // RFC 3079 §3.5.3 (PROTOCOL.md 6.3), built on the RFC 2759 §9.2 exchange.
+    // RFC 3079 §3.5.3, built on the RFC 2759 §9.2 exchange.
     const NT_RESPONSE: &str = "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF";
     const PASSWORD_HASH_HASH: &str = "41C00C584BD2D91C4017A2A12FA59F3F";
     const MASTER_KEY: &str = "FDECE3717A8C838CB388E527AE3CDD31";
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn lowercase_k_in_magic1_would_be_wrong() {
-        // Guards the PROTOCOL.md pitfall: the constant has a capital K, and
+        // RFC 3079 §3.4's Magic1 has a capital K (an easy slip), and
         // the lowercase variant gives a different key.
         assert!(MAGIC1.ends_with(b"Master Key"));
         let wrong = Sha1::new()

@@ -349,7 +349,7 @@ mod tests {
         v.try_into().expect("test hex length")
     }
 
-    // RFC 2759 §9.2 (PROTOCOL.md 6.2).
+    // RFC 2759 §9.2.
     const USER: &[u8] = b"User";
     const PASSWORD: &str = "clientPass";
     const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";

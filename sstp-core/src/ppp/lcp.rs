@@ -15,8 +15,8 @@
 //!   fails with [`NegotiationFailure::PeerRefusesAuthentication`] (the
 //!   server requires authentication). An empty list asks for none.
 //!
-//! Never PFC or ACFC: the link parses both frame forms anyway (PROTOCOL.md
-//! 3.7 pitfall 3), and not asking keeps every frame we send uncompressed.
+//! Never PFC or ACFC: the link parses both frame forms anyway (Windows
+//! asks for both, RFC 1661 6.5 and 6.6), and not asking keeps every frame we send uncompressed.
 //!
 //! # What we accept
 //!
@@ -768,7 +768,7 @@ mod tests {
     use crate::ppp::negotiator::testing::*;
     use proptest::prelude::*;
 
-    /// RRAS's first LCP Configure-Request (PROTOCOL.md 3.7 pitfall 1; the
+    /// RRAS's first LCP Configure-Request (the
     /// sstpc log in axot/isstp#5: MRU 4091, AUTH EAP, MAGIC 0x51A2411C,
     /// PFC, ACFC, CALLBACK 06, MRRU 1614, EPDISC class 1); the same bytes as
     /// the `wire::options` fixture `RRAS_LCP_CONFREQ`, LCP packet only.

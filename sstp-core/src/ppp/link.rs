@@ -14,7 +14,7 @@
 //!
 //! Rules from RFC 1661 it enforces:
 //! - authentication starts only once LCP is Opened in both directions
-//!   (section 3.5; sstpc ignores a challenge before that, PROTOCOL.md 3.7 item 2);
+//!   (section 3.5; sstpc ignores a challenge before that);
 //! - NCP packets before the Network phase are silently discarded (3.5);
 //! - a frame of a protocol we do not run gets a Protocol-Reject, and only
 //!   while LCP is Opened (5.7);

@@ -903,7 +903,7 @@ fn send_ip_applies_backpressure_and_mtu() {
 
 #[test]
 fn windows_style_lcp_request_converges() {
-    // RRAS-style first Configure-Request (PROTOCOL.md 3.7 item 1): MRU 4091,
+    // RRAS-style first Configure-Request (axot/isstp#5): MRU 4091,
     // Auth EAP, Magic, PFC, ACFC, Callback, MRRU 1614, EPDISC. The server
     // must reject the extras and converge with a client that sends them.
     let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
@@ -968,7 +968,8 @@ fn poll_timeout_never_goes_backwards_through_a_whole_session() {
 
 #[test]
 fn hlak_glue_matches_the_chained_vector() {
-    // PROTOCOL.md 6.3: the RFC 2759 credentials give this HLAK on both sides.
+    // Chained vector: the RFC 2759 §9.2 credentials give this HLAK
+    // (MS-SSTP 3.2.5.2.4, of the RFC 3079 §3.5.3 keys) on both sides.
     let hash = crate::crypto::mschapv2::NtPasswordHash::from_password("clientPass");
     let nt = [
         0x82, 0x30, 0x9E, 0xCD, 0x8D, 0x70, 0x8B, 0x5E, 0xA0, 0x8F, 0xAA, 0x39, 0x81, 0xCD, 0x83,

@@ -15,11 +15,11 @@
 //! Two deliberate leniencies, both for real peers:
 //! - an Echo Request is answered in every established or establishing state,
 //!   not only in `*_Call_Connected` (3.2.5.3.7 would abort): SoftEther sends
-//!   SSTP echoes every few seconds from the start (PROTOCOL.md 3.7 item 11);
+//!   SSTP echoes every 2.5 to 4.8 seconds from the start;
 //!   an unexpected Echo Response is ignored for the same reason;
 //! - a Call Connected that arrives before the server's authentication
-//!   verdict is held, not rejected (PROTOCOL.md 3.7 item 5; accel-ppp does the
-//!   same), and checked once the HLAK is known.
+//!   verdict is held, not rejected (a client may send it while the server
+//!   still waits on RADIUS; accel-ppp does the same), and checked once the HLAK is known.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -528,7 +528,7 @@ impl Control {
             return;
         };
         if hlak.is_none() {
-            // PROTOCOL.md 3.7 item 5: hold it until the verdict; only one.
+            // Early (the verdict may wait on RADIUS): hold it; only one.
             if deferred.is_none() {
                 *deferred = Some(Box::new(bytes));
             }

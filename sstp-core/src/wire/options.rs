@@ -222,7 +222,8 @@ pub enum LcpOption {
     /// Type 1, Length 4 (RFC 1661 6.1).
     Mru(u16),
     /// Type 2, Length 6 (RFC 1662 7.1). Meaningless on SSTP's octet-stream
-    /// link; clients Configure-Reject it (PROTOCOL.md pitfall 1).
+    /// link; clients Configure-Reject it (SSTP has no HDLC
+    /// framing to escape, MS-SSTP 2.2.3).
     Accm(u32),
     /// Type 3, Length >= 4 (RFC 1661 6.2).
     AuthProtocol(AuthProtocol),
@@ -733,8 +734,8 @@ mod tests {
     /// Whole PPP frames (MS-SSTP 2.2.3 payloads) used as fixtures here and
     /// as the `ppp_frame` fuzz seeds (`fuzz/corpus/ppp_frame/<name>.bin`).
     pub(crate) mod fixtures {
-        /// RRAS's first LCP Configure-Request, in the shape PROTOCOL.md
-        /// pitfall 1 and the sstpc log in axot/isstp#5 describe ("CONFREQ
+        /// RRAS's first LCP Configure-Request, in the shape the
+        /// sstpc log in axot/isstp#5 describe ("CONFREQ
         /// MRU: 4091 AUTH: EAP MAGIC: 0x51A2411C CALLBACK: 06 MRRU: 1614
         /// EPDISC: 01 EF 8B 14 35 C0 16 ..." in a 60-byte SSTP data packet,
         /// which leaves room for exactly PFC, ACFC and a 20-byte class-1

@@ -62,7 +62,8 @@
 //! | EAP-MSCHAPv2 | `Hlak::from_eap_msk` of the MSK | the MSK from the verdict (or built from its MPPE keys) |
 //!
 //! For the same exchange all key-deriving rows give the same 32 bytes
-//! (PROTOCOL.md 6.3). CHAP-MD5 and PAP authenticate the peer only: a client
+//! (MS-SSTP 3.2.5.2.4 orders the MPPE keys per side so the HLAKs match;
+//! the chained RFC 2759 vector in the tests pins it). CHAP-MD5 and PAP authenticate the peer only: a client
 //! cannot tell a real server from an impostor with those methods.
 
 use std::time::{Duration, Instant};

@@ -397,7 +397,8 @@ mod tests {
         v.try_into().expect("test hex length")
     }
 
-    // RFC 2759 §9.2 and PROTOCOL.md 6.2 / 6.3.
+    // RFC 2759 §9.2, and the HLAK (MS-SSTP §3.2.5.2.4) of its RFC 3079
+    // §3.5.3 MPPE keys.
     const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";
     const PEER_CHALLENGE: &str = "21402324255E262A28295F2B3A337C7E";
     const PASSWORD_HASH: &str = "44EBBA8D5312B8D611474411F56989AE";

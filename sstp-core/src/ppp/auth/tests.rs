@@ -1,7 +1,7 @@
 //! Authenticator ↔ peer wired together in memory on virtual time, for every
 //! method: success, wrong password (a clear failure on both sides), lost
-//! packets and retransmission, timeouts, equal HLAKs (and the PROTOCOL.md
-//! 6.3 chained HLAK for the RFC 2759 credentials), and proptests feeding
+//! packets and retransmission, timeouts, equal HLAKs (and the chained
+//! HLAK for the RFC 2759 credentials), and proptests feeding
 //! arbitrary bytes to both components. Also the helpers the per-method test
 //! modules share.
 
@@ -28,13 +28,14 @@ pub(super) fn b(s: &str) -> Vec<u8> {
     hex::decode(s.replace(' ', "")).expect("test hex")
 }
 
-// RFC 2759 §9.2 (PROTOCOL.md 6.2, 6.3), shared by the CHAP and EAP tests.
+// RFC 2759 §9.2, shared by the CHAP and EAP tests.
 pub(super) const AUTH_CHALLENGE: &str = "5B5D7C7D7B3F2F3E3C2C602132262628";
 pub(super) const PEER_CHALLENGE: &str = "21402324255E262A28295F2B3A337C7E";
 pub(super) const NT_RESPONSE: &str = "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF";
 pub(super) const S: &str = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
-/// PROTOCOL.md 6.3 chained vector: the SSTP HLAK of the RFC 2759 §9.2
-/// credentials, the same on both sides.
+/// Chained vector: the SSTP HLAK (MS-SSTP §3.2.5.2.4) of the RFC 2759 §9.2
+/// credentials, from their RFC 3079 §3.5.3 MPPE keys; the same on both
+/// sides. Derived here, not published.
 pub(super) const CHAINED_HLAK: &str =
     "D5F0E9521E3EA9589645E86051C822268B7CDC149B993A1BA118CB153F56DCCB";
 

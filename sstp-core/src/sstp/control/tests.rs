@@ -132,7 +132,7 @@ fn full_establishment_both_roles_3_2_and_3_3() {
     assert_eq!(c.chosen_hash(), Some(HashProtocol::Sha256));
     assert!(c.passes_ppp_control() && !c.passes_ppp_data());
 
-    // The Call Connected arrives before the server's verdict: held (PROTOCOL.md 3.7 item 5).
+    // The Call Connected arrives before the server's verdict: held, not rejected.
     c.client_authenticated(now, &hlak(), &mut ctx);
     assert_eq!(
         events(&mut c),
