@@ -582,7 +582,6 @@ fn method_of(auth: &AuthProtocol) -> Option<AuthMethod> {
 impl Negotiator<LcpPolicy> {
     /// Sends an Echo-Request with our Magic-Number and `data` (RFC 1661
     /// 5.8), only when LCP is Opened. Returns its Identifier.
-    #[cfg_attr(not(test), allow(dead_code))] // driven by the link (in progress)
     pub(crate) fn send_echo_request(&mut self, data: &[u8], out: &mut Outbox) -> Option<u8> {
         if !self.is_opened() {
             return None;
@@ -598,7 +597,6 @@ impl Negotiator<LcpPolicy> {
     /// established MRU"). Only when LCP is
     /// Opened ("Protocol-Reject packets can only be sent in the LCP Opened
     /// state"); returns whether it was sent.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn send_protocol_reject(
         &mut self,
         protocol: Protocol,
@@ -715,7 +713,6 @@ impl LcpKeepalive {
 
     /// Acts if the deadline is due: nothing if a frame came in the last
     /// interval, else an Echo-Request, or the verdict that the peer is dead.
-    #[cfg_attr(not(test), allow(dead_code))] // driven by the link (in progress)
     pub(crate) fn handle_timeout(
         &mut self,
         now: Instant,

@@ -26,14 +26,12 @@ pub mod negotiator;
 /// control or authentication protocol (RFC 1661 section 5); the link puts the
 /// Address/Control and Protocol fields in front.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // used by the link (in progress)
 pub(crate) struct ControlFrame {
     pub(crate) protocol: Protocol,
     pub(crate) packet: Vec<u8>,
 }
 
 /// Control packets waiting to be framed and sent, oldest first.
-#[allow(dead_code)]
 pub(crate) type Outbox = VecDeque<ControlFrame>;
 
 /// A dyn-compatible source of cryptographic randomness. `rand_core` 0.10's

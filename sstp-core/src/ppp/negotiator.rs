@@ -478,13 +478,11 @@ impl<P: Policy> Negotiator<P> {
     // ------------------------------------------------------------------
 
     /// Up: the lower layer can carry packets (RFC 1661 4.3).
-    #[cfg_attr(not(test), allow(dead_code))] // driven by the link (in progress)
     pub(crate) fn up(&mut self, now: Instant, out: &mut Outbox) {
         self.event(now, Event::Up, out);
     }
 
     /// Down: the lower layer is gone (RFC 1661 4.3). Sends nothing.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn down(&mut self, now: Instant, out: &mut Outbox) {
         self.event(now, Event::Down, out);
     }
@@ -497,7 +495,6 @@ impl<P: Policy> Negotiator<P> {
 
     /// Open: the protocol may be Opened (RFC 1661 4.3). Clears any
     /// previous failure.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn open(&mut self, now: Instant, out: &mut Outbox) {
         self.failure = None;
         self.event(now, Event::Open, out);
@@ -505,7 +502,6 @@ impl<P: Policy> Negotiator<P> {
 
     /// Close: terminate the protocol, sending `reason` (cut to 255 bytes) in
     /// the Terminate-Request (RFC 1661 4.3, 5.5).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn close(&mut self, now: Instant, reason: &str, out: &mut Outbox) {
         let reason = reason.as_bytes();
         self.terminate_reason = reason.get(..MAX_REASON_LEN).unwrap_or(reason).to_vec();
@@ -524,7 +520,6 @@ impl<P: Policy> Negotiator<P> {
     /// protocol's lower layer is gone for it) then Close, giving `Down` if
     /// it was Opened and `Finished` (added by hand from Closing, whose Down
     /// cell has no `tlf`).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn protocol_rejected(&mut self, now: Instant, out: &mut Outbox) {
         let before = self.fsm.state();
         if !before.lower_layer_up() {
@@ -545,7 +540,6 @@ impl<P: Policy> Negotiator<P> {
 
     /// Processes the Restart timer if it is due: retransmits the
     /// Configure- or Terminate-Request, or gives up (TO-).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
         let before = self.fsm.state();
         let actions = self.fsm.handle_timeout(now);
@@ -589,7 +583,6 @@ impl<P: Policy> Negotiator<P> {
     /// Processes one received packet of this protocol (`packet` starts at
     /// the Code field; padding after Length is ignored). Malformed or
     /// out-of-sequence packets are dropped and counted.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn handle_packet(
         &mut self,
         now: Instant,
@@ -1033,7 +1026,6 @@ impl<P: Policy> Negotiator<P> {
 
     /// Sends a packet with a fresh Identifier, `head` then `data` cut to the
     /// peer's MRU; for the LCP extras (Echo-Request, Protocol-Reject).
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn send_request_packet(
         &mut self,
         code: Code,

@@ -109,7 +109,6 @@ macro_rules! code_space {
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub $repr);
 
-        #[allow(dead_code)]
         impl $name {
             $(
                 $(#[$vmeta])*

@@ -285,7 +285,6 @@ impl Counters {
 /// The authenticator (server) side of one authentication phase. See the
 /// module docs for the call order.
 #[derive(Debug)]
-#[allow(dead_code, reason = "driven by the PPP link (in progress)")]
 pub(crate) struct Authenticator {
     method: AuthMethod,
     config: AuthenticatorConfig,
@@ -305,7 +304,6 @@ enum ServerMachine {
     Eap(eap::EapServer),
 }
 
-#[allow(dead_code, reason = "driven by the PPP link (in progress)")]
 impl Authenticator {
     /// An authenticator for `method`, idle until [`start`](Self::start).
     pub(crate) fn new(method: AuthMethod, config: &AuthenticatorConfig) -> Self {
@@ -334,11 +332,13 @@ impl Authenticator {
     }
 
     /// Packets ignored so far.
+    #[cfg(test)] // only the tests read it
     pub(crate) const fn counters(&self) -> Counters {
         self.counters
     }
 
     /// Whether the terminal outcome was reported.
+    #[cfg(test)] // only the tests read it
     pub(crate) const fn is_finished(&self) -> bool {
         self.finished
     }
@@ -465,6 +465,7 @@ impl Authenticator {
     /// The peer answered the method's protocol with an LCP Protocol-Reject
     /// (RFC 1661 §5.7): it does not run the method. Ends the phase with
     /// [`AuthFailure::MethodNotSupported`] unless it already ended.
+    #[cfg(test)] // the link answers a rejected method itself (`on_protocol_rejected`)
     pub(crate) fn protocol_rejected(&mut self) -> Option<ServerOutcome> {
         if self.finished {
             return None;
@@ -511,7 +512,6 @@ impl Authenticator {
 /// The peer (client) side of one authentication phase. See the module docs
 /// for the call order.
 #[derive(Debug)]
-#[allow(dead_code, reason = "driven by the PPP link (in progress)")]
 pub(crate) struct AuthPeer {
     identity: Identity,
     config: PeerConfig,
@@ -535,7 +535,6 @@ enum PeerMachine {
     Eap(eap::EapPeer),
 }
 
-#[allow(dead_code, reason = "driven by the PPP link (in progress)")]
 impl AuthPeer {
     /// A peer that will authenticate as `user_name` (sent as is, e.g.
     /// `DOMAIN\user`; MS-CHAPv2 hashes it without the domain).
@@ -558,11 +557,13 @@ impl AuthPeer {
     }
 
     /// Packets ignored so far.
+    #[cfg(test)] // only the tests read it
     pub(crate) const fn counters(&self) -> Counters {
         self.counters
     }
 
     /// Whether the terminal outcome was reported.
+    #[cfg(test)] // only the tests read it
     pub(crate) const fn is_finished(&self) -> bool {
         self.finished
     }
@@ -693,6 +694,7 @@ impl AuthPeer {
     /// The server answered the method's protocol with an LCP
     /// Protocol-Reject (RFC 1661 §5.7). Ends the phase with
     /// [`AuthFailure::MethodNotSupported`] unless it already ended.
+    #[cfg(test)] // the link answers a rejected method itself (`on_protocol_rejected`)
     pub(crate) fn protocol_rejected(&mut self) -> Option<ClientOutcome> {
         if self.finished {
             return None;
