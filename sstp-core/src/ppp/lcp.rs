@@ -1,6 +1,7 @@
 //! The LCP option policy (RFC 1661 section 6) for both ends of an SSTP
-//! tunnel, the LCP keepalive (Echo-Request/Reply, RFC 1661 5.8), and the
-//! LCP-only packets the link asks for (Protocol-Reject, RFC 1661 5.7).
+//! tunnel, and the LCP-only packets the link asks for (Protocol-Reject,
+//! RFC 1661 5.7). The keepalive (Echo-Request, RFC 1661 5.8) is in
+//! `lcp/keepalive.rs`; its items are re-exported here.
 //!
 //! # What we ask for
 //!
@@ -44,8 +45,6 @@
 //!
 //! The negotiated values are in [`LcpPolicy::negotiated`] once LCP is up.
 
-use std::time::{Duration, Instant};
-
 use super::negotiator::{
     DEFAULT_MRU, NegotiationFailure, Negotiator, OptionVerdict, Policy, Role, random_nonzero_u32,
 };
@@ -53,6 +52,12 @@ use super::{AuthMethod, Outbox, Random};
 use crate::wire::cp::{Body, Code, ControlProtocol, CpPacket, OptionList, RawOption};
 use crate::wire::options::{AuthProtocol, ChapAlgorithm, ConfigOption, LcpOption};
 use crate::wire::ppp::Protocol;
+
+mod keepalive;
+
+pub use keepalive::{
+    DEFAULT_ECHO_INTERVAL, DEFAULT_ECHO_MAX_MISSED, KeepaliveConfig, KeepaliveEvent, LcpKeepalive,
+};
 
 /// LCP driven by [`LcpPolicy`].
 pub type Lcp = Negotiator<LcpPolicy>;
@@ -65,12 +70,6 @@ pub const DEFAULT_MIN_PEER_MRU: u16 = 576;
 /// below the automaton's Max-Failure plus one, or Max-Failure would turn
 /// the Magic-Number Nak into a Reject first (RFC 1661 4.6).
 pub const DEFAULT_LOOPBACK_LIMIT: u32 = 3;
-
-/// Default interval between keepalive Echo-Requests on an idle link.
-pub const DEFAULT_ECHO_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Default number of unanswered Echo-Requests before the peer is dead.
-pub const DEFAULT_ECHO_MAX_MISSED: u32 = 4;
 
 /// Longest Identification message kept for logs.
 const MAX_IDENTIFICATION_LEN: usize = 64;
@@ -582,16 +581,6 @@ fn method_of(auth: &AuthProtocol) -> Option<AuthMethod> {
 }
 
 impl Negotiator<LcpPolicy> {
-    /// Sends an Echo-Request with our Magic-Number and `data` (RFC 1661
-    /// 5.8), only when LCP is Opened. Returns its Identifier.
-    pub(crate) fn send_echo_request(&mut self, data: &[u8], out: &mut Outbox) -> Option<u8> {
-        if !self.is_opened() {
-            return None;
-        }
-        let magic = self.policy().local_magic().to_be_bytes();
-        Some(self.send_request_packet(Code::ECHO_REQUEST, &magic, data, out))
-    }
-
     /// Sends a Protocol-Reject of a received frame of an unsupported
     /// `protocol`, whose Information field was `information` (RFC 1661
     /// 5.7): fresh Identifier, cut to the peer's MRU ("The
@@ -617,145 +606,6 @@ impl Negotiator<LcpPolicy> {
         );
         true
     }
-}
-
-/// Configuration of [`LcpKeepalive`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeepaliveConfig {
-    /// Idle time before an Echo-Request, and between them; `None` disables
-    /// the keepalive.
-    pub interval: Option<Duration>,
-    /// Echo-Requests left unanswered (no frame at all received) before the
-    /// peer is declared dead.
-    pub max_missed: u32,
-}
-
-impl Default for KeepaliveConfig {
-    fn default() -> Self {
-        Self {
-            interval: Some(DEFAULT_ECHO_INTERVAL),
-            max_missed: DEFAULT_ECHO_MAX_MISSED,
-        }
-    }
-}
-
-/// What the keepalive concluded.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeepaliveEvent {
-    /// `missed` Echo-Requests in a row went without any frame received:
-    /// the link is dead.
-    PeerDead {
-        /// Echo-Requests sent since the last frame received.
-        missed: u32,
-    },
-}
-
-/// LCP keepalive: when the link has been idle for an interval while LCP is
-/// Opened, send an Echo-Request (RFC 1661 5.8); after
-/// [`KeepaliveConfig::max_missed`] of them without any frame received,
-/// report the peer dead. Any received frame counts as liveness, so a busy
-/// link sends no echoes.
-///
-/// Call order: [`start`](Self::start) on LCP's `Up` event,
-/// [`stop`](Self::stop) on `Down`; [`frame_received`](Self::frame_received)
-/// for every frame of any protocol; `handle_timeout` when
-/// [`poll_timeout`](Self::poll_timeout) has passed.
-#[derive(Debug, Clone)]
-pub struct LcpKeepalive {
-    config: KeepaliveConfig,
-    last_rx: Option<Instant>,
-    missed: u32,
-    deadline: Option<Instant>,
-}
-
-impl LcpKeepalive {
-    /// A stopped keepalive.
-    #[must_use]
-    pub fn new(config: KeepaliveConfig) -> Self {
-        Self {
-            config,
-            last_rx: None,
-            missed: 0,
-            deadline: None,
-        }
-    }
-
-    /// LCP is Opened: start watching (does nothing if disabled).
-    pub fn start(&mut self, now: Instant) {
-        self.missed = 0;
-        self.last_rx = Some(now);
-        self.deadline = self.config.interval.map(|i| later(now, i));
-    }
-
-    /// LCP left Opened: stop.
-    pub fn stop(&mut self) {
-        self.deadline = None;
-        self.missed = 0;
-    }
-
-    /// A frame (any protocol) arrived from the peer.
-    pub fn frame_received(&mut self, now: Instant) {
-        self.last_rx = Some(self.last_rx.map_or(now, |t| t.max(now)));
-        self.missed = 0;
-    }
-
-    /// Echo-Requests sent since the last frame received.
-    #[must_use]
-    pub fn missed(&self) -> u32 {
-        self.missed
-    }
-
-    /// When `handle_timeout` must next be called.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadline
-    }
-
-    /// Acts if the deadline is due: nothing if a frame came in the last
-    /// interval, else an Echo-Request, or the verdict that the peer is dead.
-    pub(crate) fn handle_timeout(
-        &mut self,
-        now: Instant,
-        lcp: &mut Lcp,
-        out: &mut Outbox,
-    ) -> Option<KeepaliveEvent> {
-        let deadline = self.deadline?;
-        if now < deadline {
-            return None;
-        }
-        let Some(interval) = self.config.interval else {
-            self.stop();
-            return None;
-        };
-        if !lcp.is_opened() {
-            self.stop();
-            return None;
-        }
-        let last_rx = self.last_rx.unwrap_or(now);
-        let next_idle = later(last_rx, interval);
-        if next_idle > now {
-            self.missed = 0;
-            self.deadline = Some(next_idle);
-            return None;
-        }
-        if self.missed >= self.config.max_missed {
-            let missed = self.missed;
-            tracing::debug!(missed, "LCP keepalive: peer dead");
-            self.stop();
-            return Some(KeepaliveEvent::PeerDead { missed });
-        }
-        lcp.send_echo_request(&[], out);
-        self.missed = self.missed.saturating_add(1);
-        self.deadline = Some(later(now, interval));
-        None
-    }
-}
-
-/// `at + d`, or `at` if that overflows.
-fn later(at: Instant, d: Duration) -> Instant {
-    at.checked_add(d).unwrap_or(at)
 }
 
 #[cfg(test)]

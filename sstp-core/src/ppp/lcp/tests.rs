@@ -8,6 +8,7 @@ use crate::ppp::fsm::{FsmConfig, State};
 use crate::ppp::negotiator::LayerEvent;
 use crate::ppp::negotiator::testing::*;
 use proptest::prelude::*;
+use std::time::{Duration, Instant};
 
 /// RRAS's first LCP Configure-Request (the sstpc log in axot/isstp#5: MRU
 /// 4091, AUTH EAP, MAGIC 0x51A2411C, PFC, ACFC, CALLBACK 06, MRRU 1614,
