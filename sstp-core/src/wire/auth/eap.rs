@@ -469,7 +469,7 @@ impl EapMsChapV2 {
 /// Splits OpCode, MS-CHAPv2-ID and MS-Length off `data` (which starts at
 /// the OpCode). Returns the ID, the MS-Length if it disagrees with
 /// `data.len()`, and the bytes after the header.
-pub(super) fn ms_header(data: &[u8]) -> Result<(u8, Option<u16>, &[u8]), ParseError> {
+fn ms_header(data: &[u8]) -> Result<(u8, Option<u16>, &[u8]), ParseError> {
     let (body, (_, ms_chapv2_id, ms_length)) = u8_u8_be16(data).map_err(nom_truncated(
         EapMsChapV2::WHAT,
         EapMsChapV2::MS_HEADER_LEN,
@@ -479,11 +479,7 @@ pub(super) fn ms_header(data: &[u8]) -> Result<(u8, Option<u16>, &[u8]), ParseEr
     Ok((ms_chapv2_id, mismatch, body))
 }
 
-pub(super) fn check_value_size(
-    what: &'static str,
-    value: &[u8],
-    expected: usize,
-) -> Result<(), ParseError> {
+fn check_value_size(what: &'static str, value: &[u8], expected: usize) -> Result<(), ParseError> {
     if value.len() == expected {
         Ok(())
     } else {

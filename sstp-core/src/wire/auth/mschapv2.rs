@@ -90,7 +90,7 @@ impl MsChapV2Response {
 }
 
 /// Unreachable after the exact-length check; named so the parse has no panic path.
-pub(super) const TRUNCATED_RESPONSE: ParseError =
+const TRUNCATED_RESPONSE: ParseError =
     ParseError::truncated("MS-CHAPv2 Response value", MsChapV2Response::LEN, 0);
 
 /// The MS-CHAPv2 success message (RFC 2759 §5): `S=<auth_string> M=<message>`,

@@ -225,7 +225,7 @@ pub fn received_mac_input(packet: &[u8]) -> Result<[u8; CALL_CONNECTED_LEN], Par
     Ok(bytes)
 }
 
-pub(super) fn zero_mac_field(bytes: &mut [u8; CALL_CONNECTED_LEN]) {
+fn zero_mac_field(bytes: &mut [u8; CALL_CONNECTED_LEN]) {
     if let Some(mac) = bytes.get_mut(COMPOUND_MAC_OFFSET..) {
         mac.fill(0);
     }
@@ -475,7 +475,7 @@ impl Attribute {
 
 /// Splits one whole attribute into ID and value, checking its header: at
 /// least 4 bytes, Length at least 4 and equal to the slice.
-pub(super) fn split_attribute(bytes: &[u8]) -> Result<(AttributeId, &[u8]), ParseError> {
+fn split_attribute(bytes: &[u8]) -> Result<(AttributeId, &[u8]), ParseError> {
     let Some((header, value)) = bytes.split_first_chunk::<ATTRIBUTE_HEADER_LEN>() else {
         return Err(ParseError::truncated(
             "SSTP attribute header",
@@ -505,7 +505,7 @@ pub(super) fn split_attribute(bytes: &[u8]) -> Result<(AttributeId, &[u8]), Pars
 }
 
 /// The value of a fixed-length typed attribute: right ID, right length.
-pub(super) fn typed_value<'a>(
+fn typed_value<'a>(
     bytes: &'a [u8],
     id: AttributeId,
     len: usize,
@@ -550,19 +550,19 @@ pub(super) fn next_raw_attribute<'a>(rest: &mut &'a [u8]) -> Result<&'a [u8], Pa
     Ok(attribute)
 }
 
-pub(super) fn emit_attribute_header(out: &mut Vec<u8>, id: AttributeId, len: usize) {
+fn emit_attribute_header(out: &mut Vec<u8>, id: AttributeId, len: usize) {
     out.push(0);
     out.push(id.0);
     out.extend_from_slice(&length_field(len));
 }
 
 /// A 12-bit Length with the 4 reserved bits zero.
-pub(super) fn length_field(len: usize) -> [u8; 2] {
+fn length_field(len: usize) -> [u8; 2] {
     ((len as u16) & LENGTH_MASK).to_be_bytes()
 }
 
 /// A fixed-size array, as a nom parser on a complete input.
-pub(super) fn array<const N: usize>(input: &[u8]) -> nom::IResult<&[u8], [u8; N]> {
+fn array<const N: usize>(input: &[u8]) -> nom::IResult<&[u8], [u8; N]> {
     match input.split_first_chunk::<N>() {
         Some((array, rest)) => Ok((rest, *array)),
         None => Err(nom::Err::Error(nom::error::Error::new(

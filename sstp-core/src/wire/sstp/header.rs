@@ -238,7 +238,7 @@ pub fn emit_data_packet(payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeE
     Ok(())
 }
 
-pub(super) fn data_header(payload_len: usize) -> Result<Header, EncodeError> {
+fn data_header(payload_len: usize) -> Result<Header, EncodeError> {
     if payload_len > MAX_DATA_PAYLOAD {
         return Err(EncodeError::TooLong {
             len: payload_len.saturating_add(HEADER_LEN),

@@ -72,7 +72,7 @@ impl ControlMessage {
 
 /// Checks the header of a whole control packet and returns Message Type, Num
 /// Attributes and the attribute bytes.
-pub(super) fn split_control(bytes: &[u8]) -> Result<(MessageType, u16, &[u8]), ParseError> {
+fn split_control(bytes: &[u8]) -> Result<(MessageType, u16, &[u8]), ParseError> {
     const WHAT: &str = ControlMessage::WHAT;
     let header = Header::of_packet(bytes)?;
     if !header.is_control() {
@@ -325,7 +325,7 @@ impl TryFrom<ControlMessage> for Message {
 
 /// Call Connect Request (2.2.9, 3.3.5.2.2): collects every problem, since the
 /// NAK must list them all.
-pub(super) fn connect_request(attrs: &[Attribute]) -> Result<Message, MessageError> {
+fn connect_request(attrs: &[Attribute]) -> Result<Message, MessageError> {
     const MT: MessageType = MessageType::CALL_CONNECT_REQUEST;
     let mut protocol_id = None;
     let mut seen_protocol = false;
@@ -392,7 +392,7 @@ pub(super) fn connect_request(attrs: &[Attribute]) -> Result<Message, MessageErr
 
 /// The problems of a Call Connect Request, bounded by what one NAK can carry.
 #[derive(Default)]
-pub(super) struct NakProblems {
+struct NakProblems {
     infos: Vec<StatusInfo>,
     nak_len: usize,
     first_reason: Option<&'static str>,
@@ -438,7 +438,7 @@ impl NakProblems {
 /// Call Connected (2.2.11, 3.3.5.2.3): exactly one Crypto Binding; Status Info
 /// with NO_ERROR tolerated. Every violation is reported as 3.3.5.2.3 says:
 /// AttribID STATUS_INFO, status ATTRIB_NOT_SUPPORTED_IN_MSG.
-pub(super) fn call_connected(attrs: &[Attribute]) -> Result<Message, MessageError> {
+fn call_connected(attrs: &[Attribute]) -> Result<Message, MessageError> {
     const MT: MessageType = MessageType::CALL_CONNECTED;
     let fail = |reason| Err(MessageError::abort(MT, AttributeId::STATUS_INFO, reason));
     let mut binding = None;
@@ -460,7 +460,7 @@ pub(super) fn call_connected(attrs: &[Attribute]) -> Result<Message, MessageErro
 
 /// For messages that allow only attribute `allowed`, at most `max` times:
 /// returns them typed, or the first violation as an Abort-type error.
-pub(super) fn only_allowed<T>(
+fn only_allowed<T>(
     message_type: MessageType,
     attrs: &[Attribute],
     allowed: AttributeId,
