@@ -3,7 +3,9 @@
 //! 3.2.4.1: `SSTP_DUPLEX_POST`, answered by `200 OK` with
 //! `Content-Length: 18446744073709551615`).
 //!
-//! hyper cannot carry `SSTP_DUPLEX_POST` (DEPENDENCIES.md section 5), so
+//! hyper cannot carry `SSTP_DUPLEX_POST` (it refuses a Content-Length of
+//! u64::MAX, which it keeps as an internal marker, and has no raw stream
+//! after a 200 to a non-CONNECT request), so
 //! the request head is written by hand with sstp-core's `ClientRequest` and
 //! the answer parsed with `parse_response_head`; bytes that arrived after
 //! the head are the first SSTP bytes and go to the session.
@@ -174,7 +176,8 @@ async fn connect_tcp(server: &ServerAddr, timeout: Duration) -> Result<TcpStream
     for addr in addrs {
         match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
             Ok(Ok(tcp)) => {
-                // Handshake and echo latency collapse under Nagle (DEPENDENCIES.md 4).
+                // Nagle plus delayed ACK stall each handshake flight and echo for
+                // about 40 ms (RFC 1122 4.2.3.4, 4.2.3.2): send small writes at once.
                 let _ = tcp.set_nodelay(true);
                 return Ok(tcp);
             }

@@ -7,8 +7,9 @@
 //!   stream, plus any bytes read past the head, to a session (`crate::conn`);
 //! - any other request: hyper serves it (`/healthz`, 404/405)
 //!   over a stream that first **replays the whole head** it missed
-//!   (DEPENDENCIES.md 5: hyper cannot take `SSTP_DUPLEX_POST` itself, and a
-//!   hyper that is not given the head back waits for it forever);
+//!   (hyper cannot take `SSTP_DUPLEX_POST` itself: it refuses a
+//!   Content-Length of u64::MAX, an internal marker of its own; and a hyper
+//!   that is not given the head back waits for it forever);
 //! - not HTTP, or too long, or too slow: a plain error status, then close.
 //!
 //! `/metrics` has a listener of its own (`http.metrics_listen`, plain HTTP,
@@ -287,7 +288,8 @@ fn admit<D: TunDevice + 'static>(
         return None;
     };
     let unauth = Unauthenticated::new(permit, Arc::clone(metrics));
-    // Handshake rates collapse without it (DEPENDENCIES.md 4).
+    // Without it Nagle plus the client's delayed ACK stall each TLS
+    // handshake about 40 ms (RFC 1122 4.2.3.4, 4.2.3.2): rates collapse.
     if let Err(e) = tcp.set_nodelay(true) {
         debug!(%peer, error = %e, "TCP_NODELAY failed");
     }

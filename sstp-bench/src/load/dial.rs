@@ -163,7 +163,8 @@ impl Dialer {
             .connect(self.server)
             .await
             .with_context(|| format!("TCP connect to {}", self.server))?;
-        // Handshakes and echoes stall 40 ms under Nagle (DEPENDENCIES.md 4).
+        // Nagle plus delayed ACK stall each handshake flight and echo for
+        // about 40 ms (RFC 1122 4.2.3.4 and 4.2.3.2): send small writes at once.
         tcp.set_nodelay(true).context("TCP_NODELAY")?;
         Ok(tcp)
     }
