@@ -29,7 +29,9 @@ use crate::dial::{self, Dialed};
 use crate::error::Error;
 use crate::netsetup::{Ipv4Link, NetSetup};
 use crate::options::IPV6_MIN_MTU;
-use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
+use crate::slaac::{
+    RouterAdvert, build_router_solicitation, parse_router_advertisement, slaac_addresses,
+};
 
 /// Longest a clean disconnect may take before the connection is dropped.
 const CLOSE_LIMIT: Duration = Duration::from_secs(10);
@@ -322,7 +324,8 @@ async fn run_connection<D: TunDevice>(
                                     local: v6.local,
                                     peer: v6.peer,
                                 });
-                                let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                                let _ =
+                                    session.send_ip(now(), &build_router_solicitation(v6.local));
                             }
                         }
                         Err(e) => {
@@ -348,7 +351,7 @@ async fn run_connection<D: TunDevice>(
                                 peer: v6.peer,
                             });
                             // RFC 4861 6.3.7: ask for an RA now rather than waiting.
-                            let _ = session.send_ip(now(), &router_solicitation(v6.local));
+                            let _ = session.send_ip(now(), &build_router_solicitation(v6.local));
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off")
@@ -361,7 +364,7 @@ async fn run_connection<D: TunDevice>(
         }
         if let Some(id) = ipv6_id {
             for ra in adverts.drain(..) {
-                for address in ra.slaac_addresses(id) {
+                for address in slaac_addresses(&ra, id) {
                     if ipv6_addresses.contains(&address) || ipv6_addresses.len() >= 4 {
                         continue;
                     }

@@ -33,6 +33,7 @@ use rand::SeedableRng;
 use rand::rngs::{StdRng, SysRng};
 use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
+use sstp_core::wire::icmpv6;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
     Ipv6Config, Random, SendError, ServerSession,
@@ -47,7 +48,7 @@ use crate::Shared;
 use crate::auth::{AuthDecision, AuthFuture};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
-use crate::ra::{self, ALL_NODES, RaParams};
+use crate::ra;
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
 
 /// Bytes waiting for the client above which we stop reading from it.
@@ -476,7 +477,7 @@ impl<D: TunDevice> Driver<D> {
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
                         v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
-                        self.pending_ra.push(ALL_NODES);
+                        self.pending_ra.push(icmpv6::ALL_NODES);
                     }
                 }
             }
@@ -718,14 +719,15 @@ impl<D: TunDevice> Driver<D> {
             next_ra: Instant::now() + self.shared.config.network.ra_interval,
         });
         // RFC 4861 6.2.4: advertise at once when the interface comes up.
-        self.pending_ra.push(ALL_NODES);
+        self.pending_ra.push(icmpv6::ALL_NODES);
     }
 
     fn send_ra(&mut self, dst: Ipv6Addr) {
         let Some(v6) = &self.v6 else { return };
         let network = &self.shared.config.network;
-        let params = RaParams {
-            prefix: v6.prefix,
+        let params = icmpv6::RaParams {
+            prefix: v6.prefix.network(),
+            prefix_len: v6.prefix.prefix_len(),
             router_lifetime: network.ra_router_lifetime.as_secs().min(9000) as u16,
             valid_lifetime: PREFIX_VALID_LIFETIME,
             preferred_lifetime: PREFIX_PREFERRED_LIFETIME,
@@ -734,7 +736,7 @@ impl<D: TunDevice> Driver<D> {
             dns_lifetime: (network.ra_interval.as_secs() * 3).min(u64::from(u32::MAX)) as u32,
         };
         let mut packet = Vec::with_capacity(128);
-        ra::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
+        icmpv6::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
         if let Err(e) = self.session.send_ip(now(), &packet) {
             debug!(error = %e, "router advertisement not sent");
         }
@@ -790,9 +792,9 @@ impl<D: TunDevice> Driver<D> {
                 Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
                 Verdict::EchoRequest(server_ll) => {
                     if self.echo_budget.allow(now()) {
-                        if let Some(request) = ra::parse_echo_request(packet, server_ll) {
+                        if let Some(request) = icmpv6::parse_echo_request(packet, server_ll) {
                             let mut reply = Vec::with_capacity(packet.len());
-                            ra::build_echo_reply(server_ll, &request, &mut reply);
+                            icmpv6::build_echo_reply(server_ll, &request, &mut reply);
                             self.pending_echo.push(reply);
                         }
                     } else {
@@ -955,11 +957,11 @@ impl Policy {
                     // (RFC 4443 4.2; our link-local address is no kernel
                     // address: the TUN is shared); the rest (DAD, MLD)
                     // needs no answer on a point-to-point link.
-                    if let Some(rs) = ra::parse_router_solicitation(packet) {
+                    if let Some(rs) = icmpv6::parse_router_solicitation(packet) {
                         return Verdict::RouterSolicitation(rs.reply_to());
                     }
                     return match self.server_ll {
-                        Some(ll) if ra::parse_echo_request(packet, ll).is_some() => {
+                        Some(ll) if icmpv6::parse_echo_request(packet, ll).is_some() => {
                             Verdict::EchoRequest(ll)
                         }
                         _ => Verdict::Ignore,
