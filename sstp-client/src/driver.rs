@@ -4,8 +4,8 @@
 //! (one `select!` over TLS reads, TUN reads, the session's deadline and the
 //! stop signal), feeding sstp-core's `ClientSession` and draining it.
 //!
-//! Time is `tokio::time::Instant::now().into_std()`, so tests can pause and
-//! advance it.
+//! Time is `sstp_tun::drive::now` (tokio's clock), so tests can pause and
+//! advance it; the helpers the server's driver shares come from there too.
 //!
 //! One task owns the TLS stream: reads happen in the `select!`, writes
 //! between turns (everything the session queued, in one `write_all`, so
@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use rand::RngExt;
 use sstp_core::{ClientSession, CloseReason, Event};
+use sstp_tun::drive::{self, TunWrite, now, ready_now};
 use sstp_tun::{RecvBatch, SendBatch, TunDevice};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
@@ -45,10 +46,6 @@ const TUN_BATCH: usize = 64;
 /// packets; an offload read is one GSO packet of at most 64 KiB), so that three batches stay
 /// within the session's 256 KiB transmit buffer).
 const TUN_READ_AHEAD: usize = 2;
-
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
-}
 
 /// What the supervisor shares with the `Tunnel` handle.
 pub(crate) struct Shared {
@@ -215,8 +212,15 @@ async fn run_connection<D: TunDevice>(
         ..
     } = dialed;
     let pin: Option<IpAddr> = remote.map(|a| a.ip());
-    // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
-    let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
+    let rng: Box<dyn sstp_core::Random + Send> = match drive::session_rng() {
+        Ok(rng) => Box::new(rng),
+        Err(e) => {
+            return End::Failed {
+                error: Error::Io(e),
+                was_up: false,
+            };
+        }
+    };
     let mut session = ClientSession::new(&settings.session, cert, now(), rng);
     if !leftover.is_empty() {
         session.handle_input(now(), &leftover);
@@ -448,14 +452,8 @@ async fn run_connection<D: TunDevice>(
     // After Down: the last bytes (Call Disconnect Ack, Abort), then
     // close_notify (MS-SSTP 3.2.7.3 ends the call before TLS).
     tx.clear();
-    if session.poll_transmit(&mut tx) {
-        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, async {
-            stream.write_all(&tx).await?;
-            stream.flush().await
-        })
-        .await;
-    }
-    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, stream.shutdown()).await;
+    session.poll_transmit(&mut tx);
+    drive::finish(&mut stream, &tx, SHUTDOWN_LIMIT).await;
     tracing::info!(%reason, "SSTP call ended");
 
     let stopped = closing.is_some() && shared.stop_requested();
@@ -502,17 +500,6 @@ fn send_batch_to_session(
     }
 }
 
-/// The output of `fut` if it is ready now, else `None` (and `fut` is dropped, so it must be
-/// cancel safe). Polled with a no-op waker: the loop's `select!` polls again with the task's
-/// waker before the task sleeps.
-fn ready_now<F: Future>(fut: F) -> Option<F::Output> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::pin!(fut).poll(&mut cx) {
-        std::task::Poll::Ready(out) => Some(out),
-        std::task::Poll::Pending => None,
-    }
-}
-
 /// Writes the batch to the TUN. A packet the device refuses is counted and dropped; a device
 /// that fails ends the call.
 async fn write_tun<D: TunDevice>(
@@ -525,18 +512,17 @@ async fn write_tun<D: TunDevice>(
 ) {
     let n = batch.len() as u64;
     let bytes: u64 = batch.iter().map(|p| p.len() as u64).sum();
-    match tun.send_batch(batch).await {
-        // Ok means every packet went in.
-        Ok(_) => {
+    match drive::write_batch(tun, batch).await {
+        TunWrite::Written => {
             stats.rx_packets.fetch_add(n, Ordering::Relaxed);
             stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         // A refused packet: the whole batch counts as dropped (the device does not say which).
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+        TunWrite::Refused { .. } => {
             stats.dropped.fetch_add(n, Ordering::Relaxed);
         }
-        Err(e) => {
-            failure.get_or_insert(Error::Tun(e));
+        TunWrite::Failed { error, .. } => {
+            failure.get_or_insert(Error::Tun(error));
             session.close(now());
             closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
         }
@@ -553,11 +539,7 @@ async fn flush<S: tokio::io::AsyncWrite + Unpin>(
     if !session.poll_transmit(tx) {
         return;
     }
-    let written = async {
-        stream.write_all(tx).await?;
-        stream.flush().await
-    };
-    if let Err(e) = written.await {
+    if let Err(e) = drive::write_flush(stream, tx).await {
         tracing::debug!(error = %e, "TLS write failed");
         failure.get_or_insert(Error::Io(e));
         session.transport_closed(now());

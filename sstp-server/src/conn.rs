@@ -29,8 +29,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
-use rand::SeedableRng;
-use rand::rngs::{StdRng, SysRng};
 use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
@@ -38,6 +36,7 @@ use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
     Ipv6Config, Random, SendError, ServerSession,
 };
+use sstp_tun::drive::{self, TunWrite, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
@@ -252,10 +251,6 @@ struct Driver<D: TunDevice> {
     eof: bool,
 }
 
-fn now() -> std::time::Instant {
-    Instant::now().into_std()
-}
-
 /// Runs one SSTP session to its end.
 pub(crate) async fn run<D, S>(
     shared: Arc<Shared>,
@@ -269,7 +264,7 @@ pub(crate) async fn run<D, S>(
     D: TunDevice + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let mut rng = match StdRng::try_from_rng(&mut SysRng) {
+    let mut rng = match drive::session_rng() {
         Ok(rng) => rng,
         Err(e) => {
             warn!(error = %e, "no OS randomness for the session; closing");
@@ -333,17 +328,6 @@ pub(crate) async fn run<D, S>(
     }
     let (rd, wr) = tokio::io::split(stream);
     driver.run(rd, wr, stop).await;
-}
-
-/// A read that is ready now, or `None` without waiting. Polled with a no-op waker: the next
-/// `select!` polls the read again with the task's own waker before the task sleeps.
-fn read_now<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut rb = tokio::io::ReadBuf::new(buf);
-    match std::pin::Pin::new(rd).poll_read(&mut cx, &mut rb) {
-        std::task::Poll::Ready(r) => Some(r.map(|()| rb.filled().len())),
-        std::task::Poll::Pending => None,
-    }
 }
 
 /// Writes what waits (returning how much was taken), or flushes when
@@ -485,19 +469,13 @@ impl<D: TunDevice> Driver<D> {
         // The session is over: send what it last said (Call Disconnect Ack,
         // Call Abort), then close TLS (close_notify) and TCP.
         if !self.eof {
-            let rest = &self.out[self.out_pos..];
-            let finish = async {
-                wr.write_all(rest).await?;
-                wr.flush().await?;
-                wr.shutdown().await
-            };
             // At shutdown the last bytes get what is left of the session's
             // bound (a little at least, for the close_notify).
             let limit = self.close_by.map_or(FINISH_TIMEOUT, |by| {
                 by.saturating_duration_since(Instant::now())
                     .max(SHUTDOWN_FINISH_MIN)
             });
-            let _ = tokio::time::timeout(limit, finish).await;
+            drive::finish(&mut wr, &self.out[self.out_pos..], limit).await;
         }
     }
 
@@ -831,10 +809,13 @@ impl<D: TunDevice> Driver<D> {
     }
 
     async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
-        if let Err(e) = tun.send_batch(batch).await {
-            debug!(error = %e, "TUN write failed");
+        match drive::write_batch(tun, batch).await {
+            TunWrite::Written => {}
             // The rest of the batch went in: count only what did not.
-            metrics.count_drop(DropReason::TunError, batch.dropped() as u64);
+            TunWrite::Refused { dropped, error } | TunWrite::Failed { dropped, error } => {
+                debug!(%error, "TUN write failed");
+                metrics.count_drop(DropReason::TunError, dropped as u64);
+            }
         }
     }
 }
