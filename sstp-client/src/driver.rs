@@ -4,8 +4,8 @@
 //! (one `select!` over TLS reads, TUN reads, the session's deadline and the
 //! stop signal), feeding sstp-core's `ClientSession` and draining it.
 //!
-//! Time is `tokio::time::Instant::now().into_std()`, so tests can pause and
-//! advance it.
+//! Time is `sstp_tun::drive::now` (tokio's clock), so tests can pause and
+//! advance it; the helpers the server's driver shares come from there too.
 //!
 //! One task owns the TLS stream: reads happen in the `select!`, writes
 //! between turns (everything the session queued, in one `write_all`, so
@@ -13,23 +13,27 @@
 //! not reading) holds up reading meanwhile; servers read and write
 //! independently, so this only slows a client whose server is stalled.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rand::RngExt;
-use sstp_core::{ClientSession, CloseReason, Event};
+use sstp_core::{ClientSession, CloseReason, Event, Ipv6Config, NetConfig};
+use sstp_tun::drive::{self, TunWrite, now, ready_now};
 use sstp_tun::{RecvBatch, SendBatch, TunDevice};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
+use tokio_rustls::client::TlsStream;
 
 use crate::client::{Phase, Settings, StatsInner, TunnelEvent, UpInfo};
-use crate::dial::{self, Dialed};
+use crate::dial::{self, BoxedIo, Dialed};
 use crate::error::Error;
 use crate::netsetup::{Ipv4Link, NetSetup};
 use crate::options::IPV6_MIN_MTU;
-use crate::slaac::{RouterAdvert, parse_router_advertisement, router_solicitation};
+use crate::slaac::{
+    RouterAdvert, build_router_solicitation, parse_router_advertisement, slaac_addresses,
+};
 
 /// Longest a clean disconnect may take before the connection is dropped.
 const CLOSE_LIMIT: Duration = Duration::from_secs(10);
@@ -43,10 +47,6 @@ const TUN_BATCH: usize = 64;
 /// packets; an offload read is one GSO packet of at most 64 KiB), so that three batches stay
 /// within the session's 256 KiB transmit buffer).
 const TUN_READ_AHEAD: usize = 2;
-
-fn now() -> std::time::Instant {
-    tokio::time::Instant::now().into_std()
-}
 
 /// What the supervisor shares with the `Tunnel` handle.
 pub(crate) struct Shared {
@@ -206,273 +206,400 @@ async fn run_connection<D: TunDevice>(
     shared: &mut Shared,
 ) -> End {
     let Dialed {
-        mut stream,
+        stream,
         leftover,
         cert,
         remote,
         ..
     } = dialed;
-    let pin: Option<IpAddr> = remote.map(|a| a.ip());
-    // Nonces, challenges and magic numbers: a CSPRNG seeded from the OS.
-    let rng: Box<dyn sstp_core::Random + Send> = Box::new(rand::make_rng::<rand::rngs::StdRng>());
+    let rng: Box<dyn sstp_core::Random + Send> = match drive::session_rng() {
+        Ok(rng) => Box::new(rng),
+        Err(e) => {
+            return End::Failed {
+                error: Error::Io(e),
+                was_up: false,
+            };
+        }
+    };
     let mut session = ClientSession::new(&settings.session, cert, now(), rng);
     if !leftover.is_empty() {
         session.handle_input(now(), &leftover);
     }
-    let mut rbuf = vec![0u8; READ_CHUNK];
-    let mut tx = Vec::with_capacity(16 * 1024);
-    let mut batch = RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0);
-    // Packets for the TUN go out in one batch per wake-up (coalesced by GRO on an offload device).
-    let mut tun_out = SendBatch::new(TUN_BATCH);
-    let mut up = false;
-    let mut closing: Option<tokio::time::Instant> = None;
-    let mut failure: Option<Error> = None;
-    let mut ipv6_id: Option<[u8; 8]> = None;
-    // Whether the negotiated MTU lets IPv6 run (known from `Event::Up`).
-    let mut ipv6_allowed = true;
-    let mut ipv6_addresses: Vec<std::net::Ipv6Addr> = Vec::new();
-    let mut adverts: Vec<RouterAdvert> = Vec::new();
-    let mut pending_event: Option<Event> = None;
     let stats = Arc::clone(&shared.stats);
+    let mut conn = Connection {
+        settings,
+        tun,
+        interface,
+        net,
+        shared,
+        stream,
+        session,
+        pin: remote.map(|a| a.ip()),
+        rbuf: vec![0u8; READ_CHUNK],
+        tx: Vec::with_capacity(16 * 1024),
+        batch: RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0),
+        tun_out: SendBatch::new(TUN_BATCH),
+        up: false,
+        closing: None,
+        failure: None,
+        ipv6_id: None,
+        ipv6_allowed: true,
+        ipv6_addresses: Vec::new(),
+        adverts: Vec::new(),
+        pending_event: None,
+        stats,
+    };
+    let reason = conn.run().await;
+    conn.finish(reason).await
+}
 
-    let reason: CloseReason = 'conn: loop {
-        // Outputs first: bytes for TLS, packets for the TUN, events.
-        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
-        // Packets for the TUN, written a batch at a time.
+/// One connection's state: the session, the stream and TUN it is driven
+/// over, and what the loop learned (up, closing, IPv6, the first failure).
+struct Connection<'a, D> {
+    settings: &'a Settings,
+    tun: &'a D,
+    interface: &'a str,
+    net: &'a mut NetSetup,
+    shared: &'a mut Shared,
+    stream: TlsStream<BoxedIo>,
+    session: ClientSession,
+    /// The TCP peer's address, kept off the tunnel by the routes.
+    pin: Option<IpAddr>,
+    rbuf: Vec<u8>,
+    tx: Vec<u8>,
+    batch: RecvBatch,
+    /// Packets for the TUN go out in one batch per wake-up (coalesced by GRO on an offload
+    /// device).
+    tun_out: SendBatch,
+    up: bool,
+    closing: Option<tokio::time::Instant>,
+    failure: Option<Error>,
+    ipv6_id: Option<[u8; 8]>,
+    /// Whether the negotiated MTU lets IPv6 run (known from `Event::Up`).
+    ipv6_allowed: bool,
+    ipv6_addresses: Vec<Ipv6Addr>,
+    adverts: Vec<RouterAdvert>,
+    pending_event: Option<Event>,
+    stats: Arc<StatsInner>,
+}
+
+impl<D: TunDevice> Connection<'_, D> {
+    /// The loop: outputs first (TLS bytes, TUN packets, events), then one
+    /// wait for input, until the session is down.
+    async fn run(&mut self) -> CloseReason {
+        loop {
+            self.flush().await;
+            self.write_packets().await;
+            while let Some(event) = self
+                .pending_event
+                .take()
+                .or_else(|| self.session.poll_event())
+            {
+                if let Some(reason) = self.on_event(event).await {
+                    return reason;
+                }
+            }
+            self.add_slaac_addresses().await;
+            // Handling events may have queued bytes (Router Solicitation, Call
+            // Disconnect): send them before sleeping.
+            self.flush().await;
+            if let Some(event) = self.session.poll_event() {
+                self.pending_event = Some(event);
+                continue;
+            }
+            self.wait().await;
+        }
+    }
+
+    async fn flush(&mut self) {
+        flush(
+            &mut self.session,
+            &mut self.stream,
+            &mut self.tx,
+            &mut self.failure,
+        )
+        .await;
+    }
+
+    /// Packets for the TUN, written a batch at a time; Router
+    /// Advertisements among them are kept for SLAAC.
+    async fn write_packets(&mut self) {
+        let mtu = usize::from(self.tun.mtu());
         loop {
             let mut more = false;
-            while let Some(packet) = session.poll_ip() {
+            while let Some(packet) = self.session.poll_ip() {
                 if packet.first().is_some_and(|b| b >> 4 == 6)
                     && let Some(ra) = parse_router_advertisement(packet)
                 {
-                    adverts.push(ra);
+                    self.adverts.push(ra);
                 }
-                if packet.len() > usize::from(tun.mtu()) {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                if packet.len() > mtu {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                tun_out.push(packet);
-                if tun_out.is_full() {
+                self.tun_out.push(packet);
+                if self.tun_out.is_full() {
                     more = true;
                     break;
                 }
             }
-            if !tun_out.is_empty() {
-                let (out, closing) = (&mut tun_out, &mut closing);
-                write_tun(tun, out, &stats, &mut failure, &mut session, closing).await;
+            if !self.tun_out.is_empty() {
+                self.write_tun().await;
             }
             if !more {
                 break;
             }
         }
-        while let Some(event) = pending_event.take().or_else(|| session.poll_event()) {
-            match event {
-                Event::Authenticated { username, method } => {
-                    shared.emit(TunnelEvent::Authenticated { username, method });
-                }
-                Event::Up(config) => {
-                    // The MTU may come out below what was asked (the server's MRU); IPv6
-                    // needs 1280 (RFC 8200 5), so below it the link stays IPv4 only.
-                    ipv6_allowed = config.mtu >= IPV6_MIN_MTU;
-                    let mut warnings = Vec::new();
-                    if settings.session.common.ipv6 && !ipv6_allowed {
-                        let warning = format!(
-                            "the server lowered the tunnel MTU to {}, below the {IPV6_MIN_MTU} IPv6 needs: the tunnel carries IPv4 only",
-                            config.mtu
-                        );
-                        // A person reads it in the `Up` event.
-                        tracing::info!("{warning}");
-                        warnings.push(warning);
-                    }
-                    let ipv6 = config.ipv6.filter(|_| ipv6_allowed);
-                    if let Some(v6) = ipv6 {
-                        ipv6_id = Some(v6.local_id);
-                    }
-                    let link = Ipv4Link {
-                        local: config.ipv4.local,
-                        peer: config.ipv4.peer,
-                        dns: config.ipv4.dns.clone(),
-                        mtu: config.mtu,
-                        ipv6_local: ipv6.map(|v| v.local),
-                    };
-                    match net
-                        .apply_ipv4(interface, &link, &settings.tunnel, pin)
-                        .await
-                    {
-                        Ok(applied) => {
-                            up = true;
-                            stats.went_up();
-                            warnings.extend(applied.warnings);
-                            let _ = shared.phase.send(Phase::Up);
-                            shared.emit(TunnelEvent::Up(UpInfo {
-                                server: settings.server.to_string(),
-                                interface: interface.to_owned(),
-                                local: link.local,
-                                peer: link.peer,
-                                dns: link.dns.clone(),
-                                mtu: link.mtu,
-                                routes: applied.routes,
-                                dns_applied: applied.dns,
-                                binding: config.binding,
-                                warnings,
-                            }));
-                            if let Some(v6) = ipv6 {
-                                shared.emit(TunnelEvent::Ipv6Up {
-                                    interface: interface.to_owned(),
-                                    local: v6.local,
-                                    peer: v6.peer,
-                                });
-                                let _ = session.send_ip(now(), &router_solicitation(v6.local));
-                            }
-                        }
-                        Err(e) => {
-                            failure.get_or_insert(Error::Setup(e));
-                            session.close(now());
-                            closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
-                        }
-                    }
-                }
-                Event::Ipv6Up(_) if !ipv6_allowed => {
-                    tracing::debug!("IPv6CP opened on a link below 1280 bytes; IPv6 stays off");
-                }
-                Event::Ipv6Up(v6) => {
-                    ipv6_id = Some(v6.local_id);
-                    match net
-                        .apply_ipv6_link(interface, v6.local, &settings.tunnel)
-                        .await
-                    {
-                        Ok(_) => {
-                            shared.emit(TunnelEvent::Ipv6Up {
-                                interface: interface.to_owned(),
-                                local: v6.local,
-                                peer: v6.peer,
-                            });
-                            // RFC 4861 6.3.7: ask for an RA now rather than waiting.
-                            let _ = session.send_ip(now(), &router_solicitation(v6.local));
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off")
-                        }
-                    }
-                }
-                Event::Down(reason) => break 'conn reason,
-                _ => {}
-            }
-        }
-        if let Some(id) = ipv6_id {
-            for ra in adverts.drain(..) {
-                for address in ra.slaac_addresses(id) {
-                    if ipv6_addresses.contains(&address) || ipv6_addresses.len() >= 4 {
-                        continue;
-                    }
-                    match net
-                        .apply_ipv6_global(interface, address, &ra, &settings.tunnel)
-                        .await
-                    {
-                        Ok(routes) => {
-                            ipv6_addresses.push(address);
-                            shared.emit(TunnelEvent::Ipv6Address {
-                                interface: interface.to_owned(),
-                                address,
-                                prefix_len: 64,
-                                router: ra.router,
-                                routes,
-                            });
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, %address, "could not add the SLAAC address")
-                        }
-                    }
-                }
-            }
-        } else {
-            adverts.clear();
-        }
+    }
 
-        // Handling events may have queued bytes (Router Solicitation, Call
-        // Disconnect): send them before sleeping.
-        flush(&mut session, &mut stream, &mut tx, &mut failure).await;
-        if let Some(event) = session.poll_event() {
-            pending_event = Some(event);
-            continue;
-        }
-        let deadline = session.poll_timeout().map(tokio::time::Instant::from_std);
-        tokio::select! {
-            _ = stopped(&mut shared.stop), if closing.is_none() => {
-                tracing::info!("disconnecting");
-                session.close(now());
-                closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+    /// Writes the batch to the TUN. A packet the device refuses is counted and dropped; a device
+    /// that fails ends the call.
+    async fn write_tun(&mut self) {
+        let n = self.tun_out.len() as u64;
+        let bytes: u64 = self.tun_out.iter().map(|p| p.len() as u64).sum();
+        match drive::write_batch(self.tun, &mut self.tun_out).await {
+            TunWrite::Written => {
+                self.stats.rx_packets.fetch_add(n, Ordering::Relaxed);
+                self.stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
-            r = stream.read(&mut rbuf) => match r {
-                Ok(0) => session.transport_closed(now()),
+            // A refused packet: the whole batch counts as dropped (the device does not say which).
+            TunWrite::Refused { .. } => {
+                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+            }
+            TunWrite::Failed { error, .. } => self.fail(Error::Tun(error)),
+        }
+    }
+
+    /// A local failure (setup, TUN) ends the call: the first one is kept
+    /// for the user, and the disconnect gets [`CLOSE_LIMIT`].
+    fn fail(&mut self, error: Error) {
+        self.failure.get_or_insert(error);
+        self.session.close(now());
+        self.closing
+            .get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
+    }
+
+    /// Acts on one session event; `Some` when the session is down.
+    async fn on_event(&mut self, event: Event) -> Option<CloseReason> {
+        match event {
+            Event::Authenticated { username, method } => {
+                self.shared
+                    .emit(TunnelEvent::Authenticated { username, method });
+            }
+            Event::Up(config) => self.on_up(config).await,
+            Event::Ipv6Up(_) if !self.ipv6_allowed => {
+                tracing::debug!("IPv6CP opened on a link below 1280 bytes; IPv6 stays off");
+            }
+            Event::Ipv6Up(v6) => self.on_ipv6_up(v6).await,
+            Event::Down(reason) => return Some(reason),
+            _ => {}
+        }
+        None
+    }
+
+    /// The link is up: the IPv4 side of the system is set up, and IPv6 if
+    /// it came up with it.
+    async fn on_up(&mut self, config: NetConfig) {
+        // The MTU may come out below what was asked (the server's MRU); IPv6
+        // needs 1280 (RFC 8200 5), so below it the link stays IPv4 only.
+        self.ipv6_allowed = config.mtu >= IPV6_MIN_MTU;
+        let mut warnings = Vec::new();
+        if self.settings.session.common.ipv6 && !self.ipv6_allowed {
+            let warning = format!(
+                "the server lowered the tunnel MTU to {}, below the {IPV6_MIN_MTU} IPv6 needs: the tunnel carries IPv4 only",
+                config.mtu
+            );
+            // A person reads it in the `Up` event.
+            tracing::info!("{warning}");
+            warnings.push(warning);
+        }
+        let ipv6 = config.ipv6.filter(|_| self.ipv6_allowed);
+        if let Some(v6) = ipv6 {
+            self.ipv6_id = Some(v6.local_id);
+        }
+        let link = Ipv4Link {
+            local: config.ipv4.local,
+            peer: config.ipv4.peer,
+            dns: config.ipv4.dns.clone(),
+            mtu: config.mtu,
+            ipv6_local: ipv6.map(|v| v.local),
+        };
+        let applied = self
+            .net
+            .apply_ipv4(self.interface, &link, &self.settings.tunnel, self.pin)
+            .await;
+        match applied {
+            Ok(applied) => {
+                self.up = true;
+                self.stats.went_up();
+                warnings.extend(applied.warnings);
+                let _ = self.shared.phase.send(Phase::Up);
+                self.shared.emit(TunnelEvent::Up(UpInfo {
+                    server: self.settings.server.to_string(),
+                    interface: self.interface.to_owned(),
+                    local: link.local,
+                    peer: link.peer,
+                    dns: link.dns.clone(),
+                    mtu: link.mtu,
+                    routes: applied.routes,
+                    dns_applied: applied.dns,
+                    binding: config.binding,
+                    warnings,
+                }));
+                if let Some(v6) = ipv6 {
+                    self.ipv6_link_up(v6);
+                }
+            }
+            Err(e) => self.fail(Error::Setup(e)),
+        }
+    }
+
+    /// IPv6CP opened (after the link came up): the link-local address, and
+    /// a Router Solicitation for the global one.
+    async fn on_ipv6_up(&mut self, v6: Ipv6Config) {
+        self.ipv6_id = Some(v6.local_id);
+        match self
+            .net
+            .apply_ipv6_link(self.interface, v6.local, &self.settings.tunnel)
+            .await
+        {
+            Ok(_) => self.ipv6_link_up(v6),
+            Err(e) => {
+                tracing::warn!(error = %e, "IPv6 link setup failed; IPv6 stays off")
+            }
+        }
+    }
+
+    /// The link-local address is in place: say so, and ask for a Router
+    /// Advertisement now rather than waiting (RFC 4861 6.3.7).
+    fn ipv6_link_up(&mut self, v6: Ipv6Config) {
+        self.shared.emit(TunnelEvent::Ipv6Up {
+            interface: self.interface.to_owned(),
+            local: v6.local,
+            peer: v6.peer,
+        });
+        let _ = self
+            .session
+            .send_ip(now(), &build_router_solicitation(v6.local));
+    }
+
+    /// The SLAAC addresses of the advertisements received (RFC 4862
+    /// 5.5.3), once the interface identifier is known; at most four.
+    async fn add_slaac_addresses(&mut self) {
+        let Some(id) = self.ipv6_id else {
+            self.adverts.clear();
+            return;
+        };
+        for ra in std::mem::take(&mut self.adverts) {
+            for address in slaac_addresses(&ra, id) {
+                if self.ipv6_addresses.contains(&address) || self.ipv6_addresses.len() >= 4 {
+                    continue;
+                }
+                match self
+                    .net
+                    .apply_ipv6_global(self.interface, address, &ra, &self.settings.tunnel)
+                    .await
+                {
+                    Ok(routes) => {
+                        self.ipv6_addresses.push(address);
+                        self.shared.emit(TunnelEvent::Ipv6Address {
+                            interface: self.interface.to_owned(),
+                            address,
+                            prefix_len: 64,
+                            router: ra.router,
+                            routes,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, %address, "could not add the SLAAC address")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for one input: the stop signal, TLS bytes, TUN packets, the
+    /// session's deadline or the bound on a clean disconnect.
+    async fn wait(&mut self) {
+        let deadline = self
+            .session
+            .poll_timeout()
+            .map(tokio::time::Instant::from_std);
+        let closing = self.closing;
+        tokio::select! {
+            _ = stopped(&mut self.shared.stop), if closing.is_none() => {
+                tracing::info!("disconnecting");
+                self.session.close(now());
+                self.closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
+            }
+            r = self.stream.read(&mut self.rbuf) => match r {
+                Ok(0) => self.session.transport_closed(now()),
                 Ok(n) => {
                     let at = now();
-                    session.handle_input(at, &rbuf[..n]);
+                    self.session.handle_input(at, &self.rbuf[..n]);
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "TLS read failed");
-                    failure.get_or_insert(Error::Io(e));
-                    session.transport_closed(now());
+                    self.failure.get_or_insert(Error::Io(e));
+                    self.session.transport_closed(now());
                 }
             },
-            r = tun.recv_batch(&mut batch), if up && closing.is_none() => match r {
+            r = self.tun.recv_batch(&mut self.batch), if self.up && closing.is_none() => match r {
                 Ok(_) => {
                     let at = now();
-                    send_batch_to_session(&mut session, at, &batch, &stats);
+                    send_batch_to_session(&mut self.session, at, &self.batch, &self.stats);
                     // More batches already waiting go into the same TLS write (the flush at the
                     // top of the loop): fewer, larger writes.
                     for _ in 0..TUN_READ_AHEAD {
-                        match ready_now(tun.recv_batch(&mut batch)) {
-                            Some(Ok(_)) => send_batch_to_session(&mut session, at, &batch, &stats),
+                        match ready_now(self.tun.recv_batch(&mut self.batch)) {
+                            Some(Ok(_)) => {
+                                send_batch_to_session(&mut self.session, at, &self.batch, &self.stats)
+                            }
                             Some(Err(_)) | None => break,
                         }
                     }
                 }
-                Err(e) => {
-                    failure.get_or_insert(Error::Tun(e));
-                    session.close(now());
-                    closing = Some(tokio::time::Instant::now() + CLOSE_LIMIT);
-                }
+                Err(e) => self.fail(Error::Tun(e)),
             },
-            () = sleep_until_opt(deadline) => session.handle_timeout(now()),
+            () = sleep_until_opt(deadline) => self.session.handle_timeout(now()),
             () = sleep_until_opt(closing) => {
                 tracing::debug!("clean disconnect took too long; dropping the connection");
-                session.transport_closed(now());
+                self.session.transport_closed(now());
             }
         }
-    };
-
-    // After Down: the last bytes (Call Disconnect Ack, Abort), then
-    // close_notify (MS-SSTP 3.2.7.3 ends the call before TLS).
-    tx.clear();
-    if session.poll_transmit(&mut tx) {
-        let _ = tokio::time::timeout(SHUTDOWN_LIMIT, async {
-            stream.write_all(&tx).await?;
-            stream.flush().await
-        })
-        .await;
     }
-    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, stream.shutdown()).await;
-    tracing::info!(%reason, "SSTP call ended");
 
-    let stopped = closing.is_some() && shared.stop_requested();
-    let end = match (failure, reason) {
-        // The server's verdict on the credentials says the most.
-        (_, CloseReason::AuthFailed(f)) => Error::Auth(f),
-        // A local failure (setup, TUN) ended the call.
-        (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
-        // The user asked for it: however the call ended, that was the end.
-        (_, _) if stopped => return End::Stopped,
-        // "Connection lost" with the transport's own error.
-        (
-            Some(e),
-            CloseReason::LocalClose | CloseReason::TransportClosed | CloseReason::PeerDisconnected,
-        ) => e,
-        (_, reason) => Error::from_close(reason),
-    };
-    End::Failed {
-        error: end,
-        was_up: up,
+    /// After Down: the last bytes, close_notify, and what the connection
+    /// came to.
+    async fn finish(mut self, reason: CloseReason) -> End {
+        // The last bytes (Call Disconnect Ack, Abort), then close_notify
+        // (MS-SSTP 3.2.7.3 ends the call before TLS).
+        self.tx.clear();
+        self.session.poll_transmit(&mut self.tx);
+        drive::finish(&mut self.stream, &self.tx, SHUTDOWN_LIMIT).await;
+        tracing::info!(%reason, "SSTP call ended");
+
+        let stopped = self.closing.is_some() && self.shared.stop_requested();
+        let end = match (self.failure, reason) {
+            // The server's verdict on the credentials says the most.
+            (_, CloseReason::AuthFailed(f)) => Error::Auth(f),
+            // A local failure (setup, TUN) ended the call.
+            (Some(e @ (Error::Setup(_) | Error::Tun(_))), _) => e,
+            // The user asked for it: however the call ended, that was the end.
+            (_, _) if stopped => return End::Stopped,
+            // "Connection lost" with the transport's own error.
+            (
+                Some(e),
+                CloseReason::LocalClose
+                | CloseReason::TransportClosed
+                | CloseReason::PeerDisconnected,
+            ) => e,
+            (_, reason) => Error::from_close(reason),
+        };
+        End::Failed {
+            error: end,
+            was_up: self.up,
+        }
     }
 }
 
@@ -499,47 +626,6 @@ fn send_batch_to_session(
     }
 }
 
-/// The output of `fut` if it is ready now, else `None` (and `fut` is dropped, so it must be
-/// cancel safe). Polled with a no-op waker: the loop's `select!` polls again with the task's
-/// waker before the task sleeps.
-fn ready_now<F: Future>(fut: F) -> Option<F::Output> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::pin::pin!(fut).poll(&mut cx) {
-        std::task::Poll::Ready(out) => Some(out),
-        std::task::Poll::Pending => None,
-    }
-}
-
-/// Writes the batch to the TUN. A packet the device refuses is counted and dropped; a device
-/// that fails ends the call.
-async fn write_tun<D: TunDevice>(
-    tun: &D,
-    batch: &mut SendBatch,
-    stats: &StatsInner,
-    failure: &mut Option<Error>,
-    session: &mut ClientSession,
-    closing: &mut Option<tokio::time::Instant>,
-) {
-    let n = batch.len() as u64;
-    let bytes: u64 = batch.iter().map(|p| p.len() as u64).sum();
-    match tun.send_batch(batch).await {
-        // Ok means every packet went in.
-        Ok(_) => {
-            stats.rx_packets.fetch_add(n, Ordering::Relaxed);
-            stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
-        }
-        // A refused packet: the whole batch counts as dropped (the device does not say which).
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-            stats.dropped.fetch_add(n, Ordering::Relaxed);
-        }
-        Err(e) => {
-            failure.get_or_insert(Error::Tun(e));
-            session.close(now());
-            closing.get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
-        }
-    }
-}
-
 async fn flush<S: tokio::io::AsyncWrite + Unpin>(
     session: &mut ClientSession,
     stream: &mut S,
@@ -550,11 +636,7 @@ async fn flush<S: tokio::io::AsyncWrite + Unpin>(
     if !session.poll_transmit(tx) {
         return;
     }
-    let written = async {
-        stream.write_all(tx).await?;
-        stream.flush().await
-    };
-    if let Err(e) = written.await {
+    if let Err(e) = drive::write_flush(stream, tx).await {
         tracing::debug!(error = %e, "TLS write failed");
         failure.get_or_insert(Error::Io(e));
         session.transport_closed(now());

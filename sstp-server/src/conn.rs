@@ -29,14 +29,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
-use rand::SeedableRng;
-use rand::rngs::{StdRng, SysRng};
 use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
+use sstp_core::wire::icmpv6;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
     Ipv6Config, Random, SendError, ServerSession,
 };
+use sstp_tun::drive::{self, TunWrite, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
@@ -47,7 +47,7 @@ use crate::Shared;
 use crate::auth::{AuthDecision, AuthFuture};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
-use crate::ra::{self, ALL_NODES, RaParams};
+use crate::ra;
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
 
 /// Bytes waiting for the client above which we stop reading from it.
@@ -251,10 +251,6 @@ struct Driver<D: TunDevice> {
     eof: bool,
 }
 
-fn now() -> std::time::Instant {
-    Instant::now().into_std()
-}
-
 /// Runs one SSTP session to its end.
 pub(crate) async fn run<D, S>(
     shared: Arc<Shared>,
@@ -268,7 +264,7 @@ pub(crate) async fn run<D, S>(
     D: TunDevice + 'static,
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let mut rng = match StdRng::try_from_rng(&mut SysRng) {
+    let mut rng = match drive::session_rng() {
         Ok(rng) => rng,
         Err(e) => {
             warn!(error = %e, "no OS randomness for the session; closing");
@@ -332,17 +328,6 @@ pub(crate) async fn run<D, S>(
     }
     let (rd, wr) = tokio::io::split(stream);
     driver.run(rd, wr, stop).await;
-}
-
-/// A read that is ready now, or `None` without waiting. Polled with a no-op waker: the next
-/// `select!` polls the read again with the task's own waker before the task sleeps.
-fn read_now<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut [u8]) -> Option<std::io::Result<usize>> {
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    let mut rb = tokio::io::ReadBuf::new(buf);
-    match std::pin::Pin::new(rd).poll_read(&mut cx, &mut rb) {
-        std::task::Poll::Ready(r) => Some(r.map(|()| rb.filled().len())),
-        std::task::Poll::Pending => None,
-    }
 }
 
 /// Writes what waits (returning how much was taken), or flushes when
@@ -476,7 +461,7 @@ impl<D: TunDevice> Driver<D> {
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
                         v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
-                        self.pending_ra.push(ALL_NODES);
+                        self.pending_ra.push(icmpv6::ALL_NODES);
                     }
                 }
             }
@@ -484,19 +469,13 @@ impl<D: TunDevice> Driver<D> {
         // The session is over: send what it last said (Call Disconnect Ack,
         // Call Abort), then close TLS (close_notify) and TCP.
         if !self.eof {
-            let rest = &self.out[self.out_pos..];
-            let finish = async {
-                wr.write_all(rest).await?;
-                wr.flush().await?;
-                wr.shutdown().await
-            };
             // At shutdown the last bytes get what is left of the session's
             // bound (a little at least, for the close_notify).
             let limit = self.close_by.map_or(FINISH_TIMEOUT, |by| {
                 by.saturating_duration_since(Instant::now())
                     .max(SHUTDOWN_FINISH_MIN)
             });
-            let _ = tokio::time::timeout(limit, finish).await;
+            drive::finish(&mut wr, &self.out[self.out_pos..], limit).await;
         }
     }
 
@@ -718,14 +697,15 @@ impl<D: TunDevice> Driver<D> {
             next_ra: Instant::now() + self.shared.config.network.ra_interval,
         });
         // RFC 4861 6.2.4: advertise at once when the interface comes up.
-        self.pending_ra.push(ALL_NODES);
+        self.pending_ra.push(icmpv6::ALL_NODES);
     }
 
     fn send_ra(&mut self, dst: Ipv6Addr) {
         let Some(v6) = &self.v6 else { return };
         let network = &self.shared.config.network;
-        let params = RaParams {
-            prefix: v6.prefix,
+        let params = icmpv6::RaParams {
+            prefix: v6.prefix.network(),
+            prefix_len: v6.prefix.prefix_len(),
             router_lifetime: network.ra_router_lifetime.as_secs().min(9000) as u16,
             valid_lifetime: PREFIX_VALID_LIFETIME,
             preferred_lifetime: PREFIX_PREFERRED_LIFETIME,
@@ -734,7 +714,7 @@ impl<D: TunDevice> Driver<D> {
             dns_lifetime: (network.ra_interval.as_secs() * 3).min(u64::from(u32::MAX)) as u32,
         };
         let mut packet = Vec::with_capacity(128);
-        ra::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
+        icmpv6::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
         if let Err(e) = self.session.send_ip(now(), &packet) {
             debug!(error = %e, "router advertisement not sent");
         }
@@ -790,9 +770,9 @@ impl<D: TunDevice> Driver<D> {
                 Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
                 Verdict::EchoRequest(server_ll) => {
                     if self.echo_budget.allow(now()) {
-                        if let Some(request) = ra::parse_echo_request(packet, server_ll) {
+                        if let Some(request) = icmpv6::parse_echo_request(packet, server_ll) {
                             let mut reply = Vec::with_capacity(packet.len());
-                            ra::build_echo_reply(server_ll, &request, &mut reply);
+                            icmpv6::build_echo_reply(server_ll, &request, &mut reply);
                             self.pending_echo.push(reply);
                         }
                     } else {
@@ -829,10 +809,13 @@ impl<D: TunDevice> Driver<D> {
     }
 
     async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
-        if let Err(e) = tun.send_batch(batch).await {
-            debug!(error = %e, "TUN write failed");
+        match drive::write_batch(tun, batch).await {
+            TunWrite::Written => {}
             // The rest of the batch went in: count only what did not.
-            metrics.count_drop(DropReason::TunError, batch.dropped() as u64);
+            TunWrite::Refused { dropped, error } | TunWrite::Failed { dropped, error } => {
+                debug!(%error, "TUN write failed");
+                metrics.count_drop(DropReason::TunError, dropped as u64);
+            }
         }
     }
 }
@@ -955,11 +938,11 @@ impl Policy {
                     // (RFC 4443 4.2; our link-local address is no kernel
                     // address: the TUN is shared); the rest (DAD, MLD)
                     // needs no answer on a point-to-point link.
-                    if let Some(rs) = ra::parse_router_solicitation(packet) {
+                    if let Some(rs) = icmpv6::parse_router_solicitation(packet) {
                         return Verdict::RouterSolicitation(rs.reply_to());
                     }
                     return match self.server_ll {
-                        Some(ll) if ra::parse_echo_request(packet, ll).is_some() => {
+                        Some(ll) if icmpv6::parse_echo_request(packet, ll).is_some() => {
                             Verdict::EchoRequest(ll)
                         }
                         _ => Verdict::Ignore,

@@ -12,6 +12,10 @@
 //! - `netlink` (feature `linux`): the few rtnetlink calls the drivers need: addresses, link up and MTU,
 //!   routes, and route lookup.
 //!
+//! - [`drive`]: what the server's and the client's drivers share around a device and a TLS stream:
+//!   the clock, poll-once, write-and-flush, the bounded final flush, batched TUN writes, the
+//!   session's random source.
+//!
 //! The protocol (`sstp-core`) never sees a device: drivers read packets here and hand them to the
 //! session (`send_ip`), and write the session's `poll_ip` output here.
 //!
@@ -80,6 +84,7 @@
 
 mod batch;
 mod device;
+pub mod drive;
 mod mem;
 
 #[cfg(all(feature = "linux", target_os = "linux"))]

@@ -406,7 +406,7 @@ pub fn router_advertisement(router: Ipv6Addr, prefix: Ipv6Addr) -> Vec<u8> {
     icmp.extend_from_slice(&prefix.octets());
     icmp.extend_from_slice(&[25, 3, 0, 0, 0, 0, 0x0e, 0x10]);
     icmp.extend_from_slice(&Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, 0x53).octets());
-    let sum = sstp_client::slaac::checksum(router, dst, &icmp);
+    let sum = sstp_core::wire::icmpv6::checksum(router, dst, &icmp);
     icmp[2..4].copy_from_slice(&sum.to_be_bytes());
     let mut p = vec![0x60, 0, 0, 0];
     p.extend_from_slice(&(icmp.len() as u16).to_be_bytes());

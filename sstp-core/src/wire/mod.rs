@@ -27,6 +27,7 @@
 pub mod auth;
 pub mod cp;
 pub mod http;
+pub mod icmpv6;
 pub mod options;
 pub mod ppp;
 pub mod sstp;
