@@ -362,7 +362,9 @@ impl<D: TunDevice> Connection<'_, D> {
                 self.stats.rx_packets.fetch_add(n, Ordering::Relaxed);
                 self.stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
             }
-            // A refused packet: the whole batch counts as dropped (the device does not say which).
+            // The device says how many it refused, not which, so the batch's
+            // bytes cannot be split: the whole batch counts as dropped. Rare:
+            // the core already drops packets over our MRU at receipt.
             TunWrite::Refused { .. } => {
                 self.stats.dropped.fetch_add(n, Ordering::Relaxed);
             }
