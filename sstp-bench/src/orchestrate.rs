@@ -711,6 +711,7 @@ impl Bench {
         let server = self.load_server("connects", 1024)?;
         let mut full = Vec::new();
         let mut tls = Vec::new();
+        let (mut full_us, mut tls_us) = (Vec::new(), Vec::new());
         let mut kx = String::new();
         for _ in 0..self.args.runs {
             let v = self.load(
@@ -720,10 +721,16 @@ impl Bench {
                     "64".into(),
                     "--duration-secs".into(),
                     "10".into(),
+                    "--server-pid".into(),
+                    server.pid().to_string(),
                 ],
             )?;
             full.push(json_f64(&v, "full_per_sec")?);
             tls.push(json_f64(&v, "tls_per_sec")?);
+            // CPU time per connect moves less with the rest of the machine's
+            // load than the rates do: the number to compare across builds.
+            full_us.push(json_f64(&v, "full_server_cpu_us_per_connect")?);
+            tls_us.push(json_f64(&v, "tls_server_cpu_us_per_connect")?);
             kx = v
                 .get("kx")
                 .and_then(|k| k.as_str())
@@ -733,16 +740,23 @@ impl Bench {
         drop(server);
         let f = Spread::of(&full);
         let b = Spread::of(&tls);
-        let mut t = Table::new(&["what", "per second", "vs TLS only"]);
+        let mut t = Table::new(&[
+            "what",
+            "per second",
+            "vs TLS only",
+            "server CPU per connect (µs)",
+        ]);
         t.row(vec![
             "TLS 1.3 handshake only (baseline)".into(),
             b.show(0),
             "1.00".into(),
+            Spread::of(&tls_us).show(0),
         ]);
         t.row(vec![
             "full SSTP connect (TLS + HTTP + LCP + MS-CHAPv2 + IPCP + binding)".into(),
             f.show(0),
             ratio(f.median, b.median),
+            Spread::of(&full_us).show(0),
         ]);
         Ok(format!(
             "## Connects per second\n\n`sstp-bench load connects --concurrency 64 --duration-secs 10` against the \
