@@ -9,26 +9,15 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
 use crate::error::CloseKind;
 use crate::ppp::auth::AuthFailure;
+use crate::testing::{base, boxed_rng};
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse";
-
-#[allow(clippy::disallowed_methods)] // the one clock read: a base for virtual time
-fn t0() -> Instant {
-    Instant::now()
-}
-
-fn rng(seed: u8) -> Box<dyn Random + Send> {
-    Box::new(ChaCha20Rng::from_seed([seed; 32]))
-}
 
 fn cert() -> CertHashes {
     CertHashes::from_der(b"server certificate DER")
@@ -109,11 +98,11 @@ impl Pair {
     }
 
     fn with_cert(server: ServerConfig, client: ClientConfig, client_sees: CertHashes) -> Self {
-        let now = t0();
+        let now = base();
         Self {
             now,
-            client: ClientSession::new(&client, client_sees, now, rng(1)),
-            server: ServerSession::new(&server, cert(), now, rng(2)),
+            client: ClientSession::new(&client, client_sees, now, boxed_rng(1)),
+            server: ServerSession::new(&server, cert(), now, boxed_rng(2)),
             client_events: Vec::new(),
             server_events: Vec::new(),
             secret: Credential::from_password(PASSWORD),
@@ -1067,12 +1056,12 @@ fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
     // EAP-TLS, answers the client's EAP Nak with a Protocol-Reject of EAP
     // and a new LCP Configure-Request for MS-CHAPv2. A client that allows
     // both methods must follow it to MS-CHAPv2 instead of giving up.
-    let now = t0();
+    let now = base();
     let mut config = ClientConfig::new(USER, Credential::from_password(PASSWORD));
     // EAP preferred, so the client takes SoftEther's EAP request at once
     // (with MS-CHAPv2 first it would Nak EAP and never see this path).
     config.auth_methods = vec![AuthMethod::EapMsChapV2, AuthMethod::MsChapV2];
-    let mut client = ClientSession::new(&config, cert(), now, rng(7));
+    let mut client = ClientSession::new(&config, cert(), now, boxed_rng(7));
     let mut out = Vec::new();
     let send = |client: &mut ClientSession, bytes: &[u8]| {
         client.handle_input(now, bytes);
