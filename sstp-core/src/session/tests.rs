@@ -6,7 +6,7 @@
 // Configs are `#[non_exhaustive]`: tests build them the way users must.
 #![allow(clippy::field_reassign_with_default)]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::*;
@@ -15,6 +15,7 @@ use crate::error::CloseKind;
 use crate::ppp::auth::AuthFailure;
 use crate::testing::{base, boxed_rng};
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
+use sstp_testkit::ipv4;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse";
@@ -28,36 +29,10 @@ fn lease() -> AddressLease {
         .with_dns([Ipv4Addr::new(10, 0, 0, 53), Ipv4Addr::new(10, 0, 0, 54)])
 }
 
-/// A minimal IPv4 packet (header only + payload), enough for the data path.
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let len = 20 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (len >> 8) as u8,
-        len as u8,
-        0,
-        0,
-        0,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
+/// An IPv6 packet between two link-local addresses, as IPv6CP gives them.
 fn ipv6(payload: &[u8]) -> Vec<u8> {
-    let [len_hi, len_lo] = (payload.len() as u16).to_be_bytes();
-    let mut p = vec![0x60, 0, 0, 0, len_hi, len_lo, 59, 64];
-    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-    p.extend_from_slice(payload);
-    p
+    let link_local = |n| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n);
+    sstp_testkit::ipv6(link_local(1), link_local(2), payload)
 }
 
 type Mutator = Box<dyn FnMut(&mut Vec<u8>)>;
