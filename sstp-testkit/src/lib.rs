@@ -10,7 +10,9 @@
 //! - with the `net` feature (on by default): [`Pki`], a CA and a
 //!   `localhost` leaf; [`ConnectProxy`], an HTTP CONNECT proxy
 //!   (MS-SSTP 4.5); [`observe_until`], a bounded wait on a `MemTun`;
-//!   [`metric`], one series of a Prometheus text page; [`init_tracing`].
+//!   [`metric`], one series of a Prometheus text page; [`init_tracing`];
+//!   and the root tier's harness: [`root_skip_reason`], [`Netns`],
+//!   [`in_netns`] and [`ip`].
 //!
 //! sstp-core's own unit tests keep their private helpers (a scripted RNG,
 //! the session `Pair` over crate-private types) in its `testing` module,
@@ -27,6 +29,8 @@ mod rng;
 #[cfg(feature = "net")]
 mod net;
 #[cfg(feature = "net")]
+mod netns;
+#[cfg(feature = "net")]
 mod pki;
 #[cfg(feature = "net")]
 mod proxy;
@@ -37,6 +41,8 @@ pub use rng::{base, boxed_rng, rng};
 
 #[cfg(feature = "net")]
 pub use net::{init_tracing, metric, observe_until};
+#[cfg(feature = "net")]
+pub use netns::{Netns, in_netns, ip, root_skip_reason};
 #[cfg(feature = "net")]
 pub use pki::Pki;
 #[cfg(feature = "net")]
