@@ -6,89 +6,10 @@
 //! `cargo bench -p sstp-core --bench session`
 
 use std::hint::black_box;
-use std::net::Ipv4Addr;
-use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use sstp_core::{
-    AddressLease, AuthMethod, CertHashes, ClientConfig, ClientSession, Credential, Event,
-    ServerConfig, ServerSession,
-};
-
-struct Pair {
-    client: ClientSession,
-    server: ServerSession,
-    now: Instant,
-    secret: Credential,
-    buf: Vec<u8>,
-}
-
-impl Pair {
-    fn new(method: AuthMethod) -> Self {
-        #[allow(clippy::disallowed_methods)] // benchmarks run outside the sans-IO rule
-        let now = Instant::now();
-        let mut server = ServerConfig::default();
-        server.auth_methods = vec![method];
-        let mut client = ClientConfig::new("alice", Credential::from_password("pw"));
-        client.auth_methods = vec![method];
-        let cert = CertHashes::from_der(b"bench certificate");
-        Self {
-            client: ClientSession::new(
-                &client,
-                cert.clone(),
-                now,
-                Box::new(ChaCha20Rng::from_seed([1; 32])),
-            ),
-            server: ServerSession::new(
-                &server,
-                cert,
-                now,
-                Box::new(ChaCha20Rng::from_seed([2; 32])),
-            ),
-            now,
-            secret: Credential::from_password("pw"),
-            buf: Vec::with_capacity(64 * 1024),
-        }
-    }
-
-    /// Runs the exchange to completion; returns whether both sides are up.
-    fn connect(&mut self) -> bool {
-        let (mut client_up, mut server_up) = (false, false);
-        for _ in 0..100 {
-            self.buf.clear();
-            if self.client.poll_transmit(&mut self.buf) {
-                self.server.handle_input(self.now, &self.buf);
-            }
-            self.buf.clear();
-            if self.server.poll_transmit(&mut self.buf) {
-                self.client.handle_input(self.now, &self.buf);
-            }
-            while let Some(e) = self.client.poll_event() {
-                client_up |= matches!(e, Event::Up(_));
-            }
-            while let Some(e) = self.server.poll_event() {
-                match e {
-                    Event::Authenticate(r) => {
-                        let v = r.verify_with(&self.secret);
-                        self.server.auth_complete(self.now, v);
-                    }
-                    Event::NeedAddresses { .. } => self.server.assign_addresses(
-                        self.now,
-                        AddressLease::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)),
-                    ),
-                    Event::Up(_) => server_up = true,
-                    _ => {}
-                }
-            }
-            if client_up && server_up {
-                return true;
-            }
-        }
-        false
-    }
-}
+use sstp_core::AuthMethod;
+use sstp_testkit::Pair;
 
 fn bench(c: &mut Criterion) {
     let mut pair = Pair::new(AuthMethod::MsChapV2);

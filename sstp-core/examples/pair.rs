@@ -1,6 +1,8 @@
 //! A whole SSTP call in memory: a `ClientSession` and a `ServerSession`
 //! wired back to back, no sockets, no TUN, no root. It shows the sans-IO
 //! call order a driver follows and prints what happens on each side.
+//! It uses only sstp-core's public API and rand_chacha, not the tests'
+//! `sstp-testkit`, so it can be copied as the start of a driver.
 //!
 //! `cargo run -p sstp-core --example pair [mschapv2|eap-mschapv2|pap|chap-md5]`
 

@@ -56,6 +56,9 @@ pub mod session;
 pub mod sstp;
 pub mod wire;
 
+#[cfg(test)]
+mod testing;
+
 #[doc(hidden)]
 pub mod fuzzing;
 

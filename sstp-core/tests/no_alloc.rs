@@ -5,31 +5,38 @@
 //! only. After a connected pair has warmed its buffers, thousands of packets
 //! go client → server and back through `send_ip`, `poll_transmit`,
 //! `handle_input` and `poll_ip`, and the allocation count must not move.
-
-#![allow(clippy::disallowed_methods)] // a test driver owns the clock
+//! Only the test's own thread counts: the sessions spawn no threads, and
+//! the harness's other threads allocate when they please.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::Ipv4Addr;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use sstp_core::{
-    AddressLease, AuthMethod, CertHashes, ClientConfig, ClientSession, Credential, Event,
-    ServerConfig, ServerSession,
-};
+use sstp_core::{AuthMethod, ClientConfig, ClientSession, Credential, ServerConfig, ServerSession};
+use sstp_testkit::Pair;
 
 struct Counting;
 
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Whether this thread's allocations count (const-initialised: reading
+    /// it allocates nothing).
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn count() {
+    if COUNTED.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 // SAFETY-free wrapper: `GlobalAlloc` is an unsafe trait, so this test opts
 // out of the workspace's `unsafe_code = "forbid"` just here.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
@@ -40,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count();
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -51,54 +58,24 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn data_path_allocates_nothing_once_warm() {
-    let now = Instant::now();
+    COUNTED.with(|c| c.set(true));
     let mut server_config = ServerConfig::default();
     server_config.auth_methods = vec![AuthMethod::MsChapV2];
-    let mut client_config = ClientConfig::new("alice", Credential::from_password("pw"));
+    let mut client_config =
+        ClientConfig::new(Pair::USER, Credential::from_password(Pair::PASSWORD));
     client_config.auth_methods = vec![AuthMethod::MsChapV2];
     client_config.common.keepalive.interval = None;
     server_config.common.keepalive.interval = None;
-    let cert = CertHashes::from_der(b"cert");
-    let mut client = ClientSession::new(
-        &client_config,
-        cert.clone(),
+    let stored = Credential::from_password(Pair::PASSWORD);
+    let mut pair = Pair::with_configs(&server_config, &client_config, stored);
+    assert_eq!(pair.run(100), 2, "both sides up");
+    let Pair {
+        mut client,
+        mut server,
         now,
-        Box::new(ChaCha20Rng::from_seed([1; 32])),
-    );
-    let mut server = ServerSession::new(
-        &server_config,
-        cert,
-        now,
-        Box::new(ChaCha20Rng::from_seed([2; 32])),
-    );
-    let secret = Credential::from_password("pw");
-    let mut up = 0;
+        ..
+    } = pair;
     let mut wire = Vec::with_capacity(512 * 1024);
-    for _ in 0..100 {
-        wire.clear();
-        if client.poll_transmit(&mut wire) {
-            server.handle_input(now, &wire);
-        }
-        wire.clear();
-        if server.poll_transmit(&mut wire) {
-            client.handle_input(now, &wire);
-        }
-        while let Some(e) = client.poll_event() {
-            up += usize::from(matches!(e, Event::Up(_)));
-        }
-        while let Some(e) = server.poll_event() {
-            match e {
-                Event::Authenticate(r) => server.auth_complete(now, r.verify_with(&secret)),
-                Event::NeedAddresses { .. } => server.assign_addresses(
-                    now,
-                    AddressLease::new(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)),
-                ),
-                Event::Up(_) => up += 1,
-                _ => {}
-            }
-        }
-    }
-    assert_eq!(up, 2, "both sides up");
 
     let mut packet = vec![0u8; 1400];
     packet[0] = 0x45;

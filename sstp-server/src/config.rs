@@ -715,22 +715,16 @@ fn check_interface_name(name: &str) -> Result<(), String> {
     }
 }
 
-/// Parses `"250ms"`, `"10s"`, `"5m"`, `"2h"`, or a bare number of seconds.
+/// Parses a duration as a person writes it: a bare number of seconds
+/// (fractions allowed), or a number with a unit as `humantime` reads it
+/// (`250ms`, `10s`, `1.5m`, `5min`, `2h`, `1h 30m`).
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(value * scale).ok()
+    let bare = text
+        .parse()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    bare.or_else(|| humantime::parse_duration(text).ok())
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -857,6 +851,16 @@ mod tests {
         assert_eq!(parse_duration("ten"), None);
         assert_eq!(parse_duration("10 parsecs"), None);
         assert_eq!(parse_duration("-1s"), None);
+        // What the hand-written parser accepted before humantime read the units.
+        assert_eq!(parse_duration(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5min"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("5 min"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("0.5s"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5m"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 30m"), Some(Duration::from_secs(5400)));
+        for nonsense in ["", "-1", "inf", "NaN", "s", "1.5.2s"] {
+            assert_eq!(parse_duration(nonsense), None, "{nonsense:?}");
+        }
     }
 
     #[test]

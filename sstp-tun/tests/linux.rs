@@ -35,85 +35,16 @@ const STEP: Duration = Duration::from_secs(5);
 // ---------------------------------------------------------------------------------------------
 // Harness: root check, namespace guard, a thread inside the namespace.
 
-/// Why this machine cannot run the root tier, if it cannot.
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("skipped: needs root");
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("skipped: no /dev/net/tun");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("skipped: no `ip` command (iproute2)");
-    }
-    None
-}
+use sstp_testkit::Netns;
 
-/// A network namespace that is deleted when this guard drops, also when a test panics.
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn create(tag: &str) -> Self {
-        let name = format!("sstptun-test-{}-{tag}", std::process::id());
-        // A leftover of an earlier run with the same pid would make `add` fail.
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", &name]);
-        let ns = Self { name };
-        ip(&["-n", &ns.name, "link", "set", "lo", "up"]);
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("run ip");
-    assert!(status.success(), "ip {args:?} failed: {status}");
-}
-
-/// Runs `test(namespace name)` on a new thread inside a fresh namespace, on a current-thread
-/// runtime, with an overall time limit; deletes the namespace afterwards.
+/// Runs `test(namespace name)` inside a fresh `sstptun-test-<pid>-<tag>`
+/// namespace (see `sstp_testkit::in_netns`).
 fn in_netns<F, Fut>(tag: &str, test: F)
 where
     F: FnOnce(String) -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    if let Some(reason) = skip_reason() {
-        println!("{reason}");
-        return;
-    }
-    let ns = Netns::create(tag);
-    let path = format!("/run/netns/{}", ns.name);
-    let name = ns.name.clone();
-    let result = std::thread::spawn(move || {
-        let file = File::open(&path).expect("open the namespace");
-        setns(&file, CloneFlags::CLONE_NEWNET).expect("setns into the test namespace");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        rt.block_on(async {
-            timeout(Duration::from_secs(60), test(name))
-                .await
-                .expect("test timed out");
-        });
-    })
-    .join();
-    drop(ns);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    sstp_testkit::in_netns("sstptun-test", tag, test);
 }
 
 /// A TUN with 198.18.0.1/24 and 2001:db8:1::1/64, set up through the netlink module.
@@ -517,9 +448,9 @@ fn tcp_over_an_offload_relay() {
 fn tcp_over_a_relay(offload: bool) {
     let tag = if offload { "gso" } else { "plain" };
     in_netns(&format!("{tag}-a"), move |_ns| async move {
-        let ns_b = Netns::create(&format!("{tag}-b"));
+        let ns_b = Netns::create("sstptun-test", &format!("{tag}-b"));
         let home = File::open("/proc/thread-self/ns/net").expect("open own namespace");
-        let there = File::open(format!("/run/netns/{}", ns_b.name)).expect("open namespace B");
+        let there = File::open(format!("/run/netns/{}", ns_b.name())).expect("open namespace B");
 
         // The far side, made while this thread is in namespace B.
         setns(&there, CloneFlags::CLONE_NEWNET).expect("enter B");

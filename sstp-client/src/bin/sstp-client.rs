@@ -539,23 +539,16 @@ fn read_profile(path: &Path) -> anyhow::Result<Profile> {
 }
 
 /// A duration as a person types it, the same rule as sstp-server's
-/// configuration: `500ms`, `30s`, `5m` (or `5min`), `2h`, or a bare number
-/// of seconds (fractions allowed).
+/// configuration: a bare number of seconds (fractions allowed), or a
+/// number with a unit as `humantime` reads it (`500ms`, `30s`, `5m` or
+/// `5min`, `2h`, `1h 30m`).
 fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().ok()?;
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return None,
-    };
-    Duration::try_from_secs_f64(value * scale).ok()
+    let bare = text
+        .parse()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    bare.or_else(|| humantime::parse_duration(text).ok())
 }
 
 const DURATION_EXAMPLES: &str = "examples: 30, 500ms, 30s, 5m, 2h";
@@ -1165,6 +1158,10 @@ mod tests {
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_duration("-1s"), None);
         assert_eq!(parse_duration("10 parsecs"), None);
+        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5min"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("-1"), None);
     }
 
     #[test]

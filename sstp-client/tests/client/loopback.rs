@@ -460,7 +460,7 @@ async fn dangerous_skip_verify_connects_to_anything() {
 async fn proxy_path_carries_sstpversion_and_basic_auth() {
     let mut server = TestServer::start(ServerOptions::default()).await;
     // "bob:pa:ss" in base64.
-    let proxy = TestProxy::start(Some("Ym9iOnBhOnNz")).await;
+    let proxy = ConnectProxy::start(Some("Ym9iOnBhOnNz")).await;
     let fakes = Fakes::new();
     let (tun, mut os) = MemTun::pair(1400);
     let url = format!("http://bob:pa%3Ass@127.0.0.1:{}", proxy.addr.port());
@@ -492,7 +492,7 @@ async fn proxy_path_carries_sstpversion_and_basic_auth() {
 #[tokio::test]
 async fn proxy_refusals_are_reported_in_plain_words() {
     let server = TestServer::start(ServerOptions::default()).await;
-    let proxy = TestProxy::start(Some("Ym9iOnNlY3JldA==")).await;
+    let proxy = ConnectProxy::start(Some("Ym9iOnNlY3JldA==")).await;
     let (tun, _os) = MemTun::pair(1400);
     let url = format!("http://127.0.0.1:{}", proxy.addr.port());
     let err = client(&server)

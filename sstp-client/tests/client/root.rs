@@ -6,14 +6,12 @@
 //! MemTun, through the tunnel; nothing leaves the namespace. Without root
 //! the test prints "skipped: needs root" and passes.
 
-use std::fs::File;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sched::{CloneFlags, setns};
 use sstp_client::dns::ResolvConf;
 use sstp_client::routes::LinuxRoutes;
 use sstp_client::{System, TunnelEvent, TunnelOptions};
@@ -25,70 +23,14 @@ use crate::support::*;
 
 const TUN: &str = "sstpc0";
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("skipped: needs root");
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("skipped: no /dev/net/tun");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("skipped: no `ip` command (iproute2) to make the namespace");
-    }
-    None
-}
-
-/// A namespace deleted on drop, also when the test panics.
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    let status = Command::new("ip").args(args).status().expect("run ip");
-    assert!(status.success(), "ip {args:?}: {status}");
-}
-
-/// Runs `test` on a thread inside a fresh namespace with `lo` up.
+/// Runs `test` inside a fresh `sstpc-test-<pid>-<tag>` namespace with `lo`
+/// up (see `sstp_testkit::in_netns`).
 fn in_netns<F, Fut>(tag: &str, test: F)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: Future<Output = ()>,
 {
-    if let Some(reason) = skip_reason() {
-        println!("{reason}");
-        return;
-    }
-    let name = format!("sstpc-test-{}-{tag}", std::process::id());
-    let _ = Command::new("ip")
-        .args(["netns", "del", &name])
-        .stderr(Stdio::null())
-        .status();
-    ip(&["netns", "add", &name]);
-    let ns = Netns(name);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-    let path = format!("/run/netns/{}", ns.0);
-    let result = std::thread::spawn(move || {
-        let file = File::open(&path).expect("open the namespace");
-        setns(&file, CloneFlags::CLONE_NEWNET).expect("setns");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(60), test())
-                .await
-                .expect("root test timed out");
-        });
-    })
-    .join();
-    drop(ns);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    sstp_testkit::in_netns("sstpc-test", tag, |_| test());
 }
 
 /// IPv4 + UDP with a valid header checksum (the kernel checks it) and no
@@ -402,13 +344,6 @@ fn cli_human_output_tells_whom_addresses_routes_and_dns() {
     });
 }
 
-/// `ip ARGS` in the current namespace, its stdout.
-fn ip_out(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn split_tunnel_keeps_the_kernel_from_taking_the_routers_ipv6_default() {
     in_netns("ra", || async {
@@ -440,14 +375,14 @@ fn split_tunnel_keeps_the_kernel_from_taking_the_routers_ipv6_default() {
         .await;
         // The kernel handles a received RA shortly after the write; give it time to show.
         for _ in 0..20 {
-            let defaults = ip_out(&["-6", "route", "show", "default"]);
+            let defaults = sstp_testkit::ip(&["-6", "route", "show", "default"]);
             assert!(
                 defaults.trim().is_empty(),
                 "split tunnel, yet an IPv6 default route: {defaults}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let globals = ip_out(&[
+        let globals = sstp_testkit::ip(&[
             "-6", "-o", "addr", "show", "dev", "sstpc4", "scope", "global",
         ]);
         let found: Vec<&str> = globals

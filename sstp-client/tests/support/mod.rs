@@ -1,8 +1,8 @@
 //! Test peers for the loopback tier, built from sstp-core directly (not the
 //! sstp-server crate): an SSTP server (`ServerSession` + tokio-rustls +
-//! an rcgen certificate, IP packets to and from a `MemTun`) and an HTTP
-//! CONNECT proxy (a hyper server with upgrades). Everything listens on
-//! 127.0.0.1 on a port the OS picks.
+//! an rcgen certificate, IP packets to and from a `MemTun`), and from
+//! sstp-testkit an HTTP CONNECT proxy and the packet builders. Everything
+//! listens on 127.0.0.1 on a port the OS picks.
 
 #![allow(dead_code, unreachable_pub)] // each test uses part of the support; `pub` for the test modules
 
@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::SeedableRng;
 use sstp_client::Fingerprint;
 use sstp_client::dns::RecordingDns;
 use sstp_client::routes::RecordingRoutes;
@@ -92,10 +91,7 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(options: ServerOptions) -> Self {
         // `RUST_LOG=debug cargo test` shows both ends' logs.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
+        sstp_testkit::init_tracing();
         let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
             .expect("rcgen certificate");
         let cert_der = key.cert.der().clone();
@@ -281,7 +277,7 @@ impl Conn {
             config.common.mtu = mru;
             config.common.mru = Some(mru);
         }
-        let rng = Box::new(rand_chacha::ChaCha20Rng::seed_from_u64(7));
+        let rng = sstp_testkit::boxed_rng(7);
         let mut session = ServerSession::new(&config, self.hashes.clone(), now(), rng);
         session.handle_input(now(), &buf[consumed..]);
         let mut rbuf = vec![0u8; 64 * 1024];
@@ -417,42 +413,11 @@ pub fn router_advertisement(router: Ipv6Addr, prefix: Ipv6Addr) -> Vec<u8> {
     p
 }
 
-/// A minimal IPv4 UDP-ish packet from `src` to `dst` carrying `payload`.
-pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let len = (20 + payload.len()) as u16;
-    let mut p = vec![0x45, 0];
-    p.extend_from_slice(&len.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
+pub use sstp_testkit::{ipv4, ipv6};
 
-/// A minimal IPv6 packet (no next header) from `src` to `dst`.
-pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[59, 64]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
-/// Reads from `handle` until a packet satisfies `want` (the client's own
-/// traffic, e.g. a Router Solicitation, may come first).
+/// Reads from `handle` until a packet satisfies `want`, within [`STEP`].
 pub async fn observe_until(handle: &mut MemTunHandle, want: impl Fn(&[u8]) -> bool) -> Vec<u8> {
-    tokio::time::timeout(STEP, async {
-        loop {
-            let p = handle.observe().await.expect("device open");
-            if want(&p) {
-                return p;
-            }
-        }
-    })
-    .await
-    .expect("expected packet")
+    sstp_testkit::observe_until(handle, STEP, want).await
 }
 
 /// The recording fakes a test hands to the client, and their view.
@@ -481,110 +446,7 @@ impl Fakes {
 }
 
 // ---------------------------------------------------------------------------
-// The CONNECT proxy.
+// The CONNECT proxy: requires `SSTPVERSION: 1.0` (MS-SSTP 4.5) and, when
+// asked to, Basic credentials.
 
-/// What the proxy saw of each CONNECT.
-#[derive(Debug, Clone, Default)]
-pub struct ProxySeen {
-    pub target: String,
-    pub sstp_version: Option<String>,
-    pub authorization: Option<String>,
-}
-
-pub struct TestProxy {
-    pub addr: SocketAddr,
-    pub seen: Arc<Mutex<Vec<ProxySeen>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TestProxy {
-    /// A proxy that requires `Proxy-Authorization: Basic <expected>` when
-    /// `expected` is given, and `SSTPVERSION: 1.0` always (MS-SSTP 4.5).
-    pub async fn start(expected_basic: Option<&str>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("addr");
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let expected = expected_basic.map(|e| format!("Basic {e}"));
-        let task = {
-            let seen = Arc::clone(&seen);
-            tokio::spawn(async move {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        return;
-                    };
-                    let seen = Arc::clone(&seen);
-                    let expected = expected.clone();
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            proxy_request(req, Arc::clone(&seen), expected.clone())
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                            .with_upgrades()
-                            .await;
-                    });
-                }
-            })
-        };
-        Self { addr, seen, task }
-    }
-
-    pub fn seen(&self) -> Vec<ProxySeen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for TestProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn proxy_request(
-    req: hyper::Request<hyper::body::Incoming>,
-    seen: Arc<Mutex<Vec<ProxySeen>>>,
-    expected: Option<String>,
-) -> Result<hyper::Response<http_body_util::Empty<hyper::body::Bytes>>, std::convert::Infallible> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let record = ProxySeen {
-        target: req.uri().to_string(),
-        sstp_version: header("sstpversion"),
-        authorization: header("proxy-authorization"),
-    };
-    seen.lock().unwrap().push(record.clone());
-    let status = |code: u16| {
-        let mut r = hyper::Response::new(http_body_util::Empty::new());
-        *r.status_mut() = hyper::StatusCode::from_u16(code).expect("status");
-        Ok(r)
-    };
-    if req.method() != hyper::Method::CONNECT {
-        return status(405);
-    }
-    if expected.is_some() && record.authorization != expected {
-        return status(407);
-    }
-    if record.sstp_version.as_deref() != Some("1.0") {
-        return status(400);
-    }
-    let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
-        return status(400);
-    };
-    // Loopback only: the tests never leave 127.0.0.1.
-    let target = authority.replace("localhost", "127.0.0.1");
-    tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let Ok(mut server) = TcpStream::connect(target).await else {
-            return;
-        };
-        let mut client = hyper_util::rt::TokioIo::new(upgraded);
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-    });
-    status(200)
-}
+pub use sstp_testkit::ConnectProxy;

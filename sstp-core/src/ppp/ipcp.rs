@@ -461,7 +461,7 @@ mod tests {
     fn server_rejects_vj_then_naks_address_and_dns() {
         let (mut n, now, mut out) = started(server_config(&[SERVER, SERVER]));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         n.handle_packet(now, &hex(PPPD_CONFREQ), &mut rng, &mut out);
         assert_eq!(
             out.pop_front().unwrap().packet,
@@ -483,7 +483,7 @@ mod tests {
     fn server_without_dns_rejects_it() {
         let (mut n, now, mut out) = started(server_config(&[]));
         out.clear();
-        n.handle_packet(now, &hex(PPPD_CONFREQ), &mut TestRng(1), &mut out);
+        n.handle_packet(now, &hex(PPPD_CONFREQ), &mut rng(1), &mut out);
         assert_eq!(out.pop_front().unwrap().packet, hex(CONFREJ));
     }
 
@@ -492,7 +492,7 @@ mod tests {
         let (mut n, now, mut out) = started(server_config(&[SERVER]));
         out.clear();
         let request = hex("01050016 0306c0a81e0a 8106c0a81e01 830600000000");
-        n.handle_packet(now, &request, &mut TestRng(1), &mut out);
+        n.handle_packet(now, &request, &mut rng(1), &mut out);
         assert_eq!(
             out.pop_front().unwrap().packet,
             hex("0405000a 830600000000")
@@ -503,7 +503,7 @@ mod tests {
     fn server_appends_missing_address() {
         let (mut n, now, mut out) = started(server_config(&[]));
         out.clear();
-        n.handle_packet(now, &hex("01070004"), &mut TestRng(1), &mut out);
+        n.handle_packet(now, &hex("01070004"), &mut rng(1), &mut out);
         // RFC 1332 3.3: the lease appended to a Nak.
         assert_eq!(
             out.pop_front().unwrap().packet,
@@ -515,7 +515,7 @@ mod tests {
     fn insisting_client_is_rejected_after_max_failure() {
         let (mut n, now, mut out) = started(server_config(&[]));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         for id in 1..=5u8 {
             let mut request = hex("0100000a 03060a090909");
             request[1] = id;
@@ -539,7 +539,7 @@ mod tests {
     fn client_takes_nak_and_fails_on_address_reject() {
         let (mut n, now, mut out) = started(IpcpConfig::Client(IpcpClientConfig::default()));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         n.handle_packet(now, &hex(CONFNAK), &mut rng, &mut out);
         assert_eq!(
             out.pop_front().unwrap().packet,
@@ -574,7 +574,7 @@ mod tests {
         let request = out.pop_front().unwrap().packet;
         let mut ack = request.clone();
         ack[0] = 2;
-        n.handle_packet(now, &ack, &mut TestRng(1), &mut out);
+        n.handle_packet(now, &ack, &mut rng(1), &mut out);
         assert_eq!(n.failure(), Some(NegotiationFailure::NoAddressAssigned));
     }
 
@@ -582,7 +582,7 @@ mod tests {
     fn client_judges_server_request() {
         let (mut n, now, mut out) = started(IpcpConfig::Client(IpcpClientConfig::default()));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         // 0.0.0.0 and VJ: rejected.
         n.handle_packet(
             now,
@@ -711,7 +711,7 @@ mod tests {
                 IpcpConfig::Client(IpcpClientConfig::default())
             };
             let (mut n, mut now, mut out) = started(config);
-            let mut rng = TestRng(3);
+            let mut rng = rng(3);
             for (i, p) in packets.iter().enumerate() {
                 out.clear();
                 n.handle_packet(now, p, &mut rng, &mut out);

@@ -238,7 +238,7 @@ mod tests {
     fn started(id: Option<[u8; 8]>) -> (Ipv6cp, std::time::Instant, Outbox) {
         let now = base();
         let config = Ipv6cpConfig { interface_id: id };
-        let policy = Ipv6cpPolicy::new(config, &mut TestRng(4));
+        let policy = Ipv6cpPolicy::new(config, &mut rng(4));
         let mut n = Negotiator::new(policy, FsmConfig::default());
         let mut out = Outbox::new();
         n.open(now, &mut out);
@@ -270,7 +270,7 @@ mod tests {
     fn takes_softether_nak() {
         let (mut n, now, mut out) = started(Some(OURS));
         out.clear();
-        n.handle_packet(now, &hex(SOFTETHER_CONFNAK), &mut TestRng(1), &mut out);
+        n.handle_packet(now, &hex(SOFTETHER_CONFNAK), &mut rng(1), &mut out);
         assert_eq!(
             out.pop_front().unwrap().packet,
             hex("0102000e 010af349cafefff349c8")
@@ -281,7 +281,7 @@ mod tests {
     fn nak_equal_to_peer_or_zero_draws_fresh() {
         let (mut n, now, mut out) = started(Some(OURS));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         // The peer asks for 5100:82ab:af79:6c55 (Acked) ...
         n.handle_packet(now, &hex(PPPD_CONFREQ), &mut rng, &mut out);
         assert_eq!(out.pop_front().unwrap().packet[0], 2);
@@ -310,7 +310,7 @@ mod tests {
     fn peer_zero_or_equal_is_nakked() {
         let (mut n, now, mut out) = started(Some(OURS));
         out.clear();
-        let mut rng = TestRng(1);
+        let mut rng = rng(1);
         for (id, request) in [
             (5, "0105000e 010a0000000000000000"),
             (6, "0106000e 010a0200000000000001"),
@@ -336,7 +336,7 @@ mod tests {
         n.handle_packet(
             now,
             &hex("0401000e 010a0200000000000001"),
-            &mut TestRng(1),
+            &mut rng(1),
             &mut out,
         );
         assert_eq!(
@@ -359,8 +359,8 @@ mod tests {
     #[test]
     fn pair_negotiates_link_locals() {
         let wire = pair(
-            Ipv6cpPolicy::new(Ipv6cpConfig::default(), &mut TestRng(1)),
-            Ipv6cpPolicy::new(Ipv6cpConfig::default(), &mut TestRng(2)),
+            Ipv6cpPolicy::new(Ipv6cpConfig::default(), &mut rng(1)),
+            Ipv6cpPolicy::new(Ipv6cpConfig::default(), &mut rng(2)),
         );
         assert!(wire.a.is_opened() && wire.b.is_opened());
         let (a, b) = (
@@ -379,8 +379,8 @@ mod tests {
             interface_id: Some(OURS),
         };
         let wire = pair(
-            Ipv6cpPolicy::new(same.clone(), &mut TestRng(1)),
-            Ipv6cpPolicy::new(same, &mut TestRng(2)),
+            Ipv6cpPolicy::new(same.clone(), &mut rng(1)),
+            Ipv6cpPolicy::new(same, &mut rng(2)),
         );
         assert!(wire.a.is_opened() && wire.b.is_opened());
         let (a, b) = (
@@ -418,7 +418,7 @@ mod tests {
             ticks in proptest::collection::vec(0u64..5000, 0..60),
         ) {
             let (mut n, mut now, mut out) = started(None);
-            let mut rng = TestRng(3);
+            let mut rng = rng(3);
             for (i, p) in packets.iter().enumerate() {
                 out.clear();
                 n.handle_packet(now, p, &mut rng, &mut out);

@@ -6,29 +6,19 @@
 // Configs are `#[non_exhaustive]`: tests build them the way users must.
 #![allow(clippy::field_reassign_with_default)]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
-
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
 use crate::error::CloseKind;
 use crate::ppp::auth::AuthFailure;
+use crate::testing::{base, boxed_rng};
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
+use sstp_testkit::ipv4;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse";
-
-#[allow(clippy::disallowed_methods)] // the one clock read: a base for virtual time
-fn t0() -> Instant {
-    Instant::now()
-}
-
-fn rng(seed: u8) -> Box<dyn Random + Send> {
-    Box::new(ChaCha20Rng::from_seed([seed; 32]))
-}
 
 fn cert() -> CertHashes {
     CertHashes::from_der(b"server certificate DER")
@@ -39,36 +29,10 @@ fn lease() -> AddressLease {
         .with_dns([Ipv4Addr::new(10, 0, 0, 53), Ipv4Addr::new(10, 0, 0, 54)])
 }
 
-/// A minimal IPv4 packet (header only + payload), enough for the data path.
-fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let len = 20 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (len >> 8) as u8,
-        len as u8,
-        0,
-        0,
-        0,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
+/// An IPv6 packet between two link-local addresses, as IPv6CP gives them.
 fn ipv6(payload: &[u8]) -> Vec<u8> {
-    let [len_hi, len_lo] = (payload.len() as u16).to_be_bytes();
-    let mut p = vec![0x60, 0, 0, 0, len_hi, len_lo, 59, 64];
-    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-    p.extend_from_slice(payload);
-    p
+    let link_local = |n| Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, n);
+    sstp_testkit::ipv6(link_local(1), link_local(2), payload)
 }
 
 type Mutator = Box<dyn FnMut(&mut Vec<u8>)>;
@@ -109,11 +73,11 @@ impl Pair {
     }
 
     fn with_cert(server: ServerConfig, client: ClientConfig, client_sees: CertHashes) -> Self {
-        let now = t0();
+        let now = base();
         Self {
             now,
-            client: ClientSession::new(&client, client_sees, now, rng(1)),
-            server: ServerSession::new(&server, cert(), now, rng(2)),
+            client: ClientSession::new(&client, client_sees, now, boxed_rng(1)),
+            server: ServerSession::new(&server, cert(), now, boxed_rng(2)),
             client_events: Vec::new(),
             server_events: Vec::new(),
             secret: Credential::from_password(PASSWORD),
@@ -1067,12 +1031,12 @@ fn client_follows_a_server_that_rejects_eap_and_renegotiates_lcp() {
     // EAP-TLS, answers the client's EAP Nak with a Protocol-Reject of EAP
     // and a new LCP Configure-Request for MS-CHAPv2. A client that allows
     // both methods must follow it to MS-CHAPv2 instead of giving up.
-    let now = t0();
+    let now = base();
     let mut config = ClientConfig::new(USER, Credential::from_password(PASSWORD));
     // EAP preferred, so the client takes SoftEther's EAP request at once
     // (with MS-CHAPv2 first it would Nak EAP and never see this path).
     config.auth_methods = vec![AuthMethod::EapMsChapV2, AuthMethod::MsChapV2];
-    let mut client = ClientSession::new(&config, cert(), now, rng(7));
+    let mut client = ClientSession::new(&config, cert(), now, boxed_rng(7));
     let mut out = Vec::new();
     let send = |client: &mut ClientSession, bytes: &[u8]| {
         client.handle_input(now, bytes);

@@ -19,51 +19,15 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::support::*;
+use sstp_testkit::{Netns, root_skip_reason};
 
 const PORT: u16 = 4433;
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("skipped: needs root (network namespace and TUN)");
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("skipped: no /dev/net/tun");
-    }
-    for tool in ["ip", "ping"] {
-        if Command::new(tool).arg("-V").output().is_err() {
-            return Some("skipped: needs the ip and ping commands");
-        }
-    }
-    None
-}
-
-/// A network namespace deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn create() -> Self {
-        let name = format!("sstpsrv-test-{}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        run("ip", &["netns", "add", &name]);
-        let ns = Self(name);
-        run("ip", &["-n", &ns.0, "link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn exec(&self, program: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, program]).args(args);
-        cmd
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// `program args` run inside `ns` (`ip netns exec`).
+fn exec(ns: &Netns, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns.name(), program]).args(args);
+    cmd
 }
 
 /// The daemon; killed on drop if the test did not stop it.
@@ -76,11 +40,6 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
-}
-
-fn run(program: &str, args: &[&str]) {
-    let status = Command::new(program).args(args).status().expect("spawn");
-    assert!(status.success(), "{program} {args:?}: {status}");
 }
 
 fn write_files(dir: &Path, bin: &str) -> PathBuf {
@@ -131,25 +90,23 @@ shutdown_grace = "3s"
 
 #[test]
 fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
-    if let Some(reason) = skip_reason() {
+    if let Some(reason) = root_skip_reason(&["ping"]) {
         println!("{reason}");
         return;
     }
     let bin = env!("CARGO_BIN_EXE_sstp-server");
     let dir = std::env::temp_dir().join(format!("sstp-server-netns-{}", std::process::id()));
     let config = write_files(&dir, bin);
-    let ns = Netns::create();
+    let ns = Netns::create("sstpsrv-test", "daemon");
     let config_arg = config.to_str().expect("utf-8 path");
 
-    let check = ns
-        .exec(bin, &["--config", config_arg, "--check-config"])
+    let check = exec(&ns, bin, &["--config", config_arg, "--check-config"])
         .output()
         .expect("check-config");
     assert!(check.status.success(), "--check-config: {check:?}");
 
     let log = File::create(dir.join("server.log")).expect("log file");
-    let child = ns
-        .exec(bin, &["--config", config_arg])
+    let child = exec(&ns, bin, &["--config", config_arg])
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -158,7 +115,7 @@ fn the_daemon_on_a_real_tun_answers_ping_through_a_client() {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let mut daemon = Daemon(Some(child));
 
-    let ns_name = ns.0.clone();
+    let ns_name = ns.name().to_owned();
     let cert_pem = std::fs::read(dir.join("cert.pem")).expect("cert");
     let scenario_dir = dir.clone();
     let result = std::thread::spawn(move || {

@@ -1,11 +1,11 @@
-//! Test support for the loopback tier: rcgen certificates, a server on
-//! 127.0.0.1 port 0 with a `MemTun`, an SSTP client driven by the sstp-core
-//! `ClientSession` over tokio-rustls, raw TLS helpers for bad peers, and
-//! IP packet builders.
+//! Test support for the loopback tier: a server on 127.0.0.1 port 0 with a
+//! `MemTun` and certificates from sstp-testkit, an SSTP client driven by the
+//! sstp-core `ClientSession` over tokio-rustls, and raw TLS helpers for bad
+//! peers. Packet builders and logs come from sstp-testkit.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use sstp_core::{
     Ipv6Config, NetConfig, SessionStats,
 };
 use sstp_server::{Config, Server, ServerError, ServerHandle, StaticUsers, TlsIdentity};
+use sstp_testkit::init_tracing;
 use sstp_tun::{MemTun, MemTunHandle};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -47,44 +48,16 @@ ipv6_prefix = "fd00:77:0:ff::/64"
 // ---------------------------------------------------------------------------
 // Certificates
 
-/// A CA and a leaf for `localhost` / 127.0.0.1 signed by it.
-pub struct Pki {
-    pub ca: CertificateDer<'static>,
-    pub identity_pem: (String, String),
+pub use sstp_testkit::Pki;
+
+/// The server identity of a [`Pki`]'s leaf.
+pub trait Identity {
+    fn identity(&self) -> TlsIdentity;
 }
 
-impl Pki {
-    pub fn new(ca_name: &str) -> Self {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DistinguishedName, DnType,
-            ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-        };
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, ca_name);
-        ca_params.distinguished_name = dn;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca_params.self_signed(&ca_key).expect("CA cert");
-        let issuer = Issuer::new(ca_params, ca_key);
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("leaf params");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf cert");
-        Self {
-            ca: ca_cert.der().clone(),
-            identity_pem: (leaf_cert.pem(), leaf_key.serialize_pem()),
-        }
-    }
-
-    pub fn identity(&self) -> TlsIdentity {
-        TlsIdentity::from_pem(
-            self.identity_pem.0.as_bytes(),
-            self.identity_pem.1.as_bytes(),
-        )
-        .expect("identity")
+impl Identity for Pki {
+    fn identity(&self) -> TlsIdentity {
+        TlsIdentity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes()).expect("identity")
     }
 }
 
@@ -215,23 +188,8 @@ impl TestServer {
     }
 }
 
-/// Logs to the test output when `RUST_LOG` is set.
-pub fn init_tracing() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-    }
-}
-
 pub fn metric_value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| {
-            let rest = line.strip_prefix(series)?;
-            rest.strip_prefix(' ')?.trim().parse().ok()
-        })
-        .unwrap_or_else(|| panic!("no metric {series} in\n{text}"))
+    sstp_testkit::metric(text, series).unwrap_or_else(|| panic!("no metric {series} in\n{text}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -682,45 +640,10 @@ impl ControlScanner {
 // ---------------------------------------------------------------------------
 // Packets
 
-/// An IPv4/UDP-ish packet (protocol 17, no checksum check on our path).
-pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let len = 20 + payload.len();
-    let mut p = vec![
-        0x45,
-        0,
-        (len >> 8) as u8,
-        len as u8,
-        0,
-        0,
-        0,
-        0,
-        64,
-        17,
-        0,
-        0,
-    ];
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
-/// An IPv6 packet with no next header (59) and `payload`.
-pub fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-    p.extend_from_slice(&[59, 64]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
+pub use sstp_testkit::{ipv4, ipv6};
 
 pub fn destination(packet: &[u8]) -> IpAddr {
-    match packet[0] >> 4 {
-        4 => IpAddr::from(<[u8; 4]>::try_from(&packet[16..20]).expect("v4")),
-        _ => IpAddr::from(<[u8; 16]>::try_from(&packet[24..40]).expect("v6")),
-    }
+    sstp_testkit::addresses(packet).expect("an IP packet").1
 }
 
 /// A remote host "in the lab" (documentation range).

@@ -10,7 +10,6 @@
 use std::fs::File;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::auth::up_info;
 use crate::support::*;
+use sstp_testkit::{Netns, ip, root_skip_reason};
 
 const SERVER_VETH: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const CLIENT_VETH: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
@@ -34,49 +34,17 @@ const CLIENT_TUN: &str = "sstpc0";
 /// The resolv.conf the client namespace starts with.
 const ORIGINAL_RESOLV: &str = "# e2e namespace resolver\nnameserver 198.18.0.53\nsearch e2e.test\n";
 
-fn skip_reason() -> Option<&'static str> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("skipped: the netns tier needs root");
-    }
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        return Some("skipped: no /dev/net/tun");
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("skipped: no `ip` command (iproute2) to make namespaces");
-    }
-    if Command::new("ping").arg("-V").output().is_err() {
-        return Some("skipped: no `ping` command");
-    }
-    None
-}
-
-/// The two namespaces and the client's `/etc/netns` directory, deleted on
+/// The two namespaces, and the client's `/etc/netns` directory removed on
 /// drop, also when the test panics.
 struct Namespaces {
-    server: String,
-    client: String,
+    server: Netns,
+    client: Netns,
 }
 
 impl Drop for Namespaces {
     fn drop(&mut self) {
-        for ns in [&self.server, &self.client] {
-            let _ = Command::new("ip")
-                .args(["netns", "del", ns])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.client));
+        let _ = std::fs::remove_dir_all(format!("/etc/netns/{}", self.client.name()));
     }
-}
-
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `body` on its own thread inside namespace `ns`, on a
@@ -111,27 +79,18 @@ fn join(thread: std::thread::JoinHandle<()>) {
 
 #[test]
 fn real_tun_devices_in_network_namespaces() {
-    if let Some(reason) = skip_reason() {
+    if let Some(reason) = root_skip_reason(&["ping"]) {
         println!("{reason}");
         return;
     }
     init_tracing();
-    let pid = std::process::id();
     let nss = Namespaces {
-        server: format!("sstpe2e-s-{pid}"),
-        client: format!("sstpe2e-c-{pid}"),
+        server: Netns::create("sstpe2e", "s"),
+        client: Netns::create("sstpe2e", "c"),
     };
-    for ns in [&nss.server, &nss.client] {
-        let _ = Command::new("ip")
-            .args(["netns", "del", ns])
-            .stderr(Stdio::null())
-            .status();
-        ip(&["netns", "add", ns]);
-        ip(&["-n", ns, "link", "set", "lo", "up"]);
-    }
     ip(&[
         "-n",
-        &nss.server,
+        nss.server.name(),
         "link",
         "add",
         "ve-srv",
@@ -141,43 +100,43 @@ fn real_tun_devices_in_network_namespaces() {
         "name",
         "ve-cli",
         "netns",
-        &nss.client,
+        nss.client.name(),
     ]);
     let server_cidr = format!("{SERVER_VETH}/30");
     let client_cidr = format!("{CLIENT_VETH}/30");
     ip(&[
         "-n",
-        &nss.server,
+        nss.server.name(),
         "addr",
         "add",
         &server_cidr,
         "dev",
         "ve-srv",
     ]);
-    ip(&["-n", &nss.server, "link", "set", "ve-srv", "up"]);
+    ip(&["-n", nss.server.name(), "link", "set", "ve-srv", "up"]);
     ip(&[
         "-n",
-        &nss.client,
+        nss.client.name(),
         "addr",
         "add",
         &client_cidr,
         "dev",
         "ve-cli",
     ]);
-    ip(&["-n", &nss.client, "link", "set", "ve-cli", "up"]);
-    let etc = format!("/etc/netns/{}", nss.client);
+    ip(&["-n", nss.client.name(), "link", "set", "ve-cli", "up"]);
+    let etc = format!("/etc/netns/{}", nss.client.name());
     std::fs::create_dir_all(&etc).expect("mkdir /etc/netns/<ns>");
     let resolv = format!("{etc}/resolv.conf");
     std::fs::write(&resolv, ORIGINAL_RESOLV).expect("write resolv.conf");
-    let routes_before = ip(&["-n", &nss.client, "route", "show"]);
+    let routes_before = ip(&["-n", nss.client.name(), "route", "show"]);
 
     // The server: a real TUN with the pool's first address.
     let pki = Arc::new(Pki::new());
     let pin = pki.fingerprint();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server_ns = nss.server.clone();
-    let server = spawn_in(&nss.server, move || async move {
+    let server_ns = nss.server.name().to_owned();
+    let server = spawn_in(nss.server.name(), move || async move {
         let listen = SocketAddr::from((SERVER_VETH, 0));
         let config = ServerSpec::default().config(listen);
         let tun = LinuxTun::builder(SERVER_TUN)
@@ -204,11 +163,11 @@ fn real_tun_devices_in_network_namespaces() {
         .expect("the server reports its address");
 
     // The client: a real TUN, rtnetlink routes, the namespace's resolv.conf.
-    let client_ns = nss.client.clone();
+    let client_ns = nss.client.name().to_owned();
     let resolv_path = resolv.clone();
     let routes_during = Arc::new(std::sync::Mutex::new(String::new()));
     let routes_seen = Arc::clone(&routes_during);
-    let client = spawn_in(&nss.client, move || async move {
+    let client = spawn_in(nss.client.name(), move || async move {
         let tun = LinuxTun::builder(CLIENT_TUN)
             .mtu(MTU)
             .build()
@@ -285,7 +244,7 @@ fn real_tun_devices_in_network_namespaces() {
     }
 
     // Everything the client changed is back.
-    let routes_after = ip(&["-n", &nss.client, "route", "show"]);
+    let routes_after = ip(&["-n", nss.client.name(), "route", "show"]);
     assert_ne!(
         *routes_during.lock().expect("lock"),
         routes_before,

@@ -9,7 +9,7 @@ use crate::support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn through_a_connect_proxy() {
     let mut server = TestServer::start(ServerSpec::default()).await;
-    let proxy = TestProxy::start().await;
+    let proxy = ConnectProxy::start(None).await;
     let (tun, mut handle) = client_tun("cli0");
     let mut tunnel = within(
         "the connect",

@@ -1,15 +1,16 @@
-//! Shared pieces of the end-to-end tests: a certificate authority and a
-//! server leaf (rcgen), our `sstp-server` on 127.0.0.1 with a `MemTun`
-//! (startable again on the same port), a client builder for our
-//! `sstp-client` that trusts the CA, a tiny HTTP CONNECT proxy, IP packet
-//! builders, and bounded waits so a broken feature fails instead of hanging.
+//! Shared pieces of the end-to-end tests: our `sstp-server` on 127.0.0.1
+//! with a `MemTun` (startable again on the same port), a client builder for
+//! our `sstp-client` that trusts the CA, and bounded waits so a broken
+//! feature fails instead of hanging. The certificate authority and server
+//! leaf, the HTTP CONNECT proxy and the IP packet builders come from
+//! sstp-testkit.
 
 #![allow(dead_code)] // each test module uses part of the support
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sstp_client::{
@@ -18,7 +19,6 @@ use sstp_client::{
 };
 use sstp_server::{Config, Server, ServerError, ServerHandle, StaticUsers, TlsIdentity};
 use sstp_tun::{MemTun, MemTunHandle};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -46,68 +46,40 @@ pub(crate) async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
     }
 }
 
-/// Logs to the test output when `RUST_LOG` is set.
-pub(crate) fn init_tracing() {
-    if std::env::var_os("RUST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-    }
-}
+pub(crate) use sstp_testkit::init_tracing;
 
 // ---------------------------------------------------------------------------
 // Certificates
 
-/// A CA and a leaf for `localhost` / 127.0.0.1 signed by it; the CA's PEM
-/// sits in a temporary file for the client's `ca_file`.
+/// The testkit's CA and `localhost` leaf, with the CA's PEM in a temporary
+/// file for the client's `ca_file`.
 pub(crate) struct Pki {
-    pub(crate) leaf_der: Vec<u8>,
-    cert_pem: String,
-    key_pem: String,
+    certs: sstp_testkit::Pki,
     pub(crate) ca_file: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Pki {
     pub(crate) fn new() -> Self {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DistinguishedName, DnType,
-            ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-        };
-        let ca_key = KeyPair::generate().expect("CA key");
-        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, "sstp-rs e2e CA");
-        ca.distinguished_name = dn;
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_cert = ca.self_signed(&ca_key).expect("CA cert");
-        let issuer = Issuer::new(ca, ca_key);
-        let leaf_key = KeyPair::generate().expect("leaf key");
-        let mut leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .expect("leaf params");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).expect("leaf cert");
+        let certs = sstp_testkit::Pki::new("sstp-rs e2e CA");
         let dir = tempfile::tempdir().expect("temp dir");
         let ca_file = dir.path().join("ca.pem");
-        std::fs::write(&ca_file, ca_cert.pem()).expect("write CA");
+        std::fs::write(&ca_file, &certs.ca_pem).expect("write CA");
         Self {
-            leaf_der: leaf_cert.der().to_vec(),
-            cert_pem: leaf_cert.pem(),
-            key_pem: leaf_key.serialize_pem(),
+            certs,
             ca_file,
             _dir: dir,
         }
     }
 
     pub(crate) fn identity(&self) -> TlsIdentity {
-        TlsIdentity::from_pem(self.cert_pem.as_bytes(), self.key_pem.as_bytes()).expect("identity")
+        let (cert, key) = (&self.certs.cert_pem, &self.certs.key_pem);
+        TlsIdentity::from_pem(cert.as_bytes(), key.as_bytes()).expect("identity")
     }
 
     /// The SHA-256 fingerprint of the leaf, as the client computes it.
     pub(crate) fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_der(&self.leaf_der)
+        Fingerprint::of_der(&self.certs.leaf)
     }
 }
 
@@ -283,10 +255,7 @@ impl TestServer {
     /// Like [`metric`](Self::metric), `None` when the series was never
     /// used (labelled series appear on first use).
     pub(crate) fn metric_opt(&self, series: &str) -> Option<f64> {
-        self.handle.metrics_text().lines().find_map(|line| {
-            let rest = line.strip_prefix(series)?;
-            rest.strip_prefix(' ')?.trim().parse().ok()
-        })
+        sstp_testkit::metric(&self.handle.metrics_text(), series)
     }
 
     /// Waits until `cond` holds (polling), or panics naming `what`.
@@ -349,64 +318,18 @@ pub(crate) async fn wait_event<T>(
     }
 }
 
-/// Reads from `handle` until a packet satisfies `want` (the peer's own
-/// traffic, e.g. a Router Solicitation, may come first).
+/// Reads from `handle` until a packet satisfies `want`, within [`STEP`].
 pub(crate) async fn observe_until(
     handle: &mut MemTunHandle,
     want: impl Fn(&[u8]) -> bool,
 ) -> Vec<u8> {
-    within("an expected packet on a TUN", async {
-        loop {
-            let p = handle.observe().await.expect("TUN open");
-            if want(&p) {
-                return p;
-            }
-        }
-    })
-    .await
+    sstp_testkit::observe_until(handle, STEP, want).await
 }
 
 // ---------------------------------------------------------------------------
 // Packets
 
-/// An IPv4 packet (protocol 17, no checksum: nothing on our path checks it).
-pub(crate) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(20 + payload.len()).expect("small packet");
-    let mut p = vec![0x45, 0];
-    p.extend_from_slice(&len.to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 0, 64, 17, 0, 0]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
-/// An IPv6 packet with no next header (59) carrying `payload`.
-pub(crate) fn ipv6(src: Ipv6Addr, dst: Ipv6Addr, payload: &[u8]) -> Vec<u8> {
-    let len = u16::try_from(payload.len()).expect("small packet");
-    let mut p = vec![0x60, 0, 0, 0];
-    p.extend_from_slice(&len.to_be_bytes());
-    p.extend_from_slice(&[59, 64]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    p.extend_from_slice(payload);
-    p
-}
-
-/// The source and destination of an IP packet.
-pub(crate) fn addresses(p: &[u8]) -> Option<(IpAddr, IpAddr)> {
-    match p.first()? >> 4 {
-        4 if p.len() >= 20 => Some((
-            IpAddr::from(<[u8; 4]>::try_from(&p[12..16]).ok()?),
-            IpAddr::from(<[u8; 4]>::try_from(&p[16..20]).ok()?),
-        )),
-        6 if p.len() >= 40 => Some((
-            IpAddr::from(<[u8; 16]>::try_from(&p[8..24]).ok()?),
-            IpAddr::from(<[u8; 16]>::try_from(&p[24..40]).ok()?),
-        )),
-        _ => None,
-    }
-}
+pub(crate) use sstp_testkit::{addresses, ipv4, ipv6};
 
 /// Whether `p` ends with `payload` (our test packets carry a marker).
 pub(crate) fn carries(p: &[u8], payload: &[u8]) -> bool {
@@ -414,89 +337,6 @@ pub(crate) fn carries(p: &[u8], payload: &[u8]) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// The CONNECT proxy
+// The CONNECT proxy (MS-SSTP 4.5): loopback targets only, no credentials.
 
-/// A CONNECT proxy: a hyper server with upgrades, relaying with
-/// `copy_bidirectional` (MS-SSTP 4.5). Records each CONNECT target and
-/// refuses anything but CONNECT.
-pub(crate) struct TestProxy {
-    pub(crate) addr: SocketAddr,
-    pub(crate) targets: Arc<Mutex<Vec<String>>>,
-    task: JoinHandle<()>,
-}
-
-impl TestProxy {
-    pub(crate) async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        let targets = Arc::new(Mutex::new(Vec::new()));
-        let task = {
-            let targets = Arc::clone(&targets);
-            tokio::spawn(async move {
-                while let Ok((tcp, _)) = listener.accept().await {
-                    let targets = Arc::clone(&targets);
-                    tokio::spawn(async move {
-                        let service = hyper::service::service_fn(move |req| {
-                            connect(req, Arc::clone(&targets))
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                            .with_upgrades()
-                            .await;
-                    });
-                }
-            })
-        };
-        Self {
-            addr,
-            targets,
-            task,
-        }
-    }
-
-    pub(crate) fn targets(&self) -> Vec<String> {
-        self.targets.lock().expect("lock").clone()
-    }
-}
-
-impl Drop for TestProxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn connect(
-    req: hyper::Request<hyper::body::Incoming>,
-    targets: Arc<Mutex<Vec<String>>>,
-) -> Result<hyper::Response<http_body_util::Empty<hyper::body::Bytes>>, std::convert::Infallible> {
-    let status = |code: u16| {
-        let mut r = hyper::Response::new(http_body_util::Empty::new());
-        *r.status_mut() = hyper::StatusCode::from_u16(code).expect("status");
-        Ok(r)
-    };
-    if req.method() != hyper::Method::CONNECT {
-        return status(405);
-    }
-    let Some(target) = req.uri().authority().map(ToString::to_string) else {
-        return status(400);
-    };
-    targets.lock().expect("lock").push(target.clone());
-    // Loopback only: the tests never leave 127.0.0.1.
-    let Ok(addr) = target.parse::<SocketAddr>() else {
-        return status(403);
-    };
-    if !addr.ip().is_loopback() {
-        return status(403);
-    }
-    tokio::spawn(async move {
-        let Ok(upgraded) = hyper::upgrade::on(req).await else {
-            return;
-        };
-        let Ok(mut server) = TcpStream::connect(addr).await else {
-            return;
-        };
-        let mut client = hyper_util::rt::TokioIo::new(upgraded);
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-    });
-    status(200)
-}
+pub(crate) use sstp_testkit::ConnectProxy;

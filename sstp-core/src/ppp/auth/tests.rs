@@ -5,19 +5,17 @@
 //! arbitrary bytes to both components. Also the helpers the per-method test
 //! modules share.
 
-use std::collections::VecDeque;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 
 use super::*;
 use crate::crypto::binding::Hlak;
 use crate::crypto::mschapv2::Credential;
 use crate::ppp::{AuthMethod, ControlFrame, Outbox, Random};
 use crate::wire::ppp::Protocol;
+
+pub(super) use crate::testing::{ScriptedRng, base, boxed_rng, rng};
 
 // ---------------------------------------------------------------------------
 // Shared helpers
@@ -39,44 +37,9 @@ pub(super) const S: &str = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
 pub(super) const CHAINED_HLAK: &str =
     "D5F0E9521E3EA9589645E86051C822268B7CDC149B993A1BA118CB153F56DCCB";
 
-/// The one clock read of these tests: a base for virtual time, the same for
-/// every caller.
-#[allow(clippy::disallowed_methods)]
-pub(super) fn base() -> Instant {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    *BASE.get_or_init(Instant::now)
-}
-
 /// Drains the outbox into (protocol, bytes) pairs.
 pub(super) fn frames(out: &mut Outbox) -> Vec<(Protocol, Vec<u8>)> {
     out.drain(..).map(|f| (f.protocol, f.packet)).collect()
-}
-
-/// Randomness from a script, then zeros: lets a test choose challenges
-/// (RFC 2759 §9.2) and Identifiers.
-#[derive(Debug, Default)]
-pub(super) struct ScriptedRng {
-    bytes: VecDeque<u8>,
-}
-
-impl ScriptedRng {
-    pub(super) fn new(script: &[u8]) -> Self {
-        Self {
-            bytes: script.iter().copied().collect(),
-        }
-    }
-
-    pub(super) fn extend(&mut self, more: &[u8]) {
-        self.bytes.extend(more.iter().copied());
-    }
-}
-
-impl Random for ScriptedRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.bytes.pop_front().unwrap_or(0);
-        }
-    }
 }
 
 fn h<const N: usize>(s: &str) -> [u8; N] {
@@ -105,6 +68,10 @@ type DropRule = Box<dyn FnMut(Dir, &ControlFrame) -> bool>;
 
 /// An authenticator and a peer joined by two in-memory pipes. The server's
 /// verdicts come from a local credential through `verify_with`.
+///
+/// Not the session tests' `Pair`: these tests drive the two authentication
+/// machines alone, frame by frame, with no SSTP, LCP or crypto binding
+/// around them, so one method's exchange can be lost or rewritten exactly.
 struct Pair {
     now: Instant,
     server: Authenticator,
@@ -130,8 +97,8 @@ impl Pair {
             user,
             client_secret,
             stored,
-            Box::new(ChaCha20Rng::seed_from_u64(1)),
-            Box::new(ChaCha20Rng::seed_from_u64(2)),
+            boxed_rng(1),
+            boxed_rng(2),
         )
     }
 
@@ -801,7 +768,7 @@ proptest! {
         };
         let mut server = Authenticator::new(method, &AuthenticatorConfig::default());
         let mut client = AuthPeer::new("DOM\\u", secret, &PeerConfig::default());
-        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let mut rng = rng(7);
         let mut out = Outbox::new();
         let mut now = base();
         server.start(now, &mut rng, &mut out);
@@ -868,7 +835,7 @@ proptest! {
         let method = ALL[method];
         prop_assume!(method.derives_keys());
         let mut client = AuthPeer::new("u", Credential::from_password("secret"), &PeerConfig::default());
-        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let mut rng = rng(9);
         let mut out = Outbox::new();
         client.start(base(), method, &mut rng, &mut out);
         for bytes in steps {

@@ -7,11 +7,7 @@ use super::*;
 use proptest::prelude::*;
 use std::collections::VecDeque;
 
-/// One base instant per test; everything else is `base + Duration`.
-#[allow(clippy::disallowed_methods)] // The only clock read: a base for virtual time.
-fn base() -> Instant {
-    Instant::now()
-}
+use crate::testing::base;
 
 /// An automaton put directly in `state`, with a running timer where the
 /// state has one, as if it had got there by itself.
@@ -689,6 +685,9 @@ enum Msg {
     EchoReply,
 }
 
+/// Two automata joined by a wire of abstract messages: the automaton is
+/// tested apart from any packet format, so this stays apart from the
+/// negotiator tests' `Wire` and the session tests' `Pair`.
 struct Pair {
     now: Instant,
     peers: [Peer; 2],

@@ -35,10 +35,7 @@ fn hex(s: &str) -> Vec<u8> {
 }
 
 fn lcp(config: LcpConfig, seed: u64) -> Lcp {
-    Negotiator::new(
-        LcpPolicy::new(config, &mut TestRng(seed)),
-        FsmConfig::default(),
-    )
+    Negotiator::new(LcpPolicy::new(config, &mut rng(seed)), FsmConfig::default())
 }
 
 /// An LCP negotiator past Open and Up, its first request drained.
@@ -62,7 +59,7 @@ fn sent_request(n: &Lcp) -> Vec<LcpOption> {
 #[test]
 fn client_rejects_rras_extras_then_acks_eap() {
     let (mut n, now, mut out) = started(LcpConfig::client(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     n.handle_packet(now, &hex(RRAS_CONFREQ), &mut rng, &mut out);
     // RFC 1661 5.4: PFC, ACFC, Callback, MRRU and EPDISC, unmodified,
     // in order.
@@ -96,7 +93,7 @@ fn client_naks_eap_when_not_allowed() {
     let mut config = LcpConfig::client();
     config.auth_methods = vec![AuthMethod::MsChapV2];
     let (mut n, now, mut out) = started(config, 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     n.handle_packet(
         now,
         &hex("01010012 01040ffb 0304c227 050651a2411c"),
@@ -114,7 +111,7 @@ fn client_naks_eap_when_not_allowed() {
 #[test]
 fn server_rejects_windows_extras_and_auth() {
     let (mut n, now, mut out) = started(LcpConfig::server(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     n.handle_packet(now, &hex(RRAS_CONFREQ), &mut rng, &mut out);
     let reject = out.pop_front().unwrap().packet;
     assert_eq!(
@@ -138,7 +135,7 @@ fn server_rejects_windows_extras_and_auth() {
 #[test]
 fn client_rejects_pppd_asyncmap_and_compression() {
     let (mut n, now, mut out) = started(LcpConfig::client(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     n.handle_packet(now, &hex(PPPD_CONFREQ), &mut rng, &mut out);
     assert_eq!(
         out.pop_front().unwrap().packet,
@@ -182,7 +179,7 @@ fn first_requests_by_role() {
 #[test]
 fn peer_mru_floor_and_magic_rules() {
     let (mut n, now, mut out) = started(LcpConfig::client(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     // MRU 296 < 576: Nak with 576 (0x0240).
     n.handle_packet(now, &hex("01010008 01040128"), &mut rng, &mut out);
     assert_eq!(out.pop_front().unwrap().packet, hex("03010008 01040240"));
@@ -202,7 +199,7 @@ fn client_suggests_its_preferred_method_once() {
     // EAP is Nak'd once with MS-CHAPv2 (SoftEther then moves on); asked
     // again, the client takes EAP, which it allows.
     let (mut n, now, mut out) = started(LcpConfig::client(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     n.handle_packet(now, &hex("01010008 0304c227"), &mut rng, &mut out);
     assert_eq!(out.pop_front().unwrap().packet, hex("03010009 0305c22381"));
     n.handle_packet(now, &hex("01020008 0304c227"), &mut rng, &mut out);
@@ -215,7 +212,7 @@ fn client_suggests_its_preferred_method_once() {
 #[test]
 fn server_auth_fallback_on_nak() {
     let (mut n, now, mut out) = started(LcpConfig::server(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     let magic = n.policy().magic.to_be_bytes();
     // Nak of EAP suggesting MS-CHAPv2.
     n.handle_packet(now, &hex("03010009 0305c22381"), &mut rng, &mut out);
@@ -263,7 +260,7 @@ fn server_auth_nak_without_suggestion_in_list_moves_on() {
         AuthMethod::Pap,
     ];
     let (mut n, now, mut out) = started(config, 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     // Suggests CHAP-MD5 (not offered): next in our list.
     n.handle_packet(now, &hex("03010009 0305c22305"), &mut rng, &mut out);
     assert_eq!(n.policy().auth_request, Some(AuthMethod::MsChapV2));
@@ -275,7 +272,7 @@ fn server_auth_nak_without_suggestion_in_list_moves_on() {
 #[test]
 fn server_fails_when_auth_rejected() {
     let (mut n, now, mut out) = started(LcpConfig::server(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     while n.poll_event().is_some() {}
     n.handle_packet(now, &hex("04010008 0304c227"), &mut rng, &mut out);
     assert_eq!(
@@ -288,7 +285,7 @@ fn server_fails_when_auth_rejected() {
 #[test]
 fn magic_reject_and_nak() {
     let (mut n, now, mut out) = started(LcpConfig::client(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     let magic = n.policy().magic;
     let mut nak = hex("0301000a 0506");
     nak.extend_from_slice(&magic.to_be_bytes());
@@ -310,7 +307,7 @@ fn magic_reject_and_nak() {
 #[test]
 fn identification_is_recorded() {
     let (mut n, now, mut out) = started(LcpConfig::server(), 1);
-    let mut rng = TestRng(2);
+    let mut rng = rng(2);
     // Windows' Identification "MSRASV5.20" (RFC 1570 1.1).
     n.handle_packet(
         now,
@@ -329,8 +326,8 @@ fn identification_is_recorded() {
 
 fn pair(server: LcpConfig, client: LcpConfig) -> Wire<LcpPolicy, LcpPolicy> {
     Wire::new(
-        LcpPolicy::new(server, &mut TestRng(11)),
-        LcpPolicy::new(client, &mut TestRng(22)),
+        LcpPolicy::new(server, &mut rng(11)),
+        LcpPolicy::new(client, &mut rng(22)),
     )
 }
 
@@ -440,10 +437,7 @@ fn a_client_that_only_prefers_another_method_refuses_nothing() {
 #[test]
 fn magic_collision_resolves() {
     // Both sides draw the same Magic-Number.
-    let script = ScriptRng {
-        script: vec![0x12, 0x34, 0x56, 0x78],
-        at: 0,
-    };
+    let script = ScriptedRng::cycling(&[0x12, 0x34, 0x56, 0x78]);
     let mut wire = Wire::new(
         LcpPolicy::new(LcpConfig::server(), &mut script.clone()),
         LcpPolicy::new(LcpConfig::client(), &mut script.clone()),
@@ -462,7 +456,7 @@ fn magic_collision_resolves() {
 fn looped_back_link_is_detected() {
     let now = base();
     let mut n = lcp(LcpConfig::client(), 5);
-    let mut rng = TestRng(6);
+    let mut rng = rng(6);
     let mut out = Outbox::new();
     n.open(now, &mut out);
     n.up(now, &mut out);
@@ -504,8 +498,8 @@ fn max_configure_exhaustion() {
         ..FsmConfig::default()
     };
     let mut wire = Wire::with_config(
-        LcpPolicy::new(LcpConfig::server(), &mut TestRng(1)),
-        LcpPolicy::new(LcpConfig::client(), &mut TestRng(2)),
+        LcpPolicy::new(LcpConfig::server(), &mut rng(1)),
+        LcpPolicy::new(LcpConfig::client(), &mut rng(2)),
         config,
         FsmConfig::default(),
     );
@@ -567,7 +561,7 @@ fn echo_request_reply_and_loopback_warning() {
     let mut out = Outbox::new();
     let now = wire.now;
     let echo = b"\x09\x05\x00\x18\x00\x00\x00\x00Aho Baka Manuke\0";
-    wire.b.handle_packet(now, echo, &mut TestRng(3), &mut out);
+    wire.b.handle_packet(now, echo, &mut rng(3), &mut out);
     let reply = out.pop_front().unwrap().packet;
     assert_eq!(&reply[..2], &[0x0A, 0x05]);
     assert_eq!(&reply[8..], b"Aho Baka Manuke\0");
@@ -575,21 +569,20 @@ fn echo_request_reply_and_loopback_warning() {
     let mut looped = vec![0x09, 0x06, 0x00, 0x08];
     looped.extend_from_slice(&c.local_magic.to_be_bytes());
     while wire.b.poll_event().is_some() {}
-    wire.b
-        .handle_packet(now, &looped, &mut TestRng(3), &mut out);
+    wire.b.handle_packet(now, &looped, &mut rng(3), &mut out);
     assert_eq!(wire.b.poll_event(), Some(LayerEvent::LoopbackSuspected));
     // Echo-Reply and Discard-Request are not answered.
     out.clear();
     wire.b.handle_packet(
         now,
         &[0x0A, 0x07, 0x00, 0x08, 1, 2, 3, 4],
-        &mut TestRng(3),
+        &mut rng(3),
         &mut out,
     );
     wire.b.handle_packet(
         now,
         &[0x0B, 0x08, 0x00, 0x08, 1, 2, 3, 4],
-        &mut TestRng(3),
+        &mut rng(3),
         &mut out,
     );
     assert!(out.is_empty());
@@ -602,7 +595,7 @@ fn echo_before_opened_is_ignored() {
     n.handle_packet(
         now,
         &[0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0],
-        &mut TestRng(1),
+        &mut rng(1),
         &mut out,
     );
     assert!(out.is_empty(), "RFC 1661 5.8: only in Opened");
@@ -679,7 +672,7 @@ fn configure_reject_of_a_huge_request_fits_the_peer_mru() {
     let l = request.len() as u16;
     request[2..4].copy_from_slice(&l.to_be_bytes());
     assert_eq!(request.len(), 4084);
-    n.handle_packet(now, &request, &mut TestRng(2), &mut out);
+    n.handle_packet(now, &request, &mut rng(2), &mut out);
     let reject = out.pop_front().unwrap().packet;
     assert_eq!(&reject[..2], &[0x04, 0x09], "Configure-Reject, same id");
     // Five options (4 + 5 * 255 = 1279); a sixth would pass 1500.
@@ -695,7 +688,7 @@ fn code_reject_of_unknown_lcp_code() {
     n.handle_packet(
         now,
         &[0x0E, 0x07, 0x00, 0x06, 0xAB, 0xCD],
-        &mut TestRng(1),
+        &mut rng(1),
         &mut out,
     );
     let rej = out.pop_front().unwrap().packet;
@@ -885,7 +878,7 @@ proptest! {
         let mut n = lcp(config, 9);
         let mut ka = LcpKeepalive::new(KeepaliveConfig::default());
         let mut out = Outbox::new();
-        let mut rng = TestRng(10);
+        let mut rng = rng(10);
         n.open(now, &mut out);
         n.up(now, &mut out);
         for (i, p) in packets.iter().enumerate() {

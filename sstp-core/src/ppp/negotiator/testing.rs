@@ -1,46 +1,18 @@
 //! Shared test support for the control protocols (negotiator, LCP, IPCP,
-//! IPv6CP tests): a deterministic RNG and two negotiators wired together on
-//! virtual time.
+//! IPv6CP tests): two negotiators wired together on virtual time, with the
+//! crate's test clock and RNGs.
+//!
+//! `Wire` joins two `Negotiator`s packet by packet; the session tests'
+//! `Pair` joins two whole sessions byte stream to byte stream. They stay
+//! apart because a negotiator test must see each packet and lose it at
+//! will, below SSTP framing and authentication.
 
 use super::*;
 use std::time::Duration;
 
-/// One base instant per test; everything else is `base + Duration`.
-#[allow(clippy::disallowed_methods)] // The only clock read: a base for virtual time.
-pub(crate) fn base() -> Instant {
-    Instant::now()
-}
+use rand_chacha::ChaCha20Rng;
 
-/// A deterministic xorshift source; not cryptographic, tests only.
-#[derive(Debug, Clone)]
-pub(crate) struct TestRng(pub(crate) u64);
-
-impl Random for TestRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for byte in buf {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            *byte = (self.0 >> 24) as u8;
-        }
-    }
-}
-
-/// A source that replays `script` (cycling), for collisions on purpose.
-#[derive(Debug, Clone)]
-pub(crate) struct ScriptRng {
-    pub(crate) script: Vec<u8>,
-    pub(crate) at: usize,
-}
-
-impl Random for ScriptRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for byte in buf {
-            *byte = self.script.get(self.at).copied().unwrap_or(0);
-            self.at = (self.at + 1) % self.script.len().max(1);
-        }
-    }
-}
+pub(crate) use crate::testing::{ScriptedRng, base, rng};
 
 /// Which negotiator of a [`Wire`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +38,8 @@ pub(crate) struct Wire<A: Policy, B: Policy> {
     pub(crate) now: Instant,
     pub(crate) a: Negotiator<A>,
     pub(crate) b: Negotiator<B>,
-    pub(crate) rng_a: TestRng,
-    pub(crate) rng_b: TestRng,
+    pub(crate) rng_a: ChaCha20Rng,
+    pub(crate) rng_b: ChaCha20Rng,
     /// (destination, packet)
     pub(crate) in_flight: VecDeque<(Side, Vec<u8>)>,
     /// Every packet sent, by sender, in order.
@@ -88,8 +60,8 @@ impl<A: Policy, B: Policy> Wire<A, B> {
             now: base(),
             a: Negotiator::new(a, ca),
             b: Negotiator::new(b, cb),
-            rng_a: TestRng(0x1234_5678_9ABC_DEF1),
-            rng_b: TestRng(0x0FED_CBA9_8765_4321),
+            rng_a: rng(0x1234_5678_9ABC_DEF1),
+            rng_b: rng(0x0FED_CBA9_8765_4321),
             in_flight: VecDeque::new(),
             sent: Vec::new(),
             events_a: Vec::new(),

@@ -119,7 +119,7 @@ fn first_request_and_events() {
 fn ack_must_echo_identifier_and_options() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 7));
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Wrong identifier: discarded.
     n.handle_packet(
         now,
@@ -163,7 +163,7 @@ fn ack_must_echo_identifier_and_options() {
 fn nak_changes_request_and_identifier() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 7));
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Nak with a stale identifier: discarded.
     n.handle_packet(
         now,
@@ -188,7 +188,7 @@ fn nak_changes_request_and_identifier() {
 fn reject_must_list_sent_options_unmodified() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 7));
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Rejects an option we never sent: discarded.
     n.handle_packet(
         now,
@@ -222,7 +222,7 @@ fn required_option_rejected_fails_and_terminates() {
     let (mut n, now, mut out) = open_single(toy);
     out.clear();
     while n.poll_event().is_some() {}
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     n.handle_packet(
         now,
         &[0x04, 0x01, 0x00, 0x07, 0x01, 0x03, 0x07],
@@ -250,7 +250,7 @@ fn required_option_rejected_fails_and_terminates() {
 fn peer_request_ack_nak_reject() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 5));
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Unknown option 9 and a Nak-worthy option 1: the Reject wins
     // (RFC 1661 5.3/5.4) and carries option 9 exactly.
     n.handle_packet(
@@ -315,7 +315,7 @@ fn max_failure_turns_naks_into_rejects() {
     n.open(now, &mut out);
     n.up(now, &mut out);
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     let request = [0x01, 0x20, 0x00, 0x07, 0x01, 0x03, 0x06];
     for _ in 0..2 {
         n.handle_packet(now, &request, &mut rng, &mut out);
@@ -334,7 +334,7 @@ fn max_failure_turns_naks_into_rejects() {
 fn unknown_code_is_code_rejected() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 7));
     out.clear();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Echo-Request is not an IPCP code (RFC 1332 section 2): RUC, scj.
     // Padding after Length is not part of the rejected packet.
     let echo = [0x09, 0x05, 0x00, 0x08, 0, 0, 0, 0, 0xEE];
@@ -360,7 +360,7 @@ fn received_code_rejects() {
     let (mut n, now, mut out) = open_single(Toy::new(7, 7));
     out.clear();
     while n.poll_event().is_some() {}
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     // Code-Reject of code 12 (not essential): RXJ+.
     n.handle_packet(
         now,
@@ -396,7 +396,7 @@ fn packets_while_down_are_discarded() {
     let now = base();
     let mut n = Negotiator::new(Toy::new(7, 7), FsmConfig::default());
     let mut out = Outbox::new();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     n.handle_packet(now, &[0x01, 0x01, 0x00, 0x04], &mut rng, &mut out);
     n.handle_packet(now, &[0x01], &mut rng, &mut out);
     assert_eq!(n.stats().discarded, 1);
@@ -410,7 +410,7 @@ fn closed_answers_requests_with_terminate_ack() {
     let now = base();
     let mut n = Negotiator::new(Toy::new(7, 7), FsmConfig::default());
     let mut out = Outbox::new();
-    let mut rng = TestRng(1);
+    let mut rng = rng(1);
     n.up(now, &mut out);
     assert_eq!(n.state(), State::Closed);
     n.handle_packet(
@@ -609,16 +609,10 @@ fn protocol_rejected_from_every_state_sends_nothing() {
 
 #[test]
 fn helpers() {
-    let mut zeros = ScriptRng {
-        script: vec![0],
-        at: 0,
-    };
+    let mut zeros = ScriptedRng::cycling(&[0]);
     assert_ne!(random_nonzero_u32(&mut zeros, 0), 0);
     assert_ne!(random_nonzero_u32(&mut zeros, 5), 5);
-    let mut same = ScriptRng {
-        script: vec![0, 0, 0, 5],
-        at: 0,
-    };
+    let mut same = ScriptedRng::cycling(&[0, 0, 0, 5]);
     assert_ne!(random_nonzero_u32(&mut same, 5), 5);
     assert_ne!(random_nonzero_id(&mut zeros, [0; 8]), [0; 8]);
     assert_ne!(random_nonzero_id(&mut zeros, [1; 8]), [1; 8]);
@@ -660,7 +654,7 @@ proptest! {
         let mut now = base();
         let mut n = Negotiator::new(Toy::new(1, 2), FsmConfig::default());
         let mut out = Outbox::new();
-        let mut rng = TestRng(7);
+        let mut rng = rng(7);
         if opens {
             n.open(now, &mut out);
         }

@@ -5,13 +5,9 @@
 use super::*;
 use crate::crypto::binding::BindingError;
 use crate::deframer::Deframer;
+use crate::testing::base;
 
 const NONCE: [u8; 32] = [0x5a; 32];
-
-#[allow(clippy::disallowed_methods)] // the one clock read: a base for virtual time
-fn t0() -> Instant {
-    Instant::now()
-}
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -89,7 +85,7 @@ fn client_sends_the_spec_call_connect_request() {
     // MS-SSTP 4.7: the Call Connect Request, byte for byte.
     let mut c = client();
     let mut tx = Vec::new();
-    c.start_client(t0(), &mut tx);
+    c.start_client(base(), &mut tx);
     assert_eq!(
         tx,
         [
@@ -107,7 +103,7 @@ fn t0_plus(c: &Control, _s: u64) -> Instant {
 
 #[test]
 fn full_establishment_both_roles_3_2_and_3_3() {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = (client(), server(now, HashBitmask::SHA1_AND_SHA256));
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     assert!(!s.passes_ppp_control());
@@ -159,7 +155,7 @@ fn full_establishment_both_roles_3_2_and_3_3() {
 
 #[test]
 fn sha1_binding_when_only_sha1_is_offered() {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = (client(), server(now, HashBitmask::SHA1));
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     c.start_client(now, &mut ctx);
@@ -182,7 +178,7 @@ fn sha1_binding_when_only_sha1_is_offered() {
 }
 
 fn binding_failure(tamper: impl FnOnce(&mut Control, &mut Vec<u8>)) -> (Control, Vec<Message>) {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = (client(), server(now, HashBitmask::SHA1_AND_SHA256));
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     c.start_client(now, &mut ctx);
@@ -205,7 +201,7 @@ fn assert_binding_abort(s: &mut Control, sent: &[Message], expected: BindingErro
     assert_eq!(info.status, Status::VALUE_NOT_SUPPORTED);
     assert_eq!(s.state(), ControlState::CallAbortPending);
     assert!(!s.passes_ppp_data() && !s.passes_ppp_control());
-    let later = t0() + secs(3);
+    let later = base() + secs(3);
     let mut tx = Vec::new();
     s.handle_timeout(later, &mut tx);
     assert!(tx.is_empty());
@@ -218,7 +214,7 @@ fn assert_binding_abort(s: &mut Control, sent: &[Message], expected: BindingErro
 #[test]
 fn wrong_mac_aborts_3_3_5_2_3() {
     let (mut s, sent) = binding_failure(|c, tx| {
-        c.client_authenticated(t0(), &Hlak::zero(), tx); // wrong keys
+        c.client_authenticated(base(), &Hlak::zero(), tx); // wrong keys
     });
     events(&mut s);
     assert_binding_abort(&mut s, &sent, BindingError::MacMismatch);
@@ -231,7 +227,7 @@ fn wrong_certificate_hash_aborts_3_3_5_2_3() {
         if let Binding::Client { cert_hashes, .. } = &mut c.binding {
             *cert_hashes = CertHashes::from_der(b"the attacker's certificate");
         }
-        c.client_authenticated(t0(), &hlak(), tx);
+        c.client_authenticated(base(), &hlak(), tx);
     });
     events(&mut s);
     assert_binding_abort(&mut s, &sent, BindingError::CertHashMismatch);
@@ -247,7 +243,7 @@ fn wrong_nonce_aborts_3_3_5_2_3() {
         {
             n[0] ^= 1;
         }
-        c.client_authenticated(t0(), &hlak(), tx);
+        c.client_authenticated(base(), &hlak(), tx);
     });
     events(&mut s);
     assert_binding_abort(&mut s, &sent, BindingError::NonceMismatch);
@@ -255,7 +251,7 @@ fn wrong_nonce_aborts_3_3_5_2_3() {
 
 #[test]
 fn client_aborts_when_no_common_hash_3_2_5_3_2() {
-    let now = t0();
+    let now = base();
     let mut c = Control::new_client(SstpTimers::default(), HashBitmask::SHA1, cert());
     let mut s = server(now, HashBitmask::SHA256);
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
@@ -272,7 +268,7 @@ fn client_aborts_when_no_common_hash_3_2_5_3_2() {
 
 #[test]
 fn client_retries_on_nak_then_aborts_3_2_5_3_3() {
-    let now = t0();
+    let now = base();
     let mut c = client();
     let mut tx = Vec::new();
     c.start_client(now, &mut tx);
@@ -312,7 +308,7 @@ fn client_retries_on_nak_then_aborts_3_2_5_3_3() {
 
 #[test]
 fn server_naks_a_non_ppp_request_then_aborts_3_3_5_2_2() {
-    let now = t0();
+    let now = base();
     let mut s = server(now, HashBitmask::SHA256);
     let mut tx = Vec::new();
     let request = Message::CallConnectRequest {
@@ -348,7 +344,7 @@ fn server_naks_a_non_ppp_request_then_aborts_3_3_5_2_2() {
 
 #[test]
 fn server_naks_a_malformed_request_with_every_problem() {
-    let now = t0();
+    let now = base();
     let mut s = server(now, HashBitmask::SHA256);
     let mut tx = Vec::new();
     // A Call Connect Request without its Encapsulated Protocol ID.
@@ -364,7 +360,7 @@ fn server_naks_a_malformed_request_with_every_problem() {
 
 #[test]
 fn server_negotiation_timer_aborts_3_3_2_1() {
-    let now = t0();
+    let now = base();
     let mut s = server(now, HashBitmask::SHA256);
     let mut tx = Vec::new();
     assert_eq!(s.poll_timeout(), Some(now + secs(60)));
@@ -393,7 +389,7 @@ fn server_negotiation_timer_aborts_3_3_2_1() {
 
 #[test]
 fn hello_timer_echoes_then_kills_silently_3_1_2_3() {
-    let now = t0();
+    let now = base();
     let (mut c, _s) = connected_pair(now);
     let mut tx = Vec::new();
     assert_eq!(c.poll_timeout(), Some(now + secs(60)));
@@ -418,7 +414,7 @@ fn hello_timer_echoes_then_kills_silently_3_1_2_3() {
 #[test]
 fn echo_request_is_answered_even_while_establishing() {
     // SoftEther echoes every few seconds from the start (module docs).
-    let now = t0();
+    let now = base();
     let mut c = client();
     let mut tx = Vec::new();
     c.start_client(now, &mut tx);
@@ -432,7 +428,7 @@ fn echo_request_is_answered_even_while_establishing() {
 
 #[test]
 fn graceful_disconnect_both_ways_3_1_1_1_1() {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = connected_pair(now);
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     c.disconnect(now, CloseReason::LocalClose, &mut ctx);
@@ -457,7 +453,7 @@ fn graceful_disconnect_both_ways_3_1_1_1_1() {
 
 #[test]
 fn disconnect_without_ack_times_out_3_1_6_2() {
-    let now = t0();
+    let now = base();
     let (_c, mut s) = connected_pair(now);
     let mut tx = Vec::new();
     s.disconnect(now, CloseReason::LocalClose, &mut tx);
@@ -475,7 +471,7 @@ fn disconnect_without_ack_times_out_3_1_6_2() {
 
 #[test]
 fn crossed_disconnects_both_complete() {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = connected_pair(now);
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     c.disconnect(now, CloseReason::LocalClose, &mut ctx);
@@ -490,7 +486,7 @@ fn crossed_disconnects_both_complete() {
 
 #[test]
 fn abort_collision_and_peer_abort_3_1_1_1_2() {
-    let now = t0();
+    let now = base();
     let (mut c, mut s) = connected_pair(now);
     let (mut ctx, mut stx) = (Vec::new(), Vec::new());
     let info = StatusInfo::new(AttributeId::NO_ERROR, Status::INVALID_FRAME_RECEIVED);
@@ -530,7 +526,7 @@ fn abort_collision_and_peer_abort_3_1_1_1_2() {
 
 #[test]
 fn abort_pending_ignores_everything_but_abort() {
-    let now = t0();
+    let now = base();
     let (mut c, _s) = connected_pair(now);
     let mut tx = Vec::new();
     let info = StatusInfo::new(AttributeId::NO_ERROR, Status::INVALID_FRAME_RECEIVED);
@@ -551,7 +547,7 @@ fn abort_pending_ignores_everything_but_abort() {
 
 #[test]
 fn unexpected_messages_abort_with_unaccepted_frame() {
-    let now = t0();
+    let now = base();
     let (_c, mut s) = connected_pair(now);
     let mut tx = Vec::new();
     // A Call Connect Request in Server_Call_Connected (3.3.5.2.2, last branch).
@@ -578,7 +574,7 @@ fn unexpected_messages_abort_with_unaccepted_frame() {
 
 #[test]
 fn kill_sends_nothing_and_reports_once() {
-    let now = t0();
+    let now = base();
     let (mut c, _s) = connected_pair(now);
     c.kill(CloseReason::TransportClosed);
     c.kill(CloseReason::LocalClose);
