@@ -12,7 +12,7 @@ use crate::wire::http::{
     self, ClientRequest, Guid, HttpError, MAX_HEAD_LEN, RequestHead, ServerResponse,
 };
 use crate::wire::sstp::{
-    self, Attribute, COMPOUND_MAC_OFFSET, ControlMessage, HEADER_LEN, Header, MAX_DATA_PAYLOAD,
+    self, Attribute, ControlMessage, HEADER_LEN, Header, MAC_RANGE, MAX_DATA_PAYLOAD,
     MAX_PACKET_LEN, Message, Packet, Status, VERSION,
 };
 
@@ -26,13 +26,10 @@ pub fn sstp_packet(data: &[u8]) {
     attribute_round_trip(data);
     data_path(data);
     if let Ok(input) = sstp::received_mac_input(data) {
-        assert_eq!(
-            input.get(..COMPOUND_MAC_OFFSET),
-            data.get(..COMPOUND_MAC_OFFSET)
-        );
+        assert_eq!(input.get(..MAC_RANGE.start), data.get(..MAC_RANGE.start));
         assert!(
             input
-                .get(COMPOUND_MAC_OFFSET..)
+                .get(MAC_RANGE)
                 .is_some_and(|mac| mac.iter().all(|&b| b == 0))
         );
     }

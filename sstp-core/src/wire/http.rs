@@ -53,27 +53,49 @@ const MAX_REASON_LEN: usize = 128;
 pub enum HttpError {
     /// No end of head within [`MAX_HEAD_LEN`] bytes.
     #[error("HTTP head longer than {limit} bytes")]
-    HeadTooLong { limit: usize },
+    HeadTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// More than [`MAX_HEADERS`] header fields.
     #[error("HTTP head with more than {limit} header fields")]
-    TooManyHeaders { limit: usize },
+    TooManyHeaders {
+        /// The limit in header fields.
+        limit: usize,
+    },
     /// Not valid HTTP/1.x syntax.
     #[error("malformed HTTP {what}")]
-    Malformed { what: &'static str },
+    Malformed {
+        /// The part that does not parse: request line, status line, header.
+        what: &'static str,
+    },
     /// An SSTP request or response that is not HTTP/1.1 (MS-SSTP 4.1).
     #[error("HTTP/{major}.{minor}, but SSTP requires HTTP/1.1")]
-    UnsupportedVersion { major: u8, minor: u8 },
+    UnsupportedVersion {
+        /// The major version the peer sent.
+        major: u8,
+        /// The minor version the peer sent.
+        minor: u8,
+    },
     /// The server answered with a status other than 200: what to tell the
     /// user. The reason is cut to 128 characters and cleaned of control
     /// characters.
     #[error("SSTP server refused the connection: {code} {reason}")]
-    Refused { code: u16, reason: String },
+    Refused {
+        /// The HTTP status code.
+        code: u16,
+        /// The server's reason phrase, cleaned.
+        reason: String,
+    },
     /// A 200 response with a Content-Length other than 18446744073709551615.
     #[error("SSTP server answered with a Content-Length other than 18446744073709551615")]
     BadContentLength,
     /// A locally supplied value that cannot go into a header (emitters).
     #[error("invalid {what} for an HTTP header")]
-    InvalidHeaderValue { what: &'static str },
+    InvalidHeaderValue {
+        /// Which value: a host name, a GUID, ...
+        what: &'static str,
+    },
 }
 
 impl HttpError {
