@@ -294,20 +294,20 @@ pub fn http_preamble(data: &[u8]) {
 
 fn request_side(data: &[u8]) {
     match http::parse_request_head(data) {
-        Ok(RequestHead::Incomplete) => assert!(data.len() < MAX_HEAD_LEN),
-        Ok(RequestHead::Sstp(head)) => {
+        Ok(None) => assert!(data.len() < MAX_HEAD_LEN),
+        Ok(Some(RequestHead::Sstp(head))) => {
             let consumed = head.consumed;
             assert!(consumed <= data.len() && consumed <= MAX_HEAD_LEN);
             let (taken, _) = data.split_at(consumed);
             assert!(taken.ends_with(b"\r\n\r\n"));
             assert_eq!(
                 http::parse_request_head(taken),
-                Ok(RequestHead::Sstp(head.clone()))
+                Ok(Some(RequestHead::Sstp(head.clone())))
             );
             let cut = derived_cut(data, consumed);
             assert_eq!(
                 http::parse_request_head(data.get(..cut).unwrap_or_default()),
-                Ok(RequestHead::Incomplete),
+                Ok(None),
                 "a prefix of an SSTP head is incomplete"
             );
             let guid = head.correlation_id.and_then(Guid::parse);
@@ -317,14 +317,14 @@ fn request_side(data: &[u8]) {
                 let mut out = Vec::new();
                 request.emit(&mut out);
                 assert_eq!(out.len(), request.buffer_len());
-                let Ok(RequestHead::Sstp(again)) = http::parse_request_head(&out) else {
+                let Ok(Some(RequestHead::Sstp(again))) = http::parse_request_head(&out) else {
                     panic!("an emitted request parses as SSTP");
                 };
                 assert_eq!((again.host, again.consumed), (Some(host), out.len()));
                 assert_eq!(again.correlation_id.and_then(Guid::parse), Some(guid));
             }
         }
-        Ok(RequestHead::NotSstp(other)) => {
+        Ok(Some(RequestHead::NotSstp(other))) => {
             assert!(!other.method.is_empty() && !other.target.is_empty());
             refusal_round_trips(other.error_status());
         }
