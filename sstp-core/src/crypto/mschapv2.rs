@@ -103,7 +103,7 @@ impl NtPasswordHash {
     }
 
     /// HashNtPasswordHash(PasswordHash) (RFC 2759 §8.4): MD4 of this hash.
-    pub fn hash_hash(&self) -> PasswordHashHash {
+    pub(crate) fn hash_hash(&self) -> PasswordHashHash {
         PasswordHashHash(Md4::digest(self.0).into())
     }
 }
@@ -123,11 +123,11 @@ impl core::fmt::Debug for NtPasswordHash {
 /// PasswordHashHash (RFC 2759 §8.4): MD4 of the NT password hash; the input
 /// of the authenticator response and of the MPPE master key. Zeroized on drop.
 #[derive(Clone)]
-pub struct PasswordHashHash([u8; 16]);
+pub(crate) struct PasswordHashHash([u8; 16]);
 
 impl PasswordHashHash {
     /// The 16 hash bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
+    pub(crate) const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
 }

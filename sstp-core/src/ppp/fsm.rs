@@ -348,7 +348,7 @@ impl fmt::Display for Event {
 ///
 /// Not `#[non_exhaustive]`: the set is fixed by RFC 1661.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub(crate) enum Action {
     /// tlu, This-Layer-Up: tell the upper layer the automaton is Opened
     /// (for LCP: enter the Authenticate or Network phase).
     #[doc(alias = "tlu")]
@@ -403,7 +403,7 @@ pub enum Action {
 impl Action {
     /// The RFC 1661 abbreviation ("scr", "tld", ...).
     #[must_use]
-    pub const fn abbrev(self) -> &'static str {
+    pub(crate) const fn abbrev(self) -> &'static str {
         match self {
             Self::Tlu => "tlu",
             Self::Tld => "tld",
@@ -423,17 +423,12 @@ impl Action {
 
     /// Whether the caller must transmit a packet for this action.
     #[must_use]
-    pub const fn is_send(self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn is_send(self) -> bool {
         matches!(
             self,
             Self::Scr | Self::Sca | Self::Scn | Self::Str | Self::Sta | Self::Scj | Self::Ser
         )
-    }
-
-    /// Whether this is a layer notification (`tlu`, `tld`, `tls`, `tlf`).
-    #[must_use]
-    pub const fn is_layer_notification(self) -> bool {
-        matches!(self, Self::Tlu | Self::Tld | Self::Tls | Self::Tlf)
     }
 }
 
@@ -447,7 +442,7 @@ impl fmt::Display for Action {
 /// RFC asks to be logged. Fixed capacity, no heap allocation.
 #[derive(Clone, Copy)]
 #[must_use = "the caller must perform the actions in order"]
-pub struct Actions {
+pub(crate) struct Actions {
     list: [Action; ACTIONS_CAPACITY],
     len: u8,
     illegal: bool,
@@ -456,7 +451,7 @@ pub struct Actions {
 
 impl Actions {
     /// No actions, no flags.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             // Filler only; slots past `len` are never read.
             list: [Action::Tlu; ACTIONS_CAPACITY],
@@ -468,36 +463,39 @@ impl Actions {
 
     /// The actions, in the order the RFC lists them.
     #[must_use]
-    pub fn as_slice(&self) -> &[Action] {
+    pub(crate) fn as_slice(&self) -> &[Action] {
         self.list.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
     /// Iterates the actions in order.
-    pub fn iter(&self) -> core::slice::Iter<'_, Action> {
+    pub(crate) fn iter(&self) -> core::slice::Iter<'_, Action> {
         self.as_slice().iter()
     }
 
     /// Number of actions.
     #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn len(&self) -> usize {
         usize::from(self.len)
     }
 
     /// Whether there are no actions.
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Whether `action` is among the actions.
     #[must_use]
-    pub fn contains(&self, action: Action) -> bool {
+    pub(crate) fn contains(&self, action: Action) -> bool {
         self.as_slice().contains(&action)
     }
 
     /// Whether any action transmits a packet (see [`Action::is_send`]).
     #[must_use]
-    pub fn has_send(&self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn has_send(&self) -> bool {
         self.iter().any(|a| a.is_send())
     }
 
@@ -505,7 +503,7 @@ impl Actions {
     /// section 4.4 Illegal-Event): no transition was taken. The RFC asks for
     /// it to be logged; it usually means a caller bug.
     #[must_use]
-    pub fn is_illegal(&self) -> bool {
+    pub(crate) fn is_illegal(&self) -> bool {
         self.illegal
     }
 
@@ -513,7 +511,7 @@ impl Actions {
     /// connection cells (RFC 1661 section 4.3, RCA): the link renegotiates,
     /// and the RFC says this occurrence SHOULD be logged.
     #[must_use]
-    pub fn is_crossed_connection(&self) -> bool {
+    pub(crate) fn is_crossed_connection(&self) -> bool {
         self.crossed
     }
 
