@@ -3,7 +3,7 @@
 //!
 //! The session engine never looks a password up. It hands the driver an
 //! [`AuthRequest`] (method, user name, challenge and response) and waits for
-//! an [`AuthVerdict`] (`sstp_core::ppp::auth`). A backend answers
+//! an [`AuthVerdict`]. A backend answers
 //! asynchronously, so a RADIUS backend (RFC 2865 Access-Request with
 //! MS-CHAP2-Response, RFC 2548) fits behind the same trait without touching
 //! the session code; its Framed-IP-Address maps to
