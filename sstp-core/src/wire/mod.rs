@@ -135,26 +135,21 @@ macro_rules! code_space {
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         $vis struct $name($vis $repr);
 
-        // A code space names every value its registry defines, whether or
-        // not this crate sends or checks it, so a log can say what came.
-        #[allow(dead_code)]
         impl $name {
             $(
                 $(#[$vmeta])*
                 $vis const $variant: Self = Self($value);
             )*
 
-            /// The spec's name for this value, or `None` if it is not one we know.
+            /// The spec's name for this value, or `None` if it is not one we
+            /// know. Every named value is named here, so a code space may
+            /// list its whole registry, used or not, and a log can say what
+            /// came.
             $vis const fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $( $value => Some($text), )*
+                match self {
+                    $( Self::$variant => Some($text), )*
                     _ => None,
                 }
-            }
-
-            /// Whether this is one of the named values.
-            $vis const fn is_known(self) -> bool {
-                self.name().is_some()
             }
         }
 
