@@ -196,7 +196,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// One SSTP connection, from the HTTP handshake's leftover bytes to
-/// `Event::Down` (MS-SSTP 3.2; the call order of `sstp_core::session`).
+/// `Event::Down` (MS-SSTP 3.2; the call order in the `sstp_core` docs).
 async fn run_connection<D: TunDevice>(
     settings: &Settings,
     tun: &D,

@@ -328,7 +328,7 @@ impl Default for TunnelOptions {
     fn default() -> Self {
         Self {
             interface: "sstp%d".to_owned(),
-            mtu: sstp_core::session::DEFAULT_MTU,
+            mtu: sstp_core::CommonConfig::default().mtu,
             routes: RouteMode::Default,
             dns: true,
             ipv6: true,
@@ -414,10 +414,11 @@ pub struct Keepalive {
 
 impl Default for Keepalive {
     fn default() -> Self {
+        let lcp = sstp_core::KeepaliveConfig::default();
         Self {
             sstp_hello: Duration::from_secs(60),
-            lcp_echo: Some(sstp_core::ppp::lcp::DEFAULT_ECHO_INTERVAL),
-            lcp_max_missed: sstp_core::ppp::lcp::DEFAULT_ECHO_MAX_MISSED,
+            lcp_echo: lcp.interval,
+            lcp_max_missed: lcp.max_missed,
         }
     }
 }

@@ -2,26 +2,22 @@
 //! emitted, and the deframer cutting a stream of them.
 //!
 //! `cargo bench -p sstp-core --bench codec`
+//!
+//! The codecs are private to the crate; the `fuzzing` feature (on for this
+//! crate's own benches) reaches them through `sstp_core::fuzzing::codec`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sstp_core::deframer::Deframer;
-use sstp_core::wire::ppp::{Frame, HeaderForm, Protocol, prepend_header};
-use sstp_core::wire::sstp::{HEADER_LEN, Packet, encode_data_packet};
+use sstp_core::fuzzing::codec::{Deframer, HEADROOM, emit_ipv4_in_place, parse_data_packet};
 
 const IP_LEN: usize = 1400;
 
 /// A data packet carrying a 1400-byte IPv4 packet: SSTP header, FF 03 00 21.
 fn data_packet() -> Vec<u8> {
-    let mut buf = vec![0u8; 8 + IP_LEN];
-    buf[8] = 0x45;
-    let start =
-        prepend_header(&mut buf, 8, Protocol::IPV4, HeaderForm::UNCOMPRESSED).expect("headroom");
-    let len = buf.len() - start;
-    encode_data_packet(&mut buf, start, len)
-        .expect("fits")
-        .to_vec()
+    let mut buf = vec![0u8; HEADROOM + IP_LEN];
+    buf[HEADROOM] = 0x45;
+    emit_ipv4_in_place(&mut buf).expect("fits").to_vec()
 }
 
 fn bench(c: &mut Criterion) {
@@ -30,20 +26,14 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("parse (SSTP header + PPP frame)", |b| {
         b.iter(|| {
-            let Ok(Packet::Data(payload)) = Packet::parse(black_box(&packet)) else {
-                unreachable!()
-            };
-            let frame = Frame::parse(payload).expect("frame");
-            black_box(frame.payload.len())
+            let ip = parse_data_packet(black_box(&packet)).expect("a data packet");
+            black_box(ip.len())
         });
     });
-    let mut buf = vec![0u8; 8 + IP_LEN];
+    let mut buf = vec![0u8; HEADROOM + IP_LEN];
     group.bench_function("emit in place (headroom, no copy)", |b| {
         b.iter(|| {
-            let start = prepend_header(&mut buf, 8, Protocol::IPV4, HeaderForm::UNCOMPRESSED)
-                .expect("headroom");
-            let len = buf.len() - start;
-            let out = encode_data_packet(&mut buf, start, len).expect("fits");
+            let out = emit_ipv4_in_place(&mut buf).expect("fits");
             black_box(out.len())
         });
     });
@@ -75,10 +65,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0usize;
             for chunk in stream.chunks(16 * 1024) {
-                let mut input = chunk;
-                while let Some(p) = deframer.next_packet(&mut input) {
-                    n += p.expect("framed").len() - HEADER_LEN;
-                }
+                n += deframer.feed(chunk).expect("framed");
             }
             black_box(n)
         });

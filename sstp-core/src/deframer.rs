@@ -22,7 +22,7 @@ use crate::wire::sstp::{HEADER_LEN, Header, MAX_PACKET_LEN, VERSION};
 /// be dropped without sending a Call Abort.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DeframeError {
+pub(crate) enum DeframeError {
     /// The version byte is not 0x10 (MS-SSTP 2.2.1).
     #[error("SSTP framing failed: version byte {version:#04x}, expected 0x10")]
     UnsupportedVersion { version: u8 },
@@ -36,21 +36,8 @@ pub enum DeframeError {
 /// Call [`Deframer::next_packet`] in a loop with the chunk the TLS layer
 /// returned until it gives `None`:
 ///
-/// ```
-/// use sstp_core::deframer::Deframer;
-///
-/// let mut deframer = Deframer::new();
-/// // An Echo Request, then the first 3 bytes of an Echo Response.
-/// let chunk = [0x10, 0x01, 0x00, 0x08, 0x00, 0x08, 0x00, 0x00, 0x10, 0x01, 0x00];
-/// let mut input = &chunk[..];
-/// let mut packets = Vec::new();
-/// while let Some(packet) = deframer.next_packet(&mut input) {
-///     packets.push(packet.expect("well framed").to_vec());
-/// }
-/// assert_eq!(packets.len(), 1);
-/// assert_eq!(deframer.buffered_len(), 3);
-/// ```
-pub struct Deframer {
+/// (The test `one_packet_then_a_partial_one` shows the loop.)
+pub(crate) struct Deframer {
     buf: Box<[u8]>,
     /// Bytes of the incomplete packet held in `buf`.
     len: usize,
@@ -60,7 +47,7 @@ pub struct Deframer {
 
 impl Deframer {
     /// A deframer. Its one 4095-byte buffer is allocated when a packet first spans two chunks.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             buf: Box::default(),
             len: 0,
@@ -70,7 +57,7 @@ impl Deframer {
 
     /// Frees the buffer if no partial packet is held in it (an idle session need not keep it;
     /// it comes back when needed).
-    pub fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         if self.len == 0 {
             self.buf = Box::default();
         }
@@ -89,7 +76,7 @@ impl Deframer {
     ///
     /// Packets must be handled (or copied) before the next call, which may
     /// reuse the buffer; the borrow checker enforces it.
-    pub fn next_packet<'r, 'i: 'r>(
+    pub(crate) fn next_packet<'r, 'i: 'r>(
         &'r mut self,
         input: &mut &'i [u8],
     ) -> Option<Result<&'r [u8], DeframeError>> {
@@ -179,13 +166,15 @@ impl Deframer {
 
     /// Bytes of an incomplete packet held back (0..4095). Non-zero when the
     /// stream ends means the peer sent a truncated packet.
-    pub fn buffered_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn buffered_len(&self) -> usize {
         self.len
     }
 
     /// The framing error, once delineation has failed (the connection must
     /// then be dropped).
-    pub fn error(&self) -> Option<DeframeError> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn error(&self) -> Option<DeframeError> {
         self.failed
     }
 }
@@ -228,6 +217,24 @@ fn packet_len(bytes: &[u8]) -> Result<Option<usize>, DeframeError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_packet_then_a_partial_one() {
+        use crate::deframer::Deframer;
+
+        let mut deframer = Deframer::new();
+        // An Echo Request, then the first 3 bytes of an Echo Response.
+        let chunk = [
+            0x10, 0x01, 0x00, 0x08, 0x00, 0x08, 0x00, 0x00, 0x10, 0x01, 0x00,
+        ];
+        let mut input = &chunk[..];
+        let mut packets = Vec::new();
+        while let Some(packet) = deframer.next_packet(&mut input) {
+            packets.push(packet.expect("well framed").to_vec());
+        }
+        assert_eq!(packets.len(), 1);
+        assert_eq!(deframer.buffered_len(), 3);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -18,7 +18,10 @@ pub enum CloseReason {
     /// The peer sent Call Disconnect (MS-SSTP 3.1.1.1.1).
     PeerDisconnected,
     /// The peer sent Call Abort, with its Status Info if any (3.1.1.1.2).
-    PeerAborted { status: Option<StatusInfo> },
+    PeerAborted {
+        /// The peer's Status Info attribute (MS-SSTP 2.2.8), if it sent one.
+        status: Option<StatusInfo>,
+    },
     /// The peer sent bytes that do not parse: SSTP framing (3.1.5.1) or a
     /// control message that breaks the rules of 2.2.
     PeerMalformed(String),

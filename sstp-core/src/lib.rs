@@ -7,9 +7,10 @@
 //!
 //! ## The paved path
 //!
-//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each; the
-//! [`session`] module documents the call order and follows one packet from
-//! `handle_input` to `poll_ip`. Everything they need is re-exported here.
+//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each.
+//! Everything they take and report is re-exported here; the rest of the
+//! crate (the PPP automaton and protocols, the MS-SSTP control machines,
+//! the deframer, the crypto) is private, reached only through them.
 //!
 //! ```
 //! use std::time::Instant;
@@ -28,16 +29,59 @@
 //! assert_eq!(out, [0x10, 0x01, 0x00, 0x0e, 0x00, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, 0x06, 0x00, 0x01]);
 //! ```
 //!
-//! ## Layers
+//! What a driver needs besides the sessions: the HTTPS preamble that comes
+//! before them ([`wire::http`], MS-SSTP 3.2.4.1 / 4.1), the Router
+//! Advertisement and Solicitation a tunnel's IPv6 wants
+//! ([`wire::icmpv6`], RFC 4861), and the SSTP Status Info a peer's abort
+//! carries ([`wire::sstp`], MS-SSTP 2.2.10).
 //!
-//! - [`wire`]: parse/emit pairs for every message, never panicking on input.
-//! - [`deframer`]: cuts a TLS byte stream into whole SSTP packets, bounded.
-//! - [`crypto`]: MS-CHAPv2 (RFC 2759), MPPE keys (RFC 3079), SSTP HLAK, CMK and
-//!   Compound MAC (MS-SSTP 3.2.5.2), on RustCrypto primitives.
-//! - [`ppp`]: the RFC 1661 automaton, LCP/IPCP/IPv6CP policies,
-//!   authentication in both roles, the link phases.
-//! - [`sstp`]: the MS-SSTP client and server control state machines.
-//! - [`session`]: the two sessions that tie it all together.
+//! ## Call order
+//!
+//! Inputs (each takes `now`; call them in any order, as things happen):
+//! - [`handle_input`](ServerSession::handle_input): plaintext bytes read
+//!   from TLS, after the HTTP handshake ([`wire::http`]);
+//! - [`send_ip`](ServerSession::send_ip): an IP packet read from the TUN;
+//! - [`handle_timeout`](ServerSession::handle_timeout): when the instant of
+//!   [`poll_timeout`](ServerSession::poll_timeout) has come;
+//! - [`close`](ServerSession::close): tear the call down gracefully;
+//! - [`transport_closed`](ServerSession::transport_closed): TLS/TCP is gone;
+//! - server only: [`auth_complete`](ServerSession::auth_complete) after
+//!   [`Event::Authenticate`], [`assign_addresses`](ServerSession::assign_addresses)
+//!   after [`Event::NeedAddresses`].
+//!
+//! After any input, drain the outputs until each returns nothing:
+//! [`poll_transmit`](ServerSession::poll_transmit) (bytes to write into
+//! TLS), [`poll_ip`](ServerSession::poll_ip) (packets for the TUN),
+//! [`poll_event`](ServerSession::poll_event); then sleep until
+//! [`poll_timeout`](ServerSession::poll_timeout). After [`Event::Down`]
+//! the session is finished: flush the last bytes and close TLS.
+//!
+//! ## A packet's path
+//!
+//! `handle_input` → the deframer cuts whole SSTP packets (MS-SSTP 2.2.1;
+//! a framing failure kills the call without a word, 3.1.5.1) → every packet
+//! restarts the Hello timer (3.1.2.3) → a control packet goes to the control
+//! machine (3.2.5, 3.3.5) → a data packet's PPP frame (2.2.3) is
+//! IPv4/IPv6 on the fast path: if the call is connected (3.2.7.2; the server
+//! passes no data before the crypto binding is verified, 3.3.5.2.3) and the
+//! NCP is Opened, the IP packet is queued for `poll_ip` without touching any
+//! state machine (one longer than our MRU is dropped and counted, RFC 1661
+//! 6.1) → any other PPP frame goes to the link (LCP, auth, NCPs;
+//! RFC 1661 3). `send_ip` is the same in reverse: one check, then the
+//! 4-byte SSTP header and 4-byte PPP header are written in front of the
+//! packet straight into the transmit buffer.
+//!
+//! ## Memory
+//!
+//! The transmit buffer and the IP receive queue are bounded
+//! (256 KiB of bytes to send, 256 KiB of IP packets received); both keep their capacity, so the
+//! data path allocates nothing once warm. A driver that does not drain them
+//! sees `send_ip` refuse with [`SendError::Full`] and received packets
+//! dropped and counted ([`SessionStats`]). An idle session need not keep
+//! them: `shrink_buffers` (on both session types) gives back the capacity
+//! of empty buffers, and the deframer allocates its buffer only when a
+//! packet spans two reads; a server with thousands of idle sessions calls
+//! it when a quiet link's timer fires.
 //!
 //! ## Determinism
 //!
@@ -45,34 +89,51 @@
 //! randomness and spawns no threads (enforced by `clippy.toml`). Randomness
 //! comes through [`Random`]; the same inputs, `now`s and random bytes give
 //! the same outputs.
+//!
+//! ## Features
+//!
+//! - `fuzzing`: the fuzz harnesses (`sstp_core::fuzzing`), shared by the
+//!   libFuzzer targets in `fuzz/` and this crate's corpus-replay test. Not
+//!   part of the API; off by default.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-pub mod crypto;
-pub mod deframer;
-pub mod error;
-pub mod ppp;
-pub mod session;
-pub mod sstp;
+mod crypto;
+mod deframer;
+mod error;
+mod ppp;
+mod session;
+mod sstp;
 pub mod wire;
 
 #[cfg(test)]
 mod testing;
 
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use crypto::binding::{BindingError, CertHashes, HashProtocol};
-pub use crypto::mschapv2::Credential;
+pub use crypto::binding::{BindingError, CertHashes};
+pub use crypto::mppe::{MppeKeys, Msk, SessionKey};
+pub use crypto::mschapv2::{
+    AuthenticatorResponse, Credential, NtPasswordHash, user_name_without_domain,
+};
 pub use error::{CloseKind, CloseReason};
-pub use ppp::auth::{Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, KeyMaterial};
+pub use ppp::auth::{
+    Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, KeyMaterial,
+    PapPassword, PeerConfig,
+};
+pub use ppp::fsm::FsmConfig;
 pub use ppp::ipcp::{IpcpClientConfig, Ipv4Config};
 pub use ppp::ipv6cp::Ipv6Config;
-pub use ppp::{AuthMethod, Random};
+pub use ppp::lcp::KeepaliveConfig;
+pub use ppp::{AuthMethod, Random, UnknownAuthMethod};
 pub use session::{
-    AddressLease, ClientConfig, ClientSession, CommonConfig, Event, NetConfig, SendError,
-    ServerConfig, ServerSession, SessionStats,
+    AddressLease, ClientConfig, ClientSession, CommonConfig, Event, MAX_IP_PACKET, NetConfig,
+    SendError, ServerConfig, ServerSession, SessionStats,
 };
 pub use sstp::control::{ControlState, SstpTimers};
 pub use wire::ParseError;
-pub use wire::sstp::HashBitmask;
+pub use wire::auth::MsChapV2Failure;
+pub use wire::sstp::{HashBitmask, HashProtocol};

@@ -4,58 +4,13 @@
 //! ([`crate::sstp::control`]) and the PPP link ([`crate::ppp`]). The driver
 //! owns the TLS stream, the TUN device, the clock and the randomness.
 //!
-//! # Call order
-//!
-//! Inputs (each takes `now`; call them in any order, as things happen):
-//! - [`handle_input`](ServerSession::handle_input): plaintext bytes read
-//!   from TLS, after the HTTP handshake (`crate::wire::http`);
-//! - [`send_ip`](ServerSession::send_ip): an IP packet read from the TUN;
-//! - [`handle_timeout`](ServerSession::handle_timeout): when the instant of
-//!   [`poll_timeout`](ServerSession::poll_timeout) has come;
-//! - [`close`](ServerSession::close): tear the call down gracefully;
-//! - [`transport_closed`](ServerSession::transport_closed): TLS/TCP is gone;
-//! - server only: [`auth_complete`](ServerSession::auth_complete) after
-//!   [`Event::Authenticate`], [`assign_addresses`](ServerSession::assign_addresses)
-//!   after [`Event::NeedAddresses`].
-//!
-//! After any input, drain the outputs until each returns nothing:
-//! [`poll_transmit`](ServerSession::poll_transmit) (bytes to write into
-//! TLS), [`poll_ip`](ServerSession::poll_ip) (packets for the TUN),
-//! [`poll_event`](ServerSession::poll_event); then sleep until
-//! [`poll_timeout`](ServerSession::poll_timeout). After [`Event::Down`]
-//! the session is finished: flush the last bytes and close TLS.
-//!
-//! # A packet's path
-//!
-//! `handle_input` → [`Deframer`] cuts whole SSTP packets (MS-SSTP 2.2.1;
-//! a framing failure kills the call without a word, 3.1.5.1) → every packet
-//! restarts the Hello timer (3.1.2.3) → a control packet goes to the control
-//! machine (3.2.5, 3.3.5) → a data packet's PPP frame (2.2.3) is
-//! IPv4/IPv6 on the fast path: if the call is connected (3.2.7.2; the server
-//! passes no data before the crypto binding is verified, 3.3.5.2.3) and the
-//! NCP is Opened, the IP packet is queued for `poll_ip` without touching any
-//! state machine (one longer than our MRU is dropped and counted, RFC 1661
-//! 6.1) → any other PPP frame goes to the link (LCP, auth, NCPs;
-//! RFC 1661 3). `send_ip` is the same in reverse: one check, then the
-//! 4-byte SSTP header and 4-byte PPP header are written in front of the
-//! packet straight into the transmit buffer.
-//!
-//! # Memory
-//!
-//! The transmit buffer and the IP receive queue are bounded
-//! ([`MAX_TX_BUFFER`], [`MAX_RX_QUEUE`]); both keep their capacity, so the
-//! data path allocates nothing once warm. A driver that does not drain them
-//! sees `send_ip` refuse with [`SendError::Full`] and received packets
-//! dropped and counted ([`SessionStats`]). An idle session need not keep
-//! them: `shrink_buffers` (on both session types) gives back the capacity
-//! of empty buffers, and the deframer allocates its buffer only when a
-//! packet spans two reads; a server with thousands of idle sessions calls
-//! it when a quiet link's timer fires.
+//! The call order, a packet's path through a session and its memory
+//! bounds are in the crate root's documentation, where a driver reads them.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use crate::crypto::binding::{CertHashes, HashProtocol};
+use crate::crypto::binding::CertHashes;
 use crate::crypto::mschapv2::Credential;
 use crate::deframer::Deframer;
 use crate::error::CloseReason;
@@ -68,21 +23,22 @@ use crate::ppp::link::{Link, LinkEvent, Phase};
 use crate::ppp::{AuthMethod, Random};
 use crate::sstp::control::{Control, ControlEvent, ControlState, SstpTimers};
 use crate::wire::ppp::{Frame, HeaderForm, Protocol};
-use crate::wire::sstp::{self, HashBitmask, Message};
+use crate::wire::sstp::{self, HashBitmask, HashProtocol, Message};
 
-pub use crate::ppp::link::{AddressLease, PppConfig};
+pub use crate::ppp::ipcp::AddressLease;
+use crate::ppp::link::PppConfig;
 
 /// Bytes `poll_transmit` may have pending before `send_ip` refuses.
-pub const MAX_TX_BUFFER: usize = 256 * 1024;
+pub(crate) const MAX_TX_BUFFER: usize = 256 * 1024;
 /// Bytes of IP packets `poll_ip` may have pending before new ones drop.
-pub const MAX_RX_QUEUE: usize = 256 * 1024;
+pub(crate) const MAX_RX_QUEUE: usize = 256 * 1024;
 /// SSTP header + `FF 03` + 2-byte protocol: the headroom of a data packet.
-pub const DATA_OVERHEAD: usize = sstp::HEADER_LEN + 4;
+pub(crate) const DATA_OVERHEAD: usize = sstp::HEADER_LEN + 4;
 /// The largest IP packet a data packet carries (MS-SSTP 2.2.3: 4091 bytes of
 /// PPP frame, less `FF 03` and the protocol field).
 pub const MAX_IP_PACKET: usize = sstp::MAX_DATA_PAYLOAD - 4;
 /// Default tunnel MTU (MS-SSTP 3.1.5.2).
-pub const DEFAULT_MTU: u16 = 1400;
+pub(crate) const DEFAULT_MTU: u16 = 1400;
 
 /// What a session reports.
 #[non_exhaustive]
@@ -745,7 +701,7 @@ macro_rules! common_api {
     };
 }
 
-/// The server end of one SSTP connection. See the [module docs](self) for
+/// The server end of one SSTP connection. See the [crate docs](crate) for
 /// the call order.
 #[derive(Debug)]
 pub struct ServerSession {
@@ -815,7 +771,7 @@ impl ServerSession {
     }
 }
 
-/// The client end of one SSTP connection. See the [module docs](self) for
+/// The client end of one SSTP connection. See the [crate docs](crate) for
 /// the call order.
 #[derive(Debug)]
 pub struct ClientSession {

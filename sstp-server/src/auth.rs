@@ -3,7 +3,7 @@
 //!
 //! The session engine never looks a password up. It hands the driver an
 //! [`AuthRequest`] (method, user name, challenge and response) and waits for
-//! an [`AuthVerdict`] (`sstp_core::ppp::auth`). A backend answers
+//! an [`AuthVerdict`]. A backend answers
 //! asynchronously, so a RADIUS backend (RFC 2865 Access-Request with
 //! MS-CHAP2-Response, RFC 2548) fits behind the same trait without touching
 //! the session code; its Framed-IP-Address maps to
@@ -36,8 +36,7 @@ use std::sync::{Arc, RwLock};
 
 use ipnet::Ipv6Net;
 use serde::Deserialize;
-use sstp_core::crypto::mschapv2::user_name_without_domain;
-use sstp_core::{AuthMethod, AuthRequest, AuthVerdict, Credential};
+use sstp_core::{AuthMethod, AuthRequest, AuthVerdict, Credential, user_name_without_domain};
 
 use crate::config::ConfigError;
 
@@ -351,7 +350,7 @@ fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigE
 
 #[cfg(test)]
 mod tests {
-    use sstp_core::ppp::auth::{AuthData, PapPassword};
+    use sstp_core::{AuthData, PapPassword};
 
     use super::*;
 
@@ -440,7 +439,7 @@ mod tests {
 
     #[test]
     fn the_empty_password_hash_is_md4_of_nothing() {
-        let hash = sstp_core::crypto::mschapv2::NtPasswordHash::from_password("");
+        let hash = sstp_core::NtPasswordHash::from_password("");
         assert_eq!(hash.as_bytes(), &EMPTY_PASSWORD_NT_HASH);
     }
 

@@ -248,7 +248,7 @@ impl Default for TunSettings {
     fn default() -> Self {
         Self {
             name: "sstp0".to_owned(),
-            mtu: sstp_core::session::DEFAULT_MTU,
+            mtu: sstp_core::CommonConfig::default().mtu,
             offload: true,
             tx_queue_len: 10_000,
         }
@@ -275,7 +275,7 @@ impl Default for AuthSettings {
         Self {
             users_file: PathBuf::from("users.toml"),
             methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
-            server_name: sstp_core::ppp::auth::DEFAULT_SERVER_NAME.to_owned(),
+            server_name: sstp_core::AuthenticatorConfig::default().server_name,
         }
     }
 }
@@ -290,7 +290,7 @@ impl Default for Limits {
             tls_handshake_timeout: Duration::from_secs(10),
             http_head_timeout: Duration::from_secs(10),
             negotiation_timeout: Duration::from_secs(60),
-            auth_timeout: sstp_core::ppp::auth::DEFAULT_AUTH_TIMEOUT,
+            auth_timeout: sstp_core::AuthenticatorConfig::default().timeout,
             hello_interval: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
         }
@@ -353,7 +353,7 @@ impl Config {
         // 1280 is the IPv6 minimum (RFC 8200 5); 4087 the most one SSTP
         // data packet carries (MS-SSTP 2.2.1: a 12-bit length, 4095,
         // less the 4-byte SSTP header and 4 bytes of PPP header, 2.2.3).
-        let max_mtu = sstp_core::session::MAX_IP_PACKET;
+        let max_mtu = sstp_core::MAX_IP_PACKET;
         if usize::from(self.tun.mtu) > max_mtu || self.tun.mtu < 576 {
             return invalid(format!(
                 "tun.mtu {} is outside 576..={max_mtu}",

@@ -29,12 +29,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
-use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
-    Ipv6Config, Random, SendError, ServerSession,
+    Ipv6Config, MsChapV2Failure, Random, SendError, ServerSession,
 };
 use sstp_tun::drive::{self, TunWrite, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};

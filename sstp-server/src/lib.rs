@@ -48,6 +48,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod auth;
 mod config;
 mod conn;

@@ -492,20 +492,20 @@ async fn read_head<S: AsyncRead + Unpin>(
     let mut chunk = [0u8; 2048];
     loop {
         match http::parse_request_head(buf) {
-            Ok(RequestHead::Incomplete) => {}
-            Ok(RequestHead::Sstp(req)) => {
+            Ok(None) => {}
+            Ok(Some(RequestHead::Sstp(req))) => {
                 return Ok(Sniffed::Sstp {
                     consumed: req.consumed,
                     correlation_id: req.correlation_id.map(sanitize),
                 });
             }
-            Ok(RequestHead::NotSstp(other)) => {
+            Ok(Some(RequestHead::NotSstp(other))) => {
                 return Ok(Sniffed::Other {
                     method: sanitize(other.method),
                     sstp_method: other.method == SSTP_METHOD,
                 });
             }
-            Ok(_) => {
+            Ok(Some(_)) => {
                 return Err(HeadError::Http(http::HttpError::Malformed {
                     what: "request",
                 }));

@@ -82,6 +82,8 @@
 //!
 //! [tun-rs]: https://docs.rs/tun-rs
 
+#![warn(missing_docs)]
+
 mod batch;
 mod device;
 pub mod drive;

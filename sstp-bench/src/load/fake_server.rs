@@ -84,8 +84,8 @@ async fn serve(
         }
         head.extend_from_slice(&chunk[..n]);
         match parse_request_head(&head) {
-            Ok(RequestHead::Sstp(request)) => break head.split_off(request.consumed),
-            Ok(RequestHead::Incomplete) => {}
+            Ok(Some(RequestHead::Sstp(request))) => break head.split_off(request.consumed),
+            Ok(None) => {}
             _ => return Ok(()),
         }
     };

@@ -90,12 +90,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let concurrency = at_least_one(args.concurrency, "--concurrency")?;
     let window = at_least_one(args.window, "--window")?;
     let duration = Duration::from_secs(args.duration_secs.max(1));
-    if ECHO_OVERHEAD + args.payload > sstp_core::session::MAX_IP_PACKET {
+    if ECHO_OVERHEAD + args.payload > sstp_core::MAX_IP_PACKET {
         bail!(
             "--payload {} makes {}-byte packets, more than SSTP carries ({})",
             args.payload,
             ECHO_OVERHEAD + args.payload,
-            sstp_core::session::MAX_IP_PACKET
+            sstp_core::MAX_IP_PACKET
         );
     }
     raise_nofile(n as u64 + 1000)?;

@@ -1,5 +1,5 @@
 //! One SSTP tunnel without a TUN device: a TLS stream and an sstp-core
-//! `ClientSession`, driven in the call order of `sstp_core::session`
+//! `ClientSession`, driven in the call order of the `sstp_core` docs
 //! (input, then drain `poll_transmit` / `poll_ip` / `poll_event`, then
 //! sleep until `poll_timeout`). The IP packets are the caller's: it sends
 //! with [`Tunnel::send_ip`] and takes what arrived in [`Tunnel::pump`].

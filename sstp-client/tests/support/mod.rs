@@ -239,8 +239,8 @@ impl Conn {
             }
             buf.extend_from_slice(&chunk[..n]);
             match parse_request_head(&buf) {
-                Ok(RequestHead::Incomplete) => continue,
-                Ok(RequestHead::Sstp(request)) => break request.consumed,
+                Ok(None) => continue,
+                Ok(Some(RequestHead::Sstp(request))) => break request.consumed,
                 _ => {
                     let _ = tls
                         .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

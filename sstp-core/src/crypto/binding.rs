@@ -4,8 +4,8 @@
 //! check of all of it.
 //!
 //! This module works on the raw 112-byte CALL_CONNECTED message (MS-SSTP
-//! §2.2.11); the wire layer builds and parses it. The field offsets, checked
-//! against §2.2.11 and both §4.7 examples:
+//! §2.2.11); the wire layer builds and parses it and owns the field offsets
+//! (`crate::wire::sstp`), checked against §2.2.11 and both §4.7 examples:
 //!
 //! | bytes     | field |
 //! |-----------|-------|
@@ -18,8 +18,6 @@
 //! | 48..80    | Cert Hash, SHA1 zero-padded to 32 ([`CERT_HASH_RANGE`]) |
 //! | 80..112   | Compound MAC, SHA1 zero-padded to 32 ([`MAC_RANGE`]) |
 
-use core::ops::Range;
-
 use hmac::digest::Key;
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::{Digest, Sha1};
@@ -28,86 +26,29 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use super::mppe::{MppeKeys, Msk, Role};
-
-/// Length of the CALL_CONNECTED message (MS-SSTP §2.2.11).
-pub const CALL_CONNECTED_LEN: usize = 112;
-/// Offset of the Hash Protocol Bitmask byte in CALL_CONNECTED.
-pub const HASH_PROTOCOL_OFFSET: usize = 15;
-/// Where the nonce sits in CALL_CONNECTED.
-pub const NONCE_RANGE: Range<usize> = 16..48;
-/// Where the certificate hash (and its padding) sits in CALL_CONNECTED.
-pub const CERT_HASH_RANGE: Range<usize> = 48..80;
-/// Where the Compound MAC (and its padding) sits in CALL_CONNECTED.
-pub const MAC_RANGE: Range<usize> = 80..112;
+use crate::wire::sstp::{
+    CALL_CONNECTED_LEN, CERT_HASH_RANGE, HASH_PROTOCOL_OFFSET, HashBitmask, HashProtocol,
+    MAC_RANGE, NONCE_RANGE,
+};
 
 /// The Compound MAC Key seed (MS-SSTP §3.2.5.2.2, 29 ASCII bytes).
 const CMK_SEED: &[u8; 29] = b"SSTP inner method derived CMK";
 
-/// The hash of the crypto binding (MS-SSTP §2.2.6, §2.2.7: Hash Protocol).
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HashProtocol {
-    /// CERT_HASH_PROTOCOL_SHA1 (0x01): HMAC-SHA1-160, 20-byte values.
-    Sha1,
-    /// CERT_HASH_PROTOCOL_SHA256 (0x02): HMAC-SHA256-256, 32-byte values.
-    Sha256,
-}
-
-impl HashProtocol {
-    /// Its bit in the Hash Protocol Bitmask.
-    pub const fn bit(self) -> u8 {
-        match self {
-            Self::Sha1 => 0x01,
-            Self::Sha256 => 0x02,
-        }
-    }
-
-    /// The protocol a CALL_CONNECTED names: exactly one known bit (§2.2.7).
-    pub const fn from_bit(value: u8) -> Option<Self> {
-        match value {
-            0x01 => Some(Self::Sha1),
-            0x02 => Some(Self::Sha256),
-            _ => None,
-        }
-    }
-
-    /// What a client picks from the bitmask in CALL_CONNECT_ACK (§2.2.6; it
-    /// may be 0x03): SHA256 when offered, else SHA1, else `None` (nothing we
-    /// support; the client aborts).
-    pub const fn choose(offered: u8) -> Option<Self> {
-        if offered & 0x02 != 0 {
-            Some(Self::Sha256)
-        } else if offered & 0x01 != 0 {
-            Some(Self::Sha1)
-        } else {
-            None
-        }
-    }
-
-    /// Length of the hash, the CMK and the meaningful part of the MAC and
-    /// certificate-hash fields: 20 for SHA1, 32 for SHA256.
-    pub const fn output_len(self) -> usize {
-        match self {
-            Self::Sha1 => 20,
-            Self::Sha256 => 32,
-        }
-    }
-}
-
 /// The Higher-Layer Authentication Key (MS-SSTP §3.2.5.2.2), 32 bytes.
 /// Zeroized on drop.
 #[derive(Clone)]
-pub struct Hlak([u8; 32]);
+pub(crate) struct Hlak([u8; 32]);
 
 impl Hlak {
     /// 32 zero bytes: the HLAK when the PPP authentication made no keys (PAP,
     /// CHAP-MD5) or was bypassed (§3.2.5.2.2).
-    pub const fn zero() -> Self {
+    pub(crate) const fn zero() -> Self {
         Self([0; 32])
     }
 
     /// An HLAK known from elsewhere.
-    pub const fn from_bytes(hlak: [u8; 32]) -> Self {
+    #[cfg(test)]
+    pub(crate) const fn from_bytes(hlak: [u8; 32]) -> Self {
         Self(hlak)
     }
 
@@ -115,7 +56,7 @@ impl Hlak {
     /// MasterReceiveKey, server MasterReceiveKey ‖ MasterSendKey (RFC 3079
     /// §3 keys). Both give the Magic2 key followed by the Magic3 key, so
     /// client and server agree.
-    pub fn from_mschapv2(keys: &MppeKeys) -> Self {
+    pub(crate) fn from_mschapv2(keys: &MppeKeys) -> Self {
         let (first, second) = match keys.role() {
             Role::Client => (keys.send_key(), keys.receive_key()),
             Role::Server => (keys.receive_key(), keys.send_key()),
@@ -128,7 +69,7 @@ impl Hlak {
 
     /// The HLAK of an EAP method other than EAP-TLS (§3.2.5.2.2): the MSK's
     /// first 32 bytes, zero-padded if it is shorter.
-    pub fn from_msk(msk: &[u8]) -> Self {
+    pub(crate) fn from_msk(msk: &[u8]) -> Self {
         let mut hlak = [0u8; 32];
         for (d, s) in hlak.iter_mut().zip(msk) {
             *d = *s;
@@ -138,12 +79,12 @@ impl Hlak {
 
     /// [`from_msk`](Self::from_msk) for the EAP-MSCHAPv2 MSK; equals
     /// [`from_mschapv2`](Self::from_mschapv2) for the same exchange.
-    pub fn from_eap_msk(msk: &Msk) -> Self {
+    pub(crate) fn from_eap_msk(msk: &Msk) -> Self {
         Self::from_msk(msk.as_bytes())
     }
 
     /// The 32 bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
+    pub(crate) const fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 }
@@ -163,7 +104,7 @@ impl core::fmt::Debug for Hlak {
 /// The Compound MAC Key (MS-SSTP §3.2.5.2.2, §3.2.5.2.4): 20 bytes for SHA1,
 /// 32 for SHA256. Zeroized on drop.
 #[derive(Clone)]
-pub struct Cmk {
+pub(crate) struct Cmk {
     protocol: HashProtocol,
     key: [u8; 32],
 }
@@ -172,7 +113,7 @@ impl Cmk {
     /// CMK = the first LEN bytes of PRF+(HLAK, seed, LEN), LEN = 20 or 32
     /// as a little-endian u16. One PRF block is enough for LEN ≤ hash length:
     /// T1 = HMAC-H(HLAK, "SSTP inner method derived CMK" ‖ LEN ‖ 0x01).
-    pub fn derive(protocol: HashProtocol, hlak: &Hlak) -> Self {
+    pub(crate) fn derive(protocol: HashProtocol, hlak: &Hlak) -> Self {
         let len = protocol.output_len();
         // output_len is 20 or 32, so the u16 conversion cannot fail.
         let len_le = u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes();
@@ -187,12 +128,12 @@ impl Cmk {
     }
 
     /// The hash protocol this key is for.
-    pub const fn protocol(&self) -> HashProtocol {
+    pub(crate) const fn protocol(&self) -> HashProtocol {
         self.protocol
     }
 
     /// The key bytes (20 or 32).
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         self.key
             .get(..self.protocol.output_len())
             .unwrap_or(&self.key)
@@ -207,7 +148,7 @@ impl Cmk {
     /// §3.2.5.2.1 says, so a peer's non-zero padding is ignored (§2.2.7
     /// "MUST be ignored on receipt"). The hash-protocol byte in `message` is
     /// not consulted: the CMK's protocol rules.
-    pub fn compound_mac(&self, message: &[u8; CALL_CONNECTED_LEN]) -> [u8; 32] {
+    pub(crate) fn compound_mac(&self, message: &[u8; CALL_CONNECTED_LEN]) -> [u8; 32] {
         let mut input = *message;
         input[MAC_RANGE].fill(0);
         let len = self.protocol.output_len();
@@ -297,7 +238,8 @@ impl CertHashes {
 
 /// The Cert Hash field for one protocol from a DER certificate (SHA1 →
 /// 20 bytes zero-padded to 32; SHA256 → 32 bytes).
-pub fn cert_hash(protocol: HashProtocol, certificate_der: &[u8]) -> [u8; 32] {
+#[cfg(test)]
+pub(crate) fn cert_hash(protocol: HashProtocol, certificate_der: &[u8]) -> [u8; 32] {
     match protocol {
         HashProtocol::Sha1 => CertHashes {
             sha1: Sha1::digest(certificate_der).into(),
@@ -309,7 +251,7 @@ pub fn cert_hash(protocol: HashProtocol, certificate_der: &[u8]) -> [u8; 32] {
 }
 
 /// The Compound MAC of `message` under `hlak` (derives the CMK first).
-pub fn compound_mac(
+pub(crate) fn compound_mac(
     protocol: HashProtocol,
     hlak: &Hlak,
     message: &[u8; CALL_CONNECTED_LEN],
@@ -319,7 +261,7 @@ pub fn compound_mac(
 
 /// Client side: writes the Compound MAC into bytes 80..112 of a
 /// CALL_CONNECTED whose other fields are already filled in.
-pub fn seal_call_connected(
+pub(crate) fn seal_call_connected(
     message: &mut [u8; CALL_CONNECTED_LEN],
     protocol: HashProtocol,
     hlak: &Hlak,
@@ -329,13 +271,13 @@ pub fn seal_call_connected(
 }
 
 /// Constant-time comparison of a received nonce with the one we sent.
-pub fn verify_nonce(expected: &[u8; 32], received: &[u8; 32]) -> bool {
+pub(crate) fn verify_nonce(expected: &[u8; 32], received: &[u8; 32]) -> bool {
     bool::from(expected.ct_eq(received))
 }
 
 /// Constant-time comparison of a received Cert Hash field with ours; only
 /// the hash bytes count (padding is ignored, §2.2.7).
-pub fn verify_cert_hash(
+pub(crate) fn verify_cert_hash(
     protocol: HashProtocol,
     expected: &CertHashes,
     received: &[u8; 32],
@@ -347,7 +289,7 @@ pub fn verify_cert_hash(
 
 /// Constant-time check of the Compound MAC in a CALL_CONNECTED; only the
 /// MAC bytes count (padding is ignored, §2.2.7).
-pub fn verify_compound_mac(cmk: &Cmk, message: &[u8; CALL_CONNECTED_LEN]) -> bool {
+pub(crate) fn verify_compound_mac(cmk: &Cmk, message: &[u8; CALL_CONNECTED_LEN]) -> bool {
     let len = cmk.protocol().output_len();
     let expected = cmk.compound_mac(message);
     let received = &message[MAC_RANGE];
@@ -383,17 +325,17 @@ pub enum BindingError {
 /// protocol against the bitmask offered in CONNECT_ACK, its nonce, its
 /// certificate hash and its Compound MAC. Returns the protocol the client
 /// used. Comparisons are constant time.
-pub fn verify_call_connected(
+pub(crate) fn verify_call_connected(
     message: &[u8; CALL_CONNECTED_LEN],
-    offered: u8,
+    offered: HashBitmask,
     nonce: &[u8; 32],
     cert_hashes: &CertHashes,
     hlak: &Hlak,
 ) -> Result<HashProtocol, BindingError> {
-    let bitmask = message[HASH_PROTOCOL_OFFSET];
+    let bitmask = HashBitmask(message[HASH_PROTOCOL_OFFSET]);
     let protocol =
-        HashProtocol::from_bit(bitmask).ok_or(BindingError::InvalidHashProtocol(bitmask))?;
-    if offered & protocol.bit() == 0 {
+        HashProtocol::from_bitmask(bitmask).ok_or(BindingError::InvalidHashProtocol(bitmask.0))?;
+    if !offered.contains(protocol) {
         return Err(BindingError::HashProtocolNotOffered(protocol));
     }
     let mut received_nonce = [0u8; 32];
@@ -467,17 +409,24 @@ mod tests {
     fn hash_protocol_bits_and_choice() {
         assert_eq!(HashProtocol::Sha1.bit(), 0x01);
         assert_eq!(HashProtocol::Sha256.bit(), 0x02);
-        assert_eq!(HashProtocol::from_bit(0x01), Some(HashProtocol::Sha1));
-        assert_eq!(HashProtocol::from_bit(0x02), Some(HashProtocol::Sha256));
+        let from = |v| HashProtocol::from_bitmask(HashBitmask(v));
+        assert_eq!(from(0x01), Some(HashProtocol::Sha1));
+        assert_eq!(from(0x02), Some(HashProtocol::Sha256));
         for v in [0x00, 0x03, 0x04, 0x80, 0xff] {
-            assert_eq!(HashProtocol::from_bit(v), None, "{v:#x}");
+            assert_eq!(from(v), None, "{v:#x}");
         }
-        assert_eq!(HashProtocol::choose(0x03), Some(HashProtocol::Sha256));
-        assert_eq!(HashProtocol::choose(0x02), Some(HashProtocol::Sha256));
-        assert_eq!(HashProtocol::choose(0x01), Some(HashProtocol::Sha1));
-        assert_eq!(HashProtocol::choose(0xfd), Some(HashProtocol::Sha1));
-        assert_eq!(HashProtocol::choose(0x00), None);
-        assert_eq!(HashProtocol::choose(0xfc), None);
+        let choose = |v| HashBitmask(v).choose(HashBitmask::SHA1_AND_SHA256);
+        assert_eq!(choose(0x03), Some(HashProtocol::Sha256));
+        assert_eq!(choose(0x02), Some(HashProtocol::Sha256));
+        assert_eq!(choose(0x01), Some(HashProtocol::Sha1));
+        assert_eq!(choose(0xfd), Some(HashProtocol::Sha1));
+        assert_eq!(choose(0x00), None);
+        assert_eq!(choose(0xfc), None);
+        assert_eq!(
+            HashBitmask(0x03).choose(HashBitmask::SHA1),
+            Some(HashProtocol::Sha1)
+        );
+        assert_eq!(HashBitmask::only(HashProtocol::Sha256), HashBitmask::SHA256);
     }
 
     #[test]
@@ -504,7 +453,7 @@ mod tests {
         assert!(verify_compound_mac(&cmk, &m));
         let certs = cert_hashes("0000000000000000000000000000000000000000", SHA256_CERT);
         assert_eq!(
-            verify_call_connected(&m, 0x02, &h(SHA256_NONCE), &certs, &hlak),
+            verify_call_connected(&m, HashBitmask(0x02), &h(SHA256_NONCE), &certs, &hlak),
             Ok(HashProtocol::Sha256)
         );
     }
@@ -521,11 +470,11 @@ mod tests {
         assert!(verify_compound_mac(&cmk, &m));
         let certs = cert_hashes(SHA1_CERT, SHA256_CERT);
         assert_eq!(
-            verify_call_connected(&m, 0x01, &h(SHA1_NONCE), &certs, &hlak),
+            verify_call_connected(&m, HashBitmask(0x01), &h(SHA1_NONCE), &certs, &hlak),
             Ok(HashProtocol::Sha1)
         );
         assert_eq!(
-            verify_call_connected(&m, 0x03, &h(SHA1_NONCE), &certs, &hlak),
+            verify_call_connected(&m, HashBitmask(0x03), &h(SHA1_NONCE), &certs, &hlak),
             Ok(HashProtocol::Sha1)
         );
     }
@@ -667,8 +616,9 @@ mod tests {
         let hlak = Hlak::from_bytes(h(SHA256_HLAK));
         let nonce: [u8; 32] = h(SHA256_NONCE);
         let certs = cert_hashes("0000000000000000000000000000000000000000", SHA256_CERT);
-        let check =
-            |m: &[u8; 112], offered: u8| verify_call_connected(m, offered, &nonce, &certs, &hlak);
+        let check = |m: &[u8; 112], offered: u8| {
+            verify_call_connected(m, HashBitmask(offered), &nonce, &certs, &hlak)
+        };
 
         assert_eq!(
             check(&good, 0x01),
@@ -710,7 +660,7 @@ mod tests {
         }
         // Wrong key.
         assert_eq!(
-            verify_call_connected(&good, 0x02, &nonce, &certs, &Hlak::zero()),
+            verify_call_connected(&good, HashBitmask(0x02), &nonce, &certs, &Hlak::zero()),
             Err(BindingError::MacMismatch)
         );
     }
@@ -724,7 +674,7 @@ mod tests {
         m[68..80].fill(0x5a); // cert-hash Padding
         m[100..112].fill(0xa5); // Padding1 after the MAC
         assert_eq!(
-            verify_call_connected(&m, 0x01, &h(SHA1_NONCE), &certs, &hlak),
+            verify_call_connected(&m, HashBitmask(0x01), &h(SHA1_NONCE), &certs, &hlak),
             Ok(HashProtocol::Sha1)
         );
     }

@@ -9,11 +9,11 @@ use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
 /// Length of a CHAP-MD5 Response Value.
-pub const MD5_RESPONSE_LEN: usize = 16;
+pub(crate) const MD5_RESPONSE_LEN: usize = 16;
 
 /// The Response Value for a Challenge: MD5(Identifier ‖ secret ‖ challenge)
 /// (RFC 1994 §4.1; the Identifier is the one of the Challenge packet).
-pub fn chap_md5_response(
+pub(crate) fn chap_md5_response(
     identifier: u8,
     secret: &[u8],
     challenge: &[u8],
@@ -28,7 +28,7 @@ pub fn chap_md5_response(
 
 /// The authenticator's check of a Response Value, in constant time. A value
 /// of the wrong length never matches.
-pub fn verify_chap_md5_response(
+pub(crate) fn verify_chap_md5_response(
     identifier: u8,
     secret: &[u8],
     challenge: &[u8],

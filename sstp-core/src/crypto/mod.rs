@@ -16,57 +16,12 @@
 //!
 //! # A full MS-CHAPv2 + SSTP exchange
 //!
-//! ```
-//! use sstp_core::crypto::binding::{CertHashes, HashProtocol, Hlak, compound_mac, verify_call_connected};
-//! use sstp_core::crypto::mppe::{MasterKey, MppeKeys, Role};
-//! use sstp_core::crypto::mschapv2::{Credential, check_authenticator_response, generate_nt_response, verify_nt_response};
-//!
-//! let auth_challenge = [0x5b; 16]; // from the server's CHAP Challenge
-//! let peer_challenge = [0x21; 16]; // the client's random bytes
-//! let user = b"User"; // without any `DOMAIN\` prefix (RFC 2759 §8.2)
-//!
-//! // Client: answer the challenge.
-//! let client_hash = Credential::from_password("clientPass").nt_password_hash();
-//! let nt_response = generate_nt_response(&auth_challenge, &peer_challenge, user, &client_hash);
-//!
-//! // Server: check it against its own copy of the credential.
-//! let server_hash = Credential::from_nt_hash(*client_hash.as_bytes()).nt_password_hash();
-//! let authenticator = verify_nt_response(&server_hash, &auth_challenge, &peer_challenge, user, &nt_response)
-//!     .expect("right password");
-//!
-//! // Client: check the server's "S=..." before trusting anything it says.
-//! assert!(check_authenticator_response(
-//!     &client_hash, &nt_response, &peer_challenge, &auth_challenge, user, authenticator.as_bytes(),
-//! ));
-//!
-//! // Both: the same HLAK from their own MPPE keys (MS-SSTP §3.2.5.2.2).
-//! let client_keys = MppeKeys::derive(&MasterKey::from_password_hash(&client_hash, &nt_response), Role::Client);
-//! let server_keys = MppeKeys::derive(&MasterKey::from_password_hash(&server_hash, &nt_response), Role::Server);
-//! let client_hlak = Hlak::from_mschapv2(&client_keys);
-//! let server_hlak = Hlak::from_mschapv2(&server_keys);
-//! assert_eq!(client_hlak.as_bytes(), server_hlak.as_bytes());
-//!
-//! // Client: seal the CALL_CONNECTED message another module built
-//! // (SSTP header .. nonce, cert hash, zeroed MAC field).
-//! let mut call_connected = [0u8; 112];
-//! call_connected[..16].copy_from_slice(&[0x10, 0x01, 0x00, 0x70, 0x00, 0x04, 0x00, 0x01,
-//!                                        0x00, 0x03, 0x00, 0x68, 0x00, 0x00, 0x00, 0x02]);
-//! let nonce = [7u8; 32];
-//! let certs = CertHashes::from_der(b"the server's DER certificate");
-//! call_connected[16..48].copy_from_slice(&nonce);
-//! call_connected[48..80].copy_from_slice(&certs.padded(HashProtocol::Sha256));
-//! let mac = compound_mac(HashProtocol::Sha256, &client_hlak, &call_connected);
-//! call_connected[80..112].copy_from_slice(&mac);
-//!
-//! // Server: verify it.
-//! verify_call_connected(&call_connected, HashProtocol::Sha256.bit(), &nonce, &certs, &server_hlak)
-//!     .expect("binding holds");
-//! ```
+//! The test `full_mschapv2_and_binding_exchange` below walks one, client and server.
 
-pub mod binding;
-pub mod chap;
-pub mod mppe;
-pub mod mschapv2;
+pub(crate) mod binding;
+pub(crate) mod chap;
+pub(crate) mod mppe;
+pub(crate) mod mschapv2;
 
 /// Appends `bytes` as upper-case hex digits (the form RFC 2759 §5 uses for
 /// the authenticator response).
@@ -75,5 +30,85 @@ fn push_hex_upper(out: &mut String, bytes: &[u8]) {
     for &b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn full_mschapv2_and_binding_exchange() {
+        use crate::crypto::binding::{CertHashes, Hlak, compound_mac, verify_call_connected};
+        use crate::crypto::mppe::{MasterKey, MppeKeys, Role};
+        use crate::crypto::mschapv2::{
+            Credential, check_authenticator_response, generate_nt_response, verify_nt_response,
+        };
+        use crate::wire::sstp::{HashBitmask, HashProtocol};
+
+        let auth_challenge = [0x5b; 16]; // from the server's CHAP Challenge
+        let peer_challenge = [0x21; 16]; // the client's random bytes
+        let user = b"User"; // without any `DOMAIN\` prefix (RFC 2759 §8.2)
+
+        // Client: answer the challenge.
+        let client_hash = Credential::from_password("clientPass").nt_password_hash();
+        let nt_response =
+            generate_nt_response(&auth_challenge, &peer_challenge, user, &client_hash);
+
+        // Server: check it against its own copy of the credential.
+        let server_hash = Credential::from_nt_hash(*client_hash.as_bytes()).nt_password_hash();
+        let authenticator = verify_nt_response(
+            &server_hash,
+            &auth_challenge,
+            &peer_challenge,
+            user,
+            &nt_response,
+        )
+        .expect("right password");
+
+        // Client: check the server's "S=..." before trusting anything it says.
+        assert!(check_authenticator_response(
+            &client_hash,
+            &nt_response,
+            &peer_challenge,
+            &auth_challenge,
+            user,
+            authenticator.as_bytes(),
+        ));
+
+        // Both: the same HLAK from their own MPPE keys (MS-SSTP §3.2.5.2.2).
+        let client_keys = MppeKeys::derive(
+            &MasterKey::from_password_hash(&client_hash, &nt_response),
+            Role::Client,
+        );
+        let server_keys = MppeKeys::derive(
+            &MasterKey::from_password_hash(&server_hash, &nt_response),
+            Role::Server,
+        );
+        let client_hlak = Hlak::from_mschapv2(&client_keys);
+        let server_hlak = Hlak::from_mschapv2(&server_keys);
+        assert_eq!(client_hlak.as_bytes(), server_hlak.as_bytes());
+
+        // Client: seal the CALL_CONNECTED message another module built
+        // (SSTP header .. nonce, cert hash, zeroed MAC field).
+        let mut call_connected = [0u8; 112];
+        call_connected[..16].copy_from_slice(&[
+            0x10, 0x01, 0x00, 0x70, 0x00, 0x04, 0x00, 0x01, 0x00, 0x03, 0x00, 0x68, 0x00, 0x00,
+            0x00, 0x02,
+        ]);
+        let nonce = [7u8; 32];
+        let certs = CertHashes::from_der(b"the server's DER certificate");
+        call_connected[16..48].copy_from_slice(&nonce);
+        call_connected[48..80].copy_from_slice(&certs.padded(HashProtocol::Sha256));
+        let mac = compound_mac(HashProtocol::Sha256, &client_hlak, &call_connected);
+        call_connected[80..112].copy_from_slice(&mac);
+
+        // Server: verify it.
+        verify_call_connected(
+            &call_connected,
+            HashBitmask::SHA256,
+            &nonce,
+            &certs,
+            &server_hlak,
+        )
+        .expect("binding holds");
     }
 }

@@ -31,7 +31,7 @@ const SHS_PAD2: [u8; 40] = [0xf2; 40];
 
 /// Which end of the PPP link derives the keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     /// The peer (MS-CHAPv2 responder, SSTP client).
     Client,
     /// The authenticator (SSTP server).
@@ -41,12 +41,12 @@ pub enum Role {
 /// The MPPE master key (RFC 3079 §3.4 GetMasterKey), 16 bytes. Both sides
 /// derive the same value. Zeroized on drop.
 #[derive(Clone)]
-pub struct MasterKey([u8; 16]);
+pub(crate) struct MasterKey([u8; 16]);
 
 impl MasterKey {
     /// GetMasterKey(PasswordHashHash, NTResponse) (RFC 3079 §3.4): the first
     /// 16 bytes of SHA1(PasswordHashHash ‖ NTResponse ‖ Magic1).
-    pub fn derive(
+    pub(crate) fn derive(
         password_hash_hash: &PasswordHashHash,
         nt_response: &[u8; NT_RESPONSE_LEN],
     ) -> Self {
@@ -62,20 +62,15 @@ impl MasterKey {
 
     /// [`derive`](Self::derive) from the NT password hash (hashes it once
     /// more first, RFC 2759 §8.4).
-    pub fn from_password_hash(
+    pub(crate) fn from_password_hash(
         password_hash: &NtPasswordHash,
         nt_response: &[u8; NT_RESPONSE_LEN],
     ) -> Self {
         Self::derive(&password_hash.hash_hash(), nt_response)
     }
 
-    /// A master key obtained elsewhere.
-    pub const fn from_bytes(key: [u8; 16]) -> Self {
-        Self(key)
-    }
-
     /// The 16 key bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
+    pub(crate) const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
 }
@@ -102,7 +97,7 @@ impl SessionKey {
     /// §3.4): the first 16 bytes of
     /// SHA1(MasterKey ‖ SHSpad1 ‖ Magic ‖ SHSpad2), with Magic2 for the
     /// client's send / server's receive key and Magic3 for the other one.
-    pub fn asymmetric_start_key(master_key: &MasterKey, is_send: bool, role: Role) -> Self {
+    pub(crate) fn asymmetric_start_key(master_key: &MasterKey, is_send: bool, role: Role) -> Self {
         let magic = match (is_send, role) {
             (true, Role::Client) | (false, Role::Server) => MAGIC2,
             (true, Role::Server) | (false, Role::Client) => MAGIC3,
@@ -146,7 +141,7 @@ pub struct MppeKeys {
 
 impl MppeKeys {
     /// Both start keys of `role` from the master key.
-    pub fn derive(master_key: &MasterKey, role: Role) -> Self {
+    pub(crate) fn derive(master_key: &MasterKey, role: Role) -> Self {
         Self {
             role,
             send: SessionKey::asymmetric_start_key(master_key, true, role),
@@ -156,7 +151,8 @@ impl MppeKeys {
 
     /// Keys received from elsewhere (e.g. RADIUS MS-MPPE-Send-Key and
     /// MS-MPPE-Recv-Key, RFC 2548 §2.4, already decrypted), seen from `role`.
-    pub fn from_keys(role: Role, send: [u8; 16], receive: [u8; 16]) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_keys(role: Role, send: [u8; 16], receive: [u8; 16]) -> Self {
         Self {
             role,
             send: SessionKey(send),
@@ -165,7 +161,7 @@ impl MppeKeys {
     }
 
     /// The side these keys belong to.
-    pub const fn role(&self) -> Role {
+    pub(crate) const fn role(&self) -> Role {
         self.role
     }
 
@@ -198,7 +194,7 @@ pub struct Msk([u8; 64]);
 impl Msk {
     /// The EAP-MSCHAPv2 MSK from the MS-CHAPv2 master key (same on both
     /// sides).
-    pub fn from_mschapv2(master_key: &MasterKey) -> Self {
+    pub(crate) fn from_mschapv2(master_key: &MasterKey) -> Self {
         let server = MppeKeys::derive(master_key, Role::Server);
         let mut msk = [0u8; 64];
         msk[..16].copy_from_slice(server.receive_key().as_bytes());

@@ -22,11 +22,11 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 /// Length of the authenticator and peer challenges (RFC 2759 §4).
-pub const CHALLENGE_LEN: usize = 16;
+pub(crate) const CHALLENGE_LEN: usize = 16;
 /// Length of the NT-Response (RFC 2759 §4).
-pub const NT_RESPONSE_LEN: usize = 24;
+pub(crate) const NT_RESPONSE_LEN: usize = 24;
 /// Length of the authenticator response (RFC 2759 §5).
-pub const AUTHENTICATOR_RESPONSE_LEN: usize = 20;
+pub(crate) const AUTHENTICATOR_RESPONSE_LEN: usize = 20;
 
 /// RFC 2759 §8.7 Magic1: "Magic server to client signing constant".
 const AUTH_MAGIC1: &[u8; 39] = b"Magic server to client signing constant";
@@ -103,7 +103,7 @@ impl NtPasswordHash {
     }
 
     /// HashNtPasswordHash(PasswordHash) (RFC 2759 §8.4): MD4 of this hash.
-    pub fn hash_hash(&self) -> PasswordHashHash {
+    pub(crate) fn hash_hash(&self) -> PasswordHashHash {
         PasswordHashHash(Md4::digest(self.0).into())
     }
 }
@@ -123,11 +123,11 @@ impl core::fmt::Debug for NtPasswordHash {
 /// PasswordHashHash (RFC 2759 §8.4): MD4 of the NT password hash; the input
 /// of the authenticator response and of the MPPE master key. Zeroized on drop.
 #[derive(Clone)]
-pub struct PasswordHashHash([u8; 16]);
+pub(crate) struct PasswordHashHash([u8; 16]);
 
 impl PasswordHashHash {
     /// The 16 hash bytes.
-    pub const fn as_bytes(&self) -> &[u8; 16] {
+    pub(crate) const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
 }
@@ -191,7 +191,7 @@ pub fn user_name_without_domain(user_name: &[u8]) -> &[u8] {
 ///
 /// `user_name` is hashed as given; strip any `DOMAIN\` prefix first (see
 /// [`user_name_without_domain`]).
-pub fn challenge_hash(
+pub(crate) fn challenge_hash(
     peer_challenge: &[u8; CHALLENGE_LEN],
     authenticator_challenge: &[u8; CHALLENGE_LEN],
     user_name: &[u8],
@@ -209,7 +209,7 @@ pub fn challenge_hash(
 /// ChallengeResponse (RFC 2759 §8.5): the password hash, zero-padded to 21
 /// bytes, is cut into three 7-byte DES keys, each of which encrypts the
 /// 8-byte challenge.
-pub fn challenge_response(challenge: &[u8; 8], password_hash: &NtPasswordHash) -> [u8; 24] {
+pub(crate) fn challenge_response(challenge: &[u8; 8], password_hash: &NtPasswordHash) -> [u8; 24] {
     let mut z_password_hash = Zeroizing::new([0u8; 21]);
     z_password_hash[..16].copy_from_slice(password_hash.as_bytes());
     let mut response = [0u8; 24];
@@ -254,7 +254,7 @@ fn expand_des_key(key7: &[u8; 7]) -> [u8; 8] {
 
 /// GenerateNTResponse (RFC 2759 §8.1): the 24-byte NT-Response the peer puts
 /// in its CHAP Response value.
-pub fn generate_nt_response(
+pub(crate) fn generate_nt_response(
     authenticator_challenge: &[u8; CHALLENGE_LEN],
     peer_challenge: &[u8; CHALLENGE_LEN],
     user_name: &[u8],
@@ -266,7 +266,7 @@ pub fn generate_nt_response(
 
 /// GenerateAuthenticatorResponse (RFC 2759 §8.7): the 20 bytes the
 /// authenticator returns in `S=...`.
-pub fn generate_authenticator_response(
+pub(crate) fn generate_authenticator_response(
     password_hash: &NtPasswordHash,
     nt_response: &[u8; NT_RESPONSE_LEN],
     peer_challenge: &[u8; CHALLENGE_LEN],
@@ -292,7 +292,7 @@ pub fn generate_authenticator_response(
 /// 20 bytes the authenticator sent in `S=` are the ones the password gives.
 /// Constant time. A peer must not trust the link (or send SSTP
 /// CALL_CONNECTED) before this returns `true`.
-pub fn check_authenticator_response(
+pub(crate) fn check_authenticator_response(
     password_hash: &NtPasswordHash,
     nt_response: &[u8; NT_RESPONSE_LEN],
     peer_challenge: &[u8; CHALLENGE_LEN],
@@ -314,7 +314,7 @@ pub fn check_authenticator_response(
 /// the server side): recomputes it from the stored credential and compares in
 /// constant time. On a match, returns the authenticator response to send in
 /// the success message; on a mismatch, `None` (send a Failure, E=691).
-pub fn verify_nt_response(
+pub(crate) fn verify_nt_response(
     password_hash: &NtPasswordHash,
     authenticator_challenge: &[u8; CHALLENGE_LEN],
     peer_challenge: &[u8; CHALLENGE_LEN],

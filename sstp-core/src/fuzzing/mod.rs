@@ -7,6 +7,7 @@
 //! Not part of the stable API.
 
 pub mod auth;
+pub mod codec;
 pub mod fsm;
 pub mod ppp;
 pub mod session;

@@ -12,7 +12,7 @@ use crate::wire::http::{
     self, ClientRequest, Guid, HttpError, MAX_HEAD_LEN, RequestHead, ServerResponse,
 };
 use crate::wire::sstp::{
-    self, Attribute, COMPOUND_MAC_OFFSET, ControlMessage, HEADER_LEN, Header, MAX_DATA_PAYLOAD,
+    self, Attribute, ControlMessage, HEADER_LEN, Header, MAC_RANGE, MAX_DATA_PAYLOAD,
     MAX_PACKET_LEN, Message, Packet, Status, VERSION,
 };
 
@@ -26,13 +26,10 @@ pub fn sstp_packet(data: &[u8]) {
     attribute_round_trip(data);
     data_path(data);
     if let Ok(input) = sstp::received_mac_input(data) {
-        assert_eq!(
-            input.get(..COMPOUND_MAC_OFFSET),
-            data.get(..COMPOUND_MAC_OFFSET)
-        );
+        assert_eq!(input.get(..MAC_RANGE.start), data.get(..MAC_RANGE.start));
         assert!(
             input
-                .get(COMPOUND_MAC_OFFSET..)
+                .get(MAC_RANGE)
                 .is_some_and(|mac| mac.iter().all(|&b| b == 0))
         );
     }
@@ -297,20 +294,20 @@ pub fn http_preamble(data: &[u8]) {
 
 fn request_side(data: &[u8]) {
     match http::parse_request_head(data) {
-        Ok(RequestHead::Incomplete) => assert!(data.len() < MAX_HEAD_LEN),
-        Ok(RequestHead::Sstp(head)) => {
+        Ok(None) => assert!(data.len() < MAX_HEAD_LEN),
+        Ok(Some(RequestHead::Sstp(head))) => {
             let consumed = head.consumed;
             assert!(consumed <= data.len() && consumed <= MAX_HEAD_LEN);
             let (taken, _) = data.split_at(consumed);
             assert!(taken.ends_with(b"\r\n\r\n"));
             assert_eq!(
                 http::parse_request_head(taken),
-                Ok(RequestHead::Sstp(head.clone()))
+                Ok(Some(RequestHead::Sstp(head.clone())))
             );
             let cut = derived_cut(data, consumed);
             assert_eq!(
                 http::parse_request_head(data.get(..cut).unwrap_or_default()),
-                Ok(RequestHead::Incomplete),
+                Ok(None),
                 "a prefix of an SSTP head is incomplete"
             );
             let guid = head.correlation_id.and_then(Guid::parse);
@@ -320,14 +317,14 @@ fn request_side(data: &[u8]) {
                 let mut out = Vec::new();
                 request.emit(&mut out);
                 assert_eq!(out.len(), request.buffer_len());
-                let Ok(RequestHead::Sstp(again)) = http::parse_request_head(&out) else {
+                let Ok(Some(RequestHead::Sstp(again))) = http::parse_request_head(&out) else {
                     panic!("an emitted request parses as SSTP");
                 };
                 assert_eq!((again.host, again.consumed), (Some(host), out.len()));
                 assert_eq!(again.correlation_id.and_then(Guid::parse), Some(guid));
             }
         }
-        Ok(RequestHead::NotSstp(other)) => {
+        Ok(Some(RequestHead::NotSstp(other))) => {
             assert!(!other.method.is_empty() && !other.target.is_empty());
             refusal_round_trips(other.error_status());
         }

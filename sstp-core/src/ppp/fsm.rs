@@ -65,19 +65,19 @@ use std::time::{Duration, Instant};
 
 /// Default Restart timer period (RFC 1661 section 4.6: "SHOULD default to
 /// three (3) seconds").
-pub const DEFAULT_RESTART_TIMER: Duration = Duration::from_secs(3);
+pub(crate) const DEFAULT_RESTART_TIMER: Duration = Duration::from_secs(3);
 
 /// Default Max-Terminate (RFC 1661 section 4.6: "SHOULD default to two (2)
 /// transmissions").
-pub const DEFAULT_MAX_TERMINATE: u32 = 2;
+pub(crate) const DEFAULT_MAX_TERMINATE: u32 = 2;
 
 /// Default Max-Configure (RFC 1661 section 4.6: "SHOULD default to ten (10)
 /// transmissions").
-pub const DEFAULT_MAX_CONFIGURE: u32 = 10;
+pub(crate) const DEFAULT_MAX_CONFIGURE: u32 = 10;
 
 /// Default Max-Failure (RFC 1661 section 4.6: "SHOULD default to five (5)
 /// transmissions").
-pub const DEFAULT_MAX_FAILURE: u32 = 5;
+pub(crate) const DEFAULT_MAX_FAILURE: u32 = 5;
 
 /// Capacity of [`Actions`]. The largest RFC 1661 cell has three actions
 /// (`tld,irc,str`, `irc,scr,sca`, ...), and the restart option composes to at
@@ -136,7 +136,7 @@ impl Default for FsmConfig {
 /// match it exhaustively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
-pub enum State {
+pub(crate) enum State {
     /// 0: lower layer Down, no Open has occurred; Restart timer not running.
     Initial = 0,
     /// 1: Open has occurred, lower layer still Down; Restart timer not
@@ -169,7 +169,8 @@ pub enum State {
 
 impl State {
     /// All states in table order (0 to 9).
-    pub const ALL: [Self; 10] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Self; 10] = [
         Self::Initial,
         Self::Starting,
         Self::Closed,
@@ -184,13 +185,14 @@ impl State {
 
     /// The state number of the RFC 1661 section 4.1 table.
     #[must_use]
-    pub const fn number(self) -> u8 {
+    #[cfg(test)]
+    pub(crate) const fn number(self) -> u8 {
         self as u8
     }
 
     /// The RFC 1661 spelling of the state ("Req-Sent", ...).
     #[must_use]
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Self::Initial => "Initial",
             Self::Starting => "Starting",
@@ -208,7 +210,7 @@ impl State {
     /// Whether the Restart timer runs in this state (RFC 1661 section 4.2):
     /// Closing, Stopping, Req-Sent, Ack-Rcvd and Ack-Sent.
     #[must_use]
-    pub const fn restart_timer_runs(self) -> bool {
+    pub(crate) const fn restart_timer_runs(self) -> bool {
         matches!(
             self,
             Self::Closing | Self::Stopping | Self::ReqSent | Self::AckRcvd | Self::AckSent
@@ -218,7 +220,7 @@ impl State {
     /// Whether the lower layer is known to be Up (every state but Initial and
     /// Starting). Nothing may be sent while this is false.
     #[must_use]
-    pub const fn lower_layer_up(self) -> bool {
+    pub(crate) const fn lower_layer_up(self) -> bool {
         !matches!(self, Self::Initial | Self::Starting)
     }
 
@@ -238,7 +240,7 @@ impl fmt::Display for State {
 ///
 /// Not `#[non_exhaustive]`: the set is fixed by RFC 1661.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Event {
+pub(crate) enum Event {
     /// Up: the lower layer is ready to carry packets.
     Up,
     /// Down: the lower layer can no longer carry packets.
@@ -291,7 +293,8 @@ pub enum Event {
 
 impl Event {
     /// All events in table order.
-    pub const ALL: [Self; 16] = [
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const ALL: [Self; 16] = [
         Self::Up,
         Self::Down,
         Self::Open,
@@ -312,7 +315,7 @@ impl Event {
 
     /// The RFC 1661 abbreviation ("RCR+", "TO-", ...).
     #[must_use]
-    pub const fn abbrev(self) -> &'static str {
+    pub(crate) const fn abbrev(self) -> &'static str {
         match self {
             Self::Up => "Up",
             Self::Down => "Down",
@@ -345,7 +348,7 @@ impl fmt::Display for Event {
 ///
 /// Not `#[non_exhaustive]`: the set is fixed by RFC 1661.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
+pub(crate) enum Action {
     /// tlu, This-Layer-Up: tell the upper layer the automaton is Opened
     /// (for LCP: enter the Authenticate or Network phase).
     #[doc(alias = "tlu")]
@@ -400,7 +403,7 @@ pub enum Action {
 impl Action {
     /// The RFC 1661 abbreviation ("scr", "tld", ...).
     #[must_use]
-    pub const fn abbrev(self) -> &'static str {
+    pub(crate) const fn abbrev(self) -> &'static str {
         match self {
             Self::Tlu => "tlu",
             Self::Tld => "tld",
@@ -420,17 +423,12 @@ impl Action {
 
     /// Whether the caller must transmit a packet for this action.
     #[must_use]
-    pub const fn is_send(self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn is_send(self) -> bool {
         matches!(
             self,
             Self::Scr | Self::Sca | Self::Scn | Self::Str | Self::Sta | Self::Scj | Self::Ser
         )
-    }
-
-    /// Whether this is a layer notification (`tlu`, `tld`, `tls`, `tlf`).
-    #[must_use]
-    pub const fn is_layer_notification(self) -> bool {
-        matches!(self, Self::Tlu | Self::Tld | Self::Tls | Self::Tlf)
     }
 }
 
@@ -444,7 +442,7 @@ impl fmt::Display for Action {
 /// RFC asks to be logged. Fixed capacity, no heap allocation.
 #[derive(Clone, Copy)]
 #[must_use = "the caller must perform the actions in order"]
-pub struct Actions {
+pub(crate) struct Actions {
     list: [Action; ACTIONS_CAPACITY],
     len: u8,
     illegal: bool,
@@ -453,7 +451,7 @@ pub struct Actions {
 
 impl Actions {
     /// No actions, no flags.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             // Filler only; slots past `len` are never read.
             list: [Action::Tlu; ACTIONS_CAPACITY],
@@ -465,36 +463,39 @@ impl Actions {
 
     /// The actions, in the order the RFC lists them.
     #[must_use]
-    pub fn as_slice(&self) -> &[Action] {
+    pub(crate) fn as_slice(&self) -> &[Action] {
         self.list.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
     /// Iterates the actions in order.
-    pub fn iter(&self) -> core::slice::Iter<'_, Action> {
+    pub(crate) fn iter(&self) -> core::slice::Iter<'_, Action> {
         self.as_slice().iter()
     }
 
     /// Number of actions.
     #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn len(&self) -> usize {
         usize::from(self.len)
     }
 
     /// Whether there are no actions.
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Whether `action` is among the actions.
     #[must_use]
-    pub fn contains(&self, action: Action) -> bool {
+    pub(crate) fn contains(&self, action: Action) -> bool {
         self.as_slice().contains(&action)
     }
 
     /// Whether any action transmits a packet (see [`Action::is_send`]).
     #[must_use]
-    pub fn has_send(&self) -> bool {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn has_send(&self) -> bool {
         self.iter().any(|a| a.is_send())
     }
 
@@ -502,7 +503,7 @@ impl Actions {
     /// section 4.4 Illegal-Event): no transition was taken. The RFC asks for
     /// it to be logged; it usually means a caller bug.
     #[must_use]
-    pub fn is_illegal(&self) -> bool {
+    pub(crate) fn is_illegal(&self) -> bool {
         self.illegal
     }
 
@@ -510,7 +511,7 @@ impl Actions {
     /// connection cells (RFC 1661 section 4.3, RCA): the link renegotiates,
     /// and the RFC says this occurrence SHOULD be logged.
     #[must_use]
-    pub fn is_crossed_connection(&self) -> bool {
+    pub(crate) fn is_crossed_connection(&self) -> bool {
         self.crossed
     }
 
@@ -854,7 +855,7 @@ fn rfc1661_cell(state: State, event: Event, passive: bool) -> Option<Cell> {
 ///
 /// See the [module documentation](self) for the call order.
 #[derive(Debug, Clone)]
-pub struct Fsm {
+pub(crate) struct Fsm {
     config: FsmConfig,
     state: State,
     /// Restart counter (section 4.6): transmissions left before TO-.
@@ -870,7 +871,7 @@ pub struct Fsm {
 impl Fsm {
     /// A new automaton in the Initial state, timer stopped.
     #[must_use]
-    pub fn new(config: FsmConfig) -> Self {
+    pub(crate) fn new(config: FsmConfig) -> Self {
         Self {
             config,
             state: State::Initial,
@@ -882,26 +883,27 @@ impl Fsm {
 
     /// The configuration this automaton was built with.
     #[must_use]
-    pub fn config(&self) -> &FsmConfig {
+    pub(crate) fn config(&self) -> &FsmConfig {
         &self.config
     }
 
     /// The current state.
     #[must_use]
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// Whether the automaton is in the Opened state.
     #[must_use]
-    pub fn is_opened(&self) -> bool {
+    pub(crate) fn is_opened(&self) -> bool {
         self.state == State::Opened
     }
 
     /// The Restart counter (section 4.6): Configure- or Terminate-Requests
     /// that may still be sent before the next timeout is TO-.
     #[must_use]
-    pub fn restart_counter(&self) -> u32 {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn restart_counter(&self) -> u32 {
         self.restart_counter
     }
 
@@ -913,7 +915,8 @@ impl Fsm {
     /// Reject counts too; that only turns Naks into Rejects a little earlier,
     /// which still converges.
     #[must_use]
-    pub fn failures(&self) -> u32 {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn failures(&self) -> u32 {
         self.failures
     }
 
@@ -923,14 +926,14 @@ impl Fsm {
     /// appended (section 4.6, Max-Failure). Check it before building the
     /// reply to an RCR-.
     #[must_use]
-    pub fn max_failure_reached(&self) -> bool {
+    pub(crate) fn max_failure_reached(&self) -> bool {
         self.failures >= self.config.max_failure
     }
 
     /// When the Restart timer fires, if it runs (RFC 1661 section 4.6). It is
     /// `Some` exactly in Closing, Stopping, Req-Sent, Ack-Rcvd and Ack-Sent.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }
 
@@ -938,7 +941,7 @@ impl Fsm {
     /// deadline, the expiry becomes TO+ (Restart counter above zero) or TO-
     /// (counter expired), and that cell's actions are returned. Otherwise
     /// nothing happens and the result is empty.
-    pub fn handle_timeout(&mut self, now: Instant) -> Actions {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Actions {
         match self.deadline {
             Some(deadline) if now >= deadline => {
                 let event = if self.restart_counter > 0 {
@@ -962,7 +965,7 @@ impl Fsm {
     ///
     /// TO+ and TO- may be fed here to force that cell (tests do), but
     /// normally come from [`Fsm::handle_timeout`].
-    pub fn handle(&mut self, now: Instant, event: Event) -> Actions {
+    pub(crate) fn handle(&mut self, now: Instant, event: Event) -> Actions {
         // [r] Restart option (section 4.3, Open): the printed cell, then
         // Down, then Up, which renegotiates through Starting and Req-Sent.
         if event == Event::Open

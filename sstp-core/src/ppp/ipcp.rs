@@ -29,17 +29,23 @@
 use std::net::Ipv4Addr;
 
 use super::Random;
-use super::negotiator::{NegotiationFailure, Negotiator, OptionVerdict, Policy, Role};
+#[cfg(test)]
+use super::negotiator::Negotiator;
+use super::negotiator::{NegotiationFailure, OptionVerdict, Policy, Role};
 use crate::wire::cp::{ControlProtocol, OptionList, RawOption};
 use crate::wire::options::{ConfigOption, IpcpOption};
 
 /// IPCP driven by [`IpcpPolicy`].
-pub type Ipcp = Negotiator<IpcpPolicy>;
+#[cfg(test)]
+pub(crate) type Ipcp = Negotiator<IpcpPolicy>;
 
-/// Server-side IPCP settings.
+/// The addresses a server hands to one session
+/// (`ServerSession::assign_addresses`): its own tunnel address, the
+/// client's, and the DNS and NBNS servers pushed through IPCP (RFC 1332,
+/// RFC 1877). It is what the server side of IPCP negotiates.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpcpServerConfig {
+pub struct AddressLease {
     /// The server's own tunnel address, sent in its IP-Address option.
     pub local: Ipv4Addr,
     /// The address leased to this client.
@@ -50,7 +56,7 @@ pub struct IpcpServerConfig {
     pub nbns: Vec<Ipv4Addr>,
 }
 
-impl IpcpServerConfig {
+impl AddressLease {
     /// Addresses only, no name servers.
     #[must_use]
     pub fn new(local: Ipv4Addr, peer: Ipv4Addr) -> Self {
@@ -93,9 +99,9 @@ impl Default for IpcpClientConfig {
 /// Which end, with its settings.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IpcpConfig {
+pub(crate) enum IpcpConfig {
     /// The SSTP server: assigns the client's address.
-    Server(IpcpServerConfig),
+    Server(AddressLease),
     /// The SSTP client: takes an address from the server.
     Client(IpcpClientConfig),
 }
@@ -117,7 +123,7 @@ pub struct Ipv4Config {
 
 /// The IPCP option policy; see the [module documentation](self).
 #[derive(Debug, Clone)]
-pub struct IpcpPolicy {
+pub(crate) struct IpcpPolicy {
     config: IpcpConfig,
     /// The address in our IP-Address option (client: the current wish).
     address: Ipv4Addr,
@@ -141,7 +147,7 @@ struct PeerIpcp {
 impl IpcpPolicy {
     /// A policy for one end.
     #[must_use]
-    pub fn new(config: IpcpConfig) -> Self {
+    pub(crate) fn new(config: IpcpConfig) -> Self {
         let mut policy = Self {
             config,
             address: Ipv4Addr::UNSPECIFIED,
@@ -154,15 +160,9 @@ impl IpcpPolicy {
         policy
     }
 
-    /// The configuration.
-    #[must_use]
-    pub fn config(&self) -> &IpcpConfig {
-        &self.config
-    }
-
     /// Which end this policy is for.
     #[must_use]
-    pub fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         match self.config {
             IpcpConfig::Server(_) => Role::Server,
             IpcpConfig::Client(_) => Role::Client,
@@ -171,7 +171,7 @@ impl IpcpPolicy {
 
     /// The agreed configuration, once both requests were acknowledged.
     #[must_use]
-    pub fn negotiated(&self) -> Option<Ipv4Config> {
+    pub(crate) fn negotiated(&self) -> Option<Ipv4Config> {
         let (local, dns) = self.ours.as_ref()?;
         let peer = self.peer.as_ref()?;
         Some(match &self.config {
@@ -421,7 +421,7 @@ mod tests {
     }
 
     fn server_config(dns: &[Ipv4Addr]) -> IpcpConfig {
-        let mut server = IpcpServerConfig::new(SERVER, LEASE);
+        let mut server = AddressLease::new(SERVER, LEASE);
         server.dns = dns.to_vec();
         IpcpConfig::Server(server)
     }

@@ -18,17 +18,20 @@
 use std::net::Ipv6Addr;
 
 use super::Random;
-use super::negotiator::{NegotiationFailure, Negotiator, OptionVerdict, Policy, random_nonzero_id};
+#[cfg(test)]
+use super::negotiator::Negotiator;
+use super::negotiator::{NegotiationFailure, OptionVerdict, Policy, random_nonzero_id};
 use crate::wire::cp::{ControlProtocol, OptionList, RawOption};
 use crate::wire::options::{ConfigOption, Ipv6cpOption};
 
 /// IPv6CP driven by [`Ipv6cpPolicy`].
-pub type Ipv6cp = Negotiator<Ipv6cpPolicy>;
+#[cfg(test)]
+pub(crate) type Ipv6cp = Negotiator<Ipv6cpPolicy>;
 
 /// IPv6CP settings.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ipv6cpConfig {
+pub(crate) struct Ipv6cpConfig {
     /// Our Interface-Identifier; `None` (or all zero) draws a random one.
     pub interface_id: Option<[u8; 8]>,
 }
@@ -50,13 +53,13 @@ pub struct Ipv6Config {
 /// The link-local address for an Interface-Identifier (RFC 5072 section 5,
 /// RFC 4291 2.5.6: `fe80::/64` then the 64-bit identifier).
 #[must_use]
-pub fn link_local(interface_id: [u8; 8]) -> Ipv6Addr {
+pub(crate) fn link_local(interface_id: [u8; 8]) -> Ipv6Addr {
     Ipv6Addr::from((0xfe80_u128 << 112) | u128::from(u64::from_be_bytes(interface_id)))
 }
 
 /// The IPv6CP option policy; see the [module documentation](self).
 #[derive(Debug, Clone)]
-pub struct Ipv6cpPolicy {
+pub(crate) struct Ipv6cpPolicy {
     config: Ipv6cpConfig,
     /// Our identifier (never zero).
     local_id: [u8; 8],
@@ -71,7 +74,7 @@ pub struct Ipv6cpPolicy {
 impl Ipv6cpPolicy {
     /// A policy using the configured identifier, or a random one from
     /// `rng`.
-    pub fn new(config: Ipv6cpConfig, rng: &mut dyn Random) -> Self {
+    pub(crate) fn new(config: Ipv6cpConfig, rng: &mut dyn Random) -> Self {
         let local_id = match config.interface_id {
             Some(id) if id != [0; 8] => id,
             _ => random_nonzero_id(rng, [0; 8]),
@@ -85,21 +88,16 @@ impl Ipv6cpPolicy {
         }
     }
 
-    /// The configuration.
-    #[must_use]
-    pub fn config(&self) -> &Ipv6cpConfig {
-        &self.config
-    }
-
     /// The identifier we currently ask for.
     #[must_use]
-    pub fn interface_id(&self) -> [u8; 8] {
+    #[cfg(test)]
+    pub(crate) fn interface_id(&self) -> [u8; 8] {
         self.local_id
     }
 
     /// The agreed addresses, once both requests were acknowledged.
     #[must_use]
-    pub fn negotiated(&self) -> Option<Ipv6Config> {
+    pub(crate) fn negotiated(&self) -> Option<Ipv6Config> {
         let local_id = self.ours?;
         let peer_id = self.peer?;
         Some(Ipv6Config {

@@ -55,21 +55,22 @@ use crate::wire::ppp::Protocol;
 
 mod keepalive;
 
-pub use keepalive::{
-    DEFAULT_ECHO_INTERVAL, DEFAULT_ECHO_MAX_MISSED, KeepaliveConfig, KeepaliveEvent, LcpKeepalive,
-};
+#[cfg(test)]
+use keepalive::DEFAULT_ECHO_INTERVAL;
+pub use keepalive::KeepaliveConfig;
+pub(crate) use keepalive::{KeepaliveEvent, LcpKeepalive};
 
 /// LCP driven by [`LcpPolicy`].
-pub type Lcp = Negotiator<LcpPolicy>;
+pub(crate) type Lcp = Negotiator<LcpPolicy>;
 
 /// Default floor for the peer's MRU (see the module docs).
-pub const DEFAULT_MIN_PEER_MRU: u16 = 576;
+pub(crate) const DEFAULT_MIN_PEER_MRU: u16 = 576;
 
 /// Default number of consecutive Configure-Requests carrying our own
 /// Magic-Number before the link is declared looped back. It must stay at or
 /// below the automaton's Max-Failure plus one, or Max-Failure would turn
 /// the Magic-Number Nak into a Reject first (RFC 1661 4.6).
-pub const DEFAULT_LOOPBACK_LIMIT: u32 = 3;
+pub(crate) const DEFAULT_LOOPBACK_LIMIT: u32 = 3;
 
 /// Longest Identification message kept for logs.
 const MAX_IDENTIFICATION_LEN: usize = 64;
@@ -77,7 +78,7 @@ const MAX_IDENTIFICATION_LEN: usize = 64;
 /// Configuration of [`LcpPolicy`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LcpConfig {
+pub(crate) struct LcpConfig {
     /// Which end we are: the server asks for authentication, the client
     /// agrees to it.
     pub role: Role,
@@ -98,7 +99,7 @@ impl LcpConfig {
     /// Server defaults: offer EAP-MSCHAPv2, then MS-CHAPv2
     /// ([`AuthMethod::DEFAULT_SERVER_ORDER`]).
     #[must_use]
-    pub fn server() -> Self {
+    pub(crate) fn server() -> Self {
         Self {
             role: Role::Server,
             auth_methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
@@ -111,7 +112,7 @@ impl LcpConfig {
     /// Client defaults: accept EAP-MSCHAPv2 and MS-CHAPv2, preferring
     /// MS-CHAPv2 when the server asks for something else.
     #[must_use]
-    pub fn client() -> Self {
+    pub(crate) fn client() -> Self {
         Self {
             role: Role::Client,
             auth_methods: vec![AuthMethod::MsChapV2, AuthMethod::EapMsChapV2],
@@ -123,7 +124,7 @@ impl LcpConfig {
 /// What LCP agreed on, valid once LCP is Opened.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LcpNegotiated {
+pub(crate) struct LcpNegotiated {
     /// The most the peer receives per frame (its MRU, 1500 by default):
     /// the link sends at most `min(peer_mru, MTU)` bytes of payload.
     pub peer_mru: u16,
@@ -140,7 +141,7 @@ pub struct LcpNegotiated {
 
 /// The LCP option policy; see the [module documentation](self).
 #[derive(Debug, Clone)]
-pub struct LcpPolicy {
+pub(crate) struct LcpPolicy {
     config: LcpConfig,
     /// MRU we currently request.
     mru_request: Option<u16>,
@@ -185,7 +186,7 @@ struct PeerAcked {
 
 impl LcpPolicy {
     /// A policy with a fresh random Magic-Number from `rng`.
-    pub fn new(config: LcpConfig, rng: &mut dyn Random) -> Self {
+    pub(crate) fn new(config: LcpConfig, rng: &mut dyn Random) -> Self {
         let magic = random_nonzero_u32(rng, 0);
         let mut policy = Self {
             config,
@@ -208,13 +209,13 @@ impl LcpPolicy {
 
     /// The configuration.
     #[must_use]
-    pub fn config(&self) -> &LcpConfig {
+    pub(crate) fn config(&self) -> &LcpConfig {
         &self.config
     }
 
     /// The negotiated values (defaults until both directions are Acked).
     #[must_use]
-    pub fn negotiated(&self) -> LcpNegotiated {
+    pub(crate) fn negotiated(&self) -> LcpNegotiated {
         let auth = match self.config.role {
             Role::Server => self.ours_acked.and_then(|o| o.auth),
             Role::Client => self.peer.and_then(|p| p.auth),
@@ -230,7 +231,7 @@ impl LcpPolicy {
 
     /// The peer Protocol-Rejected `protocol` (RFC 1661 5.7): stop offering
     /// or accepting the methods it carries on this link.
-    pub fn drop_auth_protocol(&mut self, protocol: Protocol) {
+    pub(crate) fn drop_auth_protocol(&mut self, protocol: Protocol) {
         self.config
             .auth_methods
             .retain(|m| m.protocol() != protocol);
@@ -240,14 +241,15 @@ impl LcpPolicy {
     /// Nak'd or rejected as not allowed ([`LcpConfig::auth_methods`]), in
     /// words, oldest first.
     #[must_use]
-    pub fn refused_auth(&self) -> &[String] {
+    pub(crate) fn refused_auth(&self) -> &[String] {
         &self.auth_refused
     }
 
     /// The peer's last LCP Identification message (RFC 1570 1.1; Windows
     /// sends e.g. `MSRASV5.20`), cut to 64 bytes, for logs.
     #[must_use]
-    pub fn peer_identification(&self) -> Option<&[u8]> {
+    #[cfg(test)]
+    pub(crate) fn peer_identification(&self) -> Option<&[u8]> {
         self.identification.as_deref()
     }
 

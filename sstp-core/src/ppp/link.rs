@@ -29,7 +29,7 @@ use super::auth::{
     ClientOutcome, PeerConfig, ServerOutcome,
 };
 use super::fsm::{FsmConfig, State};
-use super::ipcp::{IpcpClientConfig, IpcpConfig, IpcpPolicy, IpcpServerConfig, Ipv4Config};
+use super::ipcp::{AddressLease, IpcpClientConfig, IpcpConfig, IpcpPolicy, Ipv4Config};
 use super::ipv6cp::{Ipv6Config, Ipv6cpConfig, Ipv6cpPolicy};
 use super::lcp::{KeepaliveConfig, KeepaliveEvent, LcpConfig, LcpKeepalive, LcpPolicy};
 use super::negotiator::{LayerEvent, Negotiator};
@@ -45,7 +45,7 @@ const MAX_HELD_NCP_PACKETS: usize = 4;
 /// The phase of the link (RFC 1661 3.2).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// No lower layer yet.
     Dead,
     /// LCP negotiating.
@@ -81,16 +81,10 @@ pub(crate) enum LinkEvent {
     Finished,
 }
 
-/// The address lease a server hands to a session
-/// (`ServerSession::assign_addresses`): the server's own address, the
-/// client's, and the DNS/NBNS servers pushed through IPCP (RFC 1877). It is
-/// exactly what the server side of IPCP needs.
-pub type AddressLease = IpcpServerConfig;
-
 /// PPP settings shared by both roles.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PppConfig {
+pub(crate) struct PppConfig {
     /// LCP options (role, auth methods, MRU).
     pub lcp: LcpConfig,
     /// LCP Echo keepalive.

@@ -14,13 +14,13 @@ use std::collections::VecDeque;
 
 use crate::wire::ppp::Protocol;
 
-pub mod auth;
-pub mod fsm;
-pub mod ipcp;
-pub mod ipv6cp;
-pub mod lcp;
-pub mod link;
-pub mod negotiator;
+pub(crate) mod auth;
+pub(crate) mod fsm;
+pub(crate) mod ipcp;
+pub(crate) mod ipv6cp;
+pub(crate) mod lcp;
+pub(crate) mod link;
+pub(crate) mod negotiator;
 
 /// A PPP control packet to send: `packet` starts at the Code field of the
 /// control or authentication protocol (RFC 1661 section 5); the link puts the
@@ -77,7 +77,7 @@ impl AuthMethod {
     }
 
     /// The PPP protocol that carries this method's packets.
-    pub const fn protocol(self) -> Protocol {
+    pub(crate) const fn protocol(self) -> Protocol {
         match self {
             Self::Pap => Protocol::PAP,
             Self::ChapMd5 | Self::MsChapV2 => Protocol::CHAP,

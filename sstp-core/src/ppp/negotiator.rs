@@ -77,7 +77,7 @@ use crate::wire::ppp::Protocol;
 
 /// The MRU to assume until LCP says otherwise (RFC 1661 6.1: "The default
 /// value is 1500 octets").
-pub const DEFAULT_MRU: u16 = 1500;
+pub(crate) const DEFAULT_MRU: u16 = 1500;
 
 /// Layer events kept for [`Negotiator::poll_event`]; one call produces at
 /// most a handful, so this only overflows if the caller never polls.
@@ -89,7 +89,7 @@ const MAX_REASON_LEN: usize = 255;
 /// Which end of the SSTP tunnel this side is: the server authenticates the
 /// client and assigns its addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
+pub(crate) enum Role {
     /// The SSTP server (PPP authenticator, address assigner).
     Server,
     /// The SSTP client (PPP peer that authenticates, takes an address).
@@ -99,7 +99,7 @@ pub enum Role {
 /// A policy's judgement of one option of the peer's Configure-Request.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OptionVerdict {
+pub(crate) enum OptionVerdict {
     /// The option and its value are acceptable.
     Ack,
     /// The option is understood but its value is not: the TLV(s) to send
@@ -115,7 +115,7 @@ pub enum OptionVerdict {
 /// Terminate-Request reason.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NegotiationFailure {
+pub(crate) enum NegotiationFailure {
     /// The server requires authentication and the peer rejected the
     /// Authentication-Protocol option or refused every method we offer.
     #[error("peer refuses authentication")]
@@ -146,7 +146,7 @@ pub enum NegotiationFailure {
 /// What the layer above (or below) must learn, in order.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LayerEvent {
+pub(crate) enum LayerEvent {
     /// This-Layer-Up (tlu): both directions are Opened; the policy's
     /// negotiated values are valid.
     Up,
@@ -175,7 +175,7 @@ pub enum LayerEvent {
 /// Counters of what was dropped.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct NegotiatorStats {
+pub(crate) struct NegotiatorStats {
     /// Packets that did not parse (bad Length, bad option TLVs, ...).
     pub malformed: u64,
     /// Well-formed packets silently discarded: replies that match no
@@ -191,7 +191,7 @@ pub struct NegotiatorStats {
 /// Options reach the policy as raw TLVs, already checked to be well-formed
 /// (RFC 1661 section 6); typing them ([`crate::wire::options`]) is the
 /// policy's business. Nak lists it returns are wire TLVs.
-pub trait Policy {
+pub(crate) trait Policy {
     /// The control protocol negotiated: its codes and PPP protocol number.
     fn control_protocol(&self) -> ControlProtocol;
 
@@ -302,7 +302,7 @@ struct Ctx<'a> {
 /// by packets, with a [`Policy`] deciding the options. See the
 /// [module documentation](self) for the call order and rules.
 #[derive(Debug)]
-pub struct Negotiator<P: Policy> {
+pub(crate) struct Negotiator<P: Policy> {
     policy: P,
     fsm: Fsm,
     cp: ControlProtocol,
@@ -324,7 +324,7 @@ pub struct Negotiator<P: Policy> {
 impl<P: Policy> Negotiator<P> {
     /// A negotiator in the Initial state. If `config.name` is the default,
     /// it is replaced by the protocol's name for logs.
-    pub fn new(policy: P, mut config: FsmConfig) -> Self {
+    pub(crate) fn new(policy: P, mut config: FsmConfig) -> Self {
         let cp = policy.control_protocol();
         if config.name == FsmConfig::default().name {
             config.name = match cp {
@@ -350,66 +350,70 @@ impl<P: Policy> Negotiator<P> {
 
     /// The automaton state.
     #[must_use]
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.fsm.state()
     }
 
     /// Whether the protocol is Opened (both directions acknowledged).
     #[must_use]
-    pub fn is_opened(&self) -> bool {
+    pub(crate) fn is_opened(&self) -> bool {
         self.fsm.is_opened()
     }
 
     /// The policy, for its negotiated results.
     #[must_use]
-    pub fn policy(&self) -> &P {
+    pub(crate) fn policy(&self) -> &P {
         &self.policy
     }
 
     /// The policy, mutably (e.g. to change configuration before a
     /// renegotiation).
-    pub fn policy_mut(&mut self) -> &mut P {
+    pub(crate) fn policy_mut(&mut self) -> &mut P {
         &mut self.policy
     }
 
     /// The automaton, for inspection.
     #[must_use]
-    pub fn fsm(&self) -> &Fsm {
+    #[cfg(test)]
+    pub(crate) fn fsm(&self) -> &Fsm {
         &self.fsm
     }
 
     /// The PPP protocol number of this negotiator's packets.
     #[must_use]
-    pub fn protocol(&self) -> Protocol {
+    #[cfg(test)]
+    pub(crate) fn protocol(&self) -> Protocol {
         self.cp.protocol()
     }
 
     /// Why the last negotiation failed, if it did.
     #[must_use]
-    pub fn failure(&self) -> Option<NegotiationFailure> {
+    #[cfg(test)]
+    pub(crate) fn failure(&self) -> Option<NegotiationFailure> {
         self.failure
     }
 
     /// Drop counters.
     #[must_use]
-    pub fn stats(&self) -> NegotiatorStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> NegotiatorStats {
         self.stats
     }
 
     /// When `handle_timeout` must next be called.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.fsm.poll_timeout()
     }
 
     /// The next layer event, oldest first.
-    pub fn poll_event(&mut self) -> Option<LayerEvent> {
+    pub(crate) fn poll_event(&mut self) -> Option<LayerEvent> {
         self.events.pop_front()
     }
 
     /// Tells an NCP the peer's MRU negotiated by LCP, which bounds the
     /// Code-Rejects it builds (RFC 1661 5.6). LCP knows it by itself.
-    pub fn set_peer_mru(&mut self, mru: u16) {
+    pub(crate) fn set_peer_mru(&mut self, mru: u16) {
         self.link_mru = mru;
     }
 

@@ -24,11 +24,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::crypto::binding::{self, CertHashes, HashProtocol, Hlak};
+use crate::crypto::binding::{self, CertHashes, Hlak};
 use crate::error::CloseReason;
 use crate::wire::sstp::{
-    AttributeId, CALL_CONNECTED_LEN, CryptoBinding, CryptoBindingRequest, HashBitmask, Message,
-    MessageError, ProtocolId, Status, StatusInfo,
+    AttributeId, CALL_CONNECTED_LEN, CryptoBinding, CryptoBindingRequest, HashBitmask,
+    HashProtocol, Message, MessageError, ProtocolId, Status, StatusInfo,
 };
 
 /// The timer values of MS-SSTP, all configurable.
@@ -464,7 +464,7 @@ impl Control {
             return;
         };
         // The server must offer at least one hash we support; prefer SHA256.
-        let Some(chosen) = HashProtocol::choose(request.hash_bitmask.0 & supported.0) else {
+        let Some(chosen) = request.hash_bitmask.choose(*supported) else {
             return self.abort(
                 now,
                 StatusInfo::new(AttributeId::CRYPTO_BINDING_REQ, Status::VALUE_NOT_SUPPORTED),
@@ -562,7 +562,7 @@ impl Control {
         else {
             return;
         };
-        match binding::verify_call_connected(bytes, offered.0, nonce, cert_hashes, hlak) {
+        match binding::verify_call_connected(bytes, *offered, nonce, cert_hashes, hlak) {
             Ok(hash) => {
                 if let Binding::Server { verified, .. } = &mut self.binding {
                     *verified = Some(hash);
@@ -601,7 +601,7 @@ impl Control {
         };
         let hash = *hash;
         let attribute = CryptoBinding {
-            hash_protocol: crate::wire::sstp::HashProtocol(hash.bit()),
+            hash_protocol: HashBitmask::only(hash),
             nonce: *nonce,
             cert_hash: cert_hashes.padded(hash),
             compound_mac: [0; 32],

@@ -1,4 +1,4 @@
 //! The SSTP layer above the wire: the client and server control state
 //! machines of MS-SSTP section 3 and their timers.
 
-pub mod control;
+pub(crate) mod control;

@@ -34,6 +34,7 @@
 use nom::Parser;
 use nom::number::complete::{be_u8, be_u16, be_u32};
 
+#[cfg(any(test, feature = "fuzzing"))]
 use super::options::ConfigOption;
 use super::ppp::Protocol;
 use super::{ParseError, code_space, nom_truncated};
@@ -41,7 +42,7 @@ use super::{ParseError, code_space, nom_truncated};
 code_space! {
     /// Control-protocol packet Code (RFC 1661 section 5; 12 and 13 from
     /// RFC 1570 section 1, LCP only).
-    pub struct Code(u8) {
+    pub(crate) struct Code(u8) {
         /// RFC 1661 5.1
         CONFIGURE_REQUEST = 1 => "Configure-Request",
         /// RFC 1661 5.2
@@ -74,7 +75,7 @@ code_space! {
 /// Which control protocol a packet belongs to; decides which codes exist.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ControlProtocol {
+pub(crate) enum ControlProtocol {
     /// Link Control Protocol (RFC 1661, RFC 1570): codes 1 to 13.
     Lcp,
     /// IP Control Protocol (RFC 1332 section 2): codes 1 to 7.
@@ -85,7 +86,7 @@ pub enum ControlProtocol {
 
 impl ControlProtocol {
     /// The PPP protocol number that carries this control protocol.
-    pub const fn protocol(self) -> Protocol {
+    pub(crate) const fn protocol(self) -> Protocol {
         match self {
             Self::Lcp => Protocol::LCP,
             Self::Ipcp => Protocol::IPCP,
@@ -95,7 +96,8 @@ impl ControlProtocol {
 
     /// The control protocol a PPP protocol number carries, if it is one of
     /// ours.
-    pub const fn from_protocol(protocol: Protocol) -> Option<Self> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn from_protocol(protocol: Protocol) -> Option<Self> {
         match protocol {
             Protocol::LCP => Some(Self::Lcp),
             Protocol::IPCP => Some(Self::Ipcp),
@@ -106,7 +108,7 @@ impl ControlProtocol {
 
     /// Whether `code` is defined for this protocol; other codes parse as
     /// [`Body::Unknown`] and call for a Code-Reject (RFC 1661 5.6).
-    pub const fn has_code(self, code: Code) -> bool {
+    pub(crate) const fn has_code(self, code: Code) -> bool {
         match self {
             Self::Lcp => code.0 >= 1 && code.0 <= 13,
             Self::Ipcp | Self::Ipv6cp => code.0 >= 1 && code.0 <= 7,
@@ -115,14 +117,14 @@ impl ControlProtocol {
 }
 
 /// Length of the Code, Identifier and Length fields (RFC 1661 section 5).
-pub const HEADER_LEN: usize = 4;
+pub(crate) const HEADER_LEN: usize = 4;
 
 /// The largest packet the 16-bit Length field can describe.
-pub const MAX_PACKET_LEN: usize = u16::MAX as usize;
+pub(crate) const MAX_PACKET_LEN: usize = u16::MAX as usize;
 
 /// One control-protocol packet (RFC 1661 section 5), borrowing its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CpPacket<'a> {
+pub(crate) struct CpPacket<'a> {
     /// Identifier (RFC 1661 section 5): matches replies to requests.
     pub identifier: u8,
     /// Code and data.
@@ -132,7 +134,7 @@ pub struct CpPacket<'a> {
 /// A packet's Code with its code-specific data.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Body<'a> {
+pub(crate) enum Body<'a> {
     /// Code 1 (RFC 1661 5.1): the options the sender wants.
     ConfigureRequest(OptionList<'a>),
     /// Code 2 (RFC 1661 5.2): the whole request, acknowledged.
@@ -221,7 +223,7 @@ impl<'a> CpPacket<'a> {
     /// Codes with fixed fields check their minimum Length (Protocol-Reject
     /// 6, Echo/Discard 8, Identification 8, Time-Remaining 12), and
     /// Configure-* option lists must be well-formed TLVs.
-    pub fn parse(bytes: &'a [u8], cp: ControlProtocol) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &'a [u8], cp: ControlProtocol) -> Result<Self, ParseError> {
         const WHAT: &str = "control protocol packet";
         let (rest, (code, identifier, length)) = (be_u8, be_u8, be_u16)
             .parse(bytes)
@@ -238,12 +240,14 @@ impl<'a> CpPacket<'a> {
     }
 
     /// The Code field.
-    pub const fn code(&self) -> Code {
+    #[cfg(test)]
+    pub(crate) const fn code(&self) -> Code {
         self.body.code()
     }
 
     /// The option list of a Configure-Request/Ack/Nak/Reject.
-    pub const fn options(&self) -> Option<OptionList<'a>> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn options(&self) -> Option<OptionList<'a>> {
         match self.body {
             Body::ConfigureRequest(l)
             | Body::ConfigureAck(l)
@@ -258,7 +262,8 @@ impl<'a> CpPacket<'a> {
     /// A packet longer than [`MAX_PACKET_LEN`] cannot be described by the
     /// Length field; its data is cut to fit (only a constructed value can be
     /// that long: parsed ones never are).
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.push(self.body.code().0);
         out.push(self.identifier);
@@ -272,7 +277,7 @@ impl<'a> CpPacket<'a> {
     }
 
     /// Bytes [`emit`](Self::emit) appends (the Length field's value).
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         HEADER_LEN
             .saturating_add(self.body.data_len())
             .min(MAX_PACKET_LEN)
@@ -333,7 +338,8 @@ impl<'a> Body<'a> {
     }
 
     /// The Code field for this body.
-    pub const fn code(&self) -> Code {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn code(&self) -> Code {
         match self {
             Self::ConfigureRequest(_) => Code::CONFIGURE_REQUEST,
             Self::ConfigureAck(_) => Code::CONFIGURE_ACK,
@@ -352,6 +358,7 @@ impl<'a> Body<'a> {
         }
     }
 
+    #[cfg(any(test, feature = "fuzzing"))]
     fn emit_data(&self, out: &mut Vec<u8>) {
         match *self {
             Self::ConfigureRequest(l)
@@ -431,15 +438,16 @@ fn bad_length(
 /// fails. Emitting a typed list ([`ConfigOption::emit_list`]) and parsing
 /// the result is how the engine builds one.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct OptionList<'a>(&'a [u8]);
+pub(crate) struct OptionList<'a>(&'a [u8]);
 
 impl<'a> OptionList<'a> {
     /// The empty list (a Configure-Request with no options is legal).
-    pub const EMPTY: Self = Self(&[]);
+    #[cfg(test)]
+    pub(crate) const EMPTY: Self = Self(&[]);
 
     /// Checks that `bytes` is exactly a sequence of option TLVs: each has a
     /// Length of at least 2 that stays within `bytes` (RFC 1661 section 6).
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         let mut rest = bytes;
         while !rest.is_empty() {
             let (_, tail) = split_option(rest)?;
@@ -449,23 +457,24 @@ impl<'a> OptionList<'a> {
     }
 
     /// The list's wire bytes.
-    pub const fn as_bytes(&self) -> &'a [u8] {
+    pub(crate) const fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
 
     /// Whether the list holds no options.
-    pub const fn is_empty(&self) -> bool {
+    pub(crate) const fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The options in order, as raw TLVs.
-    pub fn iter(&self) -> RawOptions<'a> {
+    pub(crate) fn iter(&self) -> RawOptions<'a> {
         RawOptions(self.0)
     }
 
     /// The options in order, typed for one protocol ([`super::options`]).
     /// At most one entry per two input bytes.
-    pub fn typed<T: ConfigOption>(&self) -> Vec<T> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn typed<T: ConfigOption>(&self) -> Vec<T> {
         self.iter().map(T::from_raw).collect()
     }
 }
@@ -507,12 +516,13 @@ fn split_option(bytes: &[u8]) -> Result<(RawOption<'_>, &[u8]), ParseError> {
 /// counting Type and Length), Data. Borrows its exact wire bytes, so a
 /// Configure-Reject can echo them.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct RawOption<'a>(&'a [u8]);
+pub(crate) struct RawOption<'a>(&'a [u8]);
 
 impl<'a> RawOption<'a> {
     /// Parses exactly one option; bytes after its Length are
     /// [`ParseError::TrailingBytes`].
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         let (opt, rest) = split_option(bytes)?;
         if !rest.is_empty() {
             return Err(ParseError::TrailingBytes {
@@ -524,17 +534,17 @@ impl<'a> RawOption<'a> {
     }
 
     /// The Type field.
-    pub fn kind(&self) -> u8 {
+    pub(crate) fn kind(&self) -> u8 {
         self.0.first().copied().unwrap_or_default()
     }
 
     /// The Data field (after Type and Length).
-    pub fn data(&self) -> &'a [u8] {
+    pub(crate) fn data(&self) -> &'a [u8] {
         self.0.get(2..).unwrap_or_default()
     }
 
     /// The whole TLV as received: Type, Length, Data.
-    pub const fn as_bytes(&self) -> &'a [u8] {
+    pub(crate) const fn as_bytes(&self) -> &'a [u8] {
         self.0
     }
 }
@@ -550,7 +560,7 @@ impl core::fmt::Debug for RawOption<'_> {
 
 /// Iterator over an [`OptionList`]'s TLVs.
 #[derive(Debug, Clone)]
-pub struct RawOptions<'a>(&'a [u8]);
+pub(crate) struct RawOptions<'a>(&'a [u8]);
 
 impl<'a> Iterator for RawOptions<'a> {
     type Item = RawOption<'a>;

@@ -53,27 +53,49 @@ const MAX_REASON_LEN: usize = 128;
 pub enum HttpError {
     /// No end of head within [`MAX_HEAD_LEN`] bytes.
     #[error("HTTP head longer than {limit} bytes")]
-    HeadTooLong { limit: usize },
+    HeadTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// More than [`MAX_HEADERS`] header fields.
     #[error("HTTP head with more than {limit} header fields")]
-    TooManyHeaders { limit: usize },
+    TooManyHeaders {
+        /// The limit in header fields.
+        limit: usize,
+    },
     /// Not valid HTTP/1.x syntax.
     #[error("malformed HTTP {what}")]
-    Malformed { what: &'static str },
+    Malformed {
+        /// The part that does not parse: request line, status line, header.
+        what: &'static str,
+    },
     /// An SSTP request or response that is not HTTP/1.1 (MS-SSTP 4.1).
     #[error("HTTP/{major}.{minor}, but SSTP requires HTTP/1.1")]
-    UnsupportedVersion { major: u8, minor: u8 },
+    UnsupportedVersion {
+        /// The major version the peer sent.
+        major: u8,
+        /// The minor version the peer sent.
+        minor: u8,
+    },
     /// The server answered with a status other than 200: what to tell the
     /// user. The reason is cut to 128 characters and cleaned of control
     /// characters.
     #[error("SSTP server refused the connection: {code} {reason}")]
-    Refused { code: u16, reason: String },
+    Refused {
+        /// The HTTP status code.
+        code: u16,
+        /// The server's reason phrase, cleaned.
+        reason: String,
+    },
     /// A 200 response with a Content-Length other than 18446744073709551615.
     #[error("SSTP server answered with a Content-Length other than 18446744073709551615")]
     BadContentLength,
     /// A locally supplied value that cannot go into a header (emitters).
     #[error("invalid {what} for an HTTP header")]
-    InvalidHeaderValue { what: &'static str },
+    InvalidHeaderValue {
+        /// Which value: a host name, a GUID, ...
+        what: &'static str,
+    },
 }
 
 impl HttpError {
@@ -248,8 +270,6 @@ fn push_line(out: &mut Vec<u8>, parts: &[&str]) {
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestHead<'a> {
-    /// Read more, then call again with everything read so far.
-    Incomplete,
     /// A well-formed SSTP request head: answer with [`ServerResponse`].
     Sstp(SstpRequest<'a>),
     /// A valid HTTP request line that is not SSTP: hand the connection, and
@@ -314,10 +334,11 @@ impl OtherRequest<'_> {
 
 /// Parses the start of what a client sent on a new connection.
 ///
-/// `buf` is everything read so far. Returns [`RequestHead::Incomplete`] until
-/// the head is complete (or the request line shows it is not SSTP); an
-/// error once it is not HTTP, or has no end within [`MAX_HEAD_LEN`] bytes.
-pub fn parse_request_head(buf: &[u8]) -> Result<RequestHead<'_>, HttpError> {
+/// `buf` is everything read so far. `Ok(None)`: read more and call again,
+/// until the head is complete (or the request line shows it is not SSTP).
+/// An error once it is not HTTP, or has no end within [`MAX_HEAD_LEN`]
+/// bytes. The same shape as [`parse_response_head`].
+pub fn parse_request_head(buf: &[u8]) -> Result<Option<RequestHead<'_>>, HttpError> {
     let window = head_window(buf);
     let Some(line_end) = find(window, CRLF) else {
         if !request_line_prefix(window) {
@@ -325,7 +346,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<RequestHead<'_>, HttpError> {
                 what: "request line",
             });
         }
-        return incomplete(buf).map(|()| RequestHead::Incomplete);
+        return incomplete(buf).map(|()| None);
     };
     let (line, _) = window.split_at(line_end);
     let RequestLine {
@@ -335,7 +356,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<RequestHead<'_>, HttpError> {
     } = request_line(line)?;
     let (path, query) = split_target(target);
     if method != SSTP_METHOD || !is_sstp_path(path) {
-        return Ok(RequestHead::NotSstp(OtherRequest { method, target }));
+        return Ok(Some(RequestHead::NotSstp(OtherRequest { method, target })));
     }
     if version != (1, 1) {
         return Err(HttpError::UnsupportedVersion {
@@ -344,7 +365,7 @@ pub fn parse_request_head(buf: &[u8]) -> Result<RequestHead<'_>, HttpError> {
         });
     }
     let Some(consumed) = find(window, HEAD_END).map(|i| i + HEAD_END.len()) else {
-        return incomplete(buf).map(|()| RequestHead::Incomplete);
+        return incomplete(buf).map(|()| None);
     };
     let headers = header_block(window, line_end, consumed)?;
     let mut host = None;
@@ -362,14 +383,14 @@ pub fn parse_request_head(buf: &[u8]) -> Result<RequestHead<'_>, HttpError> {
             correlation_id = Some(value);
         }
     }
-    Ok(RequestHead::Sstp(SstpRequest {
+    Ok(Some(RequestHead::Sstp(SstpRequest {
         path,
         tenant_id: query.and_then(tenant_id),
         host,
         correlation_id,
         consumed,
         headers,
-    }))
+    })))
 }
 
 struct RequestLine<'a> {
@@ -642,8 +663,9 @@ impl<'a> SstpResponse<'a> {
 
 /// Parses the server's answer to the SSTP request.
 ///
-/// `buf` is everything read so far. `Ok(None)`: read more and call again. A
-/// status other than 200 is [`HttpError::Refused`] as soon as the status line
+/// `buf` is everything read so far. `Ok(None)`: read more and call again; an
+/// error once there is no end of head within [`MAX_HEAD_LEN`] bytes (the
+/// same shape as [`parse_request_head`]). A status other than 200 is [`HttpError::Refused`] as soon as the status line
 /// is complete, so the user learns why. The response must be HTTP/1.1.
 pub fn parse_response_head(buf: &[u8]) -> Result<Option<SstpResponse<'_>>, HttpError> {
     let window = head_window(buf);
@@ -871,7 +893,7 @@ mod tests {
 
     fn sstp(buf: &[u8]) -> SstpRequest<'_> {
         match parse_request_head(buf) {
-            Ok(RequestHead::Sstp(head)) => head,
+            Ok(Some(RequestHead::Sstp(head))) => head,
             other => panic!("expected an SSTP request, got {other:?}"),
         }
     }
@@ -980,7 +1002,7 @@ mod tests {
         for len in 0..bytes.len() {
             assert_eq!(
                 parse_request_head(&bytes[..len]),
-                Ok(RequestHead::Incomplete),
+                Ok(None),
                 "prefix of {len} bytes"
             );
         }
@@ -1039,7 +1061,7 @@ mod tests {
         ];
         for (text, method, status) in cases {
             match parse_request_head(text.as_bytes()) {
-                Ok(RequestHead::NotSstp(other)) => {
+                Ok(Some(RequestHead::NotSstp(other))) => {
                     assert_eq!(other.method, method);
                     assert_eq!(other.error_status(), status, "{text:?}");
                 }
@@ -1119,11 +1141,8 @@ mod tests {
             parse_response_head(&hello),
             Err(HttpError::Malformed { .. })
         ));
-        assert_eq!(parse_request_head(b"SSTP_DUP"), Ok(RequestHead::Incomplete));
-        assert_eq!(
-            parse_request_head(b"GET / HTTP/1.1\r"),
-            Ok(RequestHead::Incomplete)
-        );
+        assert_eq!(parse_request_head(b"SSTP_DUP"), Ok(None));
+        assert_eq!(parse_request_head(b"GET / HTTP/1.1\r"), Ok(None));
     }
 
     #[test]
@@ -1149,12 +1168,12 @@ mod tests {
         );
         // No terminator and still below the limit: incomplete.
         let open = &text.as_bytes()[..MAX_HEAD_LEN - 1];
-        assert_eq!(parse_request_head(open), Ok(RequestHead::Incomplete));
+        assert_eq!(parse_request_head(open), Ok(None));
 
         let many = "X: y\r\n".repeat(MAX_HEADERS);
         assert!(matches!(
             parse_request_head(sstp_request_with(&many).as_bytes()),
-            Ok(RequestHead::Sstp(_))
+            Ok(Some(RequestHead::Sstp(_)))
         ));
         let too_many = "X: y\r\n".repeat(MAX_HEADERS + 1);
         assert_eq!(
@@ -1362,7 +1381,7 @@ mod tests {
 
         #[test]
         fn parsers_never_panic_and_stay_in_bounds(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-            if let Ok(RequestHead::Sstp(head)) = parse_request_head(&bytes) {
+            if let Ok(Some(RequestHead::Sstp(head))) = parse_request_head(&bytes) {
                 prop_assert!(head.consumed <= bytes.len().min(MAX_HEAD_LEN));
             }
             if let Ok(Some(head)) = parse_response_head(&bytes) {

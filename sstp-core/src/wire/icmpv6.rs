@@ -19,20 +19,20 @@
 use std::net::Ipv6Addr;
 
 /// ICMPv6 as an IPv6 Next Header value (RFC 4443 1).
-pub const NEXT_HEADER_ICMPV6: u8 = 58;
+pub(crate) const NEXT_HEADER_ICMPV6: u8 = 58;
 /// All-nodes link-local multicast (RFC 4291 2.7.1), the destination of
 /// unsolicited advertisements.
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// All-routers link-local multicast (RFC 4291 2.7.1), where solicitations
 /// go (RFC 4861 6.3.7).
-pub const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+pub(crate) const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
 /// Neighbor Discovery packets carry hop limit 255, so a receiver knows they
 /// were not forwarded (RFC 4861 6.1.1, 6.1.2).
-pub const ND_HOP_LIMIT: u8 = 255;
+pub(crate) const ND_HOP_LIMIT: u8 = 255;
 /// The hop limit we advise hosts to use (RFC 4861 6.2.1 AdvCurHopLimit,
 /// the value of the Assigned Numbers default), and use ourselves outside
 /// Neighbor Discovery.
-pub const DEFAULT_HOP_LIMIT: u8 = 64;
+pub(crate) const DEFAULT_HOP_LIMIT: u8 = 64;
 
 /// Echo Request and Reply types (RFC 4443 4.1, 4.2).
 const TYPE_ECHO_REQUEST: u8 = 128;

@@ -24,12 +24,12 @@
 //!
 //! nom is used inside the parsers and never appears in this API.
 
-pub mod auth;
-pub mod cp;
+pub(crate) mod auth;
+pub(crate) mod cp;
 pub mod http;
 pub mod icmpv6;
-pub mod options;
-pub mod ppp;
+pub(crate) mod options;
+pub(crate) mod ppp;
 pub mod sstp;
 
 /// Why a byte string is not a valid message.
@@ -43,30 +43,55 @@ pub enum ParseError {
     /// Fewer bytes than the structure needs.
     #[error("{what}: truncated (need {needed} bytes, have {available})")]
     Truncated {
+        /// The structure being parsed, e.g. `"Status Info attribute"`.
         what: &'static str,
+        /// Bytes it needs.
         needed: usize,
+        /// Bytes there were.
         available: usize,
     },
     /// A length field that is impossible (too small for its header, larger
     /// than the enclosing data, or not the fixed length the spec requires).
     #[error("{what}: invalid length {length}")]
-    BadLength { what: &'static str, length: usize },
+    BadLength {
+        /// The structure being parsed.
+        what: &'static str,
+        /// The length it claimed or had.
+        length: usize,
+    },
     /// Bytes left over where the spec says the length is exact.
     #[error("{what}: {extra} trailing bytes")]
-    TrailingBytes { what: &'static str, extra: usize },
+    TrailingBytes {
+        /// The structure being parsed.
+        what: &'static str,
+        /// How many bytes were left over.
+        extra: usize,
+    },
     /// A field holds a value the spec does not allow here.
     #[error("{what}: invalid value {value:#x}")]
-    InvalidValue { what: &'static str, value: u32 },
+    InvalidValue {
+        /// The field or structure being parsed.
+        what: &'static str,
+        /// The value found.
+        value: u32,
+    },
     /// A structural rule of the spec is broken (missing/duplicate attribute,
     /// wrong attribute for the message, bad text encoding, ...).
     #[error("{what}: {reason}")]
     Malformed {
+        /// The structure being parsed.
         what: &'static str,
+        /// The rule it breaks, in words.
         reason: &'static str,
     },
     /// A bounded buffer or text would exceed its limit.
     #[error("{what}: exceeds limit of {limit} bytes")]
-    TooLong { what: &'static str, limit: usize },
+    TooLong {
+        /// The buffer or text.
+        what: &'static str,
+        /// Its limit in bytes.
+        limit: usize,
+    },
 }
 
 impl ParseError {
@@ -99,7 +124,7 @@ impl ParseError {
 macro_rules! code_space {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident($repr:ty) {
+        $vis:vis struct $name:ident($repr:ty) {
             $(
                 $(#[$vmeta:meta])*
                 $variant:ident = $value:expr => $text:expr,
@@ -108,25 +133,23 @@ macro_rules! code_space {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub $repr);
+        $vis struct $name($vis $repr);
 
         impl $name {
             $(
                 $(#[$vmeta])*
-                pub const $variant: Self = Self($value);
+                $vis const $variant: Self = Self($value);
             )*
 
-            /// The spec's name for this value, or `None` if it is not one we know.
-            pub const fn name(self) -> Option<&'static str> {
-                match self.0 {
-                    $( $value => Some($text), )*
+            /// The spec's name for this value, or `None` if it is not one we
+            /// know. Every named value is named here, so a code space may
+            /// list its whole registry, used or not, and a log can say what
+            /// came.
+            $vis const fn name(self) -> Option<&'static str> {
+                match self {
+                    $( Self::$variant => Some($text), )*
                     _ => None,
                 }
-            }
-
-            /// Whether this is one of the named values.
-            pub const fn is_known(self) -> bool {
-                self.name().is_some()
             }
         }
 

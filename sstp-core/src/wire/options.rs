@@ -25,16 +25,20 @@
 
 use std::net::Ipv4Addr;
 
-use super::cp::{OptionList, RawOption};
+#[cfg(any(test, feature = "fuzzing"))]
+use super::ParseError;
+use super::code_space;
+#[cfg(any(test, feature = "fuzzing"))]
+use super::cp::OptionList;
+use super::cp::RawOption;
 use super::ppp::Protocol;
-use super::{ParseError, code_space};
 
 /// The largest option the 8-bit Length field can describe.
-pub const MAX_OPTION_LEN: usize = u8::MAX as usize;
+pub(crate) const MAX_OPTION_LEN: usize = u8::MAX as usize;
 
 /// A protocol's typed Configuration Option (RFC 1661 section 6): the shared
 /// surface the option-negotiation engine is generic over.
-pub trait ConfigOption: Sized {
+pub(crate) trait ConfigOption: Sized {
     /// Types one well-formed TLV (infallible: see the module docs).
     fn from_raw(raw: RawOption<'_>) -> Self;
 
@@ -49,6 +53,7 @@ pub trait ConfigOption: Sized {
     fn buffer_len(&self) -> usize;
 
     /// Parses exactly one option TLV.
+    #[cfg(test)]
     fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         RawOption::parse(bytes).map(Self::from_raw)
     }
@@ -56,11 +61,13 @@ pub trait ConfigOption: Sized {
     /// Parses an option list (a Configure-* packet's data). A malformed
     /// TLV fails the whole list (RFC 1661 section 6). The result has at
     /// most one entry per two input bytes.
+    #[cfg(any(test, feature = "fuzzing"))]
     fn parse_list(bytes: &[u8]) -> Result<Vec<Self>, ParseError> {
         Ok(OptionList::parse(bytes)?.typed())
     }
 
     /// Appends every option in order.
+    #[cfg(any(test, feature = "fuzzing"))]
     fn emit_list(options: &[Self], out: &mut Vec<u8>) {
         for o in options {
             o.emit(out);
@@ -68,6 +75,7 @@ pub trait ConfigOption: Sized {
     }
 
     /// Bytes [`emit_list`](Self::emit_list) appends.
+    #[cfg(any(test, feature = "fuzzing"))]
     fn list_len(options: &[Self]) -> usize {
         options.iter().map(Self::buffer_len).sum()
     }
@@ -76,7 +84,7 @@ pub trait ConfigOption: Sized {
 code_space! {
     /// LCP Configuration Option types (RFC 1661 section 6, IANA "PPP LCP
     /// Configuration Option Types").
-    pub struct LcpOptionType(u8) {
+    pub(crate) struct LcpOptionType(u8) {
         /// RFC 1661 6.1
         MRU = 1 => "Maximum-Receive-Unit",
         /// RFC 1662 7.1
@@ -113,7 +121,7 @@ code_space! {
 code_space! {
     /// CHAP Algorithm in the Authentication-Protocol option (RFC 1994 3;
     /// RFC 2433, RFC 2759 for the Microsoft values).
-    pub struct ChapAlgorithm(u8) {
+    pub(crate) struct ChapAlgorithm(u8) {
         /// CHAP with MD5 (RFC 1994)
         MD5 = 5 => "MD5",
         /// MS-CHAP (RFC 2433)
@@ -125,7 +133,7 @@ code_space! {
 
 code_space! {
     /// Callback option Operation (RFC 1570 2.3; 6 from MS-CBCP 2.2.1).
-    pub struct CallbackOperation(u8) {
+    pub(crate) struct CallbackOperation(u8) {
         /// Location is determined by user authentication.
         USER_AUTHENTICATION = 0 => "User-Authentication",
         /// Dialing string.
@@ -144,7 +152,7 @@ code_space! {
 
 code_space! {
     /// Endpoint Discriminator Class (RFC 1990 5.1.3).
-    pub struct EndpointClass(u8) {
+    pub(crate) struct EndpointClass(u8) {
         /// Null class: no address.
         NULL = 0 => "Null",
         /// Locally assigned address (up to 20 bytes).
@@ -163,7 +171,7 @@ code_space! {
 /// The Authentication-Protocol option's value (RFC 1661 6.2).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum AuthProtocol {
+pub(crate) enum AuthProtocol {
     /// `C023`, no data (RFC 1334 3.1).
     Pap,
     /// `C223` and one Algorithm byte (RFC 1994 3).
@@ -181,7 +189,7 @@ pub enum AuthProtocol {
 
 impl AuthProtocol {
     /// The Authentication-Protocol field.
-    pub const fn protocol(&self) -> Protocol {
+    pub(crate) const fn protocol(&self) -> Protocol {
         match self {
             Self::Pap => Protocol::PAP,
             Self::Chap(_) => Protocol::CHAP,
@@ -218,7 +226,7 @@ impl AuthProtocol {
 /// An LCP Configuration Option (RFC 1661 section 6, RFC 1570, RFC 1990).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LcpOption {
+pub(crate) enum LcpOption {
     /// Type 1, Length 4 (RFC 1661 6.1).
     Mru(u16),
     /// Type 2, Length 6 (RFC 1662 7.1). Meaningless on SSTP's octet-stream
@@ -276,7 +284,7 @@ pub enum LcpOption {
 
 impl LcpOption {
     /// The Type field.
-    pub fn kind(&self) -> LcpOptionType {
+    pub(crate) fn kind(&self) -> LcpOptionType {
         match self {
             Self::Mru(_) => LcpOptionType::MRU,
             Self::Accm(_) => LcpOptionType::ACCM,
@@ -372,7 +380,7 @@ impl ConfigOption for LcpOption {
 
 code_space! {
     /// IPCP Configuration Option types (RFC 1332 section 3, RFC 1877).
-    pub struct IpcpOptionType(u8) {
+    pub(crate) struct IpcpOptionType(u8) {
         /// RFC 1332 3.1 (deprecated; kept raw)
         IP_ADDRESSES = 1 => "IP-Addresses",
         /// RFC 1332 3.2
@@ -395,7 +403,7 @@ code_space! {
 /// The IP-Compression-Protocol option's value (RFC 1332 3.2).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum IpCompression {
+pub(crate) enum IpCompression {
     /// Van Jacobson TCP/IP header compression, `002D` with Max-Slot-Id and
     /// Comp-Slot-Id (RFC 1332 3.2; pppd logs it as `compress VJ 0f 01`).
     VanJacobson {
@@ -447,7 +455,7 @@ impl IpCompression {
 /// An IPCP Configuration Option (RFC 1332 section 3, RFC 1877).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum IpcpOption {
+pub(crate) enum IpcpOption {
     /// Type 2, Length >= 4 (RFC 1332 3.2).
     IpCompressionProtocol(IpCompression),
     /// Type 3, Length 6 (RFC 1332 3.3); 0.0.0.0 asks the peer to assign one.
@@ -480,7 +488,7 @@ pub enum IpcpOption {
 
 impl IpcpOption {
     /// The Type field.
-    pub fn kind(&self) -> IpcpOptionType {
+    pub(crate) fn kind(&self) -> IpcpOptionType {
         match self {
             Self::IpCompressionProtocol(_) => IpcpOptionType::IP_COMPRESSION_PROTOCOL,
             Self::IpAddress(_) => IpcpOptionType::IP_ADDRESS,
@@ -493,7 +501,8 @@ impl IpcpOption {
     }
 
     /// The address of an address-valued option (IP-Address, DNS, NBNS).
-    pub const fn address(&self) -> Option<Ipv4Addr> {
+    #[cfg(test)]
+    pub(crate) const fn address(&self) -> Option<Ipv4Addr> {
         match self {
             Self::IpAddress(a)
             | Self::PrimaryDns(a)
@@ -559,7 +568,7 @@ impl ConfigOption for IpcpOption {
 
 code_space! {
     /// IPv6CP Configuration Option types (RFC 5072 section 4).
-    pub struct Ipv6cpOptionType(u8) {
+    pub(crate) struct Ipv6cpOptionType(u8) {
         /// RFC 5072 4.1
         INTERFACE_IDENTIFIER = 1 => "Interface-Identifier",
         /// RFC 5072 4.2
@@ -570,7 +579,7 @@ code_space! {
 /// An IPv6CP Configuration Option (RFC 5072 section 4).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Ipv6cpOption {
+pub(crate) enum Ipv6cpOption {
     /// Type 1, Length 10 (RFC 5072 4.1): the 64-bit interface identifier
     /// of the sender's link-local address; all zero asks the peer for one.
     InterfaceIdentifier([u8; 8]),
@@ -600,7 +609,7 @@ pub enum Ipv6cpOption {
 
 impl Ipv6cpOption {
     /// The Type field.
-    pub fn kind(&self) -> Ipv6cpOptionType {
+    pub(crate) fn kind(&self) -> Ipv6cpOptionType {
         match self {
             Self::InterfaceIdentifier(_) => Ipv6cpOptionType::INTERFACE_IDENTIFIER,
             Self::CompressionProtocol { .. } => Ipv6cpOptionType::IPV6_COMPRESSION_PROTOCOL,

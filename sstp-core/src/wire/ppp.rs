@@ -44,7 +44,7 @@ code_space! {
     /// others. Ranges: `0***`-`3***` network layer, `4***`-`7***` low-volume
     /// with no NCP, `8***`-`b***` network control protocols, `c***`-`f***`
     /// link-layer control protocols.
-    pub struct Protocol(u16) {
+    pub(crate) struct Protocol(u16) {
         /// Internet Protocol version 4 (RFC 1332).
         IPV4 = 0x0021 => "IPv4",
         /// Van Jacobson compressed TCP/IP (RFC 1144, RFC 1332).
@@ -104,47 +104,51 @@ impl Protocol {
     /// Whether the value has the shape RFC 1661 section 2 requires: the low
     /// bit of the most significant octet is 0 and of the least significant
     /// octet is 1.
-    pub const fn is_valid(self) -> bool {
+    pub(crate) const fn is_valid(self) -> bool {
         self.0 & 0x0100 == 0 && self.0 & 0x0001 == 1
     }
 
     /// Whether the value has a 1-byte form under PFC (RFC 1661 6.5): only
     /// valid values below 0x100.
-    pub const fn is_compressible(self) -> bool {
+    #[cfg(test)]
+    pub(crate) const fn is_compressible(self) -> bool {
         self.is_valid() && self.0 < 0x100
     }
 
     /// `0***`-`3***`: a network-layer datagram (RFC 1661 section 2).
-    pub const fn is_network_layer(self) -> bool {
+    #[cfg(test)]
+    pub(crate) const fn is_network_layer(self) -> bool {
         self.0 < 0x4000
     }
 
     /// `8***`-`b***`: a network control protocol such as IPCP (RFC 1661
     /// section 2).
-    pub const fn is_network_control(self) -> bool {
+    #[cfg(test)]
+    pub(crate) const fn is_network_control(self) -> bool {
         self.0 >= 0x8000 && self.0 < 0xC000
     }
 
     /// `c***`-`f***`: a link-layer control protocol such as LCP or an
     /// authentication protocol (RFC 1661 section 2).
-    pub const fn is_link_control(self) -> bool {
+    #[cfg(test)]
+    pub(crate) const fn is_link_control(self) -> bool {
         self.0 >= 0xC000
     }
 
     /// Whether a frame of this protocol is a "PPP control frame" in the
     /// sense of MS-SSTP 3.1.7.1 (passed to PPP before Call Connected) rather
     /// than a data frame: network or link control protocols, `8***`-`f***`.
-    pub const fn is_control(self) -> bool {
+    pub(crate) const fn is_control(self) -> bool {
         self.0 >= 0x8000
     }
 }
 
 /// The Address and Control octets, `FF 03` (RFC 1662 3.1; RFC 1661 6.6).
-pub const ADDRESS_CONTROL: [u8; 2] = [0xFF, 0x03];
+pub(crate) const ADDRESS_CONTROL: [u8; 2] = [0xFF, 0x03];
 
 /// The longest PPP header: `FF 03` and a 2-byte protocol. The data path
 /// reserves this much headroom in front of each packet.
-pub const MAX_HEADER_LEN: usize = 4;
+pub(crate) const MAX_HEADER_LEN: usize = 4;
 
 /// Which optional header forms a frame uses (or should use).
 ///
@@ -152,7 +156,7 @@ pub const MAX_HEADER_LEN: usize = 4;
 /// For sending, build one with [`HeaderForm::negotiated`] and
 /// [`HeaderForm::for_protocol`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HeaderForm {
+pub(crate) struct HeaderForm {
     /// The frame starts with `FF 03` (false: compressed away under ACFC,
     /// RFC 1661 6.6).
     pub address_control: bool,
@@ -164,7 +168,7 @@ pub struct HeaderForm {
 impl HeaderForm {
     /// The form every implementation must send until LCP negotiates
     /// otherwise: `FF 03` and a 2-byte protocol (RFC 1661 6.5, 6.6).
-    pub const UNCOMPRESSED: Self = Self {
+    pub(crate) const UNCOMPRESSED: Self = Self {
         address_control: true,
         compressed_protocol: false,
     };
@@ -175,7 +179,8 @@ impl HeaderForm {
     /// announce what their sender can *receive* (RFC 1661 6.5, 6.6).
     ///
     /// Apply [`for_protocol`](Self::for_protocol) before use.
-    pub const fn negotiated(acfc: bool, pfc: bool) -> Self {
+    #[cfg(test)]
+    pub(crate) const fn negotiated(acfc: bool, pfc: bool) -> Self {
         Self {
             address_control: !acfc,
             compressed_protocol: pfc,
@@ -194,7 +199,8 @@ impl HeaderForm {
     ///
     /// The result is exactly the form [`Frame::parse`] reports for the
     /// emitted frame.
-    pub const fn for_protocol(self, protocol: Protocol) -> Self {
+    #[cfg(test)]
+    pub(crate) const fn for_protocol(self, protocol: Protocol) -> Self {
         let address_control = self.address_control || protocol.0 == Protocol::LCP.0;
         let compressed_protocol = self.compressed_protocol
             && protocol.0 < 0x100
@@ -206,7 +212,7 @@ impl HeaderForm {
     }
 
     /// The header length this form gives `protocol`: 1 to 4 bytes.
-    pub const fn header_len(self, protocol: Protocol) -> usize {
+    pub(crate) const fn header_len(self, protocol: Protocol) -> usize {
         let address_control = if self.address_control { 2 } else { 0 };
         let protocol_field = if self.uses_short_protocol(protocol) {
             1
@@ -231,7 +237,7 @@ impl Default for HeaderForm {
 /// never caused by peer data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("PPP header: buffer too short (need {needed} bytes, have {available})")]
-pub struct BufferTooShort {
+pub(crate) struct BufferTooShort {
     /// Bytes the header needs.
     pub needed: usize,
     /// Bytes the buffer offered.
@@ -240,14 +246,14 @@ pub struct BufferTooShort {
 
 /// The header length of `protocol` in `form`; same as
 /// [`HeaderForm::header_len`].
-pub const fn header_len(protocol: Protocol, form: HeaderForm) -> usize {
+pub(crate) const fn header_len(protocol: Protocol, form: HeaderForm) -> usize {
     form.header_len(protocol)
 }
 
 /// Writes the PPP header for `protocol` in `form` at the start of `dst` and
 /// returns its length ([`header_len`]). `dst` may be longer; the rest is
 /// untouched.
-pub fn write_header(
+pub(crate) fn write_header(
     dst: &mut [u8],
     protocol: Protocol,
     form: HeaderForm,
@@ -270,7 +276,8 @@ pub fn write_header(
 /// This is the data path's zero-copy encapsulation: reserve
 /// [`MAX_HEADER_LEN`] bytes (plus the SSTP header) in front of the packet,
 /// then send `buf[returned..]`.
-pub fn prepend_header(
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn prepend_header(
     buf: &mut [u8],
     payload_start: usize,
     protocol: Protocol,
@@ -304,7 +311,7 @@ fn fill_header(header: &mut [u8; MAX_HEADER_LEN], protocol: Protocol, form: Head
 /// One PPP frame (RFC 1661 section 2) as carried in an SSTP data packet
 /// (MS-SSTP 2.2.3), borrowing its payload from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     /// Protocol field (RFC 1661 section 2): what the payload is.
     pub protocol: Protocol,
     /// Which optional forms the header uses.
@@ -315,15 +322,6 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    /// A frame in the uncompressed form (`FF 03` and 2-byte protocol).
-    pub const fn new(protocol: Protocol, payload: &'a [u8]) -> Self {
-        Self {
-            protocol,
-            form: HeaderForm::UNCOMPRESSED,
-            payload,
-        }
-    }
-
     /// Parses one whole frame; everything after the header is the payload.
     ///
     /// `FF 03` at the start is always the Address/Control field (RFC 1661
@@ -332,7 +330,7 @@ impl<'a> Frame<'a> {
     /// 1-byte protocol field and an even one starts a 2-byte field (RFC 1661
     /// 6.5, the ISO 3309 extension bit). A protocol value that is not
     /// [`Protocol::is_valid`] is [`ParseError::InvalidValue`].
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         const WHAT: &str = "PPP frame";
         let (address_control, rest) = match bytes.split_first_chunk::<2>() {
             Some((&ADDRESS_CONTROL, rest)) => (true, rest),
@@ -373,17 +371,14 @@ impl<'a> Frame<'a> {
     }
 
     /// Length of this frame's header (1 to [`MAX_HEADER_LEN`] bytes).
-    pub const fn header_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn header_len(&self) -> usize {
         self.form.header_len(self.protocol)
     }
 
-    /// Writes this frame's header at the start of `dst`; see [`write_header`].
-    pub fn write_header(&self, dst: &mut [u8]) -> Result<usize, BufferTooShort> {
-        write_header(dst, self.protocol, self.form)
-    }
-
     /// Appends the frame: header, then payload.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         let mut header = [0u8; MAX_HEADER_LEN];
         let len = fill_header(&mut header, self.protocol, self.form);
         out.extend_from_slice(header.get(..len).unwrap_or_default());
@@ -391,7 +386,8 @@ impl<'a> Frame<'a> {
     }
 
     /// Bytes [`emit`](Self::emit) appends.
-    pub const fn buffer_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn buffer_len(&self) -> usize {
         self.header_len() + self.payload.len()
     }
 }

@@ -623,7 +623,7 @@ fn nt_hash() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let hash = sstp_core::crypto::mschapv2::NtPasswordHash::from_password(password);
+    let hash = sstp_core::NtPasswordHash::from_password(password);
     println!("{}", hex::encode_upper(hash.as_bytes()));
     ExitCode::SUCCESS
 }

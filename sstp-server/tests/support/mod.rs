@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, ServerName};
-use sstp_core::deframer::Deframer;
 use sstp_core::wire::http::{ClientRequest, Guid, parse_response_head};
 use sstp_core::{
     AuthMethod, CertHashes, ClientConfig, ClientSession, CloseReason, Credential, Event,
@@ -616,23 +615,31 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::UnboundedRec
 /// Records the SSTP control message types in a byte stream.
 #[derive(Default)]
 struct ControlScanner {
-    deframer: Deframer,
+    pending: Vec<u8>,
     types: Vec<u16>,
     broken: bool,
 }
 
 impl ControlScanner {
-    fn feed(&mut self, mut input: &[u8]) {
-        while !self.broken {
-            match self.deframer.next_packet(&mut input) {
-                Some(Ok(p)) => {
-                    if p.len() >= 6 && p[1] & 1 == 1 {
-                        self.types.push(u16::from_be_bytes([p[4], p[5]]));
-                    }
-                }
-                Some(Err(_)) => self.broken = true,
-                None => break,
+    /// Cuts whole packets by their header (MS-SSTP 2.2.1: version 0x10,
+    /// the C bit, a 12-bit length that counts the header) and notes the
+    /// Message Type of each control packet (2.2.2).
+    fn feed(&mut self, input: &[u8]) {
+        self.pending.extend_from_slice(input);
+        while !self.broken && self.pending.len() >= 4 {
+            let p = &self.pending;
+            let len = usize::from(u16::from_be_bytes([p[2], p[3]]) & 0x0FFF);
+            if p[0] != 0x10 || len < 4 {
+                self.broken = true;
+                break;
             }
+            if p.len() < len {
+                break;
+            }
+            if len >= 6 && p[1] & 1 == 1 {
+                self.types.push(u16::from_be_bytes([p[4], p[5]]));
+            }
+            self.pending.drain(..len);
         }
     }
 }

@@ -86,19 +86,19 @@ pub use request::{Accept, AuthData, AuthRequest, AuthVerdict, KeyMaterial, PapPa
 /// Default Restart timer: how long a Challenge (or EAP Request, or PAP
 /// Authenticate-Request) waits for its answer before it is sent again
 /// (RFC 1661 §4.6 default, used by RFC 1994 §4.1 and RFC 1334 §2.2.1).
-pub const DEFAULT_RESTART_TIMER: Duration = Duration::from_secs(3);
+pub(crate) const DEFAULT_RESTART_TIMER: Duration = Duration::from_secs(3);
 
 /// Default number of transmissions of one Challenge, EAP Request or PAP
 /// Authenticate-Request before giving up (RFC 1661 §4.6 Max-Configure
 /// default, as pppd uses for CHAP and PAP).
-pub const DEFAULT_MAX_TRANSMISSIONS: u32 = 10;
+pub(crate) const DEFAULT_MAX_TRANSMISSIONS: u32 = 10;
 
 /// Default bound on the whole authentication phase, verdict wait included.
-pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Default name the server puts in CHAP Challenges and EAP-MSCHAPv2
 /// Challenges (RFC 1994 §4.1 Name).
-pub const DEFAULT_SERVER_NAME: &str = "sstp-rs";
+pub(crate) const DEFAULT_SERVER_NAME: &str = "sstp-rs";
 
 /// Longest text taken from a peer's message for events and logs; the rest
 /// is cut.
@@ -227,7 +227,7 @@ fn rejected_text(message: &str, code: Option<u32>) -> String {
 /// What the server side reports.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum ServerOutcome {
+pub(crate) enum ServerOutcome {
     /// The method's data is complete: check it and answer with
     /// `Authenticator::complete`.
     NeedVerdict(AuthRequest),
@@ -245,7 +245,7 @@ pub enum ServerOutcome {
 /// What the client side reports.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum ClientOutcome {
+pub(crate) enum ClientOutcome {
     /// The server accepted us (and, for MS-CHAPv2, proved it knows the
     /// password).
     Success {

@@ -12,10 +12,10 @@ use crate::ppp::negotiator::{Negotiator, Policy};
 use crate::wire::cp::Code;
 
 /// Default interval between keepalive Echo-Requests on an idle link.
-pub const DEFAULT_ECHO_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_ECHO_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Default number of unanswered Echo-Requests before the peer is dead.
-pub const DEFAULT_ECHO_MAX_MISSED: u32 = 4;
+pub(crate) const DEFAULT_ECHO_MAX_MISSED: u32 = 4;
 
 impl Negotiator<LcpPolicy> {
     /// Sends an Echo-Request with our Magic-Number and `data` (RFC 1661
@@ -29,7 +29,8 @@ impl Negotiator<LcpPolicy> {
     }
 }
 
-/// Configuration of [`LcpKeepalive`].
+/// The LCP Echo keepalive (RFC 1661 5.8): how often a quiet link sends an
+/// Echo-Request, and how many may go unanswered before the link is down.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeepaliveConfig {
@@ -53,7 +54,7 @@ impl Default for KeepaliveConfig {
 /// What the keepalive concluded.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeepaliveEvent {
+pub(crate) enum KeepaliveEvent {
     /// `missed` Echo-Requests in a row went without any frame received:
     /// the link is dead.
     PeerDead {
@@ -73,7 +74,7 @@ pub enum KeepaliveEvent {
 /// for every frame of any protocol; `handle_timeout` when
 /// [`poll_timeout`](Self::poll_timeout) has passed.
 #[derive(Debug, Clone)]
-pub struct LcpKeepalive {
+pub(crate) struct LcpKeepalive {
     config: KeepaliveConfig,
     last_rx: Option<Instant>,
     missed: u32,
@@ -83,7 +84,7 @@ pub struct LcpKeepalive {
 impl LcpKeepalive {
     /// A stopped keepalive.
     #[must_use]
-    pub fn new(config: KeepaliveConfig) -> Self {
+    pub(crate) fn new(config: KeepaliveConfig) -> Self {
         Self {
             config,
             last_rx: None,
@@ -93,33 +94,34 @@ impl LcpKeepalive {
     }
 
     /// LCP is Opened: start watching (does nothing if disabled).
-    pub fn start(&mut self, now: Instant) {
+    pub(crate) fn start(&mut self, now: Instant) {
         self.missed = 0;
         self.last_rx = Some(now);
         self.deadline = self.config.interval.map(|i| later(now, i));
     }
 
     /// LCP left Opened: stop.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         self.deadline = None;
         self.missed = 0;
     }
 
     /// A frame (any protocol) arrived from the peer.
-    pub fn frame_received(&mut self, now: Instant) {
+    pub(crate) fn frame_received(&mut self, now: Instant) {
         self.last_rx = Some(self.last_rx.map_or(now, |t| t.max(now)));
         self.missed = 0;
     }
 
     /// Echo-Requests sent since the last frame received.
     #[must_use]
-    pub fn missed(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn missed(&self) -> u32 {
         self.missed
     }
 
     /// When `handle_timeout` must next be called.
     #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }
 

@@ -10,7 +10,7 @@ use super::*;
 /// [`MsChapV2Success::parse`] / [`MsChapV2Failure::parse`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChapPacket {
+pub(crate) enum ChapPacket {
     /// Challenge (RFC 1994 §4.1): Value-Size, Value, Name (the rest).
     Challenge {
         identifier: u8,
@@ -45,7 +45,7 @@ impl ChapPacket {
 
     /// Parses one CHAP packet (bytes past its Length are padding). A
     /// Value-Size of 0 is rejected (RFC 1994 §4.1: "one or more octets").
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (code, identifier, body) = split_header(Self::WHAT, bytes)?;
         let code = ChapCode(code);
         Ok(match code {
@@ -83,7 +83,7 @@ impl ChapPacket {
     }
 
     /// The Code of this packet.
-    pub const fn code(&self) -> ChapCode {
+    pub(crate) const fn code(&self) -> ChapCode {
         match self {
             Self::Challenge { .. } => ChapCode::CHALLENGE,
             Self::Response { .. } => ChapCode::RESPONSE,
@@ -94,7 +94,7 @@ impl ChapPacket {
     }
 
     /// The Identifier of this packet.
-    pub const fn identifier(&self) -> u8 {
+    pub(crate) const fn identifier(&self) -> u8 {
         match self {
             Self::Challenge { identifier, .. }
             | Self::Response { identifier, .. }
@@ -105,7 +105,7 @@ impl ChapPacket {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_header(out, self.code().0, self.identifier(), self.body_len());
         match self {
             Self::Challenge { value, name, .. } | Self::Response { value, name, .. } => {
@@ -120,7 +120,7 @@ impl ChapPacket {
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         HEADER_LEN + self.body_len()
     }
 

@@ -8,7 +8,7 @@ use super::*;
 /// An EAP packet (RFC 3748 §4).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EapPacket {
+pub(crate) enum EapPacket {
     /// Request (RFC 3748 §4.1): Type and Type-Data.
     Request { identifier: u8, data: EapData },
     /// Response (RFC 3748 §4.1): Type and Type-Data.
@@ -30,7 +30,7 @@ impl EapPacket {
     const WHAT: &'static str = "EAP packet";
 
     /// Parses one EAP packet (bytes past its Length are padding).
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (code, identifier, body) = split_header(Self::WHAT, bytes)?;
         let code = EapCode(code);
         match code {
@@ -65,7 +65,7 @@ impl EapPacket {
     }
 
     /// The Code of this packet.
-    pub const fn code(&self) -> EapCode {
+    pub(crate) const fn code(&self) -> EapCode {
         match self {
             Self::Request { .. } => EapCode::REQUEST,
             Self::Response { .. } => EapCode::RESPONSE,
@@ -76,7 +76,7 @@ impl EapPacket {
     }
 
     /// The Identifier of this packet.
-    pub const fn identifier(&self) -> u8 {
+    pub(crate) const fn identifier(&self) -> u8 {
         match self {
             Self::Request { identifier, .. }
             | Self::Response { identifier, .. }
@@ -87,7 +87,7 @@ impl EapPacket {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_header(out, self.code().0, self.identifier(), self.body_len());
         match self {
             Self::Request { data, .. } | Self::Response { data, .. } => data.emit(out),
@@ -97,7 +97,7 @@ impl EapPacket {
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         HEADER_LEN + self.body_len()
     }
 
@@ -113,7 +113,7 @@ impl EapPacket {
 /// The Type and Type-Data of an EAP Request or Response (RFC 3748 §5).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EapData {
+pub(crate) enum EapData {
     /// Type 1 (§5.1): the identity, raw bytes (meant to be UTF-8, not checked).
     Identity(Vec<u8>),
     /// Type 2 (§5.2): displayable text, raw bytes.
@@ -167,7 +167,7 @@ impl EapData {
     }
 
     /// The EAP Type.
-    pub const fn eap_type(&self) -> EapType {
+    pub(crate) const fn eap_type(&self) -> EapType {
         match self {
             Self::Identity(_) => EapType::IDENTITY,
             Self::Notification(_) => EapType::NOTIFICATION,
@@ -179,7 +179,7 @@ impl EapData {
     }
 
     /// Appends Type and Type-Data.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.eap_type().0);
         match self {
             Self::Identity(data) | Self::Notification(data) | Self::Other { data, .. } => {
@@ -195,7 +195,7 @@ impl EapData {
     }
 
     /// Length of Type and Type-Data.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         1 + match self {
             Self::Identity(data) | Self::Notification(data) | Self::Other { data, .. } => {
                 data.len()
@@ -225,7 +225,7 @@ impl EapData {
 /// writes the consistent value when it is `None`.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EapMsChapV2 {
+pub(crate) enum EapMsChapV2 {
     /// Request, OpCode 1 (§2.1): Value-Size 16, Challenge, Name.
     Challenge {
         ms_chapv2_id: u8,
@@ -282,7 +282,7 @@ impl EapMsChapV2 {
     const MS_HEADER_LEN: usize = 4;
 
     /// Parses the Type-Data of an EAP Request of Type 26 (from the OpCode).
-    pub fn parse_request(data: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse_request(data: &[u8]) -> Result<Self, ParseError> {
         let (&op, rest) = data
             .split_first()
             .ok_or(ParseError::truncated(Self::WHAT, 1, 0))?;
@@ -327,7 +327,7 @@ impl EapMsChapV2 {
     }
 
     /// Parses the Type-Data of an EAP Response of Type 26 (from the OpCode).
-    pub fn parse_response(data: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse_response(data: &[u8]) -> Result<Self, ParseError> {
         let (&op, rest) = data
             .split_first()
             .ok_or(ParseError::truncated(Self::WHAT, 1, 0))?;
@@ -370,7 +370,7 @@ impl EapMsChapV2 {
     }
 
     /// The OpCode.
-    pub const fn op_code(&self) -> MsChapV2OpCode {
+    pub(crate) const fn op_code(&self) -> MsChapV2OpCode {
         match self {
             Self::Challenge { .. } => MsChapV2OpCode::CHALLENGE,
             Self::Response { .. } => MsChapV2OpCode::RESPONSE,
@@ -382,7 +382,8 @@ impl EapMsChapV2 {
     }
 
     /// The MS-CHAPv2-ID, for the OpCodes that carry one.
-    pub const fn ms_chapv2_id(&self) -> Option<u8> {
+    #[cfg(test)]
+    pub(crate) const fn ms_chapv2_id(&self) -> Option<u8> {
         match self {
             Self::Challenge { ms_chapv2_id, .. }
             | Self::Response { ms_chapv2_id, .. }
@@ -396,7 +397,7 @@ impl EapMsChapV2 {
     }
 
     /// Appends the Type-Data (from the OpCode).
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.op_code().0);
         let len = self.buffer_len();
         let header = |out: &mut Vec<u8>, id: u8, mismatch: &Option<u16>| {
@@ -452,7 +453,7 @@ impl EapMsChapV2 {
     }
 
     /// Length of the Type-Data (from the OpCode); MS-Length when consistent.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         1 + match self {
             Self::Challenge { name, .. } => 3 + 1 + MsChapV2Challenge::LEN + name.len(),
             Self::Response { name, .. } => 3 + 1 + MsChapV2Response::LEN + name.len(),

@@ -41,17 +41,17 @@ mod eap;
 mod mschapv2;
 mod pap;
 
-pub use chap::*;
-pub use eap::*;
+pub(crate) use chap::*;
+pub(crate) use eap::*;
 pub use mschapv2::*;
-pub use pap::*;
+pub(crate) use pap::*;
 
 /// Length of the Code/Identifier/Length header (RFC 1661 §5).
-pub const HEADER_LEN: usize = 4;
+pub(crate) const HEADER_LEN: usize = 4;
 
 code_space! {
     /// PAP packet Code (RFC 1334 §2.2).
-    pub struct PapCode(u8) {
+    pub(crate) struct PapCode(u8) {
         /// RFC 1334 §2.2.1
         AUTHENTICATE_REQUEST = 1 => "Authenticate-Request",
         /// RFC 1334 §2.2.2
@@ -63,7 +63,7 @@ code_space! {
 
 code_space! {
     /// CHAP packet Code (RFC 1994 §4).
-    pub struct ChapCode(u8) {
+    pub(crate) struct ChapCode(u8) {
         /// RFC 1994 §4.1
         CHALLENGE = 1 => "Challenge",
         /// RFC 1994 §4.1
@@ -78,7 +78,7 @@ code_space! {
 code_space! {
     /// EAP packet Code (RFC 3748 §4; 5 and 6 from RFC 6696 §5.3, which this
     /// module does not decode).
-    pub struct EapCode(u8) {
+    pub(crate) struct EapCode(u8) {
         /// RFC 3748 §4.1
         REQUEST = 1 => "Request",
         /// RFC 3748 §4.1
@@ -96,7 +96,7 @@ code_space! {
 
 code_space! {
     /// EAP method Type (RFC 3748 §5, IANA "Method Types").
-    pub struct EapType(u8) {
+    pub(crate) struct EapType(u8) {
         /// RFC 3748 §5.1
         IDENTITY = 1 => "Identity",
         /// RFC 3748 §5.2
@@ -126,7 +126,7 @@ code_space! {
 
 code_space! {
     /// EAP-MSCHAPv2 OpCode (draft-kamath-pppext-eap-mschapv2-00 §2).
-    pub struct MsChapV2OpCode(u8) {
+    pub(crate) struct MsChapV2OpCode(u8) {
         /// §2.1
         CHALLENGE = 1 => "Challenge",
         /// §2.2

@@ -7,31 +7,32 @@ use super::*;
 /// The MS-CHAPv2 Challenge value (RFC 2759 §4): the 16-byte authenticator
 /// challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MsChapV2Challenge(pub [u8; 16]);
+pub(crate) struct MsChapV2Challenge(pub [u8; 16]);
 
 impl MsChapV2Challenge {
     /// Length of the value.
-    pub const LEN: usize = 16;
+    pub(crate) const LEN: usize = 16;
 
     /// Parses a Challenge Value (exactly 16 bytes).
-    pub fn parse(value: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, ParseError> {
         exact_array(value, "MS-CHAPv2 Challenge value").map(Self)
     }
 
     /// Appends the 16 bytes.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0);
     }
 
     /// Always 16.
-    pub const fn buffer_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) const fn buffer_len(&self) -> usize {
         Self::LEN
     }
 }
 
 /// The MS-CHAPv2 Response value (RFC 2759 §4), 49 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MsChapV2Response {
+pub(crate) struct MsChapV2Response {
     /// Peer-Challenge: 16 random bytes from the peer.
     pub peer_challenge: [u8; 16],
     /// Reserved, sent as zero; kept as received.
@@ -44,10 +45,10 @@ pub struct MsChapV2Response {
 
 impl MsChapV2Response {
     /// Length of the value.
-    pub const LEN: usize = 49;
+    pub(crate) const LEN: usize = 49;
 
     /// A response with zero Reserved and Flags, as RFC 2759 §4 requires.
-    pub const fn new(peer_challenge: [u8; 16], nt_response: [u8; 24]) -> Self {
+    pub(crate) const fn new(peer_challenge: [u8; 16], nt_response: [u8; 24]) -> Self {
         Self {
             peer_challenge,
             reserved: [0; 8],
@@ -59,7 +60,7 @@ impl MsChapV2Response {
     /// Parses a Response Value (exactly 49 bytes). Non-zero Reserved or
     /// Flags are kept rather than rejected: the RFC only says they are sent
     /// as zero.
-    pub fn parse(value: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(value: &[u8]) -> Result<Self, ParseError> {
         let bytes: [u8; Self::LEN] = exact_array(value, "MS-CHAPv2 Response value")?;
         let (peer_challenge, rest) = bytes.split_first_chunk::<16>().ok_or(TRUNCATED_RESPONSE)?;
         let (reserved, rest) = rest.split_first_chunk::<8>().ok_or(TRUNCATED_RESPONSE)?;
@@ -76,7 +77,7 @@ impl MsChapV2Response {
     }
 
     /// Appends the 49 bytes.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.peer_challenge);
         out.extend_from_slice(&self.reserved);
         out.extend_from_slice(&self.nt_response);
@@ -84,7 +85,7 @@ impl MsChapV2Response {
     }
 
     /// Always 49.
-    pub const fn buffer_len(&self) -> usize {
+    pub(crate) const fn buffer_len(&self) -> usize {
         Self::LEN
     }
 }
@@ -96,7 +97,7 @@ const TRUNCATED_RESPONSE: ParseError =
 /// The MS-CHAPv2 success message (RFC 2759 §5): `S=<auth_string> M=<message>`,
 /// the auth string being the 20-byte authenticator response as 40 hex digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MsChapV2Success {
+pub(crate) struct MsChapV2Success {
     /// The authenticator response (RFC 2759 §8.7).
     pub authenticator_response: [u8; 20],
     /// The text after ` M=`; `None` when the message ends after the hex
@@ -109,7 +110,7 @@ impl MsChapV2Success {
 
     /// Parses `S=` + 40 hex digits (either case), then either nothing or
     /// ` M=` and any text. Anything else after the digits is malformed.
-    pub fn parse(text: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(text: &[u8]) -> Result<Self, ParseError> {
         let rest = text
             .strip_prefix(b"S=")
             .ok_or(ParseError::malformed(Self::WHAT, "does not start with S="))?;
@@ -134,7 +135,7 @@ impl MsChapV2Success {
 
     /// Appends `S=` + 40 upper-case hex digits, then ` M=` + the message if
     /// there is one.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"S=");
         push_hex_upper(out, &self.authenticator_response);
         if let Some(message) = &self.message {
@@ -144,7 +145,7 @@ impl MsChapV2Success {
     }
 
     /// Length of the text form.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         42 + self.message.as_ref().map_or(0, |m| 3 + m.len())
     }
 }

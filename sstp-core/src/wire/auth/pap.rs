@@ -6,7 +6,7 @@ use super::*;
 /// A PAP packet (RFC 1334 §2.2).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PapPacket {
+pub(crate) enum PapPacket {
     /// Authenticate-Request (RFC 1334 §2.2.1): Peer-ID-Length, Peer-ID,
     /// Passwd-Length, Password. The password is zeroized on drop and not
     /// printed.
@@ -35,7 +35,7 @@ impl PapPacket {
     ///
     /// Tolerance: an Ack or Nak whose Length is exactly 4 (no Msg-Length
     /// octet) is read as an empty message.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (code, identifier, body) = split_header(Self::WHAT, bytes)?;
         let code = PapCode(code);
         match code {
@@ -78,7 +78,7 @@ impl PapPacket {
     }
 
     /// The Code of this packet.
-    pub const fn code(&self) -> PapCode {
+    pub(crate) const fn code(&self) -> PapCode {
         match self {
             Self::AuthenticateRequest { .. } => PapCode::AUTHENTICATE_REQUEST,
             Self::AuthenticateAck { .. } => PapCode::AUTHENTICATE_ACK,
@@ -88,7 +88,7 @@ impl PapPacket {
     }
 
     /// The Identifier of this packet.
-    pub const fn identifier(&self) -> u8 {
+    pub(crate) const fn identifier(&self) -> u8 {
         match self {
             Self::AuthenticateRequest { identifier, .. }
             | Self::AuthenticateAck { identifier, .. }
@@ -98,7 +98,7 @@ impl PapPacket {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_header(out, self.code().0, self.identifier(), self.body_len());
         match self {
             Self::AuthenticateRequest {
@@ -115,7 +115,7 @@ impl PapPacket {
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         HEADER_LEN + self.body_len()
     }
 

@@ -241,7 +241,7 @@ fn pap_unknown_code_keeps_bytes() {
             data: b("de ad be")
         }
     );
-    assert!(!p.code().is_known());
+    assert!(p.code().name().is_none());
     assert_eq!(emit_pap(&p), bytes);
 }
 

@@ -8,18 +8,19 @@ use super::*;
 /// Encapsulated Protocol ID attribute (MS-SSTP 2.2.5): the protocol the client
 /// will carry. Always 6 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EncapsulatedProtocolId {
+pub(crate) struct EncapsulatedProtocolId {
     /// Protocol ID; SSTP version 1 defines only [`ProtocolId::PPP`].
     pub protocol_id: ProtocolId,
 }
 
 impl EncapsulatedProtocolId {
     /// Length of the attribute, header included (2.2.5: "MUST be set to 0x006").
-    pub const LEN: usize = 6;
+    pub(crate) const LEN: usize = 6;
     const WHAT: &'static str = "Encapsulated Protocol ID attribute";
 
     /// Parses exactly one 6-byte attribute.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let value = typed_value(
             bytes,
             AttributeId::ENCAPSULATED_PROTOCOL_ID,
@@ -38,13 +39,13 @@ impl EncapsulatedProtocolId {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_attribute_header(out, AttributeId::ENCAPSULATED_PROTOCOL_ID, Self::LEN);
         out.extend_from_slice(&self.protocol_id.0.to_be_bytes());
     }
 
     /// Always [`Self::LEN`].
-    pub const fn buffer_len(&self) -> usize {
+    pub(crate) const fn buffer_len(&self) -> usize {
         Self::LEN
     }
 }
@@ -52,7 +53,7 @@ impl EncapsulatedProtocolId {
 /// Crypto Binding Request attribute (MS-SSTP 2.2.6): the server's nonce and the
 /// hashes it accepts, sent in the Call Connect Acknowledge. Always 40 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CryptoBindingRequest {
+pub(crate) struct CryptoBindingRequest {
     /// Hash Protocol Bitmask. The server must set at least one bit (2.2.6);
     /// the client checks that when it chooses ([`HashBitmask::choose`]).
     pub hash_bitmask: HashBitmask,
@@ -62,11 +63,12 @@ pub struct CryptoBindingRequest {
 
 impl CryptoBindingRequest {
     /// Length of the attribute, header included (2.2.6: "MUST be 40").
-    pub const LEN: usize = 40;
+    pub(crate) const LEN: usize = 40;
     const WHAT: &'static str = "Crypto Binding Request attribute";
 
     /// Parses exactly one 40-byte attribute.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let value = typed_value(
             bytes,
             AttributeId::CRYPTO_BINDING_REQ,
@@ -88,14 +90,14 @@ impl CryptoBindingRequest {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_attribute_header(out, AttributeId::CRYPTO_BINDING_REQ, Self::LEN);
         out.extend_from_slice(&[0, 0, 0, self.hash_bitmask.0]);
         out.extend_from_slice(&self.nonce);
     }
 
     /// Always [`Self::LEN`].
-    pub const fn buffer_len(&self) -> usize {
+    pub(crate) const fn buffer_len(&self) -> usize {
         Self::LEN
     }
 }
@@ -107,9 +109,9 @@ impl CryptoBindingRequest {
 /// them zero-padded to 32, exactly as on the wire (the padding is part of the
 /// bytes the Compound MAC covers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CryptoBinding {
+pub(crate) struct CryptoBinding {
     /// The hash the client chose from the server's bitmask.
-    pub hash_protocol: HashProtocol,
+    pub hash_protocol: HashBitmask,
     /// The nonce of the server's Crypto Binding Request.
     pub nonce: [u8; 32],
     /// Hash of the server's certificate (DER), zero-padded to 32 bytes.
@@ -120,11 +122,12 @@ pub struct CryptoBinding {
 
 impl CryptoBinding {
     /// Length of the attribute, header included (2.2.7: "MUST be 104").
-    pub const LEN: usize = 104;
+    pub(crate) const LEN: usize = 104;
     const WHAT: &'static str = "Crypto Binding attribute";
 
     /// Parses exactly one 104-byte attribute.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let value = typed_value(bytes, AttributeId::CRYPTO_BINDING, Self::LEN, Self::WHAT)?;
         Self::parse_value(value)
     }
@@ -136,7 +139,7 @@ impl CryptoBinding {
                 .parse(value)
                 .map_err(nom_truncated(Self::WHAT, Self::LEN, value.len()))?;
         Ok(Self {
-            hash_protocol: HashProtocol(hash_protocol),
+            hash_protocol: HashBitmask(hash_protocol),
             nonce,
             cert_hash,
             compound_mac,
@@ -144,7 +147,7 @@ impl CryptoBinding {
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         emit_attribute_header(out, AttributeId::CRYPTO_BINDING, Self::LEN);
         out.extend_from_slice(&[0, 0, 0, self.hash_protocol.0]);
         out.extend_from_slice(&self.nonce);
@@ -153,14 +156,14 @@ impl CryptoBinding {
     }
 
     /// Always [`Self::LEN`].
-    pub const fn buffer_len(&self) -> usize {
+    pub(crate) const fn buffer_len(&self) -> usize {
         Self::LEN
     }
 
     /// The Call Connected message carrying this binding, byte for byte as
     /// [`Message::CallConnected`] emits it (2.2.11): 112 bytes, SSTP header
     /// included.
-    pub fn call_connected_bytes(&self) -> [u8; CALL_CONNECTED_LEN] {
+    pub(crate) fn call_connected_bytes(&self) -> [u8; CALL_CONNECTED_LEN] {
         let mut out = Vec::with_capacity(CALL_CONNECTED_LEN);
         encode_control(
             MessageType::CALL_CONNECTED,
@@ -181,7 +184,8 @@ impl CryptoBinding {
     /// A client computes its MAC over this. A server checking a received
     /// message should prefer [`received_mac_input`], which keeps the bytes as
     /// sent (reserved fields included) instead of re-encoding them.
-    pub fn call_connected_mac_input(&self) -> [u8; CALL_CONNECTED_LEN] {
+    #[cfg(test)]
+    pub(crate) fn call_connected_mac_input(&self) -> [u8; CALL_CONNECTED_LEN] {
         let mut bytes = self.call_connected_bytes();
         zero_mac_field(&mut bytes);
         bytes
@@ -194,7 +198,8 @@ impl CryptoBinding {
 /// Checks only what locating the field needs: 112 bytes, version 0x10, a
 /// control packet of type Call Connected whose one attribute is a 104-byte
 /// Crypto Binding. The typed checks are [`Message::parse`]'s.
-pub fn received_mac_input(packet: &[u8]) -> Result<[u8; CALL_CONNECTED_LEN], ParseError> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn received_mac_input(packet: &[u8]) -> Result<[u8; CALL_CONNECTED_LEN], ParseError> {
     const WHAT: &str = "SSTP_MSG_CALL_CONNECTED";
     let Some(bytes) = packet.first_chunk::<CALL_CONNECTED_LEN>() else {
         return Err(ParseError::truncated(
@@ -225,8 +230,9 @@ pub fn received_mac_input(packet: &[u8]) -> Result<[u8; CALL_CONNECTED_LEN], Par
     Ok(bytes)
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 fn zero_mac_field(bytes: &mut [u8; CALL_CONNECTED_LEN]) {
-    if let Some(mac) = bytes.get_mut(COMPOUND_MAC_OFFSET..) {
+    if let Some(mac) = bytes.get_mut(MAC_RANGE) {
         mac.fill(0);
     }
 }
@@ -250,9 +256,9 @@ pub struct StatusInfo {
 
 impl StatusInfo {
     /// Smallest length of the attribute (no AttribValue).
-    pub const MIN_LEN: usize = 12;
+    pub(crate) const MIN_LEN: usize = 12;
     /// Largest length of the attribute (64 bytes of AttribValue).
-    pub const MAX_LEN: usize = Self::MIN_LEN + MAX_STATUS_VALUE_LEN;
+    pub(crate) const MAX_LEN: usize = Self::MIN_LEN + MAX_STATUS_VALUE_LEN;
     const WHAT: &'static str = "Status Info attribute";
 
     /// A Status Info without AttribValue (the case for everything but some
@@ -349,7 +355,7 @@ impl fmt::Debug for StatusInfo {
 /// One SSTP attribute (MS-SSTP 2.2.4).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Attribute {
+pub(crate) enum Attribute {
     /// 2.2.5.
     EncapsulatedProtocolId(EncapsulatedProtocolId),
     /// 2.2.8.
@@ -382,7 +388,7 @@ impl Attribute {
     /// Parses exactly one attribute: 4-byte header, then a value of Length − 4
     /// bytes. Only the header can fail; a known ID with a wrong length becomes
     /// [`Attribute::InvalidLength`].
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (id, value) = split_attribute(bytes)?;
         let len = bytes.len();
         let typed = match id {
@@ -421,7 +427,7 @@ impl Attribute {
     }
 
     /// The Attribute ID.
-    pub const fn id(&self) -> AttributeId {
+    pub(crate) const fn id(&self) -> AttributeId {
         match self {
             Self::EncapsulatedProtocolId(_) => AttributeId::ENCAPSULATED_PROTOCOL_ID,
             Self::StatusInfo(_) => AttributeId::STATUS_INFO,
@@ -434,7 +440,7 @@ impl Attribute {
     /// Appends the wire form. An attribute longer than [`MAX_ATTRIBUTE_LEN`]
     /// (only possible for a locally built `Unknown` or `InvalidLength` value)
     /// cannot be encoded and is written as nothing.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         match self {
             Self::EncapsulatedProtocolId(a) => a.emit(out),
             Self::StatusInfo(a) => a.emit(out),
@@ -451,7 +457,7 @@ impl Attribute {
     }
 
     /// Length of the wire form: 0 for an attribute too long to encode.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         match self {
             Self::EncapsulatedProtocolId(a) => a.buffer_len(),
             Self::StatusInfo(a) => a.buffer_len(),
@@ -505,6 +511,7 @@ fn split_attribute(bytes: &[u8]) -> Result<(AttributeId, &[u8]), ParseError> {
 }
 
 /// The value of a fixed-length typed attribute: right ID, right length.
+#[cfg(test)]
 fn typed_value<'a>(
     bytes: &'a [u8],
     id: AttributeId,

@@ -16,14 +16,14 @@ use super::*;
 /// [`ParseError::InvalidValue`] carries the raw byte, and which a session
 /// treats as a framing failure (3.1.5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Header {
+pub(crate) struct Header {
     control: bool,
     length: u16,
 }
 
 impl Header {
     /// A header for a packet of `packet_len` bytes (header included).
-    pub fn new(control: bool, packet_len: usize) -> Result<Self, EncodeError> {
+    pub(crate) fn new(control: bool, packet_len: usize) -> Result<Self, EncodeError> {
         if packet_len > MAX_PACKET_LEN {
             return Err(EncodeError::TooLong { len: packet_len });
         }
@@ -41,7 +41,7 @@ impl Header {
 
     /// Decodes a header: version must be 0x10 and Length at least 4; the
     /// reserved bits are ignored (2.2.1).
-    pub fn decode(bytes: [u8; HEADER_LEN]) -> Result<Self, ParseError> {
+    pub(crate) fn decode(bytes: [u8; HEADER_LEN]) -> Result<Self, ParseError> {
         let [version, flags, len_hi, len_lo] = bytes;
         if version != VERSION {
             return Err(ParseError::InvalidValue {
@@ -64,7 +64,7 @@ impl Header {
 
     /// Decodes the header at the start of `bytes`, which may hold more (the
     /// rest of the packet, or of the stream).
-    pub fn peek(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn peek(bytes: &[u8]) -> Result<Self, ParseError> {
         match bytes.first_chunk::<HEADER_LEN>() {
             Some(header) => Self::decode(*header),
             None => Err(ParseError::truncated(
@@ -76,7 +76,8 @@ impl Header {
     }
 
     /// Parses exactly 4 bytes.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let header = Self::peek(bytes)?;
         if bytes.len() > HEADER_LEN {
             return Err(ParseError::TrailingBytes {
@@ -105,51 +106,51 @@ impl Header {
     }
 
     /// The C bit: a control packet (2.2.2) rather than a data packet (2.2.3).
-    pub const fn is_control(self) -> bool {
+    pub(crate) const fn is_control(self) -> bool {
         self.control
     }
 
     /// Length of the whole packet, header included (4..=4095).
-    pub const fn packet_len(self) -> usize {
+    pub(crate) const fn packet_len(self) -> usize {
         self.length as usize
     }
 
     /// Length of the data that follows the header.
-    pub const fn payload_len(self) -> usize {
+    #[cfg(test)]
+    pub(crate) const fn payload_len(self) -> usize {
         self.length as usize - HEADER_LEN
     }
 
     /// The wire form, reserved bits zero.
-    pub const fn to_bytes(self) -> [u8; HEADER_LEN] {
+    pub(crate) const fn to_bytes(self) -> [u8; HEADER_LEN] {
         let [hi, lo] = (self.length & LENGTH_MASK).to_be_bytes();
         [VERSION, if self.control { CONTROL_BIT } else { 0 }, hi, lo]
     }
 
     /// Appends the wire form.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_bytes());
-    }
-
-    /// Always [`HEADER_LEN`].
-    pub const fn buffer_len(&self) -> usize {
-        HEADER_LEN
     }
 }
 
 /// One whole SSTP packet: a borrowed PPP frame, or a control message.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Packet<'a> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) enum Packet<'a> {
     /// A data packet's payload: one PPP frame, no HDLC framing (2.2.3).
     Data(&'a [u8]),
     /// A control packet (2.2.2).
     Control(ControlMessage),
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 impl<'a> Packet<'a> {
     /// Parses exactly one whole packet (as the deframer yields it). A data
     /// packet costs one header check and borrows its payload.
-    pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         let header = Header::of_packet(bytes)?;
         if header.is_control() {
             ControlMessage::parse(bytes).map(Self::Control)
@@ -161,7 +162,8 @@ impl<'a> Packet<'a> {
     /// Appends the wire form. Fails only for a data payload longer than
     /// [`MAX_DATA_PAYLOAD`], which a PPP frame cannot be truncated to fit;
     /// control messages never fail (see [`ControlMessage::emit`]).
-    pub fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Self::Data(payload) => emit_data_packet(payload, out),
             Self::Control(message) => {
@@ -172,7 +174,8 @@ impl<'a> Packet<'a> {
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn buffer_len(&self) -> usize {
         match self {
             Self::Data(payload) => HEADER_LEN + payload.len(),
             Self::Control(message) => message.buffer_len(),
@@ -182,7 +185,7 @@ impl<'a> Packet<'a> {
 
 /// Writes a data-packet header for a `payload_len`-byte PPP frame into the
 /// first 4 bytes of `buf` (2.2.3).
-pub fn write_data_header(buf: &mut [u8], payload_len: usize) -> Result<(), EncodeError> {
+pub(crate) fn write_data_header(buf: &mut [u8], payload_len: usize) -> Result<(), EncodeError> {
     let header = data_header(payload_len)?;
     match buf.first_chunk_mut::<HEADER_LEN>() {
         Some(slot) => {
@@ -203,7 +206,8 @@ pub fn write_data_header(buf: &mut [u8], payload_len: usize) -> Result<(), Encod
 ///
 /// This is the send half of the data path: no allocation, no copy of the
 /// frame.
-pub fn encode_data_packet(
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn encode_data_packet(
     buf: &mut [u8],
     payload_start: usize,
     payload_len: usize,
@@ -230,7 +234,8 @@ pub fn encode_data_packet(
 }
 
 /// Appends a data packet carrying `payload` (one PPP frame) to `out`.
-pub fn emit_data_packet(payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn emit_data_packet(payload: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let header = data_header(payload.len())?;
     out.reserve(HEADER_LEN + payload.len());
     header.emit(out);

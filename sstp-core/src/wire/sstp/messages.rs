@@ -12,7 +12,7 @@ use super::*;
 /// attributes are present and fill the packet exactly, and each attribute's
 /// header. [`Message`] applies the per-message rules.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ControlMessage {
+pub(crate) struct ControlMessage {
     /// Message Type.
     pub message_type: MessageType,
     /// The attributes, in wire order.
@@ -23,7 +23,7 @@ impl ControlMessage {
     const WHAT: &'static str = "SSTP control message";
 
     /// Parses exactly one whole control packet, SSTP header included.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (message_type, count, mut rest) = split_control(bytes)?;
         // Each attribute is at least 4 bytes; the Vec grows with what is
         // actually present, never with what the count field claims.
@@ -47,18 +47,21 @@ impl ControlMessage {
     /// Appends the wire form, SSTP header included. Attributes that would not
     /// fit in [`MAX_PACKET_LEN`] are left out (only possible for a locally
     /// built message; see [`ControlMessage::fits`]).
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         encode_control(self.message_type, &self.attributes, Some(out));
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn buffer_len(&self) -> usize {
         encode_control(self.message_type, &self.attributes, None)
     }
 
     /// Whether every attribute fits in one packet, so that `emit` writes all
     /// of them.
-    pub fn fits(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn fits(&self) -> bool {
         let total = self
             .attributes
             .iter()
@@ -103,7 +106,7 @@ fn split_control(bytes: &[u8]) -> Result<(MessageType, u16, &[u8]), ParseError> 
 /// back; the mapping is documented on [`Message::from_control`].
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Message {
+pub(crate) enum Message {
     /// 2.2.9: exactly one Encapsulated Protocol ID (14 bytes in all). Any
     /// Protocol ID is accepted here; a server answers anything but
     /// [`ProtocolId::PPP`] with a NAK whose Status Info is
@@ -141,7 +144,7 @@ impl Message {
     /// Parses exactly one whole control packet, SSTP header included, and
     /// applies the rules of its message type. Any structural error is a
     /// [`MessageError`] with `INVALID_FRAME_RECEIVED`.
-    pub fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, MessageError> {
         let message_type = split_control(bytes).ok().map(|(t, _, _)| t);
         let control = ControlMessage::parse(bytes).map_err(|error| MessageError {
             message_type,
@@ -171,7 +174,7 @@ impl Message {
     /// Status Info attributes with NO_ERROR in a Call Connect Request or Call
     /// Connected are accepted and dropped: 3.3.5.2.2 and 3.3.5.2.3 object
     /// only to other statuses.
-    pub fn from_control(control: ControlMessage) -> Result<Self, MessageError> {
+    pub(crate) fn from_control(control: ControlMessage) -> Result<Self, MessageError> {
         let ControlMessage {
             message_type,
             attributes,
@@ -260,7 +263,7 @@ impl Message {
     }
 
     /// The message type.
-    pub fn message_type(&self) -> MessageType {
+    pub(crate) fn message_type(&self) -> MessageType {
         match self {
             Self::CallConnectRequest { .. } => MessageType::CALL_CONNECT_REQUEST,
             Self::CallConnectAck { .. } => MessageType::CALL_CONNECT_ACK,
@@ -277,12 +280,13 @@ impl Message {
 
     /// Appends the wire form, SSTP header included. A NAK with more Status
     /// Info than fit in one packet carries the ones that fit.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         self.encode(Some(out));
     }
 
     /// Length of the wire form.
-    pub fn buffer_len(&self) -> usize {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn buffer_len(&self) -> usize {
         self.encode(None)
     }
 
@@ -504,7 +508,7 @@ fn only_allowed<T>(
 ///   lengths that overrun the packet, a wrong count, a data packet where a
 ///   control packet was expected) gives `INVALID_FRAME_RECEIVED`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MessageError {
+pub(crate) struct MessageError {
     message_type: Option<MessageType>,
     nak: bool,
     // Never empty.
@@ -529,22 +533,25 @@ impl MessageError {
     }
 
     /// The message type, if the packet got far enough to have one.
-    pub fn message_type(&self) -> Option<MessageType> {
+    #[cfg(test)]
+    pub(crate) fn message_type(&self) -> Option<MessageType> {
         self.message_type
     }
 
     /// The Status of the (first) problem.
-    pub fn status(&self) -> Status {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn status(&self) -> Status {
         self.status_info().status
     }
 
     /// The AttribID of the (first) problem: the attribute concerned.
-    pub fn attrib_id(&self) -> AttributeId {
+    #[cfg(test)]
+    pub(crate) fn attrib_id(&self) -> AttributeId {
         self.status_info().attrib_id
     }
 
     /// The Status Info for a Call Abort: the first problem.
-    pub fn status_info(&self) -> StatusInfo {
+    pub(crate) fn status_info(&self) -> StatusInfo {
         self.status_infos
             .first()
             .copied()
@@ -557,18 +564,19 @@ impl MessageError {
     /// Every problem found, as many as fit in one Call Connect NAK: what the
     /// NAK of 3.3.5.2.2 carries. One entry unless
     /// [`MessageError::calls_for_nak`].
-    pub fn status_infos(&self) -> &[StatusInfo] {
+    pub(crate) fn status_infos(&self) -> &[StatusInfo] {
         &self.status_infos
     }
 
     /// Whether this is a Call Connect Request the server should answer with a
     /// Call Connect NAK (3.3.5.2.2) rather than an Abort.
-    pub fn calls_for_nak(&self) -> bool {
+    pub(crate) fn calls_for_nak(&self) -> bool {
         self.nak
     }
 
     /// The underlying description of what was wrong.
-    pub fn parse_error(&self) -> &ParseError {
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn parse_error(&self) -> &ParseError {
         &self.error
     }
 }

@@ -3,35 +3,40 @@
 //! (2.2.2, 2.2.4–2.2.8), and the attribute rules of the nine control messages
 //! (2.2.9–2.2.15).
 //!
-//! # Three layers
+//! Public here: the code spaces and the Status Info a driver sees in
+//! [`CloseReason::PeerAborted`](crate::CloseReason::PeerAborted)
+//! ([`AttributeId`], [`Status`], [`StatusInfo`]), and the crypto-binding
+//! hash choice of the configs ([`HashProtocol`], [`HashBitmask`]).
 //!
-//! - [`Header`], [`Packet`] and the data-path helpers ([`write_data_header`],
-//!   [`encode_data_packet`], [`emit_data_packet`]). Receiving a data packet is
+//! Inside the crate, three layers:
+//!
+//! - `Header`, `Packet` and the data-path helpers (`write_data_header`,
+//!   `encode_data_packet`, `emit_data_packet`). Receiving a data packet is
 //!   one header check and a borrowed PPP frame. Sending writes the header into
 //!   headroom the caller left in front of the frame. Neither allocates.
-//! - [`ControlMessage`] / [`Attribute`]: the structure of 2.2.2 and 2.2.4 with
+//! - `ControlMessage` / `Attribute`: the structure of 2.2.2 and 2.2.4 with
 //!   typed attributes. It round-trips every structurally valid control packet:
-//!   unknown message types, unknown attributes ([`Attribute::Unknown`]), and
-//!   known attributes whose length is wrong ([`Attribute::InvalidLength`]),
+//!   unknown message types, unknown attributes (`Attribute::Unknown`), and
+//!   known attributes whose length is wrong (`Attribute::InvalidLength`),
 //!   which a server must name in its NAK.
-//! - [`Message`]: the typed messages, enforcing 2.2.9–2.2.15. A violation is a
-//!   [`MessageError`] that carries the MS-SSTP [`Status`] and attribute ID for
+//! - `Message`: the typed messages, enforcing 2.2.9–2.2.15. A violation is a
+//!   `MessageError` that carries the MS-SSTP [`Status`] and attribute ID for
 //!   the Status Info of a Call Connect NAK or a Call Abort.
 //!
 //! The data path lives in `header.rs`, the attributes in `attributes.rs`, the
 //! control messages (both layers) in `messages.rs`; this file holds the
 //! constants, the code spaces (message types, attribute IDs, status codes)
-//! and [`EncodeError`], and re-exports the rest, so the paths stay
-//! `wire::sstp::*`.
+//! and `EncodeError`, and re-exports the rest.
 //!
 //! Reserved fields are ignored on receipt and sent as zero (2.2.1 and every
 //! attribute section), so parse/emit round trips compare values, not bytes.
 //!
 //! Framing failures (a version byte other than 0x10, a length below 4) are
-//! found by [`crate::deframer`] before any of this runs; MS-SSTP 3.1.5.1 has
+//! found by the session's deframer before any of this runs; MS-SSTP 3.1.5.1 has
 //! the connection aborted without sending anything in that case.
 
 use core::fmt;
+use core::ops::Range;
 
 use nom::Parser;
 use nom::bytes::complete::take;
@@ -43,33 +48,45 @@ mod attributes;
 mod header;
 mod messages;
 
-pub use attributes::*;
-pub use header::*;
-pub use messages::*;
+pub use attributes::StatusInfo;
+pub(crate) use attributes::*;
+pub(crate) use header::*;
+pub(crate) use messages::*;
 
 /// The only version byte SSTP defines: major 1, minor 0 (MS-SSTP 2.2.1).
-pub const VERSION: u8 = 0x10;
+pub(crate) const VERSION: u8 = 0x10;
 /// Length of the SSTP packet header (MS-SSTP 2.2.1).
-pub const HEADER_LEN: usize = 4;
+pub(crate) const HEADER_LEN: usize = 4;
 /// Largest SSTP packet: the Length field has 12 bits (MS-SSTP 2.2.1).
-pub const MAX_PACKET_LEN: usize = 4095;
+pub(crate) const MAX_PACKET_LEN: usize = 4095;
 /// Largest data-packet payload (one PPP frame, protocol field included):
 /// 4095 − 4, the SSTP MRU of MS-SSTP 3.1.5.2.
-pub const MAX_DATA_PAYLOAD: usize = MAX_PACKET_LEN - HEADER_LEN;
+pub(crate) const MAX_DATA_PAYLOAD: usize = MAX_PACKET_LEN - HEADER_LEN;
 /// SSTP header plus Message Type and Num Attributes (MS-SSTP 2.2.2).
-pub const CONTROL_HEADER_LEN: usize = 8;
+pub(crate) const CONTROL_HEADER_LEN: usize = 8;
 /// Reserved, Attribute ID and LengthPacket of an attribute (MS-SSTP 2.2.4).
-pub const ATTRIBUTE_HEADER_LEN: usize = 4;
+pub(crate) const ATTRIBUTE_HEADER_LEN: usize = 4;
 /// Largest attribute that fits in a control packet.
-pub const MAX_ATTRIBUTE_LEN: usize = MAX_PACKET_LEN - CONTROL_HEADER_LEN;
+pub(crate) const MAX_ATTRIBUTE_LEN: usize = MAX_PACKET_LEN - CONTROL_HEADER_LEN;
 /// Length of a Call Connected message (MS-SSTP 2.2.11).
-pub const CALL_CONNECTED_LEN: usize = CONTROL_HEADER_LEN + CryptoBinding::LEN;
-/// Offset of the Compound MAC field in a Call Connected message: header (4),
-/// type and count (4), attribute header (4), reserved and hash protocol (4),
-/// nonce (32), cert hash (32).
-pub const COMPOUND_MAC_OFFSET: usize = 80;
+pub(crate) const CALL_CONNECTED_LEN: usize = CONTROL_HEADER_LEN + CryptoBinding::LEN;
+
+// The fields of a Call Connected message (MS-SSTP 2.2.11, checked against
+// both examples of 4.7): SSTP header (0..4, 2.2.1), Message Type and Num
+// Attributes (4..8, 2.2.2), attribute header (8..12, 2.2.4), Reserved
+// (12..15) and the Crypto Binding attribute's fields (2.2.7). The crypto
+// binding works on these raw bytes (3.2.5.2).
+
+/// Offset of the Hash Protocol Bitmask byte in a Call Connected message.
+pub(crate) const HASH_PROTOCOL_OFFSET: usize = 15;
+/// Where the nonce sits in a Call Connected message.
+pub(crate) const NONCE_RANGE: Range<usize> = 16..48;
+/// Where the certificate hash (and its padding) sits.
+pub(crate) const CERT_HASH_RANGE: Range<usize> = 48..80;
+/// Where the Compound MAC (and its padding) sits.
+pub(crate) const MAC_RANGE: Range<usize> = 80..CALL_CONNECTED_LEN;
 /// Largest AttribValue of a Status Info attribute (MS-SSTP 2.2.8).
-pub const MAX_STATUS_VALUE_LEN: usize = 64;
+pub(crate) const MAX_STATUS_VALUE_LEN: usize = 64;
 
 /// The 12-bit Length of the LengthPacket fields; the top 4 bits are reserved.
 const LENGTH_MASK: u16 = 0x0FFF;
@@ -78,7 +95,7 @@ const CONTROL_BIT: u8 = 0x01;
 
 code_space! {
     /// SSTP control message type (MS-SSTP 2.2.2).
-    pub struct MessageType(u16) {
+    pub(crate) struct MessageType(u16) {
         /// 2.2.9, client to server.
         CALL_CONNECT_REQUEST = 0x0001 => "SSTP_MSG_CALL_CONNECT_REQUEST",
         /// 2.2.10, server to client.
@@ -187,26 +204,58 @@ impl AttributeId {
 
 code_space! {
     /// Protocol ID of the Encapsulated Protocol ID attribute (MS-SSTP 2.2.5).
-    pub struct ProtocolId(u16) {
+    pub(crate) struct ProtocolId(u16) {
         /// PPP, the only protocol SSTP version 1 carries.
         PPP = 0x0001 => "SSTP_ENCAPSULATED_PROTOCOL_PPP",
     }
 }
 
-code_space! {
-    /// Hash Protocol of the Crypto Binding attribute: the one hash the client
-    /// chose for the certificate hash and the Compound MAC (MS-SSTP 2.2.7).
-    pub struct HashProtocol(u8) {
-        /// HMAC-SHA1; hash and MAC are 20 bytes, zero-padded to 32.
-        SHA1 = 0x01 => "CERT_HASH_PROTOCOL_SHA1",
-        /// HMAC-SHA256.
-        SHA256 = 0x02 => "CERT_HASH_PROTOCOL_SHA256",
+/// The hash of a crypto binding: the one protocol a client chose for the
+/// certificate hash and the Compound MAC (MS-SSTP 2.2.7, 3.2.5.2), a member
+/// of a [`HashBitmask`].
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashProtocol {
+    /// CERT_HASH_PROTOCOL_SHA1 (0x01): HMAC-SHA1-160, 20-byte values
+    /// zero-padded to 32.
+    Sha1,
+    /// CERT_HASH_PROTOCOL_SHA256 (0x02): HMAC-SHA256-256, 32-byte values.
+    Sha256,
+}
+
+impl HashProtocol {
+    /// Its bit in a Hash Protocol Bitmask (2.2.6, 2.2.7).
+    pub const fn bit(self) -> u8 {
+        match self {
+            Self::Sha1 => 0x01,
+            Self::Sha256 => 0x02,
+        }
+    }
+
+    /// The protocol a Crypto Binding attribute names: exactly one known bit
+    /// (2.2.7), else `None`.
+    pub const fn from_bitmask(bitmask: HashBitmask) -> Option<Self> {
+        match bitmask.0 {
+            0x01 => Some(Self::Sha1),
+            0x02 => Some(Self::Sha256),
+            _ => None,
+        }
+    }
+
+    /// Length of the hash, the CMK and the meaningful part of the MAC and
+    /// certificate-hash fields: 20 for SHA1, 32 for SHA256.
+    pub(crate) const fn output_len(self) -> usize {
+        match self {
+            Self::Sha1 => 20,
+            Self::Sha256 => 32,
+        }
     }
 }
 
-/// Hash Protocol Bitmask of the Crypto Binding Request attribute: the hashes
-/// the server accepts (MS-SSTP 2.2.6). Bit 0 is SHA1, bit 1 SHA256; the other
-/// bits are kept as received.
+/// Hash Protocol Bitmask (MS-SSTP 2.2.6, 2.2.7): in a Crypto Binding
+/// Request the hashes the server accepts, in a Crypto Binding the one the
+/// client chose. Bit 0 is SHA1, bit 1 SHA256; the other bits are kept as
+/// received.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct HashBitmask(pub u8);
 
@@ -218,12 +267,14 @@ impl HashBitmask {
     /// Both, as sstpd and RRAS offer.
     pub const SHA1_AND_SHA256: Self = Self(0x03);
 
-    /// Whether `protocol` is offered. Unknown protocols are never offered.
+    /// The bitmask holding `protocol` alone.
+    pub const fn only(protocol: HashProtocol) -> Self {
+        Self(protocol.bit())
+    }
+
+    /// Whether `protocol` is in the set.
     pub const fn contains(self, protocol: HashProtocol) -> bool {
-        match protocol {
-            HashProtocol::SHA1 | HashProtocol::SHA256 => self.0 & protocol.0 != 0,
-            _ => false,
-        }
+        self.0 & protocol.bit() != 0
     }
 
     /// The protocol a client supporting `supported` must choose: SHA256 when
@@ -231,10 +282,10 @@ impl HashBitmask {
     /// (and the client aborts).
     pub const fn choose(self, supported: Self) -> Option<HashProtocol> {
         let common = Self(self.0 & supported.0);
-        if common.contains(HashProtocol::SHA256) {
-            Some(HashProtocol::SHA256)
-        } else if common.contains(HashProtocol::SHA1) {
-            Some(HashProtocol::SHA1)
+        if common.contains(HashProtocol::Sha256) {
+            Some(HashProtocol::Sha256)
+        } else if common.contains(HashProtocol::Sha1) {
+            Some(HashProtocol::Sha1)
         } else {
             None
         }
@@ -244,10 +295,10 @@ impl HashBitmask {
 impl fmt::Debug for HashBitmask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HashBitmask({:#04x}", self.0)?;
-        if self.contains(HashProtocol::SHA1) {
+        if self.contains(HashProtocol::Sha1) {
             f.write_str(" SHA1")?;
         }
-        if self.contains(HashProtocol::SHA256) {
+        if self.contains(HashProtocol::Sha256) {
             f.write_str(" SHA256")?;
         }
         f.write_str(")")
@@ -259,7 +310,7 @@ impl fmt::Debug for HashBitmask {
 /// room); parsed values always encode.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum EncodeError {
+pub(crate) enum EncodeError {
     /// The packet would exceed [`MAX_PACKET_LEN`].
     #[error("SSTP packet of {len} bytes exceeds the maximum of 4095")]
     TooLong { len: usize },
