@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rand::RngExt;
+use sstp_core::Session;
 use sstp_core::{ClientSession, CloseReason, Event, Ipv6Config, NetConfig};
 use sstp_tun::drive::{self, TunWrite, now, ready_now};
 use sstp_tun::{RecvBatch, SendBatch, TunDevice};
@@ -480,9 +481,7 @@ impl<D: TunDevice> Connection<'_, D> {
             local: v6.local,
             peer: v6.peer,
         });
-        let _ = self
-            .session
-            .send_ip(now(), &build_router_solicitation(v6.local));
+        let _ = self.session.send_ip(&build_router_solicitation(v6.local));
     }
 
     /// The SLAAC addresses of the advertisements received (RFC 4862
@@ -548,14 +547,13 @@ impl<D: TunDevice> Connection<'_, D> {
             },
             r = self.tun.recv_batch(&mut self.batch), if self.up && closing.is_none() => match r {
                 Ok(_) => {
-                    let at = now();
-                    send_batch_to_session(&mut self.session, at, &self.batch, &self.stats);
+                    send_batch_to_session(&mut self.session, &self.batch, &self.stats);
                     // More batches already waiting go into the same TLS write (the flush at the
                     // top of the loop): fewer, larger writes.
                     for _ in 0..TUN_READ_AHEAD {
                         match ready_now(self.tun.recv_batch(&mut self.batch)) {
                             Some(Ok(_)) => {
-                                send_batch_to_session(&mut self.session, at, &self.batch, &self.stats)
+                                send_batch_to_session(&mut self.session, &self.batch, &self.stats)
                             }
                             Some(Err(_)) | None => break,
                         }
@@ -607,14 +605,9 @@ impl<D: TunDevice> Connection<'_, D> {
 
 /// Writes what the session has for TLS; a failed write is a lost transport.
 /// Hands the packets of a TUN batch to the session, counting them.
-fn send_batch_to_session(
-    session: &mut ClientSession,
-    at: std::time::Instant,
-    batch: &RecvBatch,
-    stats: &StatsInner,
-) {
+fn send_batch_to_session(session: &mut ClientSession, batch: &RecvBatch, stats: &StatsInner) {
     for packet in batch.iter() {
-        match session.send_ip(at, packet) {
+        match session.send_ip(packet) {
             Ok(()) => {
                 stats.tx_packets.fetch_add(1, Ordering::Relaxed);
                 stats

@@ -7,13 +7,14 @@
 //!
 //! ## The paved path
 //!
-//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each; the
+//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each, and
+//! [`Session`] is what both answer (a driver can be generic over it); the
 //! [`session`] module documents the call order and follows one packet from
 //! `handle_input` to `poll_ip`. Everything they need is re-exported here.
 //!
 //! ```
 //! use std::time::Instant;
-//! use sstp_core::{CertHashes, ClientConfig, ClientSession, Credential};
+//! use sstp_core::{CertHashes, ClientConfig, ClientSession, Credential, Session};
 //! # struct Seeded(u64);
 //! # impl sstp_core::Random for Seeded {
 //! #     fn fill(&mut self, buf: &mut [u8]) { for b in buf { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); *b = (self.0 >> 33) as u8; } }
@@ -68,7 +69,7 @@ pub use ppp::ipv6cp::Ipv6Config;
 pub use ppp::{AuthMethod, Random};
 pub use session::{
     AddressLease, ClientConfig, ClientSession, CommonConfig, Event, NetConfig, SendError,
-    ServerConfig, ServerSession, SessionStats,
+    ServerConfig, ServerSession, Session, SessionStats,
 };
 pub use sstp::control::{ControlState, SstpTimers};
 pub use wire::ParseError;

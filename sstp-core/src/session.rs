@@ -1,28 +1,38 @@
-//! [`ClientSession`] and [`ServerSession`]: one SSTP connection, sans-IO.
+//! [`ClientSession`] and [`ServerSession`]: one SSTP connection, sans-IO,
+//! and [`Session`], the calls both ends answer.
 //!
 //! A session owns the deframer, the MS-SSTP control machine
 //! ([`crate::sstp::control`]) and the PPP link ([`crate::ppp`]). The driver
 //! owns the TLS stream, the TUN device, the clock and the randomness.
 //!
+//! # One abstraction, two ends
+//!
+//! The two ends are two types (each is made differently, and only the
+//! server has the authentication and address resumptions) that share one
+//! trait, [`Session`], for everything else; a driver generic over
+//! `S: Session` drives either end with static calls. The trait is the one
+//! home of those calls: bring it into scope (`use sstp_core::Session`).
+//!
 //! # Call order
 //!
-//! Inputs (each takes `now`; call them in any order, as things happen):
-//! - [`handle_input`](ServerSession::handle_input): plaintext bytes read
+//! Inputs (call them in any order, as things happen; each but `send_ip`
+//! takes `now`):
+//! - [`handle_input`](Session::handle_input): plaintext bytes read
 //!   from TLS, after the HTTP handshake (`crate::wire::http`);
-//! - [`send_ip`](ServerSession::send_ip): an IP packet read from the TUN;
-//! - [`handle_timeout`](ServerSession::handle_timeout): when the instant of
-//!   [`poll_timeout`](ServerSession::poll_timeout) has come;
-//! - [`close`](ServerSession::close): tear the call down gracefully;
-//! - [`transport_closed`](ServerSession::transport_closed): TLS/TCP is gone;
+//! - [`send_ip`](Session::send_ip): an IP packet read from the TUN;
+//! - [`handle_timeout`](Session::handle_timeout): when the instant of
+//!   [`poll_timeout`](Session::poll_timeout) has come;
+//! - [`close`](Session::close): tear the call down gracefully;
+//! - [`transport_closed`](Session::transport_closed): TLS/TCP is gone;
 //! - server only: [`auth_complete`](ServerSession::auth_complete) after
 //!   [`Event::Authenticate`], [`assign_addresses`](ServerSession::assign_addresses)
 //!   after [`Event::NeedAddresses`].
 //!
 //! After any input, drain the outputs until each returns nothing:
-//! [`poll_transmit`](ServerSession::poll_transmit) (bytes to write into
-//! TLS), [`poll_ip`](ServerSession::poll_ip) (packets for the TUN),
-//! [`poll_event`](ServerSession::poll_event); then sleep until
-//! [`poll_timeout`](ServerSession::poll_timeout). After [`Event::Down`]
+//! [`poll_transmit`](Session::poll_transmit) (bytes to write into
+//! TLS), [`poll_ip`](Session::poll_ip) (packets for the TUN),
+//! [`poll_event`](Session::poll_event); then sleep until
+//! [`poll_timeout`](Session::poll_timeout). After [`Event::Down`]
 //! the session is finished: flush the last bytes and close TLS.
 //!
 //! # A packet's path
@@ -47,7 +57,7 @@
 //! data path allocates nothing once warm. A driver that does not drain them
 //! sees `send_ip` refuse with [`SendError::Full`] and received packets
 //! dropped and counted ([`SessionStats`]). An idle session need not keep
-//! them: `shrink_buffers` (on both session types) gives back the capacity
+//! them: `shrink_buffers` (on both ends) gives back the capacity
 //! of empty buffers, and the deframer allocates its buffer only when a
 //! packet spans two reads; a server with thousands of idle sessions calls
 //! it when a quiet link's timer fires.
@@ -652,98 +662,143 @@ impl Core {
     }
 }
 
-macro_rules! common_api {
-    () => {
-        /// Plaintext bytes read from TLS (after the HTTP handshake).
-        pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-            self.core.stats.bytes_in += data.len() as u64;
-            let mut input = data;
-            while let Some(packet) = self.deframer.next_packet(&mut input) {
-                match packet {
-                    Ok(packet) => self.core.on_packet(now, packet),
-                    Err(error) => {
-                        // 3.1.5.1: abort without sending anything.
-                        self.core
-                            .control
-                            .kill(CloseReason::PeerMalformed(error.to_string()));
-                        break;
+/// One SSTP connection, either end: what a driver calls. [`ServerSession`]
+/// and [`ClientSession`] implement it (the server adds the authentication
+/// and address resumptions), so a driver loop, or a toolkit of them, can
+/// be generic over the end it drives; the calls are static, so generic code
+/// costs nothing per packet. See the [module docs](self) for the call order.
+pub trait Session {
+    /// Plaintext bytes read from TLS (after the HTTP handshake).
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+
+    /// An IP packet from the TUN device, for the peer. No allocation once
+    /// the transmit buffer is warm. It takes no `now`: sending starts no
+    /// timer (the Hello timer of MS-SSTP 3.1.2.3 and the LCP keepalive of
+    /// RFC 1661 5.8 run on what is received).
+    fn send_ip(&mut self, packet: &[u8]) -> Result<(), SendError>;
+
+    /// Timer processing: call when [`Session::poll_timeout`] has passed
+    /// (calling early is harmless).
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Graceful close: LCP Terminate, then SSTP Call Disconnect
+    /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows.
+    fn close(&mut self, now: Instant);
+
+    /// The TLS/TCP connection is gone (MS-SSTP 3.1.7.2): clean up
+    /// without a word on the wire.
+    fn transport_closed(&mut self, now: Instant);
+
+    /// Appends the bytes to write into TLS to `buf`; false when there
+    /// are none. Pass an empty `buf` to take the buffer without a copy.
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool;
+
+    /// The next IP packet for the TUN device.
+    fn poll_ip(&mut self) -> Option<&[u8]>;
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Event>;
+
+    /// Gives back the capacity of the transmit buffer and the IP queue when they are empty.
+    ///
+    /// They grow with the traffic and keep their size, which is right under load and waste
+    /// on the many idle sessions of a big server: call this when the link has been quiet
+    /// (for example when a keepalive timer fires). Buffers grow again on demand.
+    fn shrink_buffers(&mut self);
+
+    /// When [`Session::handle_timeout`] must be called next.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Counters.
+    fn stats(&self) -> SessionStats;
+
+    /// The MS-SSTP state, for logs.
+    fn state(&self) -> ControlState;
+
+    /// Whether [`Event::Down`] was reported.
+    fn is_closed(&self) -> bool;
+}
+
+/// The one implementation of [`Session`] both ends share: they differ only
+/// in how they are made and in the server's resumptions.
+macro_rules! impl_session {
+    ($ty:ty) => {
+        impl Session for $ty {
+            fn handle_input(&mut self, now: Instant, data: &[u8]) {
+                self.core.stats.bytes_in += data.len() as u64;
+                let mut input = data;
+                while let Some(packet) = self.deframer.next_packet(&mut input) {
+                    match packet {
+                        Ok(packet) => self.core.on_packet(now, packet),
+                        Err(error) => {
+                            // 3.1.5.1: abort without sending anything.
+                            self.core
+                                .control
+                                .kill(CloseReason::PeerMalformed(error.to_string()));
+                            break;
+                        }
                     }
                 }
+                self.core.process(now);
             }
-            self.core.process(now);
-        }
 
-        /// An IP packet from the TUN device, for the peer. No allocation
-        /// once the transmit buffer is warm.
-        pub fn send_ip(&mut self, _now: Instant, packet: &[u8]) -> Result<(), SendError> {
-            self.core.send_ip(packet)
-        }
+            #[inline]
+            fn send_ip(&mut self, packet: &[u8]) -> Result<(), SendError> {
+                self.core.send_ip(packet)
+            }
 
-        /// Timer processing: call when [`Self::poll_timeout`] has passed
-        /// (calling early is harmless).
-        pub fn handle_timeout(&mut self, now: Instant) {
-            self.core.handle_timeout(now);
-        }
+            fn handle_timeout(&mut self, now: Instant) {
+                self.core.handle_timeout(now);
+            }
 
-        /// Graceful close: LCP Terminate, then SSTP Call Disconnect
-        /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows.
-        pub fn close(&mut self, now: Instant) {
-            self.core.close(now);
-        }
+            fn close(&mut self, now: Instant) {
+                self.core.close(now);
+            }
 
-        /// The TLS/TCP connection is gone (MS-SSTP 3.1.7.2): clean up
-        /// without a word on the wire.
-        pub fn transport_closed(&mut self, now: Instant) {
-            self.core.transport_closed(now);
-        }
+            fn transport_closed(&mut self, now: Instant) {
+                self.core.transport_closed(now);
+            }
 
-        /// Appends the bytes to write into TLS to `buf`; false when there
-        /// are none. Pass an empty `buf` to take the buffer without a copy.
-        pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
-            self.core.poll_transmit(buf)
-        }
+            #[inline]
+            fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
+                self.core.poll_transmit(buf)
+            }
 
-        /// The next IP packet for the TUN device.
-        pub fn poll_ip(&mut self) -> Option<&[u8]> {
-            self.core.rx.pop()
-        }
+            #[inline]
+            fn poll_ip(&mut self) -> Option<&[u8]> {
+                self.core.rx.pop()
+            }
 
-        /// The next event.
-        pub fn poll_event(&mut self) -> Option<Event> {
-            self.core.events.pop_front()
-        }
+            fn poll_event(&mut self) -> Option<Event> {
+                self.core.events.pop_front()
+            }
 
-        /// Gives back the capacity of the transmit buffer and the IP queue when they are empty.
-        ///
-        /// They grow with the traffic and keep their size, which is right under load and waste
-        /// on the many idle sessions of a big server: call this when the link has been quiet
-        /// (for example when a keepalive timer fires). Buffers grow again on demand.
-        pub fn shrink_buffers(&mut self) {
-            self.deframer.shrink();
-            self.core.shrink_buffers();
-        }
+            fn shrink_buffers(&mut self) {
+                self.deframer.shrink();
+                self.core.shrink_buffers();
+            }
 
-        /// When [`Self::handle_timeout`] must be called next.
-        pub fn poll_timeout(&self) -> Option<Instant> {
-            self.core.poll_timeout()
-        }
+            fn poll_timeout(&self) -> Option<Instant> {
+                self.core.poll_timeout()
+            }
 
-        /// Counters.
-        pub fn stats(&self) -> SessionStats {
-            self.core.stats
-        }
+            fn stats(&self) -> SessionStats {
+                self.core.stats
+            }
 
-        /// The MS-SSTP state, for logs.
-        pub fn state(&self) -> ControlState {
-            self.core.control.state()
-        }
+            fn state(&self) -> ControlState {
+                self.core.control.state()
+            }
 
-        /// Whether [`Event::Down`] was reported.
-        pub fn is_closed(&self) -> bool {
-            self.core.finished
+            fn is_closed(&self) -> bool {
+                self.core.finished
+            }
         }
     };
 }
+
+impl_session!(ServerSession);
+impl_session!(ClientSession);
 
 /// The server end of one SSTP connection. See the [module docs](self) for
 /// the call order.
@@ -783,8 +838,6 @@ impl ServerSession {
             core: new_core(control, link, rng, config.common.mtu, true),
         }
     }
-
-    common_api!();
 
     /// Resumes after [`Event::Authenticate`] with the backend's verdict.
     pub fn auth_complete(&mut self, now: Instant, verdict: AuthVerdict) {
@@ -853,8 +906,6 @@ impl ClientSession {
             core,
         }
     }
-
-    common_api!();
 }
 
 fn ppp_config(common: &CommonConfig, lcp: LcpConfig) -> PppConfig {

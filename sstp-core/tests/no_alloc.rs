@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sstp_core::Session;
 use sstp_core::{
     AddressLease, AuthMethod, CertHashes, ClientConfig, ClientSession, Credential, Event,
     ServerConfig, ServerSession,
@@ -105,8 +106,8 @@ fn data_path_allocates_nothing_once_warm() {
     let mut round = |client: &mut ClientSession, server: &mut ServerSession, n: usize| {
         for _ in 0..n {
             for _ in 0..16 {
-                client.send_ip(now, &packet).expect("client up");
-                server.send_ip(now, &packet).expect("server up");
+                client.send_ip(&packet).expect("client up");
+                server.send_ip(&packet).expect("server up");
             }
             wire.clear();
             client.poll_transmit(&mut wire);

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
+use sstp_core::Session;
 use sstp_core::wire::auth::MsChapV2Failure;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
@@ -435,14 +436,13 @@ impl<D: TunDevice> Driver<D> {
                 },
                 packet = self.ip_rx.recv(), if take_ip => {
                     if let Some(packet) = packet {
-                        // One clock read and one update of the shared counters per burst, not
-                        // per packet: the counters are atomics every worker writes.
-                        let at = now();
+                        // One update of the shared counters per burst, not per packet: the
+                        // counters are atomics every worker writes.
                         let mut sent = Sent::default();
-                        self.send_to_client(at, &packet, &mut sent);
+                        self.send_to_client(&packet, &mut sent);
                         for _ in 1..QUEUE_BURST {
                             match self.ip_rx.try_recv() {
-                                Ok(packet) => self.send_to_client(at, &packet, &mut sent),
+                                Ok(packet) => self.send_to_client(&packet, &mut sent),
                                 Err(_) => break,
                             }
                         }
@@ -527,7 +527,7 @@ impl<D: TunDevice> Driver<D> {
             for reply in std::mem::take(&mut self.pending_echo) {
                 // Too large for the link (4.2 allows no truncation) or the
                 // buffer is full: like any packet for the client, dropped.
-                if let Err(e) = self.session.send_ip(now(), &reply) {
+                if let Err(e) = self.session.send_ip(&reply) {
                     debug!(error = %e, "echo reply not sent");
                 }
             }
@@ -715,14 +715,14 @@ impl<D: TunDevice> Driver<D> {
         };
         let mut packet = Vec::with_capacity(128);
         icmpv6::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
-        if let Err(e) = self.session.send_ip(now(), &packet) {
+        if let Err(e) = self.session.send_ip(&packet) {
             debug!(error = %e, "router advertisement not sent");
         }
     }
 
     /// A packet from the TUN (or another client) for this client.
-    fn send_to_client(&mut self, at: std::time::Instant, packet: &[u8], sent: &mut Sent) {
-        match self.session.send_ip(at, packet) {
+    fn send_to_client(&mut self, packet: &[u8], sent: &mut Sent) {
+        match self.session.send_ip(packet) {
             Ok(()) => {
                 sent.packets += 1;
                 sent.bytes += packet.len() as u64;

@@ -250,8 +250,8 @@ impl Pair {
             Ipv4Addr::new(10, 0, 0, 2),
             b"pong",
         );
-        self.client.send_ip(self.now, &up).expect("client sends");
-        self.server.send_ip(self.now, &down).expect("server sends");
+        self.client.send_ip(&up).expect("client sends");
+        self.server.send_ip(&down).expect("server sends");
         self.drive();
         assert_eq!(self.server_ip.last(), Some(&up));
         assert_eq!(self.client_ip.last(), Some(&down));
@@ -379,7 +379,7 @@ fn ipv4_ipv6_and_dns_are_negotiated() {
         v6(&p.client_events) && v6(&p.server_events)
     });
     let packet = ipv6(b"hello over v6");
-    pair.client.send_ip(pair.now, &packet).expect("IPv6 up");
+    pair.client.send_ip(&packet).expect("IPv6 up");
     pair.drive();
     assert_eq!(pair.server_ip.last(), Some(&packet));
 }
@@ -392,10 +392,7 @@ fn ipv6_can_be_turned_off() {
     client.common.ipv6 = false;
     let mut pair = Pair::new(server, client);
     pair.connect();
-    assert_eq!(
-        pair.client.send_ip(pair.now, &ipv6(b"x")),
-        Err(SendError::NotReady)
-    );
+    assert_eq!(pair.client.send_ip(&ipv6(b"x")), Err(SendError::NotReady));
 }
 
 #[test]
@@ -526,7 +523,7 @@ fn shrinking_idle_buffers_keeps_the_link_working() {
         Ipv4Addr::new(192, 0, 2, 1),
         b"kept",
     );
-    pair.client.send_ip(pair.now, &up).expect("client sends");
+    pair.client.send_ip(&up).expect("client sends");
     pair.client.shrink_buffers();
     pair.drive();
     assert_eq!(pair.server_ip.last(), Some(&up));
@@ -857,7 +854,7 @@ fn ip_sent_before_up_is_refused_and_nothing_leaks() {
         Ipv4Addr::new(10, 0, 0, 1),
         b"early",
     );
-    assert_eq!(pair.client.send_ip(pair.now, &ip), Err(SendError::NotReady));
+    assert_eq!(pair.client.send_ip(&ip), Err(SendError::NotReady));
     // A raw IP data packet pushed at the server before anything else.
     let mut data = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x00, 0x21];
     data.extend_from_slice(&ip);
@@ -878,7 +875,7 @@ fn send_ip_applies_backpressure_and_mtu() {
         Ipv4Addr::new(1, 1, 1, 1),
         &[0; 1400],
     );
-    assert_eq!(pair.client.send_ip(pair.now, &big), Err(SendError::Invalid));
+    assert_eq!(pair.client.send_ip(&big), Err(SendError::Invalid));
     let ok = ipv4(
         Ipv4Addr::new(10, 0, 0, 2),
         Ipv4Addr::new(1, 1, 1, 1),
@@ -886,7 +883,7 @@ fn send_ip_applies_backpressure_and_mtu() {
     );
     let mut sent = 0;
     let result = loop {
-        match pair.client.send_ip(pair.now, &ok) {
+        match pair.client.send_ip(&ok) {
             Ok(()) => sent += 1,
             Err(e) => break e,
         }
@@ -896,9 +893,7 @@ fn send_ip_applies_backpressure_and_mtu() {
     assert!(sent * (ok.len() + DATA_OVERHEAD) <= MAX_TX_BUFFER);
     pair.drive();
     assert_eq!(pair.server_ip.len(), sent);
-    pair.client
-        .send_ip(pair.now, &ok)
-        .expect("drained: room again");
+    pair.client.send_ip(&ok).expect("drained: room again");
 }
 
 #[test]
