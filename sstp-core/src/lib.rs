@@ -62,10 +62,14 @@ pub mod fuzzing;
 
 pub use crypto::binding::{BindingError, CertHashes, HashProtocol};
 pub use crypto::mschapv2::Credential;
-pub use error::{CloseKind, CloseReason};
+pub use deframer::DeframeError;
+pub use error::{
+    CloseKind, CloseReason, Malformed, Missing, PppFailure, Refusal, Timer, Violation,
+};
 pub use ppp::auth::{Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, KeyMaterial};
 pub use ppp::ipcp::{IpcpClientConfig, Ipv4Config};
 pub use ppp::ipv6cp::Ipv6Config;
+pub use ppp::negotiator::NegotiationFailure;
 pub use ppp::{AuthMethod, Random};
 pub use session::{
     AddressLease, ClientConfig, ClientSession, CommonConfig, Event, NetConfig, SendError,

@@ -68,7 +68,7 @@ use std::time::Instant;
 use crate::crypto::binding::{CertHashes, HashProtocol};
 use crate::crypto::mschapv2::Credential;
 use crate::deframer::Deframer;
-use crate::error::CloseReason;
+use crate::error::{CloseReason, Malformed, Refusal};
 use crate::ppp::auth::{AuthRequest, AuthVerdict, AuthenticatorConfig, PeerConfig};
 use crate::ppp::fsm::FsmConfig;
 use crate::ppp::ipcp::{IpcpClientConfig, Ipv4Config};
@@ -643,15 +643,18 @@ impl Core {
         self.process(now);
     }
 
-    fn refuse(&mut self, now: Instant, reason: &str) {
+    fn refuse(&mut self, now: Instant, cause: Refusal, reason: &str) {
         if self.control.state().is_teardown() {
             return;
         }
         if matches!(self.link.phase(), Phase::Dead) {
-            self.control
-                .disconnect(now, CloseReason::Refused(reason.to_owned()), &mut self.tx);
+            let reason = CloseReason::Refused {
+                cause,
+                reason: reason.to_owned(),
+            };
+            self.control.disconnect(now, reason, &mut self.tx);
         } else {
-            self.link.refuse(now, reason, &mut *self.rng);
+            self.link.refuse(now, cause, reason, &mut *self.rng);
         }
         self.process(now);
     }
@@ -734,7 +737,7 @@ macro_rules! impl_session {
                             // 3.1.5.1: abort without sending anything.
                             self.core
                                 .control
-                                .kill(CloseReason::PeerMalformed(error.to_string()));
+                                .kill(CloseReason::PeerMalformed(Malformed::Framing(error)));
                             break;
                         }
                     }
@@ -853,10 +856,10 @@ impl ServerSession {
     /// prints "LCP terminated by peer (reason)", our client reports it as
     /// [`CloseReason::PeerTerminated`]), then the SSTP Call Disconnect
     /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows with
-    /// [`CloseReason::Refused`]. Keep `reason` to one line: the peer sees
-    /// at most 255 bytes of it.
-    pub fn refuse(&mut self, now: Instant, reason: &str) {
-        self.core.refuse(now, reason);
+    /// [`CloseReason::Refused`] carrying `cause` and `reason`. Keep
+    /// `reason` to one line: the peer sees at most 255 bytes of it.
+    pub fn refuse(&mut self, now: Instant, cause: Refusal, reason: &str) {
+        self.core.refuse(now, cause, reason);
     }
 
     /// Resumes after [`Event::NeedAddresses`] with the client's addresses.

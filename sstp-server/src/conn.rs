@@ -35,7 +35,7 @@ use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
-    Ipv6Config, Random, SendError, ServerSession,
+    Ipv6Config, Random, Refusal, SendError, ServerSession,
 };
 use sstp_tun::drive::{self, TunWrite, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
@@ -45,6 +45,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::Shared;
+use crate::accounting;
 use crate::auth::{AuthDecision, AuthFuture};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
@@ -669,7 +670,10 @@ impl<D: TunDevice> Driver<D> {
             // Authenticated, but no address to give: the client's person
             // reads why in the LCP Terminate-Request (RFC 1661 5.5), and the
             // session's end line says it here.
-            Err(e) => self.session.refuse(now(), &refusal(&e)),
+            Err(e) => {
+                let (cause, reason) = refusal(&e);
+                self.session.refuse(now(), cause, &reason);
+            }
         }
     }
 
@@ -843,6 +847,7 @@ impl<D: TunDevice> Drop for Driver<D> {
             packets_out = stats.ip_tx_packets,
             duration_ms = self.accepted_at.elapsed().as_millis() as u64,
             reason = %reason,
+            terminate_cause = accounting::terminate_cause(self.down.as_ref()),
             "session end"
         );
         // Routes before the lease, so no packet is routed to a session
@@ -853,20 +858,26 @@ impl<D: TunDevice> Drop for Driver<D> {
     }
 }
 
-/// Why a session gets no address, for the client's person (one line, at
-/// most 255 bytes go into the LCP Terminate-Request).
-fn refusal(error: &PoolError) -> String {
+/// Why a session gets no address: the cause, for the session's end and
+/// accounting, and the words for the client's person (one line, at most 255
+/// bytes go into the LCP Terminate-Request).
+fn refusal(error: &PoolError) -> (Refusal, String) {
     match error {
-        PoolError::Exhausted => {
-            "no address available: the server's address pool is exhausted".to_owned()
-        }
-        PoolError::InUse(address) => {
-            format!("the fixed address {address} of this user is in use by another session")
-        }
-        PoolError::NotInPool(address) => format!(
-            "the server is misconfigured: this user's fixed address {address} is outside its address pool"
+        PoolError::Exhausted => (
+            Refusal::NoAddress,
+            "no address available: the server's address pool is exhausted".to_owned(),
         ),
-        other => format!("no address available: {other}"),
+        PoolError::InUse(address) => (
+            Refusal::AddressInUse,
+            format!("the fixed address {address} of this user is in use by another session"),
+        ),
+        PoolError::NotInPool(address) => (
+            Refusal::Misconfigured,
+            format!(
+                "the server is misconfigured: this user's fixed address {address} is outside its address pool"
+            ),
+        ),
+        other => (Refusal::NoAddress, format!("no address available: {other}")),
     }
 }
 

@@ -48,6 +48,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accounting;
 mod auth;
 mod config;
 mod conn;

@@ -14,7 +14,7 @@ use rand_core::SeedableRng;
 
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
-use crate::error::CloseKind;
+use crate::error::{CloseKind, Missing, Refusal};
 use crate::ppp::auth::AuthFailure;
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
 
@@ -181,7 +181,7 @@ impl Pair {
                         }
                     }
                     Event::NeedAddresses { .. } => match &self.refuse_lease {
-                        Some(reason) => self.server.refuse(self.now, reason),
+                        Some(reason) => self.server.refuse(self.now, Refusal::NoAddress, reason),
                         None => self.server.assign_addresses(self.now, lease()),
                     },
                     _ => {}
@@ -616,7 +616,10 @@ fn a_refusal_after_authentication_reaches_the_client_with_its_reason() {
         );
         assert_eq!(
             pair.server_down(),
-            Some(&CloseReason::Refused(reason.to_owned())),
+            Some(&CloseReason::Refused {
+                cause: Refusal::NoAddress,
+                reason: reason.to_owned()
+            }),
             "{method}"
         );
         assert_eq!(
@@ -649,7 +652,8 @@ fn a_normal_end_after_up_says_nothing_of_the_terminate_text() {
     // The server's own close sends a reason too; once up it is just an end.
     let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
     pair.connect();
-    pair.server.refuse(pair.now, "going away");
+    pair.server
+        .refuse(pair.now, Refusal::Misconfigured, "going away");
     pair.run_until(Duration::from_secs(20), |p| p.client_down().is_some());
     assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
 }
@@ -673,9 +677,13 @@ fn no_common_method_is_an_authentication_failure_on_the_client() {
     );
     assert_eq!(
         pair.server_down(),
-        Some(&CloseReason::Incompatible(
-            "no common authentication method (the server allows pap)".to_owned()
-        ))
+        Some(&CloseReason::Incompatible(Missing::AuthMethod {
+            server_allows: vec![AuthMethod::Pap]
+        }))
+    );
+    assert_eq!(
+        pair.server_down().map(ToString::to_string).as_deref(),
+        Some("incompatible peer: no common authentication method (the server allows pap)")
     );
 }
 
