@@ -529,18 +529,12 @@ impl<D: TunDevice> Connection<'_, D> {
             r = self.tun.recv_batch(&mut self.batch), if self.up && closing.is_none() => match r {
                 Ok(_) => {
                     let mut sent = Sent::default();
-                    for packet in self.batch.iter() {
-                        sent.send(&mut self.session, packet);
-                    }
-                    // More batches already waiting go into the same TLS write (the flush at the
-                    // top of the loop): fewer, larger writes.
+                    sent.send_batch(&mut self.session, &self.batch);
+                    // More batches already waiting go into the same TLS write (the drain after
+                    // this wait): fewer, larger writes.
                     for _ in 0..TUN_READ_AHEAD {
                         match ready_now(self.tun.recv_batch(&mut self.batch)) {
-                            Some(Ok(_)) => {
-                                for packet in self.batch.iter() {
-                                    sent.send(&mut self.session, packet);
-                                }
-                            }
+                            Some(Ok(_)) => sent.send_batch(&mut self.session, &self.batch),
                             Some(Err(_)) | None => break,
                         }
                     }

@@ -24,7 +24,7 @@ use rand::rngs::{StdRng, SysRng};
 use sstp_core::{Event, SendError, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::{SendBatch, TunDevice};
+use crate::{RecvBatch, SendBatch, TunDevice};
 
 /// The time handed to the session: tokio's clock, so tests can pause and
 /// advance it, as the `std` instant the session takes.
@@ -161,6 +161,13 @@ impl Sent {
             }
             Err(SendError::Full) => self.full += 1,
             Err(_) => self.not_ready += 1,
+        }
+    }
+
+    /// Hands every packet of a TUN read to `session` ([`Sent::send`]).
+    pub fn send_batch<S: Session>(&mut self, session: &mut S, batch: &RecvBatch) {
+        for packet in batch.iter() {
+            self.send(session, packet);
         }
     }
 
