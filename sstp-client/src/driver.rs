@@ -19,8 +19,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rand::RngExt;
+use sstp_core::Session;
 use sstp_core::{ClientSession, CloseReason, Event, Ipv6Config, NetConfig};
-use sstp_tun::drive::{self, TunWrite, now, ready_now};
+use sstp_tun::drive::{self, Sent, Written, now, ready_now};
 use sstp_tun::{RecvBatch, SendBatch, TunDevice};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch};
@@ -238,15 +239,15 @@ async fn run_connection<D: TunDevice>(
         rbuf: vec![0u8; READ_CHUNK],
         tx: Vec::with_capacity(16 * 1024),
         batch: RecvBatch::new(TUN_BATCH, usize::from(tun.mtu()), 0),
-        tun_out: SendBatch::new(TUN_BATCH),
+        tun_out: None,
         up: false,
         closing: None,
         failure: None,
+        down: None,
         ipv6_id: None,
         ipv6_allowed: true,
         ipv6_addresses: Vec::new(),
         adverts: Vec::new(),
-        pending_event: None,
         stats,
     };
     let reason = conn.run().await;
@@ -269,106 +270,88 @@ struct Connection<'a, D> {
     tx: Vec<u8>,
     batch: RecvBatch,
     /// Packets for the TUN go out in one batch per wake-up (coalesced by GRO on an offload
-    /// device).
-    tun_out: SendBatch,
+    /// device); made when the first packet comes.
+    tun_out: Option<SendBatch>,
     up: bool,
     closing: Option<tokio::time::Instant>,
     failure: Option<Error>,
+    /// `Event::Down` came: why the session ended.
+    down: Option<CloseReason>,
     ipv6_id: Option<[u8; 8]>,
     /// Whether the negotiated MTU lets IPv6 run (known from `Event::Up`).
     ipv6_allowed: bool,
     ipv6_addresses: Vec<Ipv6Addr>,
     adverts: Vec<RouterAdvert>,
-    pending_event: Option<Event>,
     stats: Arc<StatsInner>,
 }
 
 impl<D: TunDevice> Connection<'_, D> {
-    /// The loop: outputs first (TLS bytes, TUN packets, events), then one
-    /// wait for input, until the session is down.
+    /// The loop: the session's outputs ([`drive::drain`]: events, TUN
+    /// packets, SLAAC addresses, TLS bytes), then one wait for input, until
+    /// the session is down.
     async fn run(&mut self) -> CloseReason {
         loop {
-            self.flush().await;
-            self.write_packets().await;
-            while let Some(event) = self
-                .pending_event
-                .take()
-                .or_else(|| self.session.poll_event())
-            {
-                if let Some(reason) = self.on_event(event).await {
-                    return reason;
-                }
-            }
-            self.add_slaac_addresses().await;
-            // Handling events may have queued bytes (Router Solicitation, Call
-            // Disconnect): send them before sleeping.
-            self.flush().await;
-            if let Some(event) = self.session.poll_event() {
-                self.pending_event = Some(event);
-                continue;
+            drive::drain(self).await;
+            if let Some(reason) = self.down.take() {
+                return reason;
             }
             self.wait().await;
         }
     }
 
+    /// Writes what the session has for TLS; a failed write is a lost
+    /// transport.
     async fn flush(&mut self) {
-        flush(
-            &mut self.session,
-            &mut self.stream,
-            &mut self.tx,
-            &mut self.failure,
-        )
-        .await;
-    }
-
-    /// Packets for the TUN, written a batch at a time; Router
-    /// Advertisements among them are kept for SLAAC.
-    async fn write_packets(&mut self) {
-        let mtu = usize::from(self.tun.mtu());
-        loop {
-            let mut more = false;
-            while let Some(packet) = self.session.poll_ip() {
-                if packet.first().is_some_and(|b| b >> 4 == 6)
-                    && let Some(ra) = parse_router_advertisement(packet)
-                {
-                    self.adverts.push(ra);
-                }
-                if packet.len() > mtu {
-                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                self.tun_out.push(packet);
-                if self.tun_out.is_full() {
-                    more = true;
-                    break;
-                }
-            }
-            if !self.tun_out.is_empty() {
-                self.write_tun().await;
-            }
-            if !more {
-                break;
-            }
+        self.tx.clear();
+        if !self.session.poll_transmit(&mut self.tx) {
+            return;
+        }
+        if let Err(e) = drive::write_flush(&mut self.stream, &self.tx).await {
+            tracing::debug!(error = %e, "TLS write failed");
+            self.failure.get_or_insert(Error::Io(e));
+            self.session.transport_closed(now());
         }
     }
 
-    /// Writes the batch to the TUN. A packet the device refuses is counted and dropped; a device
-    /// that fails ends the call.
-    async fn write_tun(&mut self) {
-        let n = self.tun_out.len() as u64;
-        let bytes: u64 = self.tun_out.iter().map(|p| p.len() as u64).sum();
-        match drive::write_batch(self.tun, &mut self.tun_out).await {
-            TunWrite::Written => {
-                self.stats.rx_packets.fetch_add(n, Ordering::Relaxed);
-                self.stats.rx_bytes.fetch_add(bytes, Ordering::Relaxed);
-            }
-            // The device says how many it refused, not which, so the batch's
-            // bytes cannot be split: the whole batch counts as dropped. Rare:
-            // the core already drops packets over our MRU at receipt.
-            TunWrite::Refused { .. } => {
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
-            }
-            TunWrite::Failed { error, .. } => self.fail(Error::Tun(error)),
+    /// Packets for the TUN, written a batch at a time; Router
+    /// Advertisements among them are kept for SLAAC. A packet the device
+    /// refuses is counted and dropped; a device that fails ends the call.
+    async fn write_packets(&mut self) {
+        let mtu = usize::from(self.tun.mtu());
+        let mut written = Written::default();
+        let mut too_long = 0u64;
+        let adverts = &mut self.adverts;
+        let result = drive::deliver(
+            &mut self.session,
+            self.tun,
+            &mut self.tun_out,
+            || SendBatch::new(TUN_BATCH),
+            &mut written,
+            |packet| {
+                if packet.first().is_some_and(|b| b >> 4 == 6)
+                    && let Some(ra) = parse_router_advertisement(packet)
+                {
+                    adverts.push(ra);
+                }
+                if packet.len() > mtu {
+                    too_long += 1;
+                    return false;
+                }
+                true
+            },
+        )
+        .await;
+        let rest = drive::write_rest(self.tun, &mut self.tun_out, &mut written).await;
+        let stats = &self.stats;
+        stats
+            .rx_packets
+            .fetch_add(written.packets, Ordering::Relaxed);
+        stats.rx_bytes.fetch_add(written.bytes, Ordering::Relaxed);
+        stats
+            .dropped
+            .fetch_add(written.dropped + too_long, Ordering::Relaxed);
+        if let Err(error) = result.and(rest) {
+            self.fail(Error::Tun(error));
         }
     }
 
@@ -381,8 +364,8 @@ impl<D: TunDevice> Connection<'_, D> {
             .get_or_insert(tokio::time::Instant::now() + CLOSE_LIMIT);
     }
 
-    /// Acts on one session event; `Some` when the session is down.
-    async fn on_event(&mut self, event: Event) -> Option<CloseReason> {
+    /// Acts on one session event.
+    async fn handle_event(&mut self, event: Event) {
         match event {
             Event::Authenticated { username, method } => {
                 self.shared
@@ -393,10 +376,9 @@ impl<D: TunDevice> Connection<'_, D> {
                 tracing::debug!("IPv6CP opened on a link below 1280 bytes; IPv6 stays off");
             }
             Event::Ipv6Up(v6) => self.on_ipv6_up(v6).await,
-            Event::Down(reason) => return Some(reason),
+            Event::Down(reason) => self.down = Some(reason),
             _ => {}
         }
-        None
     }
 
     /// The link is up: the IPv4 side of the system is set up, and IPv6 if
@@ -480,9 +462,7 @@ impl<D: TunDevice> Connection<'_, D> {
             local: v6.local,
             peer: v6.peer,
         });
-        let _ = self
-            .session
-            .send_ip(now(), &build_router_solicitation(v6.local));
+        let _ = self.session.send_ip(&build_router_solicitation(v6.local));
     }
 
     /// The SLAAC addresses of the advertisements received (RFC 4862
@@ -548,18 +528,20 @@ impl<D: TunDevice> Connection<'_, D> {
             },
             r = self.tun.recv_batch(&mut self.batch), if self.up && closing.is_none() => match r {
                 Ok(_) => {
-                    let at = now();
-                    send_batch_to_session(&mut self.session, at, &self.batch, &self.stats);
-                    // More batches already waiting go into the same TLS write (the flush at the
-                    // top of the loop): fewer, larger writes.
+                    let mut sent = Sent::default();
+                    sent.send_batch(&mut self.session, &self.batch);
+                    // More batches already waiting go into the same TLS write (the drain after
+                    // this wait): fewer, larger writes.
                     for _ in 0..TUN_READ_AHEAD {
                         match ready_now(self.tun.recv_batch(&mut self.batch)) {
-                            Some(Ok(_)) => {
-                                send_batch_to_session(&mut self.session, at, &self.batch, &self.stats)
-                            }
+                            Some(Ok(_)) => sent.send_batch(&mut self.session, &self.batch),
                             Some(Err(_)) | None => break,
                         }
                     }
+                    let stats = &self.stats;
+                    stats.tx_packets.fetch_add(sent.packets, Ordering::Relaxed);
+                    stats.tx_bytes.fetch_add(sent.bytes, Ordering::Relaxed);
+                    stats.dropped.fetch_add(sent.dropped(), Ordering::Relaxed);
                 }
                 Err(e) => self.fail(Error::Tun(e)),
             },
@@ -605,43 +587,36 @@ impl<D: TunDevice> Connection<'_, D> {
     }
 }
 
-/// Writes what the session has for TLS; a failed write is a lost transport.
-/// Hands the packets of a TUN batch to the session, counting them.
-fn send_batch_to_session(
-    session: &mut ClientSession,
-    at: std::time::Instant,
-    batch: &RecvBatch,
-    stats: &StatsInner,
-) {
-    for packet in batch.iter() {
-        match session.send_ip(at, packet) {
-            Ok(()) => {
-                stats.tx_packets.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .tx_bytes
-                    .fetch_add(packet.len() as u64, Ordering::Relaxed);
-            }
-            Err(_) => {
-                stats.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+/// Where the session's outputs go, in the order [`drive::drain`] takes them.
+/// Once the session is down only [`Connection::finish`] writes, within its
+/// bound.
+impl<D: TunDevice> drive::Outputs for Connection<'_, D> {
+    type Session = ClientSession;
+
+    fn session(&mut self) -> &mut ClientSession {
+        &mut self.session
+    }
+
+    async fn on_event(&mut self, event: Event) {
+        self.handle_event(event).await;
+    }
+
+    async fn deliver(&mut self) {
+        if self.down.is_none() {
+            self.write_packets().await;
         }
     }
-}
 
-async fn flush<S: tokio::io::AsyncWrite + Unpin>(
-    session: &mut ClientSession,
-    stream: &mut S,
-    tx: &mut Vec<u8>,
-    failure: &mut Option<Error>,
-) {
-    tx.clear();
-    if !session.poll_transmit(tx) {
-        return;
+    async fn answer(&mut self) {
+        if self.down.is_none() {
+            self.add_slaac_addresses().await;
+        }
     }
-    if let Err(e) = drive::write_flush(stream, tx).await {
-        tracing::debug!(error = %e, "TLS write failed");
-        failure.get_or_insert(Error::Io(e));
-        session.transport_closed(now());
+
+    async fn transmit(&mut self) {
+        if self.down.is_none() {
+            self.flush().await;
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 use std::io;
 
 use sstp_core::wire::http::HttpError;
-use sstp_core::{AuthFailure, CloseKind, CloseReason};
+use sstp_core::{AuthFailure, CloseKind, CloseReason, Missing};
 
 use crate::tls::Fingerprint;
 
@@ -160,6 +160,13 @@ impl Error {
             // A Call Abort is the server refusing the protocol (MS-SSTP
             // 3.1.1.1.2), not a line that broke.
             Self::Session(CloseReason::PeerAborted { .. }) => ErrorKind::Protocol,
+            // No authentication both ends do: a setting of this client (--auth), like a
+            // method the server does not support in the authentication itself.
+            Self::Session(CloseReason::Incompatible(
+                Missing::AuthMethod { .. }
+                | Missing::NoAuthAgreed
+                | Missing::AuthProtocolRejected(_),
+            )) => ErrorKind::Auth,
             Self::Session(reason) => match reason.kind() {
                 CloseKind::AuthFailed => ErrorKind::Auth,
                 CloseKind::Lost | CloseKind::Timeout | CloseKind::Normal => {

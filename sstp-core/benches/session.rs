@@ -9,6 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sstp_core::AuthMethod;
+use sstp_core::Session;
 use sstp_testkit::Pair;
 
 fn bench(c: &mut Criterion) {
@@ -21,9 +22,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("1400-byte IPv4 client→server (encap + decap)", |b| {
         b.iter(|| {
-            pair.client
-                .send_ip(pair.now, black_box(&packet))
-                .expect("up");
+            pair.client.send_ip(black_box(&packet)).expect("up");
             wire.clear();
             pair.client.poll_transmit(&mut wire);
             pair.server.handle_input(pair.now, &wire);
@@ -35,7 +34,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("32 × 1400-byte IPv4, one write", |b| {
         b.iter(|| {
             for _ in 0..32 {
-                pair.client.send_ip(pair.now, &packet).expect("up");
+                pair.client.send_ip(&packet).expect("up");
             }
             wire.clear();
             pair.client.poll_transmit(&mut wire);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sstp_core::Session;
 use sstp_core::{
     AddressLease, AuthMethod, CertHashes, ClientConfig, ClientSession, Credential, Event,
     ServerConfig, ServerSession,
@@ -67,7 +68,7 @@ fn main() {
             );
             let mut reply = packet.to_vec();
             reply.swap_with_slice_addresses();
-            server.send_ip(now, &reply).expect("tunnel up");
+            server.send_ip(&reply).expect("tunnel up");
         }
         while let Some(packet) = client.poll_ip() {
             println!(
@@ -111,7 +112,7 @@ fn main() {
                         Ipv4Addr::new(10, 77, 0, 1),
                         b"hello through the tunnel",
                     );
-                    client.send_ip(now, &ping).expect("tunnel up");
+                    client.send_ip(&ping).expect("tunnel up");
                 }
             }
         }

@@ -22,13 +22,19 @@ use crate::wire::sstp::{HEADER_LEN, Header, MAX_PACKET_LEN, VERSION};
 /// be dropped without sending a Call Abort.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum DeframeError {
+pub enum DeframeError {
     /// The version byte is not 0x10 (MS-SSTP 2.2.1).
     #[error("SSTP framing failed: version byte {version:#04x}, expected 0x10")]
-    UnsupportedVersion { version: u8 },
+    UnsupportedVersion {
+        /// The version byte received.
+        version: u8,
+    },
     /// The Length field is smaller than the 4-byte header (MS-SSTP 2.2.1).
     #[error("SSTP framing failed: packet length {length} is below 4")]
-    LengthTooShort { length: u16 },
+    LengthTooShort {
+        /// The Length field received.
+        length: u16,
+    },
 }
 
 /// Stream-to-packet deframer with a bounded buffer.

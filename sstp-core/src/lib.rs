@@ -7,14 +7,15 @@
 //!
 //! ## The paved path
 //!
-//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each.
+//! [`ServerSession`] and [`ClientSession`] are one SSTP connection each, and
+//! [`Session`] is what both answer (a driver can be generic over it).
 //! Everything they take and report is re-exported here; the rest of the
 //! crate (the PPP automaton and protocols, the MS-SSTP control machines,
 //! the deframer, the crypto) is private, reached only through them.
 //!
 //! ```
 //! use std::time::Instant;
-//! use sstp_core::{CertHashes, ClientConfig, ClientSession, Credential};
+//! use sstp_core::{CertHashes, ClientConfig, ClientSession, Credential, Session};
 //! # struct Seeded(u64);
 //! # impl sstp_core::Random for Seeded {
 //! #     fn fill(&mut self, buf: &mut [u8]) { for b in buf { self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1); *b = (self.0 >> 33) as u8; } }
@@ -119,7 +120,10 @@ pub use crypto::mppe::{MppeKeys, Msk, SessionKey};
 pub use crypto::mschapv2::{
     AuthenticatorResponse, Credential, NtPasswordHash, user_name_without_domain,
 };
-pub use error::{CloseKind, CloseReason};
+pub use deframer::DeframeError;
+pub use error::{
+    CloseKind, CloseReason, Malformed, Missing, PppFailure, Refusal, Timer, Violation,
+};
 pub use ppp::auth::{
     Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, KeyMaterial,
     PapPassword, PeerConfig,
@@ -128,12 +132,15 @@ pub use ppp::fsm::FsmConfig;
 pub use ppp::ipcp::{IpcpClientConfig, Ipv4Config};
 pub use ppp::ipv6cp::Ipv6Config;
 pub use ppp::lcp::KeepaliveConfig;
+pub use ppp::negotiator::NegotiationFailure;
 pub use ppp::{AuthMethod, Random, UnknownAuthMethod};
 pub use session::{
     AddressLease, ClientConfig, ClientSession, CommonConfig, Event, MAX_IP_PACKET, NetConfig,
-    SendError, ServerConfig, ServerSession, SessionStats,
+    SendError, ServerConfig, ServerSession, Session, SessionStats,
 };
 pub use sstp::control::{ControlState, SstpTimers};
 pub use wire::ParseError;
 pub use wire::auth::MsChapV2Failure;
-pub use wire::sstp::{HashBitmask, HashProtocol};
+pub use wire::cp::Code as CpCode;
+pub use wire::ppp::Protocol as PppProtocol;
+pub use wire::sstp::{HashBitmask, HashProtocol, MessageError, MessageType};

@@ -1,4 +1,5 @@
-//! [`ClientSession`] and [`ServerSession`]: one SSTP connection, sans-IO.
+//! [`ClientSession`] and [`ServerSession`]: one SSTP connection, sans-IO,
+//! and [`Session`], the calls both ends answer.
 //!
 //! A session owns the deframer, the MS-SSTP control machine
 //! ([`crate::sstp::control`]) and the PPP link ([`crate::ppp`]). The driver
@@ -13,7 +14,7 @@ use std::time::Instant;
 use crate::crypto::binding::CertHashes;
 use crate::crypto::mschapv2::Credential;
 use crate::deframer::Deframer;
-use crate::error::CloseReason;
+use crate::error::{CloseReason, Malformed, Refusal};
 use crate::ppp::auth::{AuthRequest, AuthVerdict, AuthenticatorConfig, PeerConfig};
 use crate::ppp::fsm::FsmConfig;
 use crate::ppp::ipcp::{IpcpClientConfig, Ipv4Config};
@@ -589,15 +590,18 @@ impl Core {
         self.process(now);
     }
 
-    fn refuse(&mut self, now: Instant, reason: &str) {
+    fn refuse(&mut self, now: Instant, cause: Refusal, reason: &str) {
         if self.control.state().is_teardown() {
             return;
         }
         if matches!(self.link.phase(), Phase::Dead) {
-            self.control
-                .disconnect(now, CloseReason::Refused(reason.to_owned()), &mut self.tx);
+            let reason = CloseReason::Refused {
+                cause,
+                reason: reason.to_owned(),
+            };
+            self.control.disconnect(now, reason, &mut self.tx);
         } else {
-            self.link.refuse(now, reason, &mut *self.rng);
+            self.link.refuse(now, cause, reason, &mut *self.rng);
         }
         self.process(now);
     }
@@ -608,98 +612,143 @@ impl Core {
     }
 }
 
-macro_rules! common_api {
-    () => {
-        /// Plaintext bytes read from TLS (after the HTTP handshake).
-        pub fn handle_input(&mut self, now: Instant, data: &[u8]) {
-            self.core.stats.bytes_in += data.len() as u64;
-            let mut input = data;
-            while let Some(packet) = self.deframer.next_packet(&mut input) {
-                match packet {
-                    Ok(packet) => self.core.on_packet(now, packet),
-                    Err(error) => {
-                        // 3.1.5.1: abort without sending anything.
-                        self.core
-                            .control
-                            .kill(CloseReason::PeerMalformed(error.to_string()));
-                        break;
+/// One SSTP connection, either end: what a driver calls. [`ServerSession`]
+/// and [`ClientSession`] implement it (the server adds the authentication
+/// and address resumptions), so a driver loop, or a toolkit of them, can
+/// be generic over the end it drives; the calls are static, so generic code
+/// costs nothing per packet. See the [crate docs](crate) for the call order.
+pub trait Session {
+    /// Plaintext bytes read from TLS (after the HTTP handshake).
+    fn handle_input(&mut self, now: Instant, data: &[u8]);
+
+    /// An IP packet from the TUN device, for the peer. No allocation once
+    /// the transmit buffer is warm. It takes no `now`: sending starts no
+    /// timer (the Hello timer of MS-SSTP 3.1.2.3 and the LCP keepalive of
+    /// RFC 1661 5.8 run on what is received).
+    fn send_ip(&mut self, packet: &[u8]) -> Result<(), SendError>;
+
+    /// Timer processing: call when [`Session::poll_timeout`] has passed
+    /// (calling early is harmless).
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Graceful close: LCP Terminate, then SSTP Call Disconnect
+    /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows.
+    fn close(&mut self, now: Instant);
+
+    /// The TLS/TCP connection is gone (MS-SSTP 3.1.7.2): clean up
+    /// without a word on the wire.
+    fn transport_closed(&mut self, now: Instant);
+
+    /// Appends the bytes to write into TLS to `buf`; false when there
+    /// are none. Pass an empty `buf` to take the buffer without a copy.
+    fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool;
+
+    /// The next IP packet for the TUN device.
+    fn poll_ip(&mut self) -> Option<&[u8]>;
+
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Event>;
+
+    /// Gives back the capacity of the transmit buffer and the IP queue when they are empty.
+    ///
+    /// They grow with the traffic and keep their size, which is right under load and waste
+    /// on the many idle sessions of a big server: call this when the link has been quiet
+    /// (for example when a keepalive timer fires). Buffers grow again on demand.
+    fn shrink_buffers(&mut self);
+
+    /// When [`Session::handle_timeout`] must be called next.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Counters.
+    fn stats(&self) -> SessionStats;
+
+    /// The MS-SSTP state, for logs.
+    fn state(&self) -> ControlState;
+
+    /// Whether [`Event::Down`] was reported.
+    fn is_closed(&self) -> bool;
+}
+
+/// The one implementation of [`Session`] both ends share: they differ only
+/// in how they are made and in the server's resumptions.
+macro_rules! impl_session {
+    ($ty:ty) => {
+        impl Session for $ty {
+            fn handle_input(&mut self, now: Instant, data: &[u8]) {
+                self.core.stats.bytes_in += data.len() as u64;
+                let mut input = data;
+                while let Some(packet) = self.deframer.next_packet(&mut input) {
+                    match packet {
+                        Ok(packet) => self.core.on_packet(now, packet),
+                        Err(error) => {
+                            // 3.1.5.1: abort without sending anything.
+                            self.core
+                                .control
+                                .kill(CloseReason::PeerMalformed(Malformed::Framing(error)));
+                            break;
+                        }
                     }
                 }
+                self.core.process(now);
             }
-            self.core.process(now);
-        }
 
-        /// An IP packet from the TUN device, for the peer. No allocation
-        /// once the transmit buffer is warm.
-        pub fn send_ip(&mut self, _now: Instant, packet: &[u8]) -> Result<(), SendError> {
-            self.core.send_ip(packet)
-        }
+            #[inline]
+            fn send_ip(&mut self, packet: &[u8]) -> Result<(), SendError> {
+                self.core.send_ip(packet)
+            }
 
-        /// Timer processing: call when [`Self::poll_timeout`] has passed
-        /// (calling early is harmless).
-        pub fn handle_timeout(&mut self, now: Instant) {
-            self.core.handle_timeout(now);
-        }
+            fn handle_timeout(&mut self, now: Instant) {
+                self.core.handle_timeout(now);
+            }
 
-        /// Graceful close: LCP Terminate, then SSTP Call Disconnect
-        /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows.
-        pub fn close(&mut self, now: Instant) {
-            self.core.close(now);
-        }
+            fn close(&mut self, now: Instant) {
+                self.core.close(now);
+            }
 
-        /// The TLS/TCP connection is gone (MS-SSTP 3.1.7.2): clean up
-        /// without a word on the wire.
-        pub fn transport_closed(&mut self, now: Instant) {
-            self.core.transport_closed(now);
-        }
+            fn transport_closed(&mut self, now: Instant) {
+                self.core.transport_closed(now);
+            }
 
-        /// Appends the bytes to write into TLS to `buf`; false when there
-        /// are none. Pass an empty `buf` to take the buffer without a copy.
-        pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
-            self.core.poll_transmit(buf)
-        }
+            #[inline]
+            fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> bool {
+                self.core.poll_transmit(buf)
+            }
 
-        /// The next IP packet for the TUN device.
-        pub fn poll_ip(&mut self) -> Option<&[u8]> {
-            self.core.rx.pop()
-        }
+            #[inline]
+            fn poll_ip(&mut self) -> Option<&[u8]> {
+                self.core.rx.pop()
+            }
 
-        /// The next event.
-        pub fn poll_event(&mut self) -> Option<Event> {
-            self.core.events.pop_front()
-        }
+            fn poll_event(&mut self) -> Option<Event> {
+                self.core.events.pop_front()
+            }
 
-        /// Gives back the capacity of the transmit buffer and the IP queue when they are empty.
-        ///
-        /// They grow with the traffic and keep their size, which is right under load and waste
-        /// on the many idle sessions of a big server: call this when the link has been quiet
-        /// (for example when a keepalive timer fires). Buffers grow again on demand.
-        pub fn shrink_buffers(&mut self) {
-            self.deframer.shrink();
-            self.core.shrink_buffers();
-        }
+            fn shrink_buffers(&mut self) {
+                self.deframer.shrink();
+                self.core.shrink_buffers();
+            }
 
-        /// When [`Self::handle_timeout`] must be called next.
-        pub fn poll_timeout(&self) -> Option<Instant> {
-            self.core.poll_timeout()
-        }
+            fn poll_timeout(&self) -> Option<Instant> {
+                self.core.poll_timeout()
+            }
 
-        /// Counters.
-        pub fn stats(&self) -> SessionStats {
-            self.core.stats
-        }
+            fn stats(&self) -> SessionStats {
+                self.core.stats
+            }
 
-        /// The MS-SSTP state, for logs.
-        pub fn state(&self) -> ControlState {
-            self.core.control.state()
-        }
+            fn state(&self) -> ControlState {
+                self.core.control.state()
+            }
 
-        /// Whether [`Event::Down`] was reported.
-        pub fn is_closed(&self) -> bool {
-            self.core.finished
+            fn is_closed(&self) -> bool {
+                self.core.finished
+            }
         }
     };
 }
+
+impl_session!(ServerSession);
+impl_session!(ClientSession);
 
 /// The server end of one SSTP connection. See the [crate docs](crate) for
 /// the call order.
@@ -740,8 +789,6 @@ impl ServerSession {
         }
     }
 
-    common_api!();
-
     /// Resumes after [`Event::Authenticate`] with the backend's verdict.
     pub fn auth_complete(&mut self, now: Instant, verdict: AuthVerdict) {
         self.core
@@ -756,10 +803,10 @@ impl ServerSession {
     /// prints "LCP terminated by peer (reason)", our client reports it as
     /// [`CloseReason::PeerTerminated`]), then the SSTP Call Disconnect
     /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows with
-    /// [`CloseReason::Refused`]. Keep `reason` to one line: the peer sees
-    /// at most 255 bytes of it.
-    pub fn refuse(&mut self, now: Instant, reason: &str) {
-        self.core.refuse(now, reason);
+    /// [`CloseReason::Refused`] carrying `cause` and `reason`. Keep
+    /// `reason` to one line: the peer sees at most 255 bytes of it.
+    pub fn refuse(&mut self, now: Instant, cause: Refusal, reason: &str) {
+        self.core.refuse(now, cause, reason);
     }
 
     /// Resumes after [`Event::NeedAddresses`] with the client's addresses.
@@ -809,8 +856,6 @@ impl ClientSession {
             core,
         }
     }
-
-    common_api!();
 }
 
 fn ppp_config(common: &CommonConfig, lcp: LcpConfig) -> PppConfig {

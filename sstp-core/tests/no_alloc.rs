@@ -12,6 +12,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use sstp_core::Session;
 use sstp_core::{AuthMethod, ClientConfig, ClientSession, Credential, ServerConfig, ServerSession};
 use sstp_testkit::Pair;
 
@@ -82,8 +83,8 @@ fn data_path_allocates_nothing_once_warm() {
     let mut round = |client: &mut ClientSession, server: &mut ServerSession, n: usize| {
         for _ in 0..n {
             for _ in 0..16 {
-                client.send_ip(now, &packet).expect("client up");
-                server.send_ip(now, &packet).expect("server up");
+                client.send_ip(&packet).expect("client up");
+                server.send_ip(&packet).expect("server up");
             }
             wire.clear();
             client.poll_transmit(&mut wire);

@@ -29,20 +29,22 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use ipnet::{Ipv4Net, Ipv6Net};
+use sstp_core::Session;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
     AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
-    Ipv6Config, MsChapV2Failure, Random, SendError, ServerSession,
+    Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
 };
-use sstp_tun::drive::{self, TunWrite, now, read_now};
+use sstp_tun::drive::{self, Sent, Written, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::Shared;
+use crate::accounting;
 use crate::auth::{AuthDecision, AuthFuture};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
@@ -86,27 +88,17 @@ const SHUTDOWN_FINISH_MIN: Duration = Duration::from_millis(100);
 const PREFIX_VALID_LIFETIME: u32 = 86_400;
 const PREFIX_PREFERRED_LIFETIME: u32 = 14_400;
 
-/// Packets handed to one session in a burst, for the shared counters.
-#[derive(Debug, Default)]
-struct Sent {
-    packets: u64,
-    bytes: u64,
-    full: u64,
-    not_ready: u64,
-}
-
-impl Sent {
-    fn record(&self, metrics: &Metrics) {
-        if self.packets > 0 {
-            metrics.packets_to_clients.inc_by(self.packets);
-            metrics.bytes_to_clients.inc_by(self.bytes);
-        }
-        if self.full > 0 {
-            metrics.count_drop(DropReason::QueueFull, self.full);
-        }
-        if self.not_ready > 0 {
-            metrics.count_drop(DropReason::NotReady, self.not_ready);
-        }
+/// Adds the packets handed to one session in a burst to the shared counters.
+fn record_sent(sent: &Sent, metrics: &Metrics) {
+    if sent.packets > 0 {
+        metrics.packets_to_clients.inc_by(sent.packets);
+        metrics.bytes_to_clients.inc_by(sent.bytes);
+    }
+    if sent.full > 0 {
+        metrics.count_drop(DropReason::QueueFull, sent.full);
+    }
+    if sent.not_ready > 0 {
+        metrics.count_drop(DropReason::NotReady, sent.not_ready);
     }
 }
 
@@ -329,20 +321,6 @@ pub(crate) async fn run<D, S>(
     driver.run(rd, wr, stop).await;
 }
 
-/// Writes what waits (returning how much was taken), or flushes when
-/// nothing waits (returning `None`). Both are cancel safe: a losing
-/// `select!` arm writes nothing, and a cancelled flush resumes next time.
-async fn write_or_flush<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    waiting: &[u8],
-) -> std::io::Result<Option<usize>> {
-    if waiting.is_empty() {
-        wr.flush().await.map(|()| None)
-    } else {
-        wr.write(waiting).await.map(Some)
-    }
-}
-
 /// The auth backend's answer, or never if none is pending.
 async fn wait_auth(pending: &mut Option<AuthFuture>) -> AuthDecision {
     match pending {
@@ -363,7 +341,7 @@ impl<D: TunDevice> Driver<D> {
             self.begin_close();
         }
         loop {
-            self.drain().await;
+            drive::drain(self.as_mut()).await;
             if self.down.is_some() {
                 break;
             }
@@ -415,7 +393,7 @@ impl<D: TunDevice> Driver<D> {
                         self.transport_gone("TLS read failed");
                     }
                 },
-                io = write_or_flush(&mut wr, &self.out[self.out_pos..]),
+                io = drive::write_or_flush(&mut wr, &self.out[self.out_pos..]),
                     if pending > 0 || self.need_flush => match io {
                     Ok(Some(n)) if n > 0 => {
                         self.out_pos += n;
@@ -434,18 +412,17 @@ impl<D: TunDevice> Driver<D> {
                 },
                 packet = self.ip_rx.recv(), if take_ip => {
                     if let Some(packet) = packet {
-                        // One clock read and one update of the shared counters per burst, not
-                        // per packet: the counters are atomics every worker writes.
-                        let at = now();
+                        // One update of the shared counters per burst, not per packet: the
+                        // counters are atomics every worker writes.
                         let mut sent = Sent::default();
-                        self.send_to_client(at, &packet, &mut sent);
+                        sent.send(&mut self.session, &packet);
                         for _ in 1..QUEUE_BURST {
                             match self.ip_rx.try_recv() {
-                                Ok(packet) => self.send_to_client(at, &packet, &mut sent),
+                                Ok(packet) => sent.send(&mut self.session, &packet),
                                 Err(_) => break,
                             }
                         }
-                        sent.record(&self.shared.metrics);
+                        record_sent(&sent, &self.shared.metrics);
                     }
                 }
                 () = tokio::time::sleep_until(deadline.unwrap_or(far)), if deadline.is_some() => {
@@ -511,41 +488,35 @@ impl<D: TunDevice> Driver<D> {
         self.session.transport_closed(now());
     }
 
-    /// Processes everything the session has to say, until it is quiet.
-    async fn drain(&mut self) {
-        loop {
-            let mut progressed = false;
-            while let Some(event) = self.session.poll_event() {
-                progressed = true;
-                self.on_event(event);
-            }
-            self.forward_from_client().await;
-            for dst in std::mem::take(&mut self.pending_ra) {
-                self.send_ra(dst);
-            }
-            for reply in std::mem::take(&mut self.pending_echo) {
-                // Too large for the link (4.2 allows no truncation) or the
-                // buffer is full: like any packet for the client, dropped.
-                if let Err(e) = self.session.send_ip(now(), &reply) {
-                    debug!(error = %e, "echo reply not sent");
-                }
-            }
-            if self.session.poll_transmit(&mut self.spare) {
-                if self.out.is_empty() {
-                    std::mem::swap(&mut self.out, &mut self.spare);
-                    self.out_pos = 0;
-                } else {
-                    self.out.extend_from_slice(&self.spare);
-                    self.spare.clear();
-                }
-            }
-            if !progressed {
-                break;
+    /// The Router Advertisements and Echo Replies the session's packets
+    /// and events asked for.
+    fn answer_link(&mut self) {
+        for dst in std::mem::take(&mut self.pending_ra) {
+            self.send_ra(dst);
+        }
+        for reply in std::mem::take(&mut self.pending_echo) {
+            // Too large for the link (4.2 allows no truncation) or the
+            // buffer is full: like any packet for the client, dropped.
+            if let Err(e) = self.session.send_ip(&reply) {
+                debug!(error = %e, "echo reply not sent");
             }
         }
     }
 
-    fn on_event(&mut self, event: Event) {
+    /// The session's bytes join what waits for the client.
+    fn take_transmit(&mut self) {
+        if self.session.poll_transmit(&mut self.spare) {
+            if self.out.is_empty() {
+                std::mem::swap(&mut self.out, &mut self.spare);
+                self.out_pos = 0;
+            } else {
+                self.out.extend_from_slice(&self.spare);
+                self.spare.clear();
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: Event) {
         match event {
             Event::Authenticate(request) => {
                 self.user = Some(request.user_name_lossy().to_owned());
@@ -668,7 +639,10 @@ impl<D: TunDevice> Driver<D> {
             // Authenticated, but no address to give: the client's person
             // reads why in the LCP Terminate-Request (RFC 1661 5.5), and the
             // session's end line says it here.
-            Err(e) => self.session.refuse(now(), &refusal(&e)),
+            Err(e) => {
+                let (cause, reason) = refusal(&e);
+                self.session.refuse(now(), cause, &reason);
+            }
         }
     }
 
@@ -714,20 +688,8 @@ impl<D: TunDevice> Driver<D> {
         };
         let mut packet = Vec::with_capacity(128);
         icmpv6::build_router_advertisement(v6.server_ll, dst, &params, &mut packet);
-        if let Err(e) = self.session.send_ip(now(), &packet) {
+        if let Err(e) = self.session.send_ip(&packet) {
             debug!(error = %e, "router advertisement not sent");
-        }
-    }
-
-    /// A packet from the TUN (or another client) for this client.
-    fn send_to_client(&mut self, at: std::time::Instant, packet: &[u8], sent: &mut Sent) {
-        match self.session.send_ip(at, packet) {
-            Ok(()) => {
-                sent.packets += 1;
-                sent.bytes += packet.len() as u64;
-            }
-            Err(SendError::Full) => sent.full += 1,
-            Err(_) => sent.not_ready += 1,
         }
     }
 
@@ -739,83 +701,102 @@ impl<D: TunDevice> Driver<D> {
         let policy = Policy::new(&self.shared, self.lease.as_ref(), server_ll);
         // Borrowed from the pool only while there is something to write.
         let mut batch: Option<SendBatch> = None;
+        let mut written = Written::default();
         // (packets, bytes), added to the shared counters once.
         let mut from_client = (0u64, 0u64);
-        loop {
-            if let Some(b) = batch.as_mut().filter(|b| b.is_full()) {
-                Self::flush_tun(&*self.tun, &self.shared.metrics, b).await;
-            }
-            let Some(packet) = self.session.poll_ip() else {
-                break;
-            };
-            let metrics = &self.shared.metrics;
-            from_client.0 += 1;
-            from_client.1 += packet.len() as u64;
-            match policy.classify(packet) {
-                Verdict::Tun => batch
-                    .get_or_insert_with(|| self.shared.tun_batches.take())
-                    .push(packet),
-                Verdict::Peer(dst) => {
-                    match self
-                        .shared
-                        .router
-                        .deliver(dst, Bytes::copy_from_slice(packet))
-                    {
-                        Delivery::Queued => {}
-                        Delivery::Full => metrics.count_drop(DropReason::QueueFull, 1),
-                        Delivery::NoRoute => metrics.count_drop(DropReason::NoRoute, 1),
-                    }
-                }
-                Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
-                Verdict::EchoRequest(server_ll) => {
-                    if self.echo_budget.allow(now()) {
-                        if let Some(request) = icmpv6::parse_echo_request(packet, server_ll) {
-                            let mut reply = Vec::with_capacity(packet.len());
-                            icmpv6::build_echo_reply(server_ll, &request, &mut reply);
-                            self.pending_echo.push(reply);
+        let shared = &self.shared;
+        let metrics = &shared.metrics;
+        let result = drive::deliver(
+            &mut self.session,
+            &*self.tun,
+            &mut batch,
+            || shared.tun_batches.take(),
+            &mut written,
+            |packet| {
+                from_client.0 += 1;
+                from_client.1 += packet.len() as u64;
+                match policy.classify(packet) {
+                    Verdict::Tun => return true,
+                    Verdict::Peer(dst) => {
+                        match shared.router.deliver(dst, Bytes::copy_from_slice(packet)) {
+                            Delivery::Queued => {}
+                            Delivery::Full => metrics.count_drop(DropReason::QueueFull, 1),
+                            Delivery::NoRoute => metrics.count_drop(DropReason::NoRoute, 1),
                         }
-                    } else {
-                        metrics.count_drop(DropReason::RateLimited, 1);
+                    }
+                    Verdict::RouterSolicitation(reply_to) => self.pending_ra.push(reply_to),
+                    Verdict::EchoRequest(server_ll) => {
+                        if self.echo_budget.allow(now()) {
+                            if let Some(request) = icmpv6::parse_echo_request(packet, server_ll) {
+                                let mut reply = Vec::with_capacity(packet.len());
+                                icmpv6::build_echo_reply(server_ll, &request, &mut reply);
+                                self.pending_echo.push(reply);
+                            }
+                        } else {
+                            metrics.count_drop(DropReason::RateLimited, 1);
+                        }
+                    }
+                    Verdict::Ignore => {}
+                    Verdict::Drop(why) => {
+                        metrics.count_drop(why, 1);
+                        if why == DropReason::Spoofed && !self.spoof_logged {
+                            self.spoof_logged = true;
+                            let source = router::addresses(packet).map(|(s, _)| s);
+                            warn!(
+                                correlation_id = %self.correlation_id,
+                                user = self.user.as_deref().unwrap_or("-"),
+                                source = %source.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                                "dropping packets with a source address that is not the client's (logged once per session)"
+                            );
+                        }
                     }
                 }
-                Verdict::Ignore => {}
-                Verdict::Drop(why) => {
-                    metrics.count_drop(why, 1);
-                    if why == DropReason::Spoofed && !self.spoof_logged {
-                        self.spoof_logged = true;
-                        let source = router::addresses(packet).map(|(s, _)| s);
-                        warn!(
-                            correlation_id = %self.correlation_id,
-                            user = self.user.as_deref().unwrap_or("-"),
-                            source = %source.map_or_else(|| "-".to_owned(), |a| a.to_string()),
-                            "dropping packets with a source address that is not the client's (logged once per session)"
-                        );
-                    }
-                }
-            }
-        }
+                false
+            },
+        )
+        .await;
+        // Counted before the last packets show on the TUN.
         if from_client.0 > 0 {
-            let metrics = &self.shared.metrics;
             metrics.packets_from_clients.inc_by(from_client.0);
             metrics.bytes_from_clients.inc_by(from_client.1);
         }
-        if let Some(mut b) = batch {
-            if !b.is_empty() {
-                Self::flush_tun(&*self.tun, &self.shared.metrics, &mut b).await;
-            }
-            self.shared.tun_batches.give(b);
+        let rest = drive::write_rest(&*self.tun, &mut batch, &mut written).await;
+        // A failed device is the router's to report; this session counts
+        // what it lost.
+        if let Err(error) = result.and(rest) {
+            debug!(%error, "TUN write failed");
+        }
+        if written.dropped > 0 {
+            metrics.count_drop(DropReason::TunError, written.dropped);
+        }
+        if let Some(b) = batch {
+            shared.tun_batches.give(b);
         }
     }
+}
 
-    async fn flush_tun(tun: &D, metrics: &Metrics, batch: &mut SendBatch) {
-        match drive::write_batch(tun, batch).await {
-            TunWrite::Written => {}
-            // The rest of the batch went in: count only what did not.
-            TunWrite::Refused { dropped, error } | TunWrite::Failed { dropped, error } => {
-                debug!(%error, "TUN write failed");
-                metrics.count_drop(DropReason::TunError, dropped as u64);
-            }
-        }
+/// Where the session's outputs go, in the order [`drive::drain`] takes them.
+impl<D: TunDevice> drive::Outputs for Driver<D> {
+    type Session = ServerSession;
+
+    fn session(&mut self) -> &mut ServerSession {
+        &mut self.session
+    }
+
+    async fn on_event(&mut self, event: Event) {
+        self.handle_event(event);
+    }
+
+    async fn deliver(&mut self) {
+        self.forward_from_client().await;
+    }
+
+    async fn answer(&mut self) {
+        self.answer_link();
+    }
+
+    async fn transmit(&mut self) {
+        self.take_transmit();
     }
 }
 
@@ -842,6 +823,7 @@ impl<D: TunDevice> Drop for Driver<D> {
             packets_out = stats.ip_tx_packets,
             duration_ms = self.accepted_at.elapsed().as_millis() as u64,
             reason = %reason,
+            terminate_cause = accounting::terminate_cause(self.down.as_ref()),
             "session end"
         );
         // Routes before the lease, so no packet is routed to a session
@@ -852,20 +834,26 @@ impl<D: TunDevice> Drop for Driver<D> {
     }
 }
 
-/// Why a session gets no address, for the client's person (one line, at
-/// most 255 bytes go into the LCP Terminate-Request).
-fn refusal(error: &PoolError) -> String {
+/// Why a session gets no address: the cause, for the session's end and
+/// accounting, and the words for the client's person (one line, at most 255
+/// bytes go into the LCP Terminate-Request).
+fn refusal(error: &PoolError) -> (Refusal, String) {
     match error {
-        PoolError::Exhausted => {
-            "no address available: the server's address pool is exhausted".to_owned()
-        }
-        PoolError::InUse(address) => {
-            format!("the fixed address {address} of this user is in use by another session")
-        }
-        PoolError::NotInPool(address) => format!(
-            "the server is misconfigured: this user's fixed address {address} is outside its address pool"
+        PoolError::Exhausted => (
+            Refusal::NoAddress,
+            "no address available: the server's address pool is exhausted".to_owned(),
         ),
-        other => format!("no address available: {other}"),
+        PoolError::InUse(address) => (
+            Refusal::AddressInUse,
+            format!("the fixed address {address} of this user is in use by another session"),
+        ),
+        PoolError::NotInPool(address) => (
+            Refusal::Misconfigured,
+            format!(
+                "the server is misconfigured: this user's fixed address {address} is outside its address pool"
+            ),
+        ),
+        other => (Refusal::NoAddress, format!("no address available: {other}")),
     }
 }
 

@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod accounting;
 mod auth;
 mod config;
 mod conn;

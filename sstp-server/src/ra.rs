@@ -18,7 +18,7 @@
 //! the session answers them itself, at a bounded rate ([`EchoBudget`]).
 //!
 //! Packets are whole IPv6 packets (no link-layer header: PPP has none), so
-//! they go straight into `ServerSession::send_ip` and come out of
+//! they go straight into `Session::send_ip` and come out of
 //! `poll_ip`.
 
 use std::net::Ipv6Addr;

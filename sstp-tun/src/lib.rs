@@ -13,7 +13,8 @@
 //!   routes, and route lookup.
 //!
 //! - [`drive`]: what the server's and the client's drivers share around a device and a TLS stream:
-//!   the clock, poll-once, write-and-flush, the bounded final flush, batched TUN writes, the
+//!   the clock, poll-once, write-and-flush, the bounded final flush, the loop that drains a session
+//!   (generic over `sstp_core::Session`), counted packets to the session and TUN batches, the
 //!   session's random source.
 //!
 //! The protocol (`sstp-core`) never sees a device: drivers read packets here and hand them to the

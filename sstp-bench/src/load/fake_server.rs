@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use sstp_core::Session;
 use sstp_core::wire::http::{RequestHead, ServerResponse, parse_request_head};
 use sstp_core::{
     AddressLease, AuthMethod, CertHashes, Credential, Event, ServerConfig, ServerSession,
@@ -108,7 +109,7 @@ async fn serve(
             }
         }
         for reply in replies {
-            let _ = session.send_ip(now(), &reply);
+            let _ = session.send_ip(&reply);
         }
         while let Some(event) = session.poll_event() {
             match event {

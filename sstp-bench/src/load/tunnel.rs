@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+use sstp_core::Session;
 use sstp_core::{ClientConfig, ClientSession, CloseKind, CloseReason, Event, SendError};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -131,7 +132,7 @@ impl Tunnel {
 
     /// Queues an IP packet for the tunnel (sent by the next `pump`).
     pub(crate) fn send_ip(&mut self, packet: &[u8]) -> Result<(), SendError> {
-        self.session.send_ip(now(), packet)
+        self.session.send_ip(packet)
     }
 
     /// Writes what the session queued, hands every received IP packet to

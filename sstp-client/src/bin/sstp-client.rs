@@ -1178,6 +1178,49 @@ mod tests {
             exit_code(&Error::Session(sstp_core::CloseReason::TransportClosed)),
             8
         );
+        {
+            // The typed details decide, no text is read: a method the server would not do is
+            // a setting to change (--auth), a timer that ran out a lost line, a PPP failure or
+            // a broken rule the protocol's.
+            use sstp_core::PppProtocol as Protocol;
+            use sstp_core::wire::sstp::MessageType;
+            use sstp_core::{
+                CloseReason, ControlState, Missing, NegotiationFailure, PppFailure, Timer,
+                Violation,
+            };
+            let typed = [
+                (
+                    CloseReason::Incompatible(Missing::AuthProtocolRejected(Protocol::PAP)),
+                    5,
+                ),
+                (
+                    CloseReason::Incompatible(Missing::AuthMethod {
+                        server_allows: vec![AuthMethod::MsChapV2],
+                    }),
+                    5,
+                ),
+                (CloseReason::Incompatible(Missing::IpcpRejected), 7),
+                (CloseReason::Timeout(Timer::Hello), 8),
+                (CloseReason::Timeout(Timer::SstpNegotiation), 8),
+                (
+                    CloseReason::PppFailed(PppFailure::Negotiation {
+                        protocol: Protocol::IPCP,
+                        failure: NegotiationFailure::NoAddressAssigned,
+                    }),
+                    7,
+                ),
+                (
+                    CloseReason::PeerMisbehaved(Violation::Unexpected {
+                        message: MessageType::CALL_CONNECT_ACK,
+                        state: ControlState::ClientCallConnected,
+                    }),
+                    7,
+                ),
+            ];
+            for (reason, code) in typed {
+                assert_eq!(exit_code(&Error::Session(reason.clone())), code, "{reason}");
+            }
+        }
         // Given up after reconnecting: the connection was lost (as --help says), whatever
         // the last attempt ran into.
         let refused = || {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use sstp_client::Fingerprint;
 use sstp_client::dns::RecordingDns;
 use sstp_client::routes::RecordingRoutes;
+use sstp_core::Session;
 use sstp_core::wire::http::{RequestHead, ServerResponse, parse_request_head};
 use sstp_core::{
     AddressLease, AuthMethod, CertHashes, CloseReason, Credential, Event, ServerConfig,
@@ -367,7 +368,7 @@ impl Conn {
                     Ok(n) => session.handle_input(now(), &rbuf[..n]),
                 },
                 r = self.tun.recv(&mut tbuf), if up => match r {
-                    Ok(n) => { let _ = session.send_ip(now(), &tbuf[..n]); }
+                    Ok(n) => { let _ = session.send_ip(&tbuf[..n]); }
                     Err(_) => session.close(now()),
                 },
                 () = async {
@@ -383,7 +384,7 @@ impl Conn {
     /// A Router Advertisement for `ra_prefix` from our link-local address.
     fn advertise(&self, session: &mut ServerSession, router: Ipv6Addr) {
         if let Some(prefix) = self.options.ra_prefix {
-            let _ = session.send_ip(now(), &router_advertisement(router, prefix));
+            let _ = session.send_ip(&router_advertisement(router, prefix));
         }
     }
 }

@@ -28,6 +28,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use crate::ppp::Random;
+use crate::session::Session;
 use crate::session::{
     AddressLease, ClientConfig, ClientSession, Event, MAX_RX_QUEUE, MAX_TX_BUFFER, ServerConfig,
     ServerSession,
@@ -245,8 +246,8 @@ impl Harness {
         let mut p = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
         p.extend_from_slice(&[10, 9, 0, 2, 10, 9, 0, 1]);
         p.extend_from_slice(&[0; 8]);
-        let _ = self.client.send_ip(self.now, &p);
-        let _ = self.server.send_ip(self.now, &p);
+        let _ = self.client.send_ip(&p);
+        let _ = self.server.send_ip(&p);
     }
 }
 

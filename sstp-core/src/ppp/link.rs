@@ -36,7 +36,7 @@ use super::negotiator::{LayerEvent, Negotiator};
 use super::{AuthMethod, Outbox, Random};
 use crate::crypto::binding::Hlak;
 use crate::crypto::mschapv2::Credential;
-use crate::error::CloseReason;
+use crate::error::{CloseReason, Missing, PppFailure, Refusal, Timer};
 use crate::wire::ppp::Protocol;
 
 /// NCP packets held while a server waits for its address lease.
@@ -279,13 +279,22 @@ impl Link {
     /// Refuses the session (server, after authentication): LCP
     /// Terminate-Request with `reason` as its Data (RFC 1661 5.5), so the
     /// peer's person learns why; `Finished` follows.
-    pub(crate) fn refuse(&mut self, now: Instant, reason: &str, rng: &mut dyn Random) {
+    pub(crate) fn refuse(
+        &mut self,
+        now: Instant,
+        cause: Refusal,
+        reason: &str,
+        rng: &mut dyn Random,
+    ) {
         if self.closing {
             return;
         }
         tracing::debug!(reason, "refusing the session");
         self.events
-            .push_back(LinkEvent::Failed(CloseReason::Refused(reason.to_owned())));
+            .push_back(LinkEvent::Failed(CloseReason::Refused {
+                cause,
+                reason: reason.to_owned(),
+            }));
         self.close(now, reason, rng);
     }
 
@@ -546,7 +555,7 @@ impl Link {
                         // it after the crypto binding (module docs).
                         self.fail(
                             now,
-                            CloseReason::PppFailed("the peer renegotiated LCP".into()),
+                            CloseReason::PppFailed(PppFailure::LcpRenegotiated),
                             rng,
                         );
                     }
@@ -558,14 +567,16 @@ impl Link {
                 LayerEvent::Failed(failure) => {
                     let reason = match failure {
                         super::negotiator::NegotiationFailure::PeerRefusesAuthentication => {
-                            // The text the Terminate-Request carried: it
-                            // names the methods we allow.
-                            CloseReason::Incompatible(super::negotiator::Policy::failure_text(
-                                self.lcp.policy(),
-                                failure,
-                            ))
+                            // What the Terminate-Request said: the methods
+                            // we allow.
+                            CloseReason::Incompatible(Missing::AuthMethod {
+                                server_allows: self.lcp.policy().config().auth_methods.clone(),
+                            })
                         }
-                        _ => CloseReason::PppFailed(format!("LCP: {failure}")),
+                        _ => CloseReason::PppFailed(PppFailure::Negotiation {
+                            protocol: Protocol::LCP,
+                            failure,
+                        }),
                     };
                     if !self.closing {
                         self.closing = true;
@@ -592,11 +603,7 @@ impl Link {
                 self.drain_ncps(now, rng);
             }
             Protocol::IPCP => {
-                self.fail(
-                    now,
-                    CloseReason::Incompatible("peer rejected IPCP".into()),
-                    rng,
-                );
+                self.fail(now, CloseReason::Incompatible(Missing::IpcpRejected), rng);
             }
             Protocol::PAP | Protocol::CHAP | Protocol::EAP => {
                 if matches!(self.side, Side::Client { .. }) && self.phase == Phase::Authenticate {
@@ -610,7 +617,7 @@ impl Link {
                 }
                 self.fail(
                     now,
-                    CloseReason::Incompatible(format!("peer rejected {protocol} authentication")),
+                    CloseReason::Incompatible(Missing::AuthProtocolRejected(protocol)),
                     rng,
                 );
             }
@@ -656,11 +663,7 @@ impl Link {
                 }
                 let Some(method) = method else {
                     // LCP only opens with our Auth-Protocol acked.
-                    return self.fail(
-                        now,
-                        CloseReason::Incompatible("no authentication agreed".into()),
-                        rng,
-                    );
+                    return self.fail(now, CloseReason::Incompatible(Missing::NoAuthAgreed), rng);
                 };
                 let mut a = Authenticator::new(method, config);
                 a.start(now, rng, &mut self.out);
@@ -767,7 +770,12 @@ impl Link {
                             self.events.push_back(LinkEvent::Ipv4Up(config));
                         }
                     }
-                    LayerEvent::Failed(f) => failed = Some(format!("IPCP: {f}")),
+                    LayerEvent::Failed(failure) => {
+                        failed = Some(PppFailure::Negotiation {
+                            protocol: Protocol::IPCP,
+                            failure,
+                        });
+                    }
                     _ => {}
                 }
             }
@@ -820,7 +828,7 @@ impl Link {
                 .handle_timeout(now, &mut self.lcp, &mut self.out)
         {
             tracing::debug!(missed, "LCP keepalive: no answer");
-            self.fail(now, CloseReason::Timeout("LCP Echo keepalive"), rng);
+            self.fail(now, CloseReason::Timeout(Timer::LcpKeepalive), rng);
         }
         match &mut self.side {
             Side::Server {

@@ -111,11 +111,11 @@ pub(crate) enum OptionVerdict {
 }
 
 /// Why a negotiation could not succeed. The negotiator reports it as
-/// [`LayerEvent::Failed`] and closes the protocol with this text as the
+/// `LayerEvent::Failed` and closes the protocol with this text as the
 /// Terminate-Request reason.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum NegotiationFailure {
+pub enum NegotiationFailure {
     /// The server requires authentication and the peer rejected the
     /// Authentication-Protocol option or refused every method we offer.
     #[error("peer refuses authentication")]

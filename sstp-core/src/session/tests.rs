@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
-use crate::error::CloseKind;
+use crate::error::{CloseKind, Missing, Refusal};
 use crate::ppp::auth::AuthFailure;
 use crate::testing::{base, boxed_rng};
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
@@ -145,7 +145,7 @@ impl Pair {
                         }
                     }
                     Event::NeedAddresses { .. } => match &self.refuse_lease {
-                        Some(reason) => self.server.refuse(self.now, reason),
+                        Some(reason) => self.server.refuse(self.now, Refusal::NoAddress, reason),
                         None => self.server.assign_addresses(self.now, lease()),
                     },
                     _ => {}
@@ -214,8 +214,8 @@ impl Pair {
             Ipv4Addr::new(10, 0, 0, 2),
             b"pong",
         );
-        self.client.send_ip(self.now, &up).expect("client sends");
-        self.server.send_ip(self.now, &down).expect("server sends");
+        self.client.send_ip(&up).expect("client sends");
+        self.server.send_ip(&down).expect("server sends");
         self.drive();
         assert_eq!(self.server_ip.last(), Some(&up));
         assert_eq!(self.client_ip.last(), Some(&down));
@@ -343,7 +343,7 @@ fn ipv4_ipv6_and_dns_are_negotiated() {
         v6(&p.client_events) && v6(&p.server_events)
     });
     let packet = ipv6(b"hello over v6");
-    pair.client.send_ip(pair.now, &packet).expect("IPv6 up");
+    pair.client.send_ip(&packet).expect("IPv6 up");
     pair.drive();
     assert_eq!(pair.server_ip.last(), Some(&packet));
 }
@@ -356,10 +356,7 @@ fn ipv6_can_be_turned_off() {
     client.common.ipv6 = false;
     let mut pair = Pair::new(server, client);
     pair.connect();
-    assert_eq!(
-        pair.client.send_ip(pair.now, &ipv6(b"x")),
-        Err(SendError::NotReady)
-    );
+    assert_eq!(pair.client.send_ip(&ipv6(b"x")), Err(SendError::NotReady));
 }
 
 #[test]
@@ -490,7 +487,7 @@ fn shrinking_idle_buffers_keeps_the_link_working() {
         Ipv4Addr::new(192, 0, 2, 1),
         b"kept",
     );
-    pair.client.send_ip(pair.now, &up).expect("client sends");
+    pair.client.send_ip(&up).expect("client sends");
     pair.client.shrink_buffers();
     pair.drive();
     assert_eq!(pair.server_ip.last(), Some(&up));
@@ -583,7 +580,10 @@ fn a_refusal_after_authentication_reaches_the_client_with_its_reason() {
         );
         assert_eq!(
             pair.server_down(),
-            Some(&CloseReason::Refused(reason.to_owned())),
+            Some(&CloseReason::Refused {
+                cause: Refusal::NoAddress,
+                reason: reason.to_owned()
+            }),
             "{method}"
         );
         assert_eq!(
@@ -616,7 +616,8 @@ fn a_normal_end_after_up_says_nothing_of_the_terminate_text() {
     // The server's own close sends a reason too; once up it is just an end.
     let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
     pair.connect();
-    pair.server.refuse(pair.now, "going away");
+    pair.server
+        .refuse(pair.now, Refusal::Misconfigured, "going away");
     pair.run_until(Duration::from_secs(20), |p| p.client_down().is_some());
     assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
 }
@@ -640,9 +641,13 @@ fn no_common_method_is_an_authentication_failure_on_the_client() {
     );
     assert_eq!(
         pair.server_down(),
-        Some(&CloseReason::Incompatible(
-            "no common authentication method (the server allows pap)".to_owned()
-        ))
+        Some(&CloseReason::Incompatible(Missing::AuthMethod {
+            server_allows: vec![AuthMethod::Pap]
+        }))
+    );
+    assert_eq!(
+        pair.server_down().map(ToString::to_string).as_deref(),
+        Some("incompatible peer: no common authentication method (the server allows pap)")
     );
 }
 
@@ -821,7 +826,7 @@ fn ip_sent_before_up_is_refused_and_nothing_leaks() {
         Ipv4Addr::new(10, 0, 0, 1),
         b"early",
     );
-    assert_eq!(pair.client.send_ip(pair.now, &ip), Err(SendError::NotReady));
+    assert_eq!(pair.client.send_ip(&ip), Err(SendError::NotReady));
     // A raw IP data packet pushed at the server before anything else.
     let mut data = vec![0x10, 0x00, 0, 0, 0xff, 0x03, 0x00, 0x21];
     data.extend_from_slice(&ip);
@@ -842,7 +847,7 @@ fn send_ip_applies_backpressure_and_mtu() {
         Ipv4Addr::new(1, 1, 1, 1),
         &[0; 1400],
     );
-    assert_eq!(pair.client.send_ip(pair.now, &big), Err(SendError::Invalid));
+    assert_eq!(pair.client.send_ip(&big), Err(SendError::Invalid));
     let ok = ipv4(
         Ipv4Addr::new(10, 0, 0, 2),
         Ipv4Addr::new(1, 1, 1, 1),
@@ -850,7 +855,7 @@ fn send_ip_applies_backpressure_and_mtu() {
     );
     let mut sent = 0;
     let result = loop {
-        match pair.client.send_ip(pair.now, &ok) {
+        match pair.client.send_ip(&ok) {
             Ok(()) => sent += 1,
             Err(e) => break e,
         }
@@ -860,9 +865,7 @@ fn send_ip_applies_backpressure_and_mtu() {
     assert!(sent * (ok.len() + DATA_OVERHEAD) <= MAX_TX_BUFFER);
     pair.drive();
     assert_eq!(pair.server_ip.len(), sent);
-    pair.client
-        .send_ip(pair.now, &ok)
-        .expect("drained: room again");
+    pair.client.send_ip(&ok).expect("drained: room again");
 }
 
 #[test]

@@ -25,10 +25,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::crypto::binding::{self, CertHashes, Hlak};
-use crate::error::CloseReason;
+use crate::error::{CloseReason, Malformed, Missing, Timer, Violation};
+use crate::wire::ParseError;
 use crate::wire::sstp::{
     AttributeId, CALL_CONNECTED_LEN, CryptoBinding, CryptoBindingRequest, HashBitmask,
-    HashProtocol, Message, MessageError, ProtocolId, Status, StatusInfo,
+    HashProtocol, Message, MessageError, MessageType, ProtocolId, Status, StatusInfo,
 };
 
 /// The timer values of MS-SSTP, all configurable.
@@ -310,7 +311,7 @@ impl Control {
         self.abort(
             now,
             error.status_info(),
-            CloseReason::PeerMalformed(error.to_string()),
+            CloseReason::PeerMalformed(Malformed::Message(error.clone())),
             tx,
         );
     }
@@ -368,7 +369,7 @@ impl Control {
                 | S::CallAbortTimeoutPending
                 | S::CallDisconnectTimeoutPending
                 | S::Closed => {}
-                _ => self.abort_unexpected(now, "unexpected Call Disconnect Ack", tx),
+                _ => self.abort_unexpected(now, MessageType::CALL_DISCONNECT_ACK, tx),
             },
             // 3.2.5.3.7 / 3.3.5.2.7, answered in every live state (module docs).
             Message::EchoRequest => {
@@ -387,12 +388,16 @@ impl Control {
             }
             Message::CallConnected { .. } => self.on_call_connected(now, raw, tx),
             // An undefined message type is an invalid frame (2.2.8, 3.1.5.1).
-            _ => {
+            other => {
                 if !self.state.is_teardown() {
+                    let message_type = match other {
+                        Message::Unknown(control) => control.message_type,
+                        _ => MessageType(0),
+                    };
                     self.abort(
                         now,
                         StatusInfo::new(AttributeId::NO_ERROR, Status::INVALID_FRAME_RECEIVED),
-                        CloseReason::PeerMalformed("unknown SSTP control message type".into()),
+                        CloseReason::PeerMalformed(Malformed::UnknownMessage(message_type)),
                         tx,
                     );
                 }
@@ -405,7 +410,7 @@ impl Control {
         match self.state {
             ControlState::ServerConnectRequestPending => {}
             s if s.is_teardown() => return,
-            _ => return self.abort_unexpected(now, "unexpected Call Connect Request", tx),
+            _ => return self.abort_unexpected(now, MessageType::CALL_CONNECT_REQUEST, tx),
         }
         if protocol_id != ProtocolId::PPP {
             // Item 5: the encapsulated protocol is not supported.
@@ -441,9 +446,7 @@ impl Control {
             return self.abort(
                 now,
                 StatusInfo::new(AttributeId::STATUS_INFO, Status::RETRY_COUNT_EXCEEDED),
-                CloseReason::Incompatible(
-                    "client kept sending unacceptable Call Connect Requests".into(),
-                ),
+                CloseReason::Incompatible(Missing::ConnectRequestUnacceptable),
                 tx,
             );
         }
@@ -455,7 +458,7 @@ impl Control {
         match self.state {
             ControlState::ClientConnectRequestSent => {}
             s if s.is_teardown() => return,
-            _ => return self.abort_unexpected(now, "unexpected Call Connect Ack", tx),
+            _ => return self.abort_unexpected(now, MessageType::CALL_CONNECT_ACK, tx),
         }
         let Binding::Client {
             supported, nonce, ..
@@ -468,10 +471,9 @@ impl Control {
             return self.abort(
                 now,
                 StatusInfo::new(AttributeId::CRYPTO_BINDING_REQ, Status::VALUE_NOT_SUPPORTED),
-                CloseReason::Incompatible(format!(
-                    "server offers no supported crypto-binding hash ({:?})",
-                    request.hash_bitmask
-                )),
+                CloseReason::Incompatible(Missing::BindingHash {
+                    offered: request.hash_bitmask,
+                }),
                 tx,
             );
         };
@@ -486,20 +488,16 @@ impl Control {
         match self.state {
             ControlState::ClientConnectRequestSent => {}
             s if s.is_teardown() => return,
-            _ => return self.abort_unexpected(now, "unexpected Call Connect Nak", tx),
+            _ => return self.abort_unexpected(now, MessageType::CALL_CONNECT_NAK, tx),
         }
         self.retries = self.retries.saturating_add(1);
         if self.retries > MAX_CONNECT_RETRIES {
-            let what = status_infos
-                .first()
-                .map(|s| format!("{:?}/{:?}", s.attrib_id, s.status))
-                .unwrap_or_default();
             return self.abort(
                 now,
                 StatusInfo::new(AttributeId::STATUS_INFO, Status::RETRY_COUNT_EXCEEDED),
-                CloseReason::Incompatible(format!(
-                    "server refused the Call Connect Request ({what})"
-                )),
+                CloseReason::Incompatible(Missing::ConnectRequestRefused {
+                    status: status_infos.first().copied(),
+                }),
                 tx,
             );
         }
@@ -518,11 +516,20 @@ impl Control {
         match self.state {
             ControlState::ServerCallConnectedPending => {}
             s if s.is_teardown() => return,
-            _ => return self.abort_unexpected(now, "unexpected Call Connected", tx),
+            _ => return self.abort_unexpected(now, MessageType::CALL_CONNECTED, tx),
         }
         // Message::parse accepted it as a Call Connected, so it is 112 bytes.
         let Some(bytes) = raw.first_chunk::<CALL_CONNECTED_LEN>().copied() else {
-            return self.abort_unexpected(now, "short Call Connected", tx);
+            let short = ParseError::BadLength {
+                what: "Call Connected",
+                length: raw.len(),
+            };
+            return self.abort(
+                now,
+                StatusInfo::new(AttributeId::STATUS_INFO, Status::INVALID_FRAME_RECEIVED),
+                CloseReason::PeerMalformed(Malformed::Message(short.into())),
+                tx,
+            );
         };
         let Binding::Server { hlak, deferred, .. } = &mut self.binding else {
             return;
@@ -665,11 +672,15 @@ impl Control {
         self.enter_teardown(ControlState::CallAbortPending, now + self.timers.abort_1);
     }
 
-    fn abort_unexpected(&mut self, now: Instant, what: &str, tx: &mut Vec<u8>) {
+    fn abort_unexpected(&mut self, now: Instant, message: MessageType, tx: &mut Vec<u8>) {
+        let violation = Violation::Unexpected {
+            message,
+            state: self.state,
+        };
         self.abort(
             now,
             StatusInfo::new(AttributeId::NO_ERROR, Status::UNACCEPTED_FRAME_RECEIVED),
-            CloseReason::PeerMisbehaved(format!("{what} in state {:?}", self.state)),
+            CloseReason::PeerMisbehaved(violation),
             tx,
         );
     }
@@ -719,7 +730,7 @@ impl Control {
             // Abort timers 1/2 and disconnect timers 1/2 all end in cleanup.
             self.teardown = None;
             if self.state == ControlState::CallDisconnectAckPending {
-                self.set_reason(CloseReason::Timeout("Call Disconnect Ack"));
+                self.set_reason(CloseReason::Timeout(Timer::CallDisconnectAck));
             }
             self.close();
             return;
@@ -729,7 +740,7 @@ impl Control {
             self.abort(
                 now,
                 StatusInfo::new(AttributeId::NO_ERROR, Status::NEGOTIATION_TIMEOUT),
-                CloseReason::Timeout("SSTP negotiation"),
+                CloseReason::Timeout(Timer::SstpNegotiation),
                 tx,
             );
             return;
@@ -737,7 +748,7 @@ impl Control {
         if self.hello.is_some_and(|t| t <= now) {
             if self.echo_outstanding {
                 // 3.1.2.3: no packet within the next interval either.
-                self.kill(CloseReason::Timeout("Hello (no Echo Response)"));
+                self.kill(CloseReason::Timeout(Timer::Hello));
             } else {
                 send(tx, &Message::EchoRequest);
                 self.echo_outstanding = true;

@@ -42,7 +42,7 @@ use super::{ParseError, code_space, nom_truncated};
 code_space! {
     /// Control-protocol packet Code (RFC 1661 section 5; 12 and 13 from
     /// RFC 1570 section 1, LCP only).
-    pub(crate) struct Code(u8) {
+    pub struct Code(u8) {
         /// RFC 1661 5.1
         CONFIGURE_REQUEST = 1 => "Configure-Request",
         /// RFC 1661 5.2

@@ -40,11 +40,11 @@ code_space! {
     /// DLL Protocol Numbers" registry).
     ///
     /// Valid values have the least significant bit of the high octet clear
-    /// and of the low octet set ([`Protocol::is_valid`]); the parser rejects
+    /// and of the low octet set (`Protocol::is_valid`); the parser rejects
     /// others. Ranges: `0***`-`3***` network layer, `4***`-`7***` low-volume
     /// with no NCP, `8***`-`b***` network control protocols, `c***`-`f***`
     /// link-layer control protocols.
-    pub(crate) struct Protocol(u16) {
+    pub struct Protocol(u16) {
         /// Internet Protocol version 4 (RFC 1332).
         IPV4 = 0x0021 => "IPv4",
         /// Van Jacobson compressed TCP/IP (RFC 1144, RFC 1332).
@@ -329,7 +329,7 @@ impl<'a> Frame<'a> {
     /// be the Address and Control fields"). Next, an odd first octet is a
     /// 1-byte protocol field and an even one starts a 2-byte field (RFC 1661
     /// 6.5, the ISO 3309 extension bit). A protocol value that is not
-    /// [`Protocol::is_valid`] is [`ParseError::InvalidValue`].
+    /// `Protocol::is_valid` is [`ParseError::InvalidValue`].
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         const WHAT: &str = "PPP frame";
         let (address_control, rest) = match bytes.split_first_chunk::<2>() {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::{CertificateDer, ServerName};
+use sstp_core::Session;
 use sstp_core::wire::http::{ClientRequest, Guid, parse_response_head};
 use sstp_core::{
     AuthMethod, CertHashes, ClientConfig, ClientSession, CloseReason, Credential, Event,
@@ -570,13 +571,13 @@ async fn drive(
             },
             c = cmd.recv() => match c {
                 Some(Cmd::SendIp(p)) => {
-                    if let Err(e) = session.send_ip(now(), &p) {
+                    if let Err(e) = session.send_ip(&p) {
                         panic!("client could not send: {e}");
                     }
                 }
                 Some(Cmd::SendBurst(packets)) => {
                     for p in packets {
-                        if let Err(e) = session.send_ip(now(), &p) {
+                        if let Err(e) = session.send_ip(&p) {
                             panic!("client could not send: {e}");
                         }
                     }

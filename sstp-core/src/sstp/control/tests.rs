@@ -381,7 +381,7 @@ fn server_negotiation_timer_aborts_3_3_2_1() {
     assert_eq!(
         events(&mut s),
         [ControlEvent::Closed(CloseReason::Timeout(
-            "SSTP negotiation"
+            Timer::SstpNegotiation
         ))]
     );
     assert_eq!(s.poll_timeout(), None);
@@ -405,9 +405,7 @@ fn hello_timer_echoes_then_kills_silently_3_1_2_3() {
     assert!(tx.is_empty());
     assert_eq!(
         events(&mut c),
-        [ControlEvent::Closed(CloseReason::Timeout(
-            "Hello (no Echo Response)"
-        ))]
+        [ControlEvent::Closed(CloseReason::Timeout(Timer::Hello))]
     );
 }
 
@@ -493,7 +491,7 @@ fn abort_collision_and_peer_abort_3_1_1_1_2() {
     c.abort(
         now,
         info,
-        CloseReason::PeerMalformed("test".into()),
+        CloseReason::PeerMalformed(Malformed::UnknownMessage(MessageType(0x77))),
         &mut ctx,
     );
     deliver(now, &mut ctx, &mut s, &mut stx);
@@ -513,7 +511,7 @@ fn abort_collision_and_peer_abort_3_1_1_1_2() {
     assert_eq!(
         events(&mut c),
         [ControlEvent::Closed(CloseReason::PeerMalformed(
-            "test".into()
+            Malformed::UnknownMessage(MessageType(0x77))
         ))]
     );
     assert_eq!(

@@ -497,18 +497,18 @@ fn only_allowed<T>(
 /// Info to answer it with.
 ///
 /// [`ParseError`] stays the description of what was wrong
-/// ([`MessageError::parse_error`]); this adds what MS-SSTP says to do about
+/// (`MessageError::parse_error`); this adds what MS-SSTP says to do about
 /// it:
 ///
-/// - [`MessageError::calls_for_nak`]: a Call Connect Request whose attributes
+/// - `MessageError::calls_for_nak`: a Call Connect Request whose attributes
 ///   are unacceptable; the server answers with a Call Connect NAK carrying
-///   [`MessageError::status_infos`] (3.3.5.2.2).
+///   `MessageError::status_infos` (3.3.5.2.2).
 /// - otherwise: the peer aborts with a Call Abort carrying
-///   [`MessageError::status_info`] (3.1.5.1). Broken structure (attribute
+///   `MessageError::status_info` (3.1.5.1). Broken structure (attribute
 ///   lengths that overrun the packet, a wrong count, a data packet where a
 ///   control packet was expected) gives `INVALID_FRAME_RECEIVED`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MessageError {
+pub struct MessageError {
     message_type: Option<MessageType>,
     nak: bool,
     // Never empty.
@@ -563,7 +563,7 @@ impl MessageError {
 
     /// Every problem found, as many as fit in one Call Connect NAK: what the
     /// NAK of 3.3.5.2.2 carries. One entry unless
-    /// [`MessageError::calls_for_nak`].
+    /// `MessageError::calls_for_nak`.
     pub(crate) fn status_infos(&self) -> &[StatusInfo] {
         &self.status_infos
     }

@@ -51,6 +51,7 @@ mod messages;
 pub use attributes::StatusInfo;
 pub(crate) use attributes::*;
 pub(crate) use header::*;
+pub use messages::MessageError;
 pub(crate) use messages::*;
 
 /// The only version byte SSTP defines: major 1, minor 0 (MS-SSTP 2.2.1).
@@ -95,7 +96,7 @@ const CONTROL_BIT: u8 = 0x01;
 
 code_space! {
     /// SSTP control message type (MS-SSTP 2.2.2).
-    pub(crate) struct MessageType(u16) {
+    pub struct MessageType(u16) {
         /// 2.2.9, client to server.
         CALL_CONNECT_REQUEST = 0x0001 => "SSTP_MSG_CALL_CONNECT_REQUEST",
         /// 2.2.10, server to client.
