@@ -38,23 +38,28 @@
 //!
 //! ## Call order
 //!
-//! Inputs (each takes `now`; call them in any order, as things happen):
-//! - [`handle_input`](ServerSession::handle_input): plaintext bytes read
+//! Both ends answer the same calls, the [`Session`] trait's (bring it into
+//! scope: `use sstp_core::Session`); a driver generic over `S: Session`
+//! drives either end with static calls.
+//!
+//! Inputs (each but `send_ip` takes `now`; call them in any order, as
+//! things happen):
+//! - [`handle_input`](Session::handle_input): plaintext bytes read
 //!   from TLS, after the HTTP handshake ([`wire::http`]);
-//! - [`send_ip`](ServerSession::send_ip): an IP packet read from the TUN;
-//! - [`handle_timeout`](ServerSession::handle_timeout): when the instant of
-//!   [`poll_timeout`](ServerSession::poll_timeout) has come;
-//! - [`close`](ServerSession::close): tear the call down gracefully;
-//! - [`transport_closed`](ServerSession::transport_closed): TLS/TCP is gone;
+//! - [`send_ip`](Session::send_ip): an IP packet read from the TUN;
+//! - [`handle_timeout`](Session::handle_timeout): when the instant of
+//!   [`poll_timeout`](Session::poll_timeout) has come;
+//! - [`close`](Session::close): tear the call down gracefully;
+//! - [`transport_closed`](Session::transport_closed): TLS/TCP is gone;
 //! - server only: [`auth_complete`](ServerSession::auth_complete) after
 //!   [`Event::Authenticate`], [`assign_addresses`](ServerSession::assign_addresses)
-//!   after [`Event::NeedAddresses`].
+//!   after [`Event::NeedAddresses`], or [`refuse`](ServerSession::refuse).
 //!
 //! After any input, drain the outputs until each returns nothing:
-//! [`poll_transmit`](ServerSession::poll_transmit) (bytes to write into
-//! TLS), [`poll_ip`](ServerSession::poll_ip) (packets for the TUN),
-//! [`poll_event`](ServerSession::poll_event); then sleep until
-//! [`poll_timeout`](ServerSession::poll_timeout). After [`Event::Down`]
+//! [`poll_transmit`](Session::poll_transmit) (bytes to write into
+//! TLS), [`poll_ip`](Session::poll_ip) (packets for the TUN),
+//! [`poll_event`](Session::poll_event); then sleep until
+//! [`poll_timeout`](Session::poll_timeout). After [`Event::Down`]
 //! the session is finished: flush the last bytes and close TLS.
 //!
 //! ## A packet's path
