@@ -610,7 +610,7 @@ impl EapPeer {
                 counters.unexpected("EAP Nak in a Request");
                 (None, None)
             }
-            EapData::Md5Challenge { .. } | EapData::Other { .. } => {
+            EapData::Md5Challenge { .. } | EapData::Tls(_) | EapData::Other { .. } => {
                 tracing::debug!(
                     ?requested,
                     "auth: EAP method not run here; answering Nak (26)"

@@ -127,10 +127,12 @@ pub(crate) enum EapData {
         value: Vec<u8>,
         name: Vec<u8>,
     },
+    /// Type 13: EAP-TLS (RFC 5216 §3.1, §3.2).
+    Tls(EapTls),
     /// Type 26: EAP-MSCHAPv2.
     MsChapV2(EapMsChapV2),
     /// Any other Type, including 254 Expanded (§5.7), with its Type-Data
-    /// kept raw. Parsing never yields Types 1–4 or 26 here.
+    /// kept raw. Parsing never yields Types 1–4, 13 or 26 here.
     Other { eap_type: EapType, data: Vec<u8> },
 }
 
@@ -154,6 +156,7 @@ impl EapData {
                     name: name.to_vec(),
                 }
             }
+            EapType::TLS => Self::Tls(EapTls::parse(data)?),
             EapType::MSCHAPV2 => Self::MsChapV2(if is_request {
                 EapMsChapV2::parse_request(data)?
             } else {
@@ -173,6 +176,7 @@ impl EapData {
             Self::Notification(_) => EapType::NOTIFICATION,
             Self::Nak(_) => EapType::NAK,
             Self::Md5Challenge { .. } => EapType::MD5_CHALLENGE,
+            Self::Tls(_) => EapType::TLS,
             Self::MsChapV2(_) => EapType::MSCHAPV2,
             Self::Other { eap_type, .. } => *eap_type,
         }
@@ -190,6 +194,7 @@ impl EapData {
                 push_u8_prefixed(out, value);
                 out.extend_from_slice(name);
             }
+            Self::Tls(t) => t.emit(out),
             Self::MsChapV2(m) => m.emit(out),
         }
     }
@@ -202,6 +207,7 @@ impl EapData {
             }
             Self::Nak(types) => types.len(),
             Self::Md5Challenge { value, name } => u8_prefixed_len(value) + name.len(),
+            Self::Tls(t) => t.buffer_len(),
             Self::MsChapV2(m) => m.buffer_len(),
         }
     }

@@ -1,7 +1,8 @@
 //! PPP authentication packets: the payload of PPP protocols 0xC023 (PAP,
 //! RFC 1334 §2), 0xC223 (CHAP, RFC 1994 §4, with the MS-CHAPv2 value and
 //! message formats of RFC 2759 §4–§6) and 0xC227 (EAP, RFC 3748 §4–§5, with
-//! EAP-MSCHAPv2 per draft-kamath-pppext-eap-mschapv2-00).
+//! EAP-MSCHAPv2 per draft-kamath-pppext-eap-mschapv2-00 and EAP-TLS per
+//! RFC 5216).
 //!
 //! All three share the RFC 1661 §5 header: Code (u8), Identifier (u8),
 //! Length (u16, ≥ 4, counting the header). Octets past Length are link
@@ -16,8 +17,8 @@
 //! unreadable.
 //!
 //! One file per protocol, as in `ppp::auth`: `pap.rs`, `chap.rs`,
-//! `mschapv2.rs` (the RFC 2759 values and messages CHAP and EAP carry) and
-//! `eap.rs`. This file holds the code spaces and the helpers they share, and
+//! `mschapv2.rs` (the RFC 2759 values and messages CHAP and EAP carry),
+//! `eap.rs` and `eap_tls.rs`. This file holds the code spaces and the helpers they share, and
 //! re-exports every item, so the paths stay `wire::auth::*`.
 //!
 //! # Emit limits
@@ -38,11 +39,13 @@ use super::{ParseError, code_space, nom_truncated};
 
 mod chap;
 mod eap;
+mod eap_tls;
 mod mschapv2;
 mod pap;
 
 pub(crate) use chap::*;
 pub(crate) use eap::*;
+pub(crate) use eap_tls::*;
 pub use mschapv2::*;
 pub(crate) use pap::*;
 

@@ -105,8 +105,8 @@ const FIXTURE_EAP_SUCCESS: &str = "03 04 00 04";
 const FIXTURE_EAP_FAILURE: &str = "04 04 00 04";
 /// RFC 3748 §5.3.1 Nak asking for EAP-MSCHAPv2.
 const FIXTURE_EAP_NAK: &str = "02 01 00 06 03 1a";
-/// RFC 5216 §3.1 EAP-TLS Start (flags 0x20), kept raw (SoftEther's
-/// EAP offer, interop README).
+/// RFC 5216 §3.1 EAP-TLS Start (flags 0x20): SoftEther's first EAP offer,
+/// as seen in the interop runs.
 const FIXTURE_EAP_TLS_START: &str = "01 02 00 06 0d 20";
 /// RFC 3748 §5.7 Expanded Type, Vendor-Id 0, Vendor-Type 1, kept raw.
 const FIXTURE_EAP_EXPANDED: &str = "01 02 00 0c fe 00 00 00 00 00 00 01";
@@ -611,14 +611,11 @@ fn eap_request_needs_a_type() {
 
 #[test]
 fn eap_other_types_keep_raw_bytes() {
-    for (fixture, ty, data) in [
-        (FIXTURE_EAP_TLS_START, EapType::TLS, b("20")),
-        (
-            FIXTURE_EAP_EXPANDED,
-            EapType::EXPANDED,
-            b("00 00 00 00 00 00 01"),
-        ),
-    ] {
+    for (fixture, ty, data) in [(
+        FIXTURE_EAP_EXPANDED,
+        EapType::EXPANDED,
+        b("00 00 00 00 00 00 01"),
+    )] {
         let bytes = b(fixture);
         let p = EapPacket::parse(&bytes).expect("parses");
         assert_eq!(
@@ -1166,6 +1163,87 @@ fn eap_mschapv2_response() -> impl Strategy<Value = EapMsChapV2> {
     .prop_map(normalize)
 }
 
+// EAP-TLS (RFC 5216 §3.1, §3.2). The bytes are laid out by hand from the
+// RFC's field diagrams: Code, Identifier, Length, Type 13, Flags (L M S and
+// five reserved bits), TLS Message Length when L is set, TLS data.
+
+#[test]
+fn eap_tls_start_request() {
+    let bytes = b(FIXTURE_EAP_TLS_START);
+    let p = EapPacket::parse(&bytes).unwrap();
+    assert_eq!(
+        p,
+        EapPacket::Request {
+            identifier: 2,
+            data: EapData::Tls(EapTls::start()),
+        }
+    );
+    assert_eq!(emit_eap(&p), bytes);
+}
+
+#[test]
+fn eap_tls_first_fragment_carries_the_total_length() {
+    // L and M: a 1000-byte TLS message, of which this fragment holds 3 bytes.
+    let bytes = b("02 08 000d 0d c0 000003e8 16 03 01");
+    let p = EapPacket::parse(&bytes).unwrap();
+    let EapPacket::Response {
+        data: EapData::Tls(t),
+        ..
+    } = &p
+    else {
+        panic!("not an EAP-TLS Response: {p:?}");
+    };
+    assert!(t.more_fragments && !t.start);
+    assert_eq!(t.message_length, Some(1000));
+    assert_eq!(t.data, [0x16, 0x03, 0x01]);
+    assert_eq!(emit_eap(&p), bytes);
+}
+
+#[test]
+fn eap_tls_acknowledgement_is_flags_alone() {
+    let bytes = b("02 09 0006 0d 00");
+    let p = EapPacket::parse(&bytes).unwrap();
+    assert_eq!(
+        p,
+        EapPacket::Response {
+            identifier: 9,
+            data: EapData::Tls(EapTls::ack()),
+        }
+    );
+    assert_eq!(emit_eap(&p), bytes);
+}
+
+#[test]
+fn eap_tls_reserved_flags_are_kept_and_otherwise_ignored() {
+    let bytes = b("01 0a 0008 0d 1f 17 03");
+    let p = EapPacket::parse(&bytes).unwrap();
+    let EapPacket::Request {
+        data: EapData::Tls(t),
+        ..
+    } = &p
+    else {
+        panic!("not an EAP-TLS Request: {p:?}");
+    };
+    assert!(!t.start && !t.more_fragments && t.message_length.is_none());
+    assert_eq!(t.reserved_flags, 0x1f);
+    assert_eq!(emit_eap(&p), bytes);
+}
+
+#[test]
+fn eap_tls_length_flag_without_its_field_is_truncated() {
+    for bytes in [b("01 0b 0006 0d 80"), b("01 0b 0008 0d 80 0000")] {
+        assert!(matches!(
+            EapPacket::parse(&bytes),
+            Err(ParseError::Truncated { needed: 5, .. })
+        ));
+    }
+    // No Flags octet at all.
+    assert!(matches!(
+        EapPacket::parse(&b("01 0b 0005 0d")),
+        Err(ParseError::Truncated { needed: 1, .. })
+    ));
+}
+
 fn eap_data(mschapv2: BoxedStrategy<EapMsChapV2>) -> impl Strategy<Value = EapData> {
     prop_oneof![
         bytes(100).prop_map(EapData::Identity),
@@ -1173,8 +1251,9 @@ fn eap_data(mschapv2: BoxedStrategy<EapMsChapV2>) -> impl Strategy<Value = EapDa
         vec(any::<u8>().prop_map(EapType), 0..10).prop_map(EapData::Nak),
         (value(), bytes(100)).prop_map(|(value, name)| EapData::Md5Challenge { value, name }),
         mschapv2.prop_map(EapData::MsChapV2),
+        eap_tls().prop_map(EapData::Tls),
         (
-            any::<u8>().prop_filter("decoded types", |t| ![1, 2, 3, 4, 26].contains(t)),
+            any::<u8>().prop_filter("decoded types", |t| ![1, 2, 3, 4, 13, 26].contains(t)),
             bytes(100)
         )
             .prop_map(|(t, data)| EapData::Other {
@@ -1182,6 +1261,25 @@ fn eap_data(mschapv2: BoxedStrategy<EapMsChapV2>) -> impl Strategy<Value = EapDa
                 data
             }),
     ]
+}
+
+fn eap_tls() -> impl Strategy<Value = EapTls> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        any::<Option<u32>>(),
+        0u8..0x20,
+        bytes(100),
+    )
+        .prop_map(
+            |(start, more_fragments, message_length, reserved_flags, data)| EapTls {
+                start,
+                more_fragments,
+                message_length,
+                reserved_flags,
+                data,
+            },
+        )
 }
 
 fn eap() -> impl Strategy<Value = EapPacket> {
@@ -1280,6 +1378,7 @@ proptest! {
         let _ = EapPacket::parse(&data);
         let _ = EapMsChapV2::parse_request(&data);
         let _ = EapMsChapV2::parse_response(&data);
+        let _ = EapTls::parse(&data);
         let _ = MsChapV2Success::parse(&data);
         let _ = MsChapV2Failure::parse(&data);
     }
