@@ -76,6 +76,7 @@ use super::{AuthMethod, ControlFrame, Outbox, Random};
 
 mod chap;
 mod eap;
+mod eap_tls;
 mod pap;
 mod request;
 #[cfg(test)]
