@@ -1,6 +1,9 @@
 //! EAP-TLS (RFC 5216; TLS 1.3 per RFC 9190) in both roles: the TLS engine
-//! runs in memory, and its flights travel in EAP-TLS fragments.
+//! runs in memory (`tls.rs`), and its flights travel in EAP-TLS fragments
+//! (`fragments.rs`).
 
 mod fragments;
+mod tls;
 
 pub(crate) use fragments::*;
+pub(crate) use tls::*;

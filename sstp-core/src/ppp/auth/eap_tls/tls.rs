@@ -1,0 +1,558 @@
+//! The TLS inside EAP-TLS: a rustls connection fed and drained in memory.
+//!
+//! Nothing here touches a socket or a clock. The bytes come from reassembled
+//! EAP-TLS fragments and leave as the next flight; the time rustls checks
+//! certificates against is [`WallClock`], which the session sets from the
+//! time its caller passes; randomness comes from the crypto provider in the
+//! rustls configuration the driver built.
+//!
+//! The end of the handshake differs by version. TLS 1.2 (RFC 5216 §2.1.1):
+//! the handshake's last flight is the server's ChangeCipherSpec and
+//! Finished. TLS 1.3 (RFC 9190 §2.5): after the client's Finished the server
+//! sends a "protected success indication", one byte 0x00 of application
+//! data, and the peer may not take EAP-Success before it has that byte
+//! (close_notify is accepted in its place, as draft versions of RFC 9190
+//! used and some servers still send).
+
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rustls::ServerConnection;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::time_provider::TimeProvider;
+use rustls::{ClientConfig, ClientConnection, Connection, ProtocolVersion, ServerConfig};
+use zeroize::Zeroizing;
+
+use crate::crypto::mppe::Msk;
+
+/// RFC 9190 §2.3: the TLS 1.3 exporter label for the EAP-TLS key material.
+const TLS13_KEY_LABEL: &[u8] = b"EXPORTER_EAP_TLS_Key_Material";
+/// RFC 9190 §2.3: the exporter context is the EAP Type-Code of EAP-TLS.
+const TLS13_KEY_CONTEXT: &[u8] = &[0x0d];
+/// RFC 5216 §2.3: TLS-PRF-128(master secret, "client EAP encryption",
+/// client random || server random), i.e. the RFC 5705 exporter without a
+/// context.
+const TLS12_KEY_LABEL: &[u8] = b"client EAP encryption";
+/// RFC 5216 §2.3, RFC 9190 §2.3: 64 bytes of MSK, then 64 of EMSK.
+const KEY_MATERIAL_LEN: usize = 128;
+
+/// The protected success indication of RFC 9190 §2.5.
+const SUCCESS_INDICATION: u8 = 0x00;
+
+/// The wall-clock time rustls validates certificates at. The session owns
+/// one per connection and sets it from its caller's time; until it is set,
+/// rustls has no time and refuses to validate (it never falls back to the
+/// system clock).
+#[derive(Debug, Default)]
+pub(crate) struct WallClock {
+    /// Seconds since the Unix epoch; 0 while unknown.
+    secs: AtomicU64,
+}
+
+impl WallClock {
+    /// Sets the time.
+    pub(crate) fn set(&self, time: UnixTime) {
+        self.secs.store(time.as_secs().max(1), Ordering::Relaxed);
+    }
+}
+
+/// The clock as rustls asks for it.
+#[derive(Debug)]
+pub(crate) struct SharedClock(pub(crate) Arc<WallClock>);
+
+impl TimeProvider for SharedClock {
+    fn current_time(&self) -> Option<UnixTime> {
+        match self.0.secs.load(Ordering::Relaxed) {
+            0 => None,
+            secs => Some(UnixTime::since_unix_epoch(Duration::from_secs(secs))),
+        }
+    }
+}
+
+/// A TLS failure: what rustls said, and the alert to send the peer (empty
+/// if rustls had none to send).
+#[derive(Debug)]
+pub(crate) struct TlsFailure {
+    /// The error.
+    pub(crate) error: rustls::Error,
+    /// TLS records (an alert) for the peer.
+    pub(crate) alert: Vec<u8>,
+}
+
+/// EAP-TLS key material (RFC 5216 §2.3, RFC 9190 §2.3).
+pub(crate) struct EapTlsKeys {
+    /// The Master Session Key: the first 64 bytes.
+    pub(crate) msk: Msk,
+    /// The Extended MSK: the last 64 bytes (kept for RADIUS, which may ask
+    /// for it; SSTP does not use it).
+    pub(crate) emsk: Zeroizing<[u8; 64]>,
+}
+
+impl core::fmt::Debug for EapTlsKeys {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EapTlsKeys(..)")
+    }
+}
+
+/// One side of the TLS handshake inside EAP-TLS.
+#[derive(Debug)]
+pub(crate) struct TlsEngine {
+    conn: Connection,
+    /// Server: the success indication was queued. Client: it arrived.
+    success_indication: bool,
+}
+
+impl TlsEngine {
+    /// The authenticator's side.
+    pub(crate) fn server(config: Arc<ServerConfig>) -> Result<Self, rustls::Error> {
+        Ok(Self {
+            conn: ServerConnection::new(config)?.into(),
+            success_indication: false,
+        })
+    }
+
+    /// The peer's side; its ClientHello waits in [`Self::take_output`].
+    pub(crate) fn client(
+        config: Arc<ClientConfig>,
+        server_name: ServerName<'static>,
+    ) -> Result<Self, rustls::Error> {
+        Ok(Self {
+            conn: ClientConnection::new(config, server_name)?.into(),
+            success_indication: false,
+        })
+    }
+
+    /// The TLS records waiting to go to the peer.
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        while self.conn.wants_write() {
+            // Writing into a Vec cannot fail.
+            match self.conn.write_tls(&mut out) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        out
+    }
+
+    /// Takes the peer's whole flight and returns ours (possibly empty).
+    pub(crate) fn handle_flight(&mut self, mut flight: &[u8]) -> Result<Vec<u8>, TlsFailure> {
+        while !flight.is_empty() {
+            let read = self.conn.read_tls(&mut flight);
+            let processed = self.conn.process_new_packets();
+            if let Err(error) = processed {
+                return Err(self.failure(error));
+            }
+            match read {
+                Ok(0) => break,
+                Ok(_) => {}
+                // rustls' buffer of unprocessed records is full; processing
+                // above made room, so read on (the loop ends when it cannot).
+                Err(e) if e.kind() == io::ErrorKind::Other => {
+                    return Err(self.failure(rustls::Error::General(e.to_string())));
+                }
+                Err(_) => break,
+            }
+        }
+        if !self.conn.is_handshaking() {
+            match self.conn {
+                Connection::Server(_) => self.queue_success_indication(),
+                Connection::Client(_) => self.read_success_indication()?,
+            }
+        }
+        Ok(self.take_output())
+    }
+
+    fn failure(&mut self, error: rustls::Error) -> TlsFailure {
+        TlsFailure {
+            error,
+            alert: self.take_output(),
+        }
+    }
+
+    /// RFC 9190 §2.5: the server ends a TLS 1.3 handshake with one byte of
+    /// application data.
+    fn queue_success_indication(&mut self) {
+        if self.success_indication || !self.is_tls13() {
+            return;
+        }
+        // The writer buffers in memory; it fails only after close.
+        if self.conn.writer().write_all(&[SUCCESS_INDICATION]).is_ok() {
+            self.success_indication = true;
+        }
+    }
+
+    /// The peer's side of RFC 9190 §2.5: the byte 0x00 (or close_notify)
+    /// is the indication; any other application data is a protocol error,
+    /// since EAP-TLS carries none.
+    fn read_success_indication(&mut self) -> Result<(), TlsFailure> {
+        let mut buf = [0u8; 16];
+        loop {
+            match self.conn.reader().read(&mut buf) {
+                Ok(0) => {
+                    // close_notify.
+                    self.success_indication = true;
+                    return Ok(());
+                }
+                Ok(n) if buf.get(..n).is_some_and(|b| b.iter().all(|&x| x == 0)) => {
+                    self.success_indication = true;
+                }
+                Ok(_) => {
+                    return Err(self.failure(rustls::Error::General(
+                        "the server sent application data inside EAP-TLS".into(),
+                    )));
+                }
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+
+    /// Whether the handshake is over and, in TLS 1.3, the success
+    /// indication was sent (server) or received (peer): EAP-Success may
+    /// follow (RFC 9190 §2.5).
+    pub(crate) fn is_established(&self) -> bool {
+        !self.conn.is_handshaking() && (self.success_indication || !self.is_tls13())
+    }
+
+    /// Whether TLS 1.3 was negotiated.
+    pub(crate) fn is_tls13(&self) -> bool {
+        self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_3)
+    }
+
+    /// The peer's certificate chain, end entity first, once validated.
+    pub(crate) fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.conn.peer_certificates()
+    }
+
+    /// MSK and EMSK (RFC 5216 §2.3 for TLS 1.2, RFC 9190 §2.3 for TLS 1.3),
+    /// the full 128 bytes exported once and sliced.
+    pub(crate) fn keys(&self) -> Result<EapTlsKeys, rustls::Error> {
+        let (label, context) = if self.is_tls13() {
+            (TLS13_KEY_LABEL, Some(TLS13_KEY_CONTEXT))
+        } else {
+            (TLS12_KEY_LABEL, None)
+        };
+        let material = self.conn.export_keying_material(
+            Zeroizing::new([0u8; KEY_MATERIAL_LEN]),
+            label,
+            context,
+        )?;
+        let mut msk = [0u8; 64];
+        let mut emsk = Zeroizing::new([0u8; 64]);
+        let (first, second) = material.split_at(64);
+        msk.copy_from_slice(first);
+        emsk.copy_from_slice(second);
+        Ok(EapTlsKeys {
+            msk: Msk::from_bytes(msk),
+            emsk,
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair,
+    };
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use rustls::server::WebPkiClientVerifier;
+    use rustls::version::{TLS12, TLS13};
+    use rustls::{RootCertStore, Side};
+
+    /// 2026-06-01 00:00:00 UTC: inside every test certificate's validity.
+    pub(crate) const TODAY: u64 = 1_780_272_000;
+    /// 2031-01-01: after the test certificates' `not_after` (2030-01-01).
+    const AFTER_EXPIRY: u64 = 1_924_992_000;
+    /// 2019-01-01: before their `not_before` (2020-01-01).
+    const BEFORE_VALIDITY: u64 = 1_546_300_800;
+
+    /// A test CA, a server certificate (vpn.example) and a client
+    /// certificate (alice), ECDSA P-256, valid 2020–2030.
+    pub(crate) struct Pki {
+        pub(crate) ca: CertificateDer<'static>,
+        pub(crate) server: (CertificateDer<'static>, PrivateKeyDer<'static>),
+        pub(crate) client: (CertificateDer<'static>, PrivateKeyDer<'static>),
+    }
+
+    fn validity(params: &mut CertificateParams) {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    }
+
+    pub(crate) fn pki() -> Pki {
+        pki_of("sstp-rs test CA")
+    }
+
+    /// A [`Pki`] whose CA has the given name.
+    pub(crate) fn pki_of(ca_name: &str) -> Pki {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(DnType::CommonName, ca_name);
+        validity(&mut ca);
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+        let leaf = |names: Vec<String>, cn: &str, eku| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(names).unwrap();
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.extended_key_usages = vec![eku];
+            validity(&mut params);
+            let cert = params.signed_by(&key, &ca).unwrap();
+            let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+            (cert.der().clone(), key)
+        };
+        Pki {
+            server: leaf(
+                vec!["vpn.example".into()],
+                "vpn.example",
+                ExtendedKeyUsagePurpose::ServerAuth,
+            ),
+            client: leaf(Vec::new(), "alice", ExtendedKeyUsagePurpose::ClientAuth),
+            ca: ca.der().clone(),
+        }
+    }
+
+    fn provider() -> Arc<CryptoProvider> {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+
+    fn roots(ca: &CertificateDer<'static>) -> Arc<RootCertStore> {
+        let mut roots = RootCertStore::empty();
+        roots.add(ca.clone()).unwrap();
+        Arc::new(roots)
+    }
+
+    pub(crate) fn server_config(
+        pki: &Pki,
+        version: &'static rustls::SupportedProtocolVersion,
+        clock: &Arc<WallClock>,
+    ) -> Arc<ServerConfig> {
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots(&pki.ca), provider())
+            .build()
+            .unwrap();
+        let mut config =
+            ServerConfig::builder_with_details(provider(), Arc::new(SharedClock(clock.clone())))
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_client_cert_verifier(verifier)
+                .with_single_cert(vec![pki.server.0.clone()], pki.server.1.clone_key())
+                .unwrap();
+        config.send_tls13_tickets = 0;
+        Arc::new(config)
+    }
+
+    pub(crate) fn client_config(
+        pki: &Pki,
+        version: &'static rustls::SupportedProtocolVersion,
+        clock: &Arc<WallClock>,
+    ) -> Arc<ClientConfig> {
+        let mut config =
+            ClientConfig::builder_with_details(provider(), Arc::new(SharedClock(clock.clone())))
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_root_certificates(roots(&pki.ca))
+                .with_client_auth_cert(vec![pki.client.0.clone()], pki.client.1.clone_key())
+                .unwrap();
+        config.resumption = rustls::client::Resumption::disabled();
+        Arc::new(config)
+    }
+
+    fn clock(secs: u64) -> Arc<WallClock> {
+        let clock = Arc::new(WallClock::default());
+        clock.set(UnixTime::since_unix_epoch(Duration::from_secs(secs)));
+        clock
+    }
+
+    /// Runs the handshake the way EAP-TLS carries it: whole flights in
+    /// turn, until the server has nothing more to say to a peer that has
+    /// nothing more to say. Returns (server, client, flights exchanged) or
+    /// the first failure with the side it happened on.
+    fn handshake(
+        mut server: TlsEngine,
+        mut client: TlsEngine,
+    ) -> Result<(TlsEngine, TlsEngine, usize), (Side, TlsFailure)> {
+        let mut to_server = client.take_output();
+        for flights in 1..10 {
+            let to_client = server
+                .handle_flight(&to_server)
+                .map_err(|f| (Side::Server, f))?;
+            if to_client.is_empty() && to_server.is_empty() && server.is_established() {
+                return Ok((server, client, flights));
+            }
+            to_server = client
+                .handle_flight(&to_client)
+                .map_err(|f| (Side::Client, f))?;
+        }
+        panic!("the handshake did not end within 10 flights");
+    }
+
+    fn pair(
+        version: &'static rustls::SupportedProtocolVersion,
+        now: u64,
+    ) -> (TlsEngine, TlsEngine) {
+        let pki = pki();
+        let clock = clock(now);
+        let server = TlsEngine::server(server_config(&pki, version, &clock)).unwrap();
+        let client = TlsEngine::client(
+            client_config(&pki, version, &clock),
+            ServerName::try_from("vpn.example").unwrap(),
+        )
+        .unwrap();
+        (server, client)
+    }
+
+    #[test]
+    fn tls13_completes_with_the_success_indication_and_both_sides_export_the_same_keys() {
+        let (server, client) = pair(&TLS13, TODAY);
+        let (server, client, flights) =
+            handshake(server, client).map_err(|(_, f)| f.error).unwrap();
+        assert!(server.is_tls13() && client.is_tls13());
+        assert!(server.is_established() && client.is_established());
+        // ClientHello; server flight; client Certificate..Finished; the
+        // empty acknowledgement of the success indication.
+        assert_eq!(flights, 3);
+        let (s, c) = (server.keys().unwrap(), client.keys().unwrap());
+        assert_eq!(s.msk.as_bytes(), c.msk.as_bytes());
+        assert_eq!(*s.emsk, *c.emsk);
+        assert_ne!(s.msk.as_bytes()[..], s.emsk[..]);
+        let cn = server.peer_certificates().unwrap();
+        assert_eq!(cn.len(), 1, "the client's end-entity certificate");
+    }
+
+    #[test]
+    fn tls12_completes_without_an_indication_and_both_sides_export_the_same_keys() {
+        let (server, client) = pair(&TLS12, TODAY);
+        let (server, client, _) = handshake(server, client).map_err(|(_, f)| f.error).unwrap();
+        assert!(!server.is_tls13() && !client.is_tls13());
+        assert!(server.is_established() && client.is_established());
+        let (s, c) = (server.keys().unwrap(), client.keys().unwrap());
+        assert_eq!(s.msk.as_bytes(), c.msk.as_bytes());
+        assert_eq!(*s.emsk, *c.emsk);
+    }
+
+    #[test]
+    fn the_tls13_peer_is_not_established_before_the_indication() {
+        let (mut server, mut client) = pair(&TLS13, TODAY);
+        let hello = client.take_output();
+        let flight = server.handle_flight(&hello).unwrap();
+        let finished = client.handle_flight(&flight).unwrap();
+        // The client's handshake is done, but the indication has not come.
+        assert!(!client.is_established());
+        let indication = server.handle_flight(&finished).unwrap();
+        assert!(server.is_established());
+        assert!(!indication.is_empty());
+        assert!(client.handle_flight(&indication).unwrap().is_empty());
+        assert!(client.is_established());
+    }
+
+    fn refused_at(now: u64) -> (Side, TlsFailure) {
+        let (server, client) = pair(&TLS13, now);
+        match handshake(server, client) {
+            Ok(_) => panic!("the handshake succeeded at {now}"),
+            Err(failure) => failure,
+        }
+    }
+
+    #[test]
+    fn an_expired_certificate_is_refused_with_an_alert() {
+        // The client checks the server's certificate first.
+        let (side, failure) = refused_at(AFTER_EXPIRY);
+        assert_eq!(side, Side::Client);
+        assert!(
+            matches!(
+                failure.error,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::Expired)
+                    | rustls::Error::InvalidCertificate(
+                        rustls::CertificateError::ExpiredContext { .. }
+                    )
+            ),
+            "{:?}",
+            failure.error
+        );
+        assert!(!failure.alert.is_empty(), "the peer is told why");
+    }
+
+    #[test]
+    fn a_certificate_not_yet_valid_is_refused() {
+        let (_, failure) = refused_at(BEFORE_VALIDITY);
+        assert!(
+            matches!(
+                failure.error,
+                rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::NotValidYet
+                        | rustls::CertificateError::NotValidYetContext { .. }
+                )
+            ),
+            "{:?}",
+            failure.error
+        );
+    }
+
+    #[test]
+    fn without_a_time_nothing_is_validated() {
+        let pki = pki();
+        let clock = Arc::new(WallClock::default());
+        let server = TlsEngine::server(server_config(&pki, &TLS13, &clock)).unwrap();
+        let client = TlsEngine::client(
+            client_config(&pki, &TLS13, &clock),
+            ServerName::try_from("vpn.example").unwrap(),
+        )
+        .unwrap();
+        let Err((_, failure)) = handshake(server, client) else {
+            panic!("validated without a time");
+        };
+        assert_eq!(failure.error, rustls::Error::FailedToGetCurrentTime);
+    }
+
+    #[test]
+    fn a_client_certificate_from_another_ca_is_refused_by_the_server() {
+        let pki = pki();
+        let other = pki_of("another CA");
+        let clock = clock(TODAY);
+        let server = TlsEngine::server(server_config(&pki, &TLS13, &clock)).unwrap();
+        // The client trusts the right CA but holds a certificate of another.
+        let mut config = (*client_config(&pki, &TLS13, &clock)).clone();
+        config.client_auth_cert_resolver = client_config(&other, &TLS13, &clock)
+            .client_auth_cert_resolver
+            .clone();
+        let client = TlsEngine::client(
+            Arc::new(config),
+            ServerName::try_from("vpn.example").unwrap(),
+        )
+        .unwrap();
+        let Err((side, failure)) = handshake(server, client) else {
+            panic!("a stranger's certificate was accepted");
+        };
+        assert_eq!(side, Side::Server);
+        assert!(
+            matches!(
+                failure.error,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+            ),
+            "{:?}",
+            failure.error
+        );
+        assert!(!failure.alert.is_empty());
+    }
+
+    #[test]
+    fn garbage_from_the_peer_is_an_error_not_a_panic() {
+        // A handshake record whose message claims 0x020304 bytes.
+        let (mut server, _) = pair(&TLS13, TODAY);
+        let failure = server
+            .handle_flight(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
+            .unwrap_err();
+        assert!(
+            matches!(failure.error, rustls::Error::InvalidMessage(_)),
+            "{:?}",
+            failure.error
+        );
+        // Not TLS at all.
+        let (mut server, _) = pair(&TLS13, TODAY);
+        assert!(server.handle_flight(b"GET / HTTP/1.1\r\n\r\n").is_err());
+    }
+}
