@@ -556,3 +556,218 @@ pub(crate) mod tests {
         assert!(server.handle_flight(b"GET / HTTP/1.1\r\n\r\n").is_err());
     }
 }
+
+/// The key derivation checked against a second implementation: the golden
+/// vectors below come from `vectors/eap_tls_keys.py` (Python's hmac and
+/// hashlib), which checks this file's own HKDF and PRF; those then check
+/// what rustls exports from a real handshake, given the secrets rustls
+/// logs through its `KeyLog`.
+#[cfg(test)]
+mod key_vectors {
+    use std::sync::Mutex;
+
+    use hmac::{Hmac, KeyInit, Mac};
+    use rustls::KeyLog;
+    use rustls::crypto::CryptoProvider;
+    use rustls::crypto::aws_lc_rs::cipher_suite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS13_AES_128_GCM_SHA256,
+    };
+    use rustls::version::{TLS12, TLS13};
+    use sha2::{Digest, Sha256};
+
+    use super::tests::{TODAY, pki};
+    use super::*;
+
+    /// `vectors/eap_tls_keys.py`, TLS 1.3 line: secret 00..1f.
+    const TLS13_VECTOR: &str = "59d2d0b3d955aa780569424b38d1db357da6f822c0239c14bc0b81ca9c67f715a4b98ba605a3e957b94282d7d45cd75e182e729098e303fd04f379479bb6d181382c53be203ce7f84c5b2b347a20bc0f2c24633f032f8048db730171f807c79a04bbd6cfcb44dc268fb805147eff05d32d3968e71c4914b09bde3cc2b850ad84";
+    /// `vectors/eap_tls_keys.py`, TLS 1.2 line: master secret 00..2f,
+    /// client random c0..cf twice, server random 50..5f twice.
+    const TLS12_VECTOR: &str = "70ddeab9612f962201eff107ed80e69b8e9e413974d21da3f3082f48a3db3b3b7978906eb01c80304174bd3bfab0af28d4916e95ebc109b077ca5220040c957346aa3353a5479826d53a6acf264bc317a5a4316a286c490637f173d77eea594a3e9d10b41eb01394b76c3e99af6286c6cdd3982ec212e6704235430941bbb7e1";
+
+    fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// RFC 5869 §2.3.
+    fn hkdf_expand(secret: &[u8], info: &[u8], length: usize) -> Vec<u8> {
+        let (mut out, mut block) = (Vec::new(), Vec::new());
+        for i in 1u8.. {
+            if out.len() >= length {
+                break;
+            }
+            block = hmac(secret, &[&block, info, &[i]]);
+            out.extend_from_slice(&block);
+        }
+        out.truncate(length);
+        out
+    }
+
+    /// RFC 8446 §7.1.
+    fn hkdf_expand_label(secret: &[u8], label: &[u8], context: &[u8], length: usize) -> Vec<u8> {
+        let full = [b"tls13 ".as_slice(), label].concat();
+        let mut info = (length as u16).to_be_bytes().to_vec();
+        info.push(full.len() as u8);
+        info.extend_from_slice(&full);
+        info.push(context.len() as u8);
+        info.extend_from_slice(context);
+        hkdf_expand(secret, &info, length)
+    }
+
+    /// RFC 8446 §7.5, SHA-256.
+    fn tls13_exporter(secret: &[u8], label: &[u8], context: &[u8], length: usize) -> Vec<u8> {
+        let derived = hkdf_expand_label(secret, label, &Sha256::digest(b""), 32);
+        hkdf_expand_label(&derived, b"exporter", &Sha256::digest(context), length)
+    }
+
+    /// RFC 5246 §5, P_SHA256.
+    fn tls12_prf(secret: &[u8], seed: &[u8], length: usize) -> Vec<u8> {
+        let (mut out, mut a) = (Vec::new(), seed.to_vec());
+        while out.len() < length {
+            a = hmac(secret, &[&a]);
+            out.extend_from_slice(&hmac(secret, &[&a, seed]));
+        }
+        out.truncate(length);
+        out
+    }
+
+    #[test]
+    fn the_test_derivations_match_the_python_vectors() {
+        let secret: Vec<u8> = (0..32).collect();
+        assert_eq!(
+            hex::encode(tls13_exporter(
+                &secret,
+                TLS13_KEY_LABEL,
+                TLS13_KEY_CONTEXT,
+                128
+            )),
+            TLS13_VECTOR
+        );
+        let master: Vec<u8> = (0..48).collect();
+        let client_random: Vec<u8> = (0..32).map(|i| 0xc0 + (i % 16)).collect();
+        let server_random: Vec<u8> = (0..32).map(|i| 0x50 + (i % 16)).collect();
+        let seed = [TLS12_KEY_LABEL, &client_random, &server_random].concat();
+        assert_eq!(hex::encode(tls12_prf(&master, &seed, 128)), TLS12_VECTOR);
+    }
+
+    /// Secrets as rustls logs them: (label, secret).
+    #[derive(Debug, Default)]
+    struct Secrets(Mutex<Vec<(String, Vec<u8>)>>);
+
+    impl KeyLog for Secrets {
+        fn log(&self, label: &str, _client_random: &[u8], secret: &[u8]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((label.to_owned(), secret.to_vec()));
+        }
+    }
+
+    impl Secrets {
+        fn get(&self, label: &str) -> Vec<u8> {
+            let logged = self.0.lock().unwrap();
+            let found = logged.iter().find(|(l, _)| l == label);
+            found.map(|(_, s)| s.clone()).expect("secret logged")
+        }
+    }
+
+    /// A handshake with SHA-256 suites only, the secrets logged, and the
+    /// first server flight kept (its ServerHello holds the server random).
+    fn handshake(
+        version: &'static rustls::SupportedProtocolVersion,
+    ) -> (TlsEngine, TlsEngine, Arc<Secrets>, Vec<u8>, Vec<u8>) {
+        let pki = pki();
+        let clock = Arc::new(WallClock::default());
+        clock.set(UnixTime::since_unix_epoch(Duration::from_secs(TODAY)));
+        let provider = Arc::new(CryptoProvider {
+            cipher_suites: vec![
+                TLS13_AES_128_GCM_SHA256,
+                TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+            ],
+            ..rustls::crypto::aws_lc_rs::default_provider()
+        });
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(pki.ca.clone()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots.clone()),
+            provider.clone(),
+        )
+        .build()
+        .unwrap();
+        let mut server_config = ServerConfig::builder_with_details(
+            provider.clone(),
+            Arc::new(SharedClock(clock.clone())),
+        )
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(vec![pki.server.0.clone()], pki.server.1.clone_key())
+        .unwrap();
+        server_config.send_tls13_tickets = 0;
+        let secrets = Arc::new(Secrets::default());
+        let mut client_config =
+            ClientConfig::builder_with_details(provider, Arc::new(SharedClock(clock)))
+                .with_protocol_versions(&[version])
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_client_auth_cert(vec![pki.client.0.clone()], pki.client.1.clone_key())
+                .unwrap();
+        client_config.key_log = secrets.clone();
+        let mut server = TlsEngine::server(Arc::new(server_config)).unwrap();
+        let mut client = TlsEngine::client(
+            Arc::new(client_config),
+            ServerName::try_from("vpn.example").unwrap(),
+        )
+        .unwrap();
+        let hello = client.take_output();
+        let first = server.handle_flight(&hello).unwrap();
+        let mut to_server = client.handle_flight(&first).unwrap();
+        for _ in 0..4 {
+            let to_client = server.handle_flight(&to_server).unwrap();
+            to_server = client.handle_flight(&to_client).unwrap();
+        }
+        assert!(server.is_established() && client.is_established());
+        (server, client, secrets, hello, first)
+    }
+
+    /// The 32-byte random of a Hello at the start of `flight`: after the
+    /// record header (5), the handshake header (4) and the version (2).
+    fn hello_random(flight: &[u8]) -> &[u8] {
+        assert_eq!(flight[0], 0x16, "a handshake record");
+        &flight[11..43]
+    }
+
+    #[test]
+    fn tls13_keys_are_the_rfc_9190_exporter() {
+        let (server, client, secrets, _, _) = handshake(&TLS13);
+        let expected = tls13_exporter(
+            &secrets.get("EXPORTER_SECRET"),
+            b"EXPORTER_EAP_TLS_Key_Material",
+            &[0x0d],
+            128,
+        );
+        for keys in [server.keys().unwrap(), client.keys().unwrap()] {
+            assert_eq!(keys.msk.as_bytes()[..], expected[..64]);
+            assert_eq!(keys.emsk[..], expected[64..]);
+        }
+    }
+
+    #[test]
+    fn tls12_keys_are_the_rfc_5216_prf() {
+        let (server, client, secrets, hello, first) = handshake(&TLS12);
+        let seed = [
+            b"client EAP encryption".as_slice(),
+            hello_random(&hello),
+            hello_random(&first),
+        ]
+        .concat();
+        let expected = tls12_prf(&secrets.get("CLIENT_RANDOM"), &seed, 128);
+        for keys in [server.keys().unwrap(), client.keys().unwrap()] {
+            assert_eq!(keys.msk.as_bytes()[..], expected[..64]);
+            assert_eq!(keys.emsk[..], expected[64..]);
+        }
+    }
+}
