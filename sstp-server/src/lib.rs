@@ -52,6 +52,7 @@
 
 mod accounting;
 mod auth;
+pub mod ca;
 mod config;
 mod conn;
 mod limits;

@@ -111,6 +111,7 @@ impl Exchange {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;

@@ -252,6 +252,7 @@ impl TlsEngine {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 pub(crate) mod tests {
     use super::*;
     use rcgen::{
@@ -563,6 +564,7 @@ pub(crate) mod tests {
 /// what rustls exports from a real handshake, given the secrets rustls
 /// logs through its `KeyLog`.
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod key_vectors {
     use std::sync::Mutex;
 
