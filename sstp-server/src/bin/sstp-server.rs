@@ -8,6 +8,7 @@
 //! sstp-server -v --config /etc/sstp-server/server.toml        # debug logs (-vv trace)
 //! sstp-server gen-cert --name vpn.example.com --cert cert.pem --key key.pem
 //! echo 'password' | sstp-server nt-hash
+//! sstp-server ca init && sstp-server ca issue --name alice     # EAP-TLS certificates
 //! ```
 //!
 //! Signals: SIGHUP reloads the certificate, the key and the users file
@@ -129,6 +130,84 @@ enum Command {
     /// Read a password from standard input and print its NT hash, for the
     /// `nt_hash` field of the users file.
     NtHash,
+    /// A small certificate authority for EAP-TLS client certificates: a
+    /// root the server trusts, a certificate per user, revocation.
+    #[command(subcommand, after_help = CA_AFTER_HELP)]
+    Ca(CaCommand),
+}
+
+/// Where `ca` keeps its files unless told otherwise.
+const DEFAULT_CA_DIR: &str = "/etc/sstp-server/ca";
+
+const CA_AFTER_HELP: &str = "\
+FILES (in --dir):
+    ca.pem       the root certificate: the CA bundle of [auth.eap_tls]
+    ca.key       its private key (0600)
+    index.txt    every certificate issued: serial, expiry, thumbprints, name, revocation
+    revoked.txt  revoked SHA-1 and SHA-256 thumbprints: [auth.eap_tls] revoked
+    crl.pem      the same as a signed CRL
+
+EXAMPLE:
+    sstp-server ca init --name 'Example VPN root'
+    SSTP_P12_PASSWORD='pfx secret' sstp-server ca issue --name alice --email alice@example.com
+    sstp-server ca revoke --name alice";
+
+#[derive(Debug, Subcommand)]
+enum CaCommand {
+    /// Make the root CA (an ECDSA P-256 key and a self-signed certificate).
+    Init {
+        /// The CA directory (created if missing).
+        #[arg(long, default_value = DEFAULT_CA_DIR)]
+        dir: PathBuf,
+        /// The root's common name (what Windows shows as "Issued by").
+        #[arg(long, default_value = "sstp-rs VPN root")]
+        name: String,
+        /// Validity in days, 1 to 7300.
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        /// Replace an existing CA (every certificate it issued stops working).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue a client certificate (PEM, and PKCS#12 when a password is given).
+    Issue {
+        /// The CA directory.
+        #[arg(long, default_value = DEFAULT_CA_DIR)]
+        dir: PathBuf,
+        /// The user: the certificate's common name.
+        #[arg(long)]
+        name: String,
+        /// An e-mail address for the subjectAltName.
+        #[arg(long)]
+        email: Option<String>,
+        /// Validity in days, 1 to 7300.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Where NAME.pem, NAME.key and NAME.p12 go (default: DIR/issued).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// A file whose first line is the PKCS#12 password (the environment
+        /// variable SSTP_P12_PASSWORD works too). Without either, no .p12.
+        #[arg(long)]
+        p12_password_file: Option<PathBuf>,
+    },
+    /// Revoke certificates: mark them, list their thumbprints in revoked.txt
+    /// and sign a new crl.pem. The server picks the list up on SIGHUP.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["name", "thumbprint", "cert"])))]
+    Revoke {
+        /// The CA directory.
+        #[arg(long, default_value = DEFAULT_CA_DIR)]
+        dir: PathBuf,
+        /// Every certificate issued to this name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The certificate with this SHA-1 or SHA-256 thumbprint.
+        #[arg(long)]
+        thumbprint: Option<String>,
+        /// The certificate in this PEM file.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+    },
 }
 
 impl Command {
@@ -137,6 +216,7 @@ impl Command {
             Self::Run(_) => "run",
             Self::GenCert { .. } => "gen-cert",
             Self::NtHash => "nt-hash",
+            Self::Ca(_) => "ca",
         }
     }
 }
@@ -171,6 +251,7 @@ fn main() -> ExitCode {
             force,
         }) => gen_cert(&names, &cert, &key, days, force),
         Some(Command::NtHash) => return nt_hash(),
+        Some(Command::Ca(command)) => ca(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -605,6 +686,101 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     // old mode unless set here, before the secret goes in.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(data)
+}
+
+/// `sstp-server ca ...`.
+fn ca(command: CaCommand) -> Result<()> {
+    use sstp_server::ca;
+    match command {
+        CaCommand::Init {
+            dir,
+            name,
+            days,
+            force,
+        } => {
+            let created = ca::init(&dir, &name, days, force)?;
+            println!("root certificate: {}", created.cert.display());
+            println!("SHA-1 thumbprint:   {}", created.thumbprints.sha1);
+            println!("SHA-256 thumbprint: {}", created.thumbprints.sha256);
+            println!(
+                "trust it in server.toml: [auth.eap_tls] ca = \"{}\"",
+                created.cert.display()
+            );
+        }
+        CaCommand::Issue {
+            dir,
+            name,
+            email,
+            days,
+            out_dir,
+            p12_password_file,
+        } => {
+            let pkcs12_password = match p12_password_file {
+                Some(path) => Some(first_line(&path)?),
+                None => std::env::var("SSTP_P12_PASSWORD").ok(),
+            };
+            let request = ca::IssueRequest {
+                out_dir: out_dir.unwrap_or_else(|| dir.join("issued")),
+                name,
+                email,
+                days,
+                pkcs12_password,
+            };
+            let issued = ca::issue(&dir, &request)?;
+            println!("certificate: {}", issued.cert.display());
+            println!("private key: {}", issued.key.display());
+            match &issued.pkcs12 {
+                Some(path) => println!("PKCS#12:     {} (for Windows)", path.display()),
+                None => println!(
+                    "PKCS#12:     not written (give --p12-password-file or SSTP_P12_PASSWORD for a .p12 Windows imports)"
+                ),
+            }
+            println!("serial:      {}", issued.serial);
+            println!("SHA-1 thumbprint:   {}", issued.thumbprints.sha1);
+            println!("SHA-256 thumbprint: {}", issued.thumbprints.sha256);
+        }
+        CaCommand::Revoke {
+            dir,
+            name,
+            thumbprint,
+            cert,
+        } => {
+            let target = match (name, thumbprint, cert) {
+                (Some(name), _, _) => ca::RevokeTarget::Name(name),
+                (_, Some(thumbprint), _) => ca::RevokeTarget::Thumbprint(thumbprint),
+                (_, _, Some(cert)) => ca::RevokeTarget::CertFile(cert),
+                // clap's group requires one of them.
+                (None, None, None) => bail!("say what to revoke: --name, --thumbprint or --cert"),
+            };
+            let revoked = ca::revoke(&dir, &target)?;
+            if revoked.is_empty() {
+                println!("already revoked; the lists are unchanged");
+            }
+            for (name, thumbprints) in revoked {
+                println!("revoked: {name} (SHA-1 {})", thumbprints.sha1);
+            }
+            println!(
+                "send the server SIGHUP to apply ({} and {})",
+                dir.join("revoked.txt").display(),
+                dir.join("crl.pem").display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The first line of a secret file (without its line end).
+fn first_line(path: &Path) -> Result<String> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let line = text.lines().next().unwrap_or("").to_owned();
+    if line.is_empty() {
+        bail!(
+            "{} is empty: its first line is the password",
+            path.display()
+        );
+    }
+    Ok(line)
 }
 
 /// Prints the NT hash of the first line of standard input. An empty

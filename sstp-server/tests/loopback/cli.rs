@@ -556,3 +556,59 @@ fn a_missing_dev_net_tun_says_so() {
     );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
+
+fn ca_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(["ca"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("sstp-server ca");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ca_init_issue_revoke_through_the_binary() {
+    let dir = temp_dir("ca").join("ca");
+    let dir_s = dir.to_str().expect("utf-8 temp dir");
+    let (ok, printed, _) = ca_command(&["init", "--dir", dir_s, "--name", "Example VPN root"], &[]);
+    assert!(ok);
+    assert!(printed.contains("[auth.eap_tls] ca = "), "{printed}");
+    let (ok, printed, _) = ca_command(
+        &["issue", "--dir", dir_s, "--name", "alice"],
+        &[("SSTP_P12_PASSWORD", "pfx secret")],
+    );
+    assert!(ok, "{printed}");
+    assert!(dir.join("issued/alice.p12").exists());
+    let sha1 = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("SHA-1 thumbprint:"))
+        .expect("thumbprint printed")
+        .trim()
+        .to_owned();
+    // Without a password: no .p12, and the output says how to get one.
+    let (ok, printed, _) = ca_command(&["issue", "--dir", dir_s, "--name", "bob"], &[]);
+    assert!(ok);
+    assert!(!dir.join("issued/bob.p12").exists());
+    assert!(printed.contains("SSTP_P12_PASSWORD"), "{printed}");
+    let (ok, printed, _) = ca_command(&["revoke", "--dir", dir_s, "--thumbprint", &sha1], &[]);
+    assert!(ok);
+    assert!(printed.contains("revoked: alice"), "{printed}");
+    let listed = std::fs::read_to_string(dir.join("revoked.txt")).expect("revoked.txt");
+    assert!(listed.lines().any(|l| l == sha1));
+    // Mistakes: one line each.
+    let (ok, _, err) = ca_command(&["init", "--dir", dir_s], &[]);
+    assert!(!ok);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--force"), "{err}");
+    let (ok, _, err) = ca_command(&["revoke", "--dir", dir_s, "--name", "nobody"], &[]);
+    assert!(!ok);
+    assert_eq!(
+        err.trim_end(),
+        "error: no certificate issued by this CA matches the name \"nobody\""
+    );
+}
