@@ -55,6 +55,7 @@ mod auth;
 pub mod ca;
 mod config;
 mod conn;
+pub mod eap_tls;
 mod limits;
 mod listener;
 mod metrics;
