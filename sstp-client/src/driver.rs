@@ -222,7 +222,9 @@ async fn run_connection<D: TunDevice>(
             };
         }
     };
-    let mut session = ClientSession::new(&settings.session, cert, now(), rng);
+    let at = now();
+    let mut session = ClientSession::new(&settings.session, cert, at, rng);
+    drive::set_wall_clock(&mut session, at);
     if !leftover.is_empty() {
         session.handle_input(now(), &leftover);
     }

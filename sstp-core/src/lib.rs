@@ -130,8 +130,9 @@ pub use error::{
     CloseKind, CloseReason, Malformed, Missing, PppFailure, Refusal, Timer, Violation,
 };
 pub use ppp::auth::{
-    Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, KeyMaterial,
-    PapPassword, PeerConfig,
+    Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig,
+    DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig, KeyMaterial, PapPassword,
+    PeerConfig,
 };
 pub use ppp::fsm::FsmConfig;
 pub use ppp::ipcp::{IpcpClientConfig, Ipv4Config};

@@ -9,7 +9,7 @@
 //! bounds are in the crate root's documentation, where a driver reads them.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::crypto::binding::CertHashes;
 use crate::crypto::mschapv2::Credential;
@@ -631,6 +631,13 @@ pub trait Session {
     /// (calling early is harmless).
     fn handle_timeout(&mut self, now: Instant);
 
+    /// The wall-clock time at `now`, as time since the Unix epoch: EAP-TLS
+    /// checks certificate dates against it (RFC 5280 §4.1.2.5). The session
+    /// reads no clock: later `now`s move this time on. Call it once after
+    /// `new`, before any input; without it EAP-TLS refuses every
+    /// certificate, saying no time was given.
+    fn set_wall_clock(&mut self, now: Instant, since_epoch: Duration);
+
     /// Graceful close: LCP Terminate, then SSTP Call Disconnect
     /// (MS-SSTP 3.2.4.2). [`Event::Down`] follows.
     fn close(&mut self, now: Instant);
@@ -699,6 +706,10 @@ macro_rules! impl_session {
 
             fn handle_timeout(&mut self, now: Instant) {
                 self.core.handle_timeout(now);
+            }
+
+            fn set_wall_clock(&mut self, now: Instant, since_epoch: Duration) {
+                self.core.link.set_wall_clock(now, since_epoch);
             }
 
             fn close(&mut self, now: Instant) {

@@ -267,12 +267,10 @@ pub(crate) async fn run<D, S>(
         Random::fill(&mut rng, &mut bytes);
         Guid::from_random(bytes).to_string()
     });
-    let session = ServerSession::new(
-        &shared.session_config,
-        start.cert_hashes,
-        now(),
-        Box::new(rng),
-    );
+    let at = now();
+    let mut session =
+        ServerSession::new(&shared.session_config, start.cert_hashes, at, Box::new(rng));
+    drive::set_wall_clock(&mut session, at);
     let (ip_tx, ip_rx) = mpsc::channel(shared.config.network.session_queue);
     let mtu = shared.config.tun.mtu;
     // On the heap: the task's future then holds a pointer, not the session, in every state; an

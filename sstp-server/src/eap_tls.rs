@@ -86,10 +86,10 @@ pub enum NameSource {
 impl fmt::Display for NameSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Cn => "the subject common name",
-            Self::Email => "an e-mail address",
-            Self::Upn => "a UPN",
-            Self::Dns => "a DNS name",
+            Self::Cn => "subject common name",
+            Self::Email => "e-mail address",
+            Self::Upn => "UPN",
+            Self::Dns => "DNS name",
         })
     }
 }
@@ -145,7 +145,7 @@ pub enum CertRefusal {
 
 fn sources(tried: &[NameSource]) -> String {
     let words: Vec<String> = tried.iter().map(ToString::to_string).collect();
-    words.join(", nor ")
+    words.join(", no ")
 }
 
 /// A loaded policy: the verifier TLS runs and the checks after it.
@@ -398,7 +398,7 @@ mod tests {
         let policy = EapTlsPolicy::load(&only_email, provider()).unwrap();
         assert_eq!(
             policy.check(&plain).unwrap_err().to_string(),
-            "the certificate names no user: it has no an e-mail address".replace("no an", "no an")
+            "the certificate names no user: it has no e-mail address"
         );
     }
 

@@ -273,6 +273,16 @@ pub async fn write_rest<D: TunDevice>(
     }
 }
 
+/// Gives `session` the wall-clock time at `now` (EAP-TLS checks
+/// certificate dates against it; the session reads no clock). A clock set
+/// before 1970 counts as 1970, which no certificate passes.
+pub fn set_wall_clock(session: &mut impl Session, now: std::time::Instant) {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    session.set_wall_clock(now, since_epoch);
+}
+
 /// A session's random source (nonces, challenges, magic numbers): a CSPRNG
 /// seeded from the OS, one per session. An error means the OS has no
 /// randomness to give; no session may start without it.
@@ -374,6 +384,7 @@ mod tests {
             Ok(())
         }
         fn handle_timeout(&mut self, _: std::time::Instant) {}
+        fn set_wall_clock(&mut self, _: std::time::Instant, _: Duration) {}
         fn close(&mut self, _: std::time::Instant) {}
         fn transport_closed(&mut self, _: std::time::Instant) {
             if !self.closed {

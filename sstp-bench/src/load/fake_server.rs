@@ -96,7 +96,9 @@ async fn serve(
 
     let now = || tokio::time::Instant::now().into_std();
     let rng = Box::new(rand::make_rng::<rand::rngs::StdRng>());
-    let mut session = ServerSession::new(config, hashes, now(), rng);
+    let at = now();
+    let mut session = ServerSession::new(config, hashes, at, rng);
+    sstp_tun::drive::set_wall_clock(&mut session, at);
     session.handle_input(now(), &leftover);
     let secret = Credential::from_password(PASSWORD);
     let peer = Ipv4Addr::from(u32::from(SERVER_IP) + next_host.fetch_add(1, Ordering::Relaxed) - 1);

@@ -95,7 +95,9 @@ impl Tunnel {
         // as in our client.
         let rng: Box<dyn sstp_core::Random + Send> =
             Box::new(rand::make_rng::<rand::rngs::StdRng>());
-        let mut session = ClientSession::new(config, dialed.cert, now(), rng);
+        let at = now();
+        let mut session = ClientSession::new(config, dialed.cert, at, rng);
+        sstp_tun::drive::set_wall_clock(&mut session, at);
         if !dialed.leftover.is_empty() {
             session.handle_input(now(), &dialed.leftover);
         }

@@ -295,7 +295,7 @@ impl LcpPolicy {
             // We do not authenticate ourselves to a client.
             return OptionVerdict::Reject;
         }
-        let offered = method_of(auth);
+        let offered = method_in(auth, &self.config.auth_methods);
         let preferred = self.config.auth_methods.first().copied();
         if let Some(method) = offered.filter(|m| self.config.auth_methods.contains(m)) {
             // An allowed method that is not our first choice: suggest ours
@@ -330,8 +330,13 @@ impl LcpPolicy {
         let Some(current) = self.auth_request else {
             return Ok(());
         };
-        if !self.auth_tried.contains(&current) {
-            self.auth_tried.push(current);
+        // Every method sent as the option the peer refused is refused with
+        // it: EAP-TLS and EAP-MSCHAPv2 are both plain EAP to LCP (RFC 3748
+        // §2), while CHAP's algorithms are options of their own.
+        for &m in &self.config.auth_methods {
+            if auth_option(m) == auth_option(current) && !self.auth_tried.contains(&m) {
+                self.auth_tried.push(m);
+            }
         }
         let untried = |m: &AuthMethod| !self.auth_tried.contains(m);
         let next = suggested
@@ -406,7 +411,9 @@ impl Policy for LcpPolicy {
             match option {
                 LcpOption::Mru(mru) => acked.mru = mru,
                 LcpOption::MagicNumber(magic) => acked.magic = magic,
-                LcpOption::AuthProtocol(auth) => acked.auth = method_of(&auth),
+                LcpOption::AuthProtocol(auth) => {
+                    acked.auth = method_in(&auth, &self.config.auth_methods);
+                }
                 _ => {}
             }
         }
@@ -424,7 +431,9 @@ impl Policy for LcpPolicy {
             match option {
                 LcpOption::Mru(mru) => acked.mru = mru,
                 LcpOption::MagicNumber(magic) => acked.magic = magic,
-                LcpOption::AuthProtocol(auth) => acked.auth = method_of(&auth),
+                LcpOption::AuthProtocol(auth) => {
+                    acked.auth = method_in(&auth, &self.config.auth_methods);
+                }
                 _ => {}
             }
         }
@@ -456,7 +465,7 @@ impl Policy for LcpPolicy {
                 }
                 LcpOption::AuthProtocol(auth) if self.is_server() && !auth_seen => {
                     auth_seen = true;
-                    self.auth_nakked(method_of(&auth))?;
+                    self.auth_nakked(method_in(&auth, &self.config.auth_methods))?;
                 }
                 // Options we did not ask for: the peer would like us to
                 // (RFC 1661 5.3), but we have no use for them.
@@ -539,7 +548,7 @@ fn auth_option(method: AuthMethod) -> AuthProtocol {
         AuthMethod::Pap => AuthProtocol::Pap,
         AuthMethod::ChapMd5 => AuthProtocol::Chap(ChapAlgorithm::MD5),
         AuthMethod::MsChapV2 => AuthProtocol::Chap(ChapAlgorithm::MS_CHAP_V2),
-        AuthMethod::EapMsChapV2 => AuthProtocol::Eap,
+        AuthMethod::EapMsChapV2 | AuthMethod::EapTls => AuthProtocol::Eap,
     }
 }
 
@@ -568,6 +577,20 @@ fn auth_name(auth: &AuthProtocol) -> String {
         AuthProtocol::Chap(ChapAlgorithm::MS_CHAP) => "ms-chap (version 1)".to_owned(),
         AuthProtocol::Chap(algorithm) => format!("chap with algorithm {}", algorithm.0),
         other => format!("protocol {:#06x}", other.protocol().0),
+    }
+}
+
+/// The method of `methods` an Authentication-Protocol option means: for EAP
+/// the first EAP method configured (which one runs is settled inside EAP,
+/// RFC 3748 §2), otherwise [`method_of`].
+fn method_in(auth: &AuthProtocol, methods: &[AuthMethod]) -> Option<AuthMethod> {
+    match auth {
+        AuthProtocol::Eap => methods
+            .iter()
+            .copied()
+            .find(|m| m.protocol() == Protocol::EAP)
+            .or(Some(AuthMethod::EapMsChapV2)),
+        other => method_of(other),
     }
 }
 

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use super::auth::{
     AuthFailure, AuthPeer, AuthRequest, AuthVerdict, Authenticator, AuthenticatorConfig,
-    ClientOutcome, PeerConfig, ServerOutcome,
+    ClientOutcome, LinkInfo, PeerConfig, ServerOutcome, WallAnchor,
 };
 use super::fsm::{FsmConfig, State};
 use super::ipcp::{AddressLease, IpcpClientConfig, IpcpConfig, IpcpPolicy, Ipv4Config};
@@ -146,14 +146,25 @@ pub(crate) struct Link {
     local_mru: u16,
     /// An authentication packet that arrived just before LCP opened.
     held_auth: Option<(Protocol, Vec<u8>)>,
+    /// The wall-clock time, for EAP-TLS certificate dates.
+    wall: Option<WallAnchor>,
 }
 
 impl Link {
     pub(crate) fn new_server(
         config: &PppConfig,
-        auth: AuthenticatorConfig,
+        mut auth: AuthenticatorConfig,
         rng: &mut dyn Random,
     ) -> Self {
+        // Which EAP method runs is settled inside EAP (RFC 3748 §2): the
+        // EAP ones of the list, in its order.
+        auth.eap_methods = config
+            .lcp
+            .auth_methods
+            .iter()
+            .copied()
+            .filter(|m| m.protocol() == Protocol::EAP)
+            .collect();
         let side = Side::Server {
             config: auth,
             authenticator: None,
@@ -171,6 +182,16 @@ impl Link {
         ipcp: IpcpClientConfig,
         rng: &mut dyn Random,
     ) -> Self {
+        // The EAP methods the peer answers: the EAP ones of the list.
+        let mut peer_config = peer_config.clone();
+        peer_config.eap_methods = config
+            .lcp
+            .auth_methods
+            .iter()
+            .copied()
+            .filter(|m| m.protocol() == Protocol::EAP)
+            .collect();
+        let peer_config = &peer_config;
         let side = Side::Client {
             peer: AuthPeer::new(username, credential.clone(), peer_config),
             username: username.to_owned(),
@@ -180,6 +201,12 @@ impl Link {
             started: false,
         };
         Self::new(config, side, rng)
+    }
+
+    /// The wall-clock time at `at` (EAP-TLS checks certificate dates
+    /// against it; the link reads no clock).
+    pub(crate) fn set_wall_clock(&mut self, at: Instant, since_epoch: std::time::Duration) {
+        self.wall = Some(WallAnchor { at, since_epoch });
     }
 
     fn new(config: &PppConfig, side: Side, rng: &mut dyn Random) -> Self {
@@ -203,6 +230,7 @@ impl Link {
             peer_mru: super::negotiator::DEFAULT_MRU,
             local_mru: super::negotiator::DEFAULT_MRU,
             held_auth: None,
+            wall: None,
         }
     }
 
@@ -666,6 +694,10 @@ impl Link {
                     return self.fail(now, CloseReason::Incompatible(Missing::NoAuthAgreed), rng);
                 };
                 let mut a = Authenticator::new(method, config);
+                a.set_link(LinkInfo {
+                    peer_mru: self.peer_mru,
+                    wall: self.wall,
+                });
                 a.start(now, rng, &mut self.out);
                 *authenticator = Some(a);
             }
@@ -674,7 +706,13 @@ impl Link {
                     return;
                 }
                 let outcome = match method {
-                    Some(method) => peer.start(now, method, rng, &mut self.out),
+                    Some(method) => {
+                        peer.set_link(LinkInfo {
+                            peer_mru: self.peer_mru,
+                            wall: self.wall,
+                        });
+                        peer.start(now, method, rng, &mut self.out)
+                    }
                     // The server asked for no authentication: nothing to
                     // prove, and the binding uses a zero HLAK (3.2.5.2.2).
                     None => Some(ClientOutcome::Success { hlak: Hlak::zero() }),

@@ -63,6 +63,9 @@ pub enum AuthMethod {
     MsChapV2,
     /// EAP (RFC 3748) running EAP-MSCHAPv2 (type 26), the Windows default: `C227`.
     EapMsChapV2,
+    /// EAP (RFC 3748) running EAP-TLS (type 13, RFC 5216; TLS 1.3 per RFC
+    /// 9190): certificates instead of passwords. `C227`.
+    EapTls,
 }
 
 impl AuthMethod {
@@ -73,7 +76,7 @@ impl AuthMethod {
     /// Whether the method yields MPPE keys (and so a non-zero HLAK, MS-SSTP
     /// 3.2.5.2.2).
     pub const fn derives_keys(self) -> bool {
-        matches!(self, Self::MsChapV2 | Self::EapMsChapV2)
+        matches!(self, Self::MsChapV2 | Self::EapMsChapV2 | Self::EapTls)
     }
 
     /// The PPP protocol that carries this method's packets.
@@ -81,7 +84,7 @@ impl AuthMethod {
         match self {
             Self::Pap => Protocol::PAP,
             Self::ChapMd5 | Self::MsChapV2 => Protocol::CHAP,
-            Self::EapMsChapV2 => Protocol::EAP,
+            Self::EapMsChapV2 | Self::EapTls => Protocol::EAP,
         }
     }
 
@@ -92,6 +95,7 @@ impl AuthMethod {
             Self::ChapMd5 => "chap-md5",
             Self::MsChapV2 => "mschapv2",
             Self::EapMsChapV2 => "eap-mschapv2",
+            Self::EapTls => "eap-tls",
         }
     }
 }
@@ -111,6 +115,7 @@ impl core::str::FromStr for AuthMethod {
             "chap" | "chap-md5" | "md5" => Ok(Self::ChapMd5),
             "mschapv2" | "ms-chapv2" | "ms-chap-v2" => Ok(Self::MsChapV2),
             "eap" | "eap-mschapv2" | "eap-ms-chapv2" => Ok(Self::EapMsChapV2),
+            "eap-tls" | "tls" => Ok(Self::EapTls),
             _ => Err(UnknownAuthMethod),
         }
     }
@@ -118,5 +123,7 @@ impl core::str::FromStr for AuthMethod {
 
 /// An authentication method name that [`AuthMethod`] does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown authentication method (expected pap, chap-md5, mschapv2 or eap-mschapv2)")]
+#[error(
+    "unknown authentication method (expected pap, chap-md5, mschapv2, eap-mschapv2 or eap-tls)"
+)]
 pub struct UnknownAuthMethod;

@@ -12,13 +12,17 @@ use std::time::Duration;
 use super::*;
 use crate::crypto::mppe::{MasterKey, MppeKeys};
 use crate::error::{CloseKind, Missing, Refusal};
-use crate::ppp::auth::AuthFailure;
+use crate::ppp::auth::{
+    Accept, AuthData, AuthFailure, EapTlsClientConfig, EapTlsServerConfig, test_pki,
+};
 use crate::testing::{base, boxed_rng};
 use crate::wire::sstp::{AttributeId, Status, StatusInfo};
 use sstp_testkit::ipv4;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse";
+/// The user an EAP-TLS backend finds in the certificate.
+const CERT_USER: &str = "alice-from-cert";
 
 fn cert() -> CertHashes {
     CertHashes::from_der(b"server certificate DER")
@@ -74,7 +78,7 @@ impl Pair {
 
     fn with_cert(server: ServerConfig, client: ClientConfig, client_sees: CertHashes) -> Self {
         let now = base();
-        Self {
+        let mut pair = Self {
             now,
             client: ClientSession::new(&client, client_sees, now, boxed_rng(1)),
             server: ServerSession::new(&server, cert(), now, boxed_rng(2)),
@@ -88,7 +92,16 @@ impl Pair {
             auto_verdict: true,
             refuse_lease: None,
             pending_verdict: None,
-        }
+        };
+        pair.set_wall_clock(test_pki::TODAY);
+        pair
+    }
+
+    /// Both ends' wall clock, in seconds since the epoch.
+    fn set_wall_clock(&mut self, secs: u64) {
+        let since_epoch = Duration::from_secs(secs);
+        self.client.set_wall_clock(self.now, since_epoch);
+        self.server.set_wall_clock(self.now, since_epoch);
     }
 
     fn default_with(methods: &[AuthMethod]) -> Self {
@@ -138,7 +151,14 @@ impl Pair {
                 match &event {
                     Event::Authenticate(request) => {
                         if self.auto_verdict {
-                            let verdict = request.verify_with(&self.secret);
+                            let verdict = match request.data() {
+                                // The backend names the user from the
+                                // certificate.
+                                AuthData::EapTls { .. } => {
+                                    AuthVerdict::Accept(Accept::new().with_user_name(CERT_USER))
+                                }
+                                _ => request.verify_with(&self.secret),
+                            };
                             self.server.auth_complete(self.now, verdict);
                         } else {
                             self.pending_verdict = Some(request.clone());
@@ -1199,4 +1219,113 @@ fn a_4091_byte_echo_request_is_answered_within_the_peer_mru() {
     // The call carries on.
     pair.client.handle_input(pair.now, &out);
     pair.exchange_ipv4();
+}
+
+/// A server and a client that run EAP-TLS (TLS `version`) with the
+/// certificates of `pki`, the client trusting `client_trusts`' CA.
+fn eap_tls_configs(
+    version: &'static rustls::SupportedProtocolVersion,
+    pki: &test_pki::Pki,
+    client_trusts: &test_pki::Pki,
+) -> (ServerConfig, ClientConfig) {
+    use rustls::pki_types::ServerName;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        test_pki::roots(&pki.ca),
+        test_pki::provider(),
+    )
+    .build()
+    .expect("verifier");
+    let mut server = ServerConfig::default();
+    server.auth_methods = vec![AuthMethod::EapTls, AuthMethod::EapMsChapV2];
+    server.auth.eap_tls = Some(
+        EapTlsServerConfig::new(
+            test_pki::provider(),
+            verifier,
+            vec![pki.server.0.clone()],
+            pki.server.1.clone_key(),
+        )
+        .expect("server config")
+        .with_versions(&[version]),
+    );
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        test_pki::roots(&client_trusts.ca),
+        test_pki::provider(),
+    )
+    .build()
+    .expect("verifier");
+    let mut client = ClientConfig::new(USER, Credential::from_password(""));
+    client.auth_methods = vec![AuthMethod::EapTls];
+    client.auth.eap_tls = Some(
+        EapTlsClientConfig::new(
+            test_pki::provider(),
+            verifier,
+            ServerName::try_from("vpn.example").expect("name"),
+            vec![pki.client.0.clone()],
+            pki.client.1.clone_key(),
+        )
+        .expect("client config"),
+    );
+    (server, client)
+}
+
+#[test]
+fn eap_tls_comes_up_with_the_certificates_user_and_the_msk_binding() {
+    let pki = test_pki::pki();
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let (mut server, mut client) = eap_tls_configs(version, &pki, &pki);
+        // Small MRUs both ways: the TLS flights travel in many fragments.
+        server.common.mru = Some(600);
+        client.common.mru = Some(600);
+        let mut pair = Pair::new(server, client);
+        pair.connect();
+        let authenticated = pair.server_events.iter().find_map(|e| match e {
+            Event::Authenticated { username, method } => Some((username.clone(), *method)),
+            _ => None,
+        });
+        assert_eq!(
+            authenticated,
+            Some((CERT_USER.to_owned(), Some(AuthMethod::EapTls))),
+            "{version:?}"
+        );
+        // The binding held: the server checked the client's Compound MAC,
+        // keyed from the EAP-TLS MSK on both sides (MS-SSTP 3.2.5.2.2).
+        assert_eq!(
+            up_config(&pair.server_events).binding,
+            Some(HashProtocol::Sha256)
+        );
+        pair.exchange_ipv4();
+    }
+}
+
+#[test]
+fn eap_tls_refusals_reach_the_client_as_certificate_failures() {
+    let (pki, other) = (test_pki::pki(), test_pki::pki_of("another CA"));
+    // The client does not trust the server's inner certificate.
+    let (server, client) = eap_tls_configs(&rustls::version::TLS13, &pki, &other);
+    let mut pair = Pair::new(server, client);
+    pair.run_until(Duration::from_secs(60), |p| p.client_down().is_some());
+    assert_eq!(
+        pair.client_down().map(ToString::to_string),
+        Some(
+            "authentication failed: certificate authentication failed: the certificate is not from a trusted CA"
+                .to_owned()
+        )
+    );
+    assert!(!has_up(&pair.server_events));
+    // An expired client certificate: the server refuses it.
+    let (server, client) = eap_tls_configs(&rustls::version::TLS13, &pki, &pki);
+    let mut pair = Pair::new(server, client);
+    pair.server
+        .set_wall_clock(pair.now, Duration::from_secs(test_pki::AFTER_EXPIRY));
+    pair.run_until(Duration::from_secs(60), |p| {
+        p.client_down().is_some() && p.server_down().is_some()
+    });
+    assert_eq!(
+        pair.server_down().map(ToString::to_string),
+        Some(
+            "authentication failed: certificate authentication failed: the certificate has expired"
+                .to_owned()
+        )
+    );
+    assert!(!has_up(&pair.client_events));
 }

@@ -1,50 +1,80 @@
-//! EAP (RFC 3748) in both roles, running EAP-MSCHAPv2 (type 26,
+//! EAP (RFC 3748) in both roles, running EAP-TLS (type 13, RFC 5216; TLS
+//! 1.3 per RFC 9190) and EAP-MSCHAPv2 (type 26,
 //! draft-kamath-pppext-eap-mschapv2-00; the Windows state machines are in
 //! [MS-CHAP] §3.2 and §3.3).
 //!
-//! Server: Request/Identity → Response/Identity → Request/EAP-MSCHAPv2
-//! Challenge → Response (→ verdict) → Success Request → Success Response →
-//! EAP-Success; or, on a reject, Failure Request → Failure Response →
-//! EAP-Failure. The authenticator retransmits its Requests on the Restart
-//! timer (RFC 3748 §4.3: the peer never retransmits on its own) and accepts
-//! only a Response with the Identifier of its outstanding Request. A Windows
-//! peer may skip the Failure Response ([MS-CHAP] §3.2.5.4 "SHOULD trigger
-//! ... Failed or MAY prepare a Failure-Response"), so the Failure Request
-//! is sent once and EAP-Failure follows after one Restart period at most.
+//! Server: Request/Identity → Response/Identity → the first Request of the
+//! first EAP method configured. A Nak (RFC 3748 §5.3.1) to that first
+//! Request moves to the first other configured method the peer asked for;
+//! when there is none, EAP-Failure.
+//!
+//! - EAP-MSCHAPv2: Challenge → Response (→ verdict) → Success Request →
+//!   Success Response → EAP-Success; or, on a reject, Failure Request →
+//!   Failure Response → EAP-Failure. A Windows peer may skip the Failure
+//!   Response ([MS-CHAP] §3.2.5.4 "SHOULD trigger ... Failed or MAY prepare
+//!   a Failure-Response"), so the Failure Request is sent once and
+//!   EAP-Failure follows after one Restart period at most.
+//! - EAP-TLS: Start → the TLS handshake in fragments (RFC 5216 §2.1.1) →
+//!   the peer's empty Response to our last flight (→ verdict on the
+//!   certificate) → EAP-Success; a TLS failure sends its alert in a
+//!   Request, then EAP-Failure (§2.1.3), the same once-only way.
+//!
+//! The authenticator retransmits its Requests on the Restart timer (RFC
+//! 3748 §4.3: the peer never retransmits on its own) and accepts only a
+//! Response with the Identifier of its outstanding Request.
 //!
 //! Peer: answers Identity with the user name, Notification with an empty
-//! Notification (RFC 3748 §5.2), an EAP-MSCHAPv2 Challenge with a Response,
-//! a Success Request whose `S=` verifies with a Success Response, and any
-//! other method with a Nak asking for type 26 (RFC 3748 §5.3). A duplicate
-//! Request gets the original Response again without being reprocessed
-//! (RFC 3748 §4.1). EAP-Success counts only after a verified
-//! EAP-MSCHAPv2 success: a server cannot skip authentication.
+//! Notification (RFC 3748 §5.2), the Requests of the methods it runs, and
+//! any other method with a Nak naming the ones it does (RFC 3748 §5.3). A
+//! duplicate Request gets the original Response again without being
+//! reprocessed (RFC 3748 §4.1). EAP-Success counts only after the method
+//! succeeded on our side (a verified EAP-MSCHAPv2 `S=`, or a TLS handshake
+//! that ended with the server's success indication, RFC 9190 §2.1.1): a
+//! server cannot skip authentication.
 //!
 //! The MS-CHAPv2-ID of the Challenge equals its EAP Identifier (as hostapd
 //! does); Success and Failure Requests echo the MS-CHAPv2-ID of the peer's
-//! Response. The user name of the verdict request is the Name of the
-//! peer's EAP-MSCHAPv2 Response, the one its NT-Response hashes; the EAP
-//! Identity is only logged (Windows sends the same name in both). HLAK: the EAP-MSCHAPv2 MSK's first 32 bytes (MS-SSTP
-//! §3.2.5.2.2 "other EAP methods").
+//! Response. The user name of an EAP-MSCHAPv2 verdict request is the Name
+//! of the peer's Response, the one its NT-Response hashes; for EAP-TLS it
+//! is the EAP Identity, and the backend names the user from the
+//! certificate ([`Accept::user_name`](super::Accept::user_name)). HLAK: the
+//! MSK's first 32 bytes (MS-SSTP §3.2.5.2.2 "other EAP methods"; its note
+//! says Windows takes that path for EAP-TLS too).
+
+use std::time::Instant;
 
 use crate::crypto::binding::Hlak;
 use crate::crypto::mppe::Msk;
 use crate::ppp::{AuthMethod, Outbox, Random};
-use crate::wire::auth::{EapData, EapMsChapV2, EapPacket, EapType, MsChapV2Challenge};
+use crate::wire::auth::{EapData, EapMsChapV2, EapPacket, EapTls, EapType, MsChapV2Challenge};
 use crate::wire::ppp::Protocol;
 
 use super::chap::{Exchange, failure_message, rejected_by_failure_message, success_message};
 use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, server_hlak};
 use super::{
-    AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, ClientOutcome, Cx,
-    Identity, Outstanding, PeerCx, Retransmit, ServerOutcome, peer_text, push, random_16,
-    random_u8, server_name,
+    AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, ClientOutcome, Cx, Next,
+    Outstanding, PeerCx, Retransmit, ServerOutcome, TlsMethod, peer_text, push, random_16,
+    random_u8, server_name, tls_words,
 };
 
 /// RFC 3748 §5.3.2 Expanded Nak (Type 254 follows in the EAP data): Vendor-Id
-/// 0 (IETF), Vendor-Type 3 (Nak), then the one type we want in expanded
-/// form: Type 254, Vendor-Id 0, Vendor-Type 26.
-const EXPANDED_NAK: [u8; 15] = [0, 0, 0, 0, 0, 0, 3, 254, 0, 0, 0, 0, 0, 0, 26];
+/// 0 (IETF), Vendor-Type 3 (Nak), then the types we want in expanded form:
+/// Type 254, Vendor-Id 0, Vendor-Type `t` for each.
+fn expanded_nak(types: &[EapType]) -> Vec<u8> {
+    let mut data = vec![0, 0, 0, 0, 0, 0, 3];
+    for t in types {
+        data.extend_from_slice(&[254, 0, 0, 0, 0, 0, 0, t.0]);
+    }
+    data
+}
+
+/// The EAP Type a method runs as.
+const fn eap_type(method: AuthMethod) -> EapType {
+    match method {
+        AuthMethod::EapTls => EapType::TLS,
+        _ => EapType::MSCHAPV2,
+    }
+}
 
 #[derive(Debug)]
 enum ServerState {
@@ -67,6 +97,24 @@ enum ServerState {
         user_name: String,
         hlak: Hlak,
     },
+    /// An EAP-TLS Request is out: the Start, a fragment, an
+    /// acknowledgement.
+    TlsSent {
+        sent: Outstanding,
+        tls: Box<TlsMethod>,
+        identity: Vec<u8>,
+        /// Whether the peer has answered anything but a Nak yet (a Nak is
+        /// only valid to the first Request of a method, RFC 3748 §5.3.1).
+        started: bool,
+    },
+    /// The TLS handshake is done; the backend judges the certificate.
+    TlsPending {
+        last_id: u8,
+        identity: String,
+        hlak: Hlak,
+    },
+    /// A Failure Request (EAP-MSCHAPv2) or a TLS alert (EAP-TLS) is out:
+    /// whatever the peer answers, EAP-Failure follows.
     FailureSent {
         sent: Outstanding,
         failure: AuthFailure,
@@ -80,8 +128,9 @@ impl ServerState {
             Self::IdentitySent { sent }
             | Self::ChallengeSent { sent, .. }
             | Self::SuccessSent { sent, .. }
+            | Self::TlsSent { sent, .. }
             | Self::FailureSent { sent, .. } => Some(sent),
-            Self::Idle | Self::Pending { .. } | Self::Done => None,
+            Self::Idle | Self::Pending { .. } | Self::TlsPending { .. } | Self::Done => None,
         }
     }
 
@@ -89,24 +138,51 @@ impl ServerState {
         match self {
             Self::Idle | Self::IdentitySent { .. } => "the peer's EAP Identity Response",
             Self::ChallengeSent { .. } => "the peer's EAP-MSCHAPv2 Response",
-            Self::Pending { .. } => "the authentication backend's verdict",
+            Self::Pending { .. } | Self::TlsPending { .. } => {
+                "the authentication backend's verdict"
+            }
             Self::SuccessSent { .. } => "the peer's EAP-MSCHAPv2 Success Response",
-            Self::FailureSent { .. } => "the peer's EAP-MSCHAPv2 Failure Response",
+            Self::TlsSent { .. } => "the peer's next EAP-TLS Response",
+            Self::FailureSent { .. } => "the peer's answer to our failure report",
             Self::Done => "nothing",
         }
     }
 }
 
-/// The authenticator side of EAP-MSCHAPv2.
+/// The authenticator side of EAP.
 #[derive(Debug)]
 pub(super) struct EapServer {
     state: ServerState,
+    /// The EAP methods we run, in the order we offer them.
+    methods: Vec<AuthMethod>,
+    /// Those offered so far.
+    tried: Vec<AuthMethod>,
 }
 
 impl EapServer {
-    pub(super) const fn new() -> Self {
+    /// An authenticator offering `first`, then the others of `config`'s EAP
+    /// methods; EAP-TLS only when it is configured.
+    pub(super) fn new(first: AuthMethod, config: &AuthenticatorConfig) -> Self {
+        let runs = |m: &AuthMethod| match m {
+            AuthMethod::EapTls => config.eap_tls.is_some(),
+            AuthMethod::EapMsChapV2 => true,
+            _ => false,
+        };
+        let mut methods: Vec<AuthMethod> = Some(first).into_iter().filter(runs).collect();
+        for &m in &config.eap_methods {
+            if runs(&m) && !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+        if methods.is_empty() {
+            // LCP agreed on EAP, but EAP-TLS has no configuration: the one
+            // method that needs none.
+            methods.push(AuthMethod::EapMsChapV2);
+        }
         Self {
             state: ServerState::Idle,
+            methods,
+            tried: Vec::new(),
         }
     }
 
@@ -114,7 +190,7 @@ impl EapServer {
     pub(super) fn start(
         &mut self,
         config: &AuthenticatorConfig,
-        now: std::time::Instant,
+        now: Instant,
         rng: &mut dyn Random,
         out: &mut Outbox,
     ) {
@@ -134,9 +210,117 @@ impl EapServer {
         self.state = ServerState::IdentitySent { sent };
     }
 
+    /// Sends a Request under the next Identifier and waits for its
+    /// Response.
+    fn request(cx: &mut Cx<'_>, identifier: u8, data: EapData) -> Outstanding {
+        let packet = emit(&EapPacket::Request { identifier, data });
+        Outstanding::send(
+            Protocol::EAP,
+            identifier,
+            packet,
+            cx.now,
+            cx.config.restart_timer,
+            cx.out,
+        )
+    }
+
+    /// Opens `method` with its first Request under `identifier`.
+    fn offer(
+        &mut self,
+        cx: &mut Cx<'_>,
+        method: AuthMethod,
+        identifier: u8,
+        identity: Vec<u8>,
+        rng: &mut dyn Random,
+    ) -> (ServerState, Option<ServerOutcome>) {
+        self.tried.push(method);
+        if method == AuthMethod::EapTls {
+            let made = cx
+                .config
+                .eap_tls
+                .as_ref()
+                .map(|config| TlsMethod::server(config, cx.link.wall, cx.link.peer_mru));
+            return match made {
+                Some(Ok(tls)) => {
+                    let sent = Self::request(cx, identifier, EapData::Tls(EapTls::start()));
+                    let state = ServerState::TlsSent {
+                        sent,
+                        tls: Box::new(tls),
+                        identity,
+                        started: false,
+                    };
+                    (state, None)
+                }
+                Some(Err(e)) => self.fail_now(
+                    cx,
+                    identifier.wrapping_sub(1),
+                    AuthFailure::LocalPolicy {
+                        reason: format!("the EAP-TLS configuration does not work: {e}"),
+                    },
+                ),
+                None => self.fail_now(
+                    cx,
+                    identifier.wrapping_sub(1),
+                    AuthFailure::LocalPolicy {
+                        reason: "EAP-TLS is not configured".into(),
+                    },
+                ),
+            };
+        }
+        let challenge = random_16(rng);
+        let data = EapData::MsChapV2(EapMsChapV2::Challenge {
+            ms_chapv2_id: identifier,
+            challenge: MsChapV2Challenge(challenge),
+            name: server_name(cx.config),
+            ms_length_mismatch: None,
+        });
+        let sent = Self::request(cx, identifier, data);
+        (ServerState::ChallengeSent { sent, challenge }, None)
+    }
+
+    /// EAP-Failure answering the Response `identifier`, and the outcome.
+    #[allow(clippy::unused_self)] // a method, so every transition reads alike
+    fn fail_now(
+        &self,
+        cx: &mut Cx<'_>,
+        identifier: u8,
+        failure: AuthFailure,
+    ) -> (ServerState, Option<ServerOutcome>) {
+        push(cx.out, Protocol::EAP, eap_failure(identifier));
+        (ServerState::Done, Some(ServerOutcome::Failure(failure)))
+    }
+
+    /// The peer's Nak to the first Request of `current`: the first other
+    /// method of ours it asked for, or EAP-Failure.
+    fn on_nak(
+        &mut self,
+        cx: &mut Cx<'_>,
+        sent: &Outstanding,
+        current: AuthMethod,
+        wanted: &[EapType],
+        identity: Vec<u8>,
+        rng: &mut dyn Random,
+    ) -> (ServerState, Option<ServerOutcome>) {
+        let next = self
+            .methods
+            .iter()
+            .copied()
+            .find(|m| !self.tried.contains(m) && wanted.contains(&eap_type(*m)));
+        if let Some(method) = next {
+            tracing::debug!(refused = %current, next = %method, "auth: EAP Nak; offering another method");
+            return self.offer(cx, method, sent.identifier.wrapping_add(1), identity, rng);
+        }
+        let detail = nak_detail(current, wanted);
+        self.fail_now(
+            cx,
+            sent.identifier,
+            AuthFailure::MethodNotSupported { detail },
+        )
+    }
+
     pub(super) fn handle(
         &mut self,
-        cx: Cx<'_>,
+        mut cx: Cx<'_>,
         bytes: &[u8],
         rng: &mut dyn Random,
     ) -> Option<ServerOutcome> {
@@ -165,26 +349,18 @@ impl EapServer {
         let (next, outcome) = match (state, data) {
             (ServerState::IdentitySent { sent }, EapData::Identity(identity)) => {
                 tracing::debug!(identity = %peer_text(&identity), "auth: EAP identity");
-                let identifier = sent.identifier.wrapping_add(1);
-                let challenge = random_16(rng);
-                let packet = emit(&EapPacket::Request {
-                    identifier,
-                    data: EapData::MsChapV2(EapMsChapV2::Challenge {
-                        ms_chapv2_id: identifier,
-                        challenge: MsChapV2Challenge(challenge),
-                        name: server_name(cx.config),
-                        ms_length_mismatch: None,
-                    }),
-                });
-                let sent = Outstanding::send(
-                    Protocol::EAP,
-                    identifier,
-                    packet,
-                    cx.now,
-                    cx.config.restart_timer,
-                    cx.out,
-                );
-                (ServerState::ChallengeSent { sent, challenge }, None)
+                let first = self
+                    .methods
+                    .first()
+                    .copied()
+                    .unwrap_or(AuthMethod::EapMsChapV2);
+                self.offer(
+                    &mut cx,
+                    first,
+                    sent.identifier.wrapping_add(1),
+                    identity,
+                    rng,
+                )
             }
             (
                 ServerState::ChallengeSent { sent, challenge },
@@ -210,13 +386,32 @@ impl EapServer {
                 };
                 (pending, Some(ServerOutcome::NeedVerdict(request)))
             }
-            (ServerState::ChallengeSent { sent, .. }, EapData::Nak(types)) => {
-                push(cx.out, Protocol::EAP, eap_failure(sent.identifier));
-                let failure = AuthFailure::MethodNotSupported {
-                    detail: nak_detail(&types),
-                };
-                (ServerState::Done, Some(ServerOutcome::Failure(failure)))
-            }
+            (ServerState::ChallengeSent { sent, .. }, EapData::Nak(types)) => self.on_nak(
+                &mut cx,
+                &sent,
+                AuthMethod::EapMsChapV2,
+                &types,
+                Vec::new(),
+                rng,
+            ),
+            (
+                ServerState::TlsSent {
+                    sent,
+                    identity,
+                    started: false,
+                    ..
+                },
+                EapData::Nak(types),
+            ) => self.on_nak(&mut cx, &sent, AuthMethod::EapTls, &types, identity, rng),
+            (
+                ServerState::TlsSent {
+                    sent,
+                    tls,
+                    identity,
+                    ..
+                },
+                EapData::Tls(packet),
+            ) => self.on_tls(&mut cx, &sent, tls, identity, &packet),
             (
                 ServerState::SuccessSent {
                     sent,
@@ -243,19 +438,12 @@ impl EapServer {
                 EapData::MsChapV2(EapMsChapV2::FailureResponse { .. }),
             ) => {
                 // The peer did not accept our authenticator response.
-                push(cx.out, Protocol::EAP, eap_failure(sent.identifier));
-                (
-                    ServerState::Done,
-                    Some(ServerOutcome::Failure(AuthFailure::MutualAuthFailed)),
-                )
+                self.fail_now(&mut cx, sent.identifier, AuthFailure::MutualAuthFailed)
             }
             (
                 ServerState::FailureSent { sent, failure },
-                EapData::MsChapV2(EapMsChapV2::FailureResponse { .. }),
-            ) => {
-                push(cx.out, Protocol::EAP, eap_failure(sent.identifier));
-                (ServerState::Done, Some(ServerOutcome::Failure(failure)))
-            }
+                EapData::MsChapV2(EapMsChapV2::FailureResponse { .. }) | EapData::Tls(_),
+            ) => self.fail_now(&mut cx, sent.identifier, failure),
             (state, data) => {
                 tracing::debug!(eap_type = ?data.eap_type(), "auth: EAP Response does not fit");
                 cx.counters
@@ -267,6 +455,82 @@ impl EapServer {
         outcome
     }
 
+    /// The peer's EAP-TLS Response to our Request `sent`.
+    fn on_tls(
+        &mut self,
+        cx: &mut Cx<'_>,
+        sent: &Outstanding,
+        mut tls: Box<TlsMethod>,
+        identity: Vec<u8>,
+        packet: &EapTls,
+    ) -> (ServerState, Option<ServerOutcome>) {
+        let next_id = sent.identifier.wrapping_add(1);
+        match tls.handle(cx.now, packet) {
+            Next::Send(packet) => {
+                let sent = Self::request(cx, next_id, EapData::Tls(packet));
+                let state = ServerState::TlsSent {
+                    sent,
+                    tls,
+                    identity,
+                    started: true,
+                };
+                (state, None)
+            }
+            // RFC 5216 §2.1.1, RFC 9190 §2.1.1: the peer's empty Response to
+            // our last flight; the handshake is over and the certificate
+            // goes to the backend.
+            Next::Quiet if tls.is_established() => match tls.hlak() {
+                Ok(hlak) => {
+                    let data = AuthData::EapTls {
+                        certificates: tls.peer_certificates(),
+                    };
+                    let request = AuthRequest::from_parts(AuthMethod::EapTls, identity, data);
+                    let state = ServerState::TlsPending {
+                        last_id: sent.identifier,
+                        identity: request.user_name_lossy().to_owned(),
+                        hlak,
+                    };
+                    (state, Some(ServerOutcome::NeedVerdict(request)))
+                }
+                Err(e) => self.fail_now(
+                    cx,
+                    sent.identifier,
+                    AuthFailure::LocalPolicy {
+                        reason: format!("the EAP-TLS keys could not be exported: {e}"),
+                    },
+                ),
+            },
+            Next::Quiet => self.fail_now(
+                cx,
+                sent.identifier,
+                AuthFailure::PeerMisbehaved {
+                    detail: "the peer went quiet before the TLS handshake was done".into(),
+                },
+            ),
+            // RFC 5216 §2.1.3: the alert goes to the peer in a Request; its
+            // Response, or the Restart timer, brings EAP-Failure.
+            Next::Failed { alert, error } => {
+                let failure = AuthFailure::Tls {
+                    detail: tls_words(&error),
+                };
+                match alert {
+                    Some(alert) => {
+                        let sent = Self::request(cx, next_id, EapData::Tls(alert));
+                        (ServerState::FailureSent { sent, failure }, None)
+                    }
+                    None => self.fail_now(cx, sent.identifier, failure),
+                }
+            }
+            Next::BadFragments(e) => self.fail_now(
+                cx,
+                sent.identifier,
+                AuthFailure::PeerMisbehaved {
+                    detail: e.to_string(),
+                },
+            ),
+        }
+    }
+
     pub(super) fn complete(
         &mut self,
         cx: Cx<'_>,
@@ -274,15 +538,22 @@ impl EapServer {
         rng: &mut dyn Random,
     ) -> Option<ServerOutcome> {
         let state = core::mem::replace(&mut self.state, ServerState::Done);
-        let ServerState::Pending {
-            last_id,
-            ms_chapv2_id,
-            user_name,
-        } = state
-        else {
-            self.state = state;
-            tracing::debug!("auth: EAP verdict with none pending, ignored");
-            return None;
+        let (last_id, ms_chapv2_id, user_name) = match state {
+            ServerState::Pending {
+                last_id,
+                ms_chapv2_id,
+                user_name,
+            } => (last_id, ms_chapv2_id, user_name),
+            ServerState::TlsPending {
+                last_id,
+                identity,
+                hlak,
+            } => return Self::complete_tls(cx, verdict, last_id, identity, hlak),
+            state => {
+                self.state = state;
+                tracing::debug!("auth: EAP verdict with none pending, ignored");
+                return None;
+            }
         };
         let identifier = last_id.wrapping_add(1);
         match verdict {
@@ -352,7 +623,40 @@ impl EapServer {
         None
     }
 
-    pub(super) fn retransmit_at(&self) -> Option<std::time::Instant> {
+    /// The backend's verdict on an EAP-TLS certificate: EAP-Success (the
+    /// HLAK is ours, from the TLS MSK) or EAP-Failure (RFC 5216 §2.1.1).
+    fn complete_tls(
+        cx: Cx<'_>,
+        verdict: AuthVerdict,
+        last_id: u8,
+        identity: String,
+        hlak: Hlak,
+    ) -> Option<ServerOutcome> {
+        match verdict {
+            AuthVerdict::Accept(accept) => {
+                push(
+                    cx.out,
+                    Protocol::EAP,
+                    emit(&EapPacket::Success {
+                        identifier: last_id,
+                    }),
+                );
+                Some(ServerOutcome::Success {
+                    username: accept.user_name.unwrap_or(identity),
+                    hlak,
+                })
+            }
+            AuthVerdict::Reject { reason, .. } => {
+                push(cx.out, Protocol::EAP, eap_failure(last_id));
+                Some(ServerOutcome::Failure(AuthFailure::Rejected {
+                    message: reason,
+                    mschapv2_error: None,
+                }))
+            }
+        }
+    }
+
+    pub(super) fn retransmit_at(&self) -> Option<Instant> {
         self.state.outstanding().map(|sent| sent.retransmit_at)
     }
 
@@ -363,6 +667,7 @@ impl EapServer {
         match &mut self.state {
             ServerState::IdentitySent { sent }
             | ServerState::ChallengeSent { sent, .. }
+            | ServerState::TlsSent { sent, .. }
             | ServerState::SuccessSent { sent, .. } => match sent.on_timeout(
                 cx.now,
                 cx.config.restart_timer,
@@ -407,7 +712,8 @@ fn eap_failure(identifier: u8) -> Vec<u8> {
 }
 
 /// "the peer refused EAP-MSCHAPv2 and asked for EAP-TLS, PEAP".
-fn nak_detail(types: &[EapType]) -> String {
+fn nak_detail(refused: AuthMethod, types: &[EapType]) -> String {
+    let refused = eap_type(refused).name().unwrap_or("the method");
     let wanted: Vec<String> = types
         .iter()
         .filter(|t| t.0 != 0)
@@ -417,10 +723,10 @@ fn nak_detail(types: &[EapType]) -> String {
         })
         .collect();
     if wanted.is_empty() {
-        "the peer refused EAP-MSCHAPv2 and proposed no other EAP method".to_owned()
+        format!("the peer refused {refused} and proposed no other EAP method")
     } else {
         format!(
-            "the peer refused EAP-MSCHAPv2 and asked for {}",
+            "the peer refused {refused} and asked for {}",
             wanted.join(", ")
         )
     }
@@ -438,13 +744,16 @@ struct LastExchange {
     response: Vec<u8>,
 }
 
-/// The peer side of EAP-MSCHAPv2.
+/// The peer side of EAP.
 #[derive(Debug)]
 pub(super) struct EapPeer {
     last: Option<LastExchange>,
     /// The MS-CHAPv2 answer in flight, to check `S=` against.
     exchange: Option<Exchange>,
-    /// Set once a Success Request's `S=` verified: the HLAK to report on
+    /// The EAP-TLS conversation, from the server's Start on.
+    tls: Option<Box<TlsMethod>>,
+    /// Set once the method succeeded on our side (a verified `S=`, a TLS
+    /// handshake with its success indication): the HLAK to report on
     /// EAP-Success.
     verified: Option<Hlak>,
     sent_nak: bool,
@@ -456,6 +765,7 @@ impl EapPeer {
         Self {
             last: None,
             exchange: None,
+            tls: None,
             verified: None,
             sent_nak: false,
             done: false,
@@ -464,7 +774,7 @@ impl EapPeer {
 
     pub(super) fn handle(
         &mut self,
-        cx: PeerCx<'_>,
+        mut cx: PeerCx<'_>,
         bytes: &[u8],
         rng: &mut dyn Random,
     ) -> Option<ClientOutcome> {
@@ -489,7 +799,7 @@ impl EapPeer {
                     cx.counters.unexpected("EAP Request after the outcome");
                     return None;
                 }
-                let (reply, outcome) = self.on_request(cx.identity, data, rng, cx.counters);
+                let (reply, outcome) = self.on_request(&mut cx, data, rng);
                 if let Some(reply) = reply {
                     let response = emit(&EapPacket::Response {
                         identifier,
@@ -509,18 +819,28 @@ impl EapPeer {
                 Some(match self.verified.take() {
                     Some(hlak) => ClientOutcome::Success { hlak },
                     None => ClientOutcome::Failure(AuthFailure::PeerMisbehaved {
-                        detail:
+                        detail: if self.tls.is_some() {
+                            "the server sent EAP-Success before the TLS handshake was done"
+                        } else {
                             "the server sent EAP-Success without a verified EAP-MSCHAPv2 success"
-                                .into(),
+                        }
+                        .into(),
                     }),
                 })
             }
             EapPacket::Failure { .. } if !self.done => {
                 self.done = true;
-                let failure = if self.sent_nak && self.exchange.is_none() {
+                let failure = if self.sent_nak && self.exchange.is_none() && self.tls.is_none() {
                     AuthFailure::MethodNotSupported {
-                        detail: "the server offered no EAP method this client runs (it asked for EAP-MSCHAPv2)"
-                            .into(),
+                        detail: format!(
+                            "the server offered no EAP method this client runs (it runs {})",
+                            method_names(&cx.config.eap_methods)
+                        ),
+                    }
+                } else if self.tls.is_some() {
+                    AuthFailure::Rejected {
+                        message: "the server refused our certificate (EAP-Failure)".into(),
+                        mschapv2_error: None,
                     }
                 } else {
                     AuthFailure::Rejected {
@@ -538,16 +858,48 @@ impl EapPeer {
         }
     }
 
+    /// Whether we answer `method`'s Requests.
+    fn runs(cx: &PeerCx<'_>, method: AuthMethod) -> bool {
+        cx.config.eap_methods.contains(&method)
+            && (method != AuthMethod::EapTls || cx.config.eap_tls.is_some())
+    }
+
+    /// The Nak to a Request of a method we do not run (RFC 3748 §5.3).
+    fn nak(&mut self, cx: &PeerCx<'_>, requested: EapType) -> EapData {
+        let ours: Vec<EapType> = [AuthMethod::EapTls, AuthMethod::EapMsChapV2]
+            .into_iter()
+            .filter(|m| Self::runs(cx, *m) && eap_type(*m) != requested)
+            .map(eap_type)
+            .collect();
+        tracing::debug!(
+            ?requested,
+            ?ours,
+            "auth: EAP method not run here; answering Nak"
+        );
+        self.sent_nak = true;
+        if requested == EapType::EXPANDED {
+            EapData::Other {
+                eap_type: EapType::EXPANDED,
+                data: expanded_nak(&ours),
+            }
+        } else if ours.is_empty() {
+            // Type 0: no alternative (RFC 3748 §5.3.1).
+            EapData::Nak(vec![EapType(0)])
+        } else {
+            EapData::Nak(ours)
+        }
+    }
+
     /// The Response data for a new Request, and an outcome if it ends the
     /// phase.
     fn on_request(
         &mut self,
-        identity: &Identity,
+        cx: &mut PeerCx<'_>,
         data: EapData,
         rng: &mut dyn Random,
-        counters: &mut super::Counters,
     ) -> (Option<EapData>, Option<ClientOutcome>) {
         let requested = data.eap_type();
+        let identity = cx.identity;
         let user_name = identity.user_name.as_bytes().to_vec();
         match data {
             EapData::Identity(_) => (Some(EapData::Identity(user_name)), None),
@@ -555,11 +907,12 @@ impl EapPeer {
                 tracing::debug!(text = %peer_text(&text), "auth: EAP notification");
                 (Some(EapData::Notification(Vec::new())), None)
             }
+            EapData::Tls(packet) if Self::runs(cx, AuthMethod::EapTls) => self.on_tls(cx, &packet),
             EapData::MsChapV2(EapMsChapV2::Challenge {
                 ms_chapv2_id,
                 challenge,
                 ..
-            }) => {
+            }) if Self::runs(cx, AuthMethod::EapMsChapV2) => {
                 let (exchange, response) = Exchange::answer(identity, challenge.0, rng);
                 self.exchange = Some(exchange);
                 self.verified = None;
@@ -571,9 +924,13 @@ impl EapPeer {
                 });
                 (Some(reply), None)
             }
+            EapData::MsChapV2(EapMsChapV2::Challenge { .. }) => {
+                (Some(self.nak(cx, requested)), None)
+            }
             EapData::MsChapV2(EapMsChapV2::SuccessRequest { message, .. }) => {
                 let Some(exchange) = &self.exchange else {
-                    counters.unexpected("EAP-MSCHAPv2 Success Request before any Challenge");
+                    cx.counters
+                        .unexpected("EAP-MSCHAPv2 Success Request before any Challenge");
                     return (None, None);
                 };
                 match exchange.verify_success(identity, &message) {
@@ -594,7 +951,8 @@ impl EapPeer {
             }
             EapData::MsChapV2(EapMsChapV2::FailureRequest { message, .. }) => {
                 if self.exchange.is_none() {
-                    counters.unexpected("EAP-MSCHAPv2 Failure Request before any Challenge");
+                    cx.counters
+                        .unexpected("EAP-MSCHAPv2 Failure Request before any Challenge");
                     return (None, None);
                 }
                 self.done = true;
@@ -603,28 +961,95 @@ impl EapPeer {
                 (Some(reply), Some(ClientOutcome::Failure(failure)))
             }
             EapData::MsChapV2(_) => {
-                counters.unexpected("EAP-MSCHAPv2 Request with an OpCode a peer does not take");
+                cx.counters
+                    .unexpected("EAP-MSCHAPv2 Request with an OpCode a peer does not take");
                 (None, None)
             }
             EapData::Nak(_) => {
-                counters.unexpected("EAP Nak in a Request");
+                cx.counters.unexpected("EAP Nak in a Request");
                 (None, None)
             }
             EapData::Md5Challenge { .. } | EapData::Tls(_) | EapData::Other { .. } => {
-                tracing::debug!(
-                    ?requested,
-                    "auth: EAP method not run here; answering Nak (26)"
-                );
-                self.sent_nak = true;
-                let nak = if requested == EapType::EXPANDED {
-                    EapData::Other {
-                        eap_type: EapType::EXPANDED,
-                        data: EXPANDED_NAK.to_vec(),
+                (Some(self.nak(cx, requested)), None)
+            }
+        }
+    }
+
+    /// An EAP-TLS Request: the Start opens a new handshake (RFC 5216
+    /// §2.1.1), anything else continues the one under way.
+    fn on_tls(
+        &mut self,
+        cx: &mut PeerCx<'_>,
+        packet: &EapTls,
+    ) -> (Option<EapData>, Option<ClientOutcome>) {
+        let next = if packet.start {
+            let Some(config) = cx.config.eap_tls.as_ref() else {
+                return (Some(self.nak(cx, EapType::TLS)), None);
+            };
+            match TlsMethod::client(config, cx.link.wall, cx.link.peer_mru) {
+                Ok(tls) => {
+                    self.verified = None;
+                    self.tls.insert(Box::new(tls)).client_hello(cx.now)
+                }
+                Err(e) => {
+                    self.done = true;
+                    let failure = AuthFailure::LocalPolicy {
+                        reason: format!("the EAP-TLS configuration does not work: {e}"),
+                    };
+                    return (None, Some(ClientOutcome::Failure(failure)));
+                }
+            }
+        } else {
+            let Some(tls) = self.tls.as_mut() else {
+                cx.counters
+                    .unexpected("EAP-TLS Request before the server's Start");
+                return (None, None);
+            };
+            tls.handle(cx.now, packet)
+        };
+        let Some(tls) = self.tls.as_ref() else {
+            return (None, None);
+        };
+        match next {
+            Next::Send(reply) => {
+                if tls.is_established() && self.verified.is_none() {
+                    // The handshake is done on our side: EAP-Success may
+                    // come now (RFC 9190 §2.1.1).
+                    match tls.hlak() {
+                        Ok(hlak) => self.verified = Some(hlak),
+                        Err(e) => {
+                            self.done = true;
+                            let failure = AuthFailure::LocalPolicy {
+                                reason: format!("the EAP-TLS keys could not be exported: {e}"),
+                            };
+                            return (None, Some(ClientOutcome::Failure(failure)));
+                        }
                     }
-                } else {
-                    EapData::Nak(vec![EapType::MSCHAPV2])
+                }
+                (Some(EapData::Tls(reply)), None)
+            }
+            // The server acknowledged our last fragment with nothing
+            // more to say from TLS: acknowledge in turn, so it speaks.
+            Next::Quiet => (Some(EapData::Tls(EapTls::ack())), None),
+            // RFC 5216 §2.1.3: our alert goes back in the Response; the
+            // server ends with EAP-Failure.
+            Next::Failed { alert, error } => {
+                self.done = true;
+                let failure = AuthFailure::Tls {
+                    detail: tls_words(&error),
                 };
-                (Some(nak), None)
+                let reply = alert.unwrap_or_else(EapTls::ack);
+                (
+                    Some(EapData::Tls(reply)),
+                    Some(ClientOutcome::Failure(failure)),
+                )
+            }
+            Next::BadFragments(e) => {
+                self.done = true;
+                let failure = AuthFailure::PeerMisbehaved {
+                    detail: e.to_string(),
+                };
+                (None, Some(ClientOutcome::Failure(failure)))
             }
         }
     }
@@ -633,6 +1058,8 @@ impl EapPeer {
         self.done = true;
         if self.verified.is_some() {
             "the server's EAP-Success"
+        } else if self.tls.is_some() {
+            "the server's next EAP-TLS Request"
         } else if self.exchange.is_some() {
             "the server's EAP-MSCHAPv2 Success or Failure Request"
         } else {
@@ -641,538 +1068,17 @@ impl EapPeer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::tests::{
-        AUTH_CHALLENGE, CHAINED_HLAK, NT_RESPONSE, PEER_CHALLENGE, S, ScriptedRng, b, base, frames,
-    };
-    use super::super::{Accept, AuthPeer, Authenticator, PeerConfig};
-    use super::*;
-    use crate::crypto::mschapv2::Credential;
-    use std::time::{Duration, Instant};
-
-    /// Request/Identity, Identifier 0x10 (RFC 3748 §5.1, empty prompt).
-    const IDENTITY_REQUEST: &str = "01 10 00 05 01";
-    /// Response/Identity "User".
-    const IDENTITY_RESPONSE: &str = "02 10 00 09 01 55736572";
-
-    /// Request/EAP-MSCHAPv2 Challenge (draft-kamath §2.1): Identifier and
-    /// MS-CHAPv2-ID 0x11, MS-Length 28, Value-Size 16, Name "sstp-rs".
-    fn challenge_request() -> Vec<u8> {
-        b(&format!(
-            "01 11 00 21 1a 01 11 00 1c 10 {AUTH_CHALLENGE} 737374702d7273"
-        ))
-    }
-
-    /// Response/EAP-MSCHAPv2 Response (§2.2): MS-Length 58, Value-Size 49,
-    /// Name "User".
-    fn challenge_response() -> Vec<u8> {
-        b(&format!(
-            "02 11 00 3f 1a 02 11 00 3a 31 {PEER_CHALLENGE} 0000000000000000 {NT_RESPONSE} 00 55736572"
-        ))
-    }
-
-    /// Request/EAP-MSCHAPv2 Success Request (§2.3), Identifier 0x12.
-    fn success_request() -> Vec<u8> {
-        let mut p = b("01 12 00 44 1a 03 11 00 3f");
-        p.extend_from_slice(format!("{S} M=Access granted").as_bytes());
-        p
-    }
-
-    /// Response/EAP-MSCHAPv2 Success Response (§2.4).
-    const SUCCESS_RESPONSE: &str = "02 12 00 06 1a 03";
-    const EAP_SUCCESS: &str = "03 12 00 04";
-
-    fn server() -> (Authenticator, Instant, ScriptedRng, Outbox) {
-        let mut s = Authenticator::new(AuthMethod::EapMsChapV2, &AuthenticatorConfig::default());
-        let t0 = base();
-        let mut rng = ScriptedRng::new(&b(&format!("10 {AUTH_CHALLENGE}")));
-        let mut out = Outbox::new();
-        s.start(t0, &mut rng, &mut out);
-        (s, t0, rng, out)
-    }
-
-    fn peer() -> (AuthPeer, ScriptedRng) {
-        let mut p = AuthPeer::new(
-            "User",
-            Credential::from_password("clientPass"),
-            &PeerConfig::default(),
-        );
-        let mut rng = ScriptedRng::new(&b(PEER_CHALLENGE));
-        let mut out = Outbox::new();
-        assert!(
-            p.start(base(), AuthMethod::EapMsChapV2, &mut rng, &mut out)
-                .is_none()
-        );
-        assert!(out.is_empty());
-        (p, rng)
-    }
-
-    #[test]
-    fn golden_exchange_both_roles() {
-        let (mut s, t0, mut srng, mut out) = server();
-        let (mut p, mut prng) = peer();
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b(IDENTITY_REQUEST))]);
-
-        assert!(
-            p.handle_packet(t0, Protocol::EAP, &b(IDENTITY_REQUEST), &mut prng, &mut out)
-                .is_none()
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(Protocol::EAP, b(IDENTITY_RESPONSE))]
-        );
-        assert!(
-            s.handle_packet(
-                t0,
-                Protocol::EAP,
-                &b(IDENTITY_RESPONSE),
-                &mut srng,
-                &mut out
-            )
-            .is_none()
-        );
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, challenge_request())]);
-
-        assert!(
-            p.handle_packet(t0, Protocol::EAP, &challenge_request(), &mut prng, &mut out)
-                .is_none()
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(Protocol::EAP, challenge_response())]
-        );
-        let outcome = s.handle_packet(
-            t0,
-            Protocol::EAP,
-            &challenge_response(),
-            &mut srng,
-            &mut out,
-        );
-        let Some(ServerOutcome::NeedVerdict(request)) = outcome else {
-            panic!("{outcome:?}");
-        };
-        assert_eq!(request.method(), AuthMethod::EapMsChapV2);
-        assert!(matches!(
-            request.data(),
-            AuthData::MsChapV2 {
-                identifier: 0x11,
-                ..
-            }
-        ));
-        let verdict = request.verify_with(&Credential::from_password("clientPass"));
-        assert!(
-            s.complete(t0, verdict, &mut srng, &mut out).is_none(),
-            "waits for the Success Response"
-        );
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, success_request())]);
-
-        assert!(
-            p.handle_packet(t0, Protocol::EAP, &success_request(), &mut prng, &mut out)
-                .is_none()
-        );
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b(SUCCESS_RESPONSE))]);
-        let outcome = s.handle_packet(t0, Protocol::EAP, &b(SUCCESS_RESPONSE), &mut srng, &mut out);
-        let Some(ServerOutcome::Success { username, hlak }) = outcome else {
-            panic!("{outcome:?}");
-        };
-        assert_eq!(username, "User");
-        assert_eq!(hlak.as_bytes().as_slice(), b(CHAINED_HLAK));
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b(EAP_SUCCESS))]);
-
-        let outcome = p.handle_packet(t0, Protocol::EAP, &b(EAP_SUCCESS), &mut prng, &mut out);
-        let Some(ClientOutcome::Success { hlak }) = outcome else {
-            panic!("{outcome:?}");
-        };
-        assert_eq!(hlak.as_bytes().as_slice(), b(CHAINED_HLAK));
-    }
-
-    /// Drives a server to the pending verdict.
-    fn pending_server() -> (Authenticator, Instant, ScriptedRng, Outbox) {
-        let (mut s, t0, mut rng, mut out) = server();
-        s.handle_packet(t0, Protocol::EAP, &b(IDENTITY_RESPONSE), &mut rng, &mut out);
-        assert!(matches!(
-            s.handle_packet(t0, Protocol::EAP, &challenge_response(), &mut rng, &mut out),
-            Some(ServerOutcome::NeedVerdict(_))
-        ));
-        frames(&mut out);
-        (s, t0, rng, out)
-    }
-
-    #[test]
-    fn server_reject_sends_failure_request_then_eap_failure() {
-        let (mut s, t0, mut rng, mut out) = pending_server();
-        rng.extend(&[0xcd; 16]);
-        assert!(
-            s.complete(
-                t0,
-                AuthVerdict::reject("wrong password"),
-                &mut rng,
-                &mut out
-            )
-            .is_none()
-        );
-        let sent = frames(&mut out);
-        let Ok(EapPacket::Request {
-            identifier: 0x12,
-            data:
-                EapData::MsChapV2(EapMsChapV2::FailureRequest {
-                    ms_chapv2_id: 0x11,
-                    message,
-                    ..
-                }),
-        }) = EapPacket::parse(&sent[0].1)
-        else {
-            panic!("{sent:?}");
-        };
-        assert_eq!(
-            String::from_utf8(message).expect("ascii"),
-            format!(
-                "E=691 R=0 C={} V=3 M=Authentication failed",
-                "CD".repeat(16)
-            )
-        );
-        let outcome = s.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("02 12 00 06 1a 04"),
-            &mut rng,
-            &mut out,
-        );
-        assert!(matches!(
-            outcome,
-            Some(ServerOutcome::Failure(AuthFailure::Rejected {
-                mschapv2_error: Some(691),
-                ..
-            }))
-        ));
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b("04 12 00 04"))]);
-    }
-
-    #[test]
-    fn server_does_not_wait_forever_for_a_failure_response() {
-        let (mut s, t0, mut rng, mut out) = pending_server();
-        s.complete(t0, AuthVerdict::reject("no"), &mut rng, &mut out);
-        frames(&mut out);
-        let due = s.poll_timeout().expect("armed");
-        assert_eq!(due, t0 + Duration::from_secs(3));
-        let outcome = s.handle_timeout(due, &mut rng, &mut out);
-        assert!(matches!(
-            outcome,
-            Some(ServerOutcome::Failure(AuthFailure::Rejected { .. }))
-        ));
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b("04 12 00 04"))]);
-    }
-
-    #[test]
-    fn server_nak_is_method_not_supported() {
-        let (mut s, t0, mut rng, mut out) = server();
-        s.handle_packet(t0, Protocol::EAP, &b(IDENTITY_RESPONSE), &mut rng, &mut out);
-        frames(&mut out);
-        // Response/Nak asking for EAP-TLS (13) and PEAP (25).
-        let outcome = s.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("02 11 00 07 03 0d 19"),
-            &mut rng,
-            &mut out,
-        );
-        let Some(ServerOutcome::Failure(AuthFailure::MethodNotSupported { detail })) = outcome
-        else {
-            panic!("{outcome:?}");
-        };
-        assert_eq!(
-            detail,
-            "the peer refused EAP-MSCHAPv2 and asked for EAP-TLS, PEAP"
-        );
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b("04 11 00 04"))]);
-        assert_eq!(
-            nak_detail(&[EapType(0)]),
-            "the peer refused EAP-MSCHAPv2 and proposed no other EAP method"
-        );
-        assert_eq!(
-            nak_detail(&[EapType(200)]),
-            "the peer refused EAP-MSCHAPv2 and asked for EAP type 200"
-        );
-    }
-
-    #[test]
-    fn server_ignores_stale_ids_pending_responses_and_wrong_types() {
-        let (mut s, t0, mut rng, mut out) = server();
-        frames(&mut out);
-        // Identity answer with the wrong Identifier.
-        assert!(
-            s.handle_packet(
-                t0,
-                Protocol::EAP,
-                &b("02 11 00 09 01 55736572"),
-                &mut rng,
-                &mut out
-            )
-            .is_none()
-        );
-        // The right Identifier but a Notification Response.
-        assert!(
-            s.handle_packet(t0, Protocol::EAP, &b("02 10 00 05 02"), &mut rng, &mut out)
-                .is_none()
-        );
-        // A Request from the peer.
-        assert!(
-            s.handle_packet(t0, Protocol::EAP, &b(IDENTITY_REQUEST), &mut rng, &mut out)
-                .is_none()
-        );
-        assert!(out.is_empty());
-        assert_eq!(s.counters().unexpected, 3);
-        let (mut s, t0, mut rng, mut out) = pending_server();
-        assert!(
-            s.handle_packet(t0, Protocol::EAP, &challenge_response(), &mut rng, &mut out)
-                .is_none()
-        );
-        assert_eq!(s.counters().unexpected, 1, "no second NeedVerdict");
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn server_retransmits_requests_and_the_success_request() {
-        let (mut s, _, mut rng, mut out) = server();
-        let first = frames(&mut out);
-        let due = s.poll_timeout().expect("armed");
-        s.handle_timeout(due, &mut rng, &mut out);
-        assert_eq!(frames(&mut out), first);
-        s.handle_packet(
-            due,
-            Protocol::EAP,
-            &b(IDENTITY_RESPONSE),
-            &mut rng,
-            &mut out,
-        );
-        s.handle_packet(
-            due,
-            Protocol::EAP,
-            &challenge_response(),
-            &mut rng,
-            &mut out,
-        );
-        frames(&mut out);
-        let verdict = AuthVerdict::Accept(Accept::new().with_authenticator_response(
-            crate::crypto::mschapv2::AuthenticatorResponse::from_bytes([7; 20]),
-        ));
-        s.complete(due, verdict, &mut rng, &mut out);
-        let success = frames(&mut out);
-        let again = s.poll_timeout().expect("armed");
-        assert_eq!(again, due + Duration::from_secs(3));
-        s.handle_timeout(again, &mut rng, &mut out);
-        assert_eq!(frames(&mut out), success);
-    }
-
-    #[test]
-    fn server_gives_up_when_the_peer_stays_silent() {
-        let (mut s, t0, mut rng, mut out) = server();
-        let mut outcome = None;
-        let mut now = t0;
-        while outcome.is_none() {
-            now = s.poll_timeout().expect("armed");
-            outcome = s.handle_timeout(now, &mut rng, &mut out);
-        }
-        assert_eq!(now, t0 + Duration::from_secs(30));
-        assert!(matches!(
-            outcome,
-            Some(ServerOutcome::Failure(AuthFailure::Timeout { .. }))
-        ));
-    }
-
-    #[test]
-    fn peer_answers_identity_notification_and_naks_other_methods() {
-        let (mut p, mut rng) = peer();
-        let mut out = Outbox::new();
-        let t0 = base();
-        p.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("01 20 00 09 02 6869 2121"),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(frames(&mut out), vec![(Protocol::EAP, b("02 20 00 05 02"))]);
-        // MD5-Challenge (RFC 3748 §5.4): Nak asking for 26.
-        p.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("01 21 00 0a 04 04 01020304"),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(Protocol::EAP, b("02 21 00 06 03 1a"))]
-        );
-        // EAP-TLS start (RFC 5216 §3.1).
-        p.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("01 22 00 06 0d 20"),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(Protocol::EAP, b("02 22 00 06 03 1a"))]
-        );
-        // An Expanded Type request gets an Expanded Nak (RFC 3748 §5.3.2).
-        p.handle_packet(
-            t0,
-            Protocol::EAP,
-            &b("01 23 00 0c fe 000137 00000022"),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(
-                Protocol::EAP,
-                b("02 23 00 14 fe 000000 00000003 fe 000000 0000001a")
-            )]
-        );
-        // Only a method refusal so far: EAP-Failure means no common method.
-        let outcome = p.handle_packet(t0, Protocol::EAP, &b("04 23 00 04"), &mut rng, &mut out);
-        assert!(matches!(
-            outcome,
-            Some(ClientOutcome::Failure(
-                AuthFailure::MethodNotSupported { .. }
-            ))
-        ));
-    }
-
-    #[test]
-    fn peer_rejects_eap_success_without_mschapv2() {
-        for script in [
-            vec![],
-            vec![b(IDENTITY_REQUEST)],
-            vec![b(IDENTITY_REQUEST), challenge_request()],
-        ] {
-            let (mut p, mut rng) = peer();
-            let mut out = Outbox::new();
-            for packet in script {
-                assert!(
-                    p.handle_packet(base(), Protocol::EAP, &packet, &mut rng, &mut out)
-                        .is_none()
-                );
-            }
-            let outcome =
-                p.handle_packet(base(), Protocol::EAP, &b(EAP_SUCCESS), &mut rng, &mut out);
-            assert!(
-                matches!(
-                    outcome,
-                    Some(ClientOutcome::Failure(AuthFailure::PeerMisbehaved { .. }))
-                ),
-                "{outcome:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn peer_rejects_a_bad_s_and_sends_nothing() {
-        let (mut p, mut rng) = peer();
-        let mut out = Outbox::new();
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &challenge_request(),
-            &mut rng,
-            &mut out,
-        );
-        frames(&mut out);
-        let mut bad = success_request();
-        let last = bad.len() - 20; // a digit inside the S= value
-        bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
-        let outcome = p.handle_packet(base(), Protocol::EAP, &bad, &mut rng, &mut out);
-        assert!(matches!(
-            outcome,
-            Some(ClientOutcome::Failure(AuthFailure::MutualAuthFailed))
-        ));
-        assert!(out.is_empty());
-        // A later EAP-Success changes nothing.
-        assert!(
-            p.handle_packet(base(), Protocol::EAP, &b(EAP_SUCCESS), &mut rng, &mut out)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn peer_resends_the_response_to_a_duplicate_request() {
-        let (mut p, mut rng) = peer();
-        let mut out = Outbox::new();
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &challenge_request(),
-            &mut rng,
-            &mut out,
-        );
-        let first = frames(&mut out);
-        rng.extend(&[0x55; 16]);
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &challenge_request(),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(
-            frames(&mut out),
-            first,
-            "not reprocessed: same peer challenge"
-        );
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &success_request(),
-            &mut rng,
-            &mut out,
-        );
-        let success_response = frames(&mut out);
-        assert_eq!(success_response, vec![(Protocol::EAP, b(SUCCESS_RESPONSE))]);
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &success_request(),
-            &mut rng,
-            &mut out,
-        );
-        assert_eq!(frames(&mut out), success_response);
-    }
-
-    #[test]
-    fn peer_failure_request_reports_and_answers() {
-        let (mut p, mut rng) = peer();
-        let mut out = Outbox::new();
-        p.handle_packet(
-            base(),
-            Protocol::EAP,
-            &challenge_request(),
-            &mut rng,
-            &mut out,
-        );
-        frames(&mut out);
-        let mut request = b("01 12 00 00 1a 04 11 00 00");
-        request.extend_from_slice(b"E=691 R=0 C=00000000000000000000000000000000 V=3 M=Go away");
-        let len = u16::try_from(request.len()).expect("short");
-        request[2..4].copy_from_slice(&len.to_be_bytes());
-        request[7..9].copy_from_slice(&(len - 5).to_be_bytes());
-        let outcome = p.handle_packet(base(), Protocol::EAP, &request, &mut rng, &mut out);
-        let Some(ClientOutcome::Failure(failure)) = outcome else {
-            panic!("{outcome:?}");
-        };
-        assert_eq!(
-            failure,
-            AuthFailure::Rejected {
-                message: "Go away".into(),
-                mschapv2_error: Some(691)
-            }
-        );
-        assert_eq!(
-            frames(&mut out),
-            vec![(Protocol::EAP, b("02 12 00 06 1a 04"))]
-        );
+/// "EAP-TLS or EAP-MSCHAPv2".
+fn method_names(methods: &[AuthMethod]) -> String {
+    let names: Vec<&str> = methods.iter().filter_map(|m| eap_type(*m).name()).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(" or ")
     }
 }
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tls_tests;

@@ -82,6 +82,11 @@ mod request;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use eap_tls::WallAnchor;
+#[cfg(test)]
+pub(crate) use eap_tls::test_pki;
+pub use eap_tls::{DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig};
+use eap_tls::{Next, TlsMethod, tls_words};
 pub use request::{Accept, AuthData, AuthRequest, AuthVerdict, KeyMaterial, PapPassword};
 
 /// Default Restart timer: how long a Challenge (or EAP Request, or PAP
@@ -120,6 +125,12 @@ pub struct AuthenticatorConfig {
     /// Bound on the whole phase, from `start` to the terminal outcome,
     /// including the time the backend takes for its verdict.
     pub timeout: Duration,
+    /// EAP-TLS (RFC 5216): the inner TLS server. Without it EAP-TLS is
+    /// never offered.
+    pub eap_tls: Option<EapTlsServerConfig>,
+    /// The EAP methods to offer inside EAP, in order (the session sets it
+    /// from its method list).
+    pub(crate) eap_methods: Vec<AuthMethod>,
 }
 
 impl Default for AuthenticatorConfig {
@@ -129,6 +140,8 @@ impl Default for AuthenticatorConfig {
             restart_timer: DEFAULT_RESTART_TIMER,
             max_transmissions: DEFAULT_MAX_TRANSMISSIONS,
             timeout: DEFAULT_AUTH_TIMEOUT,
+            eap_tls: None,
+            eap_methods: vec![AuthMethod::EapMsChapV2],
         }
     }
 }
@@ -145,6 +158,12 @@ pub struct PeerConfig {
     pub max_transmissions: u32,
     /// Bound on the whole phase, from `start` to the terminal outcome.
     pub timeout: Duration,
+    /// EAP-TLS (RFC 5216): the client certificate and the check of the
+    /// server's inner certificate. Without it the client Naks EAP-TLS.
+    pub eap_tls: Option<EapTlsClientConfig>,
+    /// The EAP methods the peer answers (the session sets it from its
+    /// method list).
+    pub(crate) eap_methods: Vec<AuthMethod>,
 }
 
 impl Default for PeerConfig {
@@ -153,6 +172,8 @@ impl Default for PeerConfig {
             restart_timer: DEFAULT_RESTART_TIMER,
             max_transmissions: DEFAULT_MAX_TRANSMISSIONS,
             timeout: DEFAULT_AUTH_TIMEOUT,
+            eap_tls: None,
+            eap_methods: vec![AuthMethod::EapMsChapV2],
         }
     }
 }
@@ -197,6 +218,14 @@ pub enum AuthFailure {
     #[error("the peer broke the authentication protocol: {detail}")]
     PeerMisbehaved {
         /// What it did.
+        detail: String,
+    },
+    /// The EAP-TLS handshake failed: a certificate refused (expired, not
+    /// from a trusted CA, revoked, not for this name), no common TLS
+    /// parameters, an alert from the other side.
+    #[error("certificate authentication failed: {detail}")]
+    Tls {
+        /// What went wrong, in words.
         detail: String,
     },
     /// This side refused or could not go on: configuration (PAP or
@@ -296,6 +325,7 @@ pub(crate) struct Authenticator {
     /// End of the whole phase ([`AuthenticatorConfig::timeout`]).
     deadline: Option<Instant>,
     counters: Counters,
+    link: LinkInfo,
 }
 
 #[derive(Debug)]
@@ -314,7 +344,9 @@ impl Authenticator {
             AuthMethod::MsChapV2 => {
                 ServerMachine::Chap(chap::ChapServer::new(chap::Algorithm::MsChapV2))
             }
-            AuthMethod::EapMsChapV2 => ServerMachine::Eap(eap::EapServer::new()),
+            AuthMethod::EapMsChapV2 | AuthMethod::EapTls => {
+                ServerMachine::Eap(eap::EapServer::new(method, config))
+            }
         };
         Self {
             method,
@@ -324,12 +356,19 @@ impl Authenticator {
             finished: false,
             deadline: None,
             counters: Counters::default(),
+            link: LinkInfo::default(),
         }
     }
 
-    /// The method this authenticator runs.
+    /// The method this authenticator runs (for EAP, the one it started
+    /// with; the peer may Nak it for another).
     pub(crate) const fn method(&self) -> AuthMethod {
         self.method
+    }
+
+    /// What the link is: the peer's MRU and the wall-clock time.
+    pub(crate) fn set_link(&mut self, link: LinkInfo) {
+        self.link = link;
     }
 
     /// Packets ignored so far.
@@ -377,6 +416,7 @@ impl Authenticator {
         }
         let cx = Cx {
             config: &self.config,
+            link: &self.link,
             now,
             out,
             counters: &mut self.counters,
@@ -406,6 +446,7 @@ impl Authenticator {
         }
         let cx = Cx {
             config: &self.config,
+            link: &self.link,
             now,
             out,
             counters: &mut self.counters,
@@ -451,6 +492,7 @@ impl Authenticator {
         }
         let cx = Cx {
             config: &self.config,
+            link: &self.link,
             now,
             out,
             counters: &mut self.counters,
@@ -520,6 +562,7 @@ pub(crate) struct AuthPeer {
     finished: bool,
     deadline: Option<Instant>,
     counters: Counters,
+    link: LinkInfo,
 }
 
 /// Who the client is: the user name as sent and the secret.
@@ -554,6 +597,7 @@ impl AuthPeer {
             finished: false,
             deadline: None,
             counters: Counters::default(),
+            link: LinkInfo::default(),
         }
     }
 
@@ -567,6 +611,11 @@ impl AuthPeer {
     #[cfg(test)] // only the tests read it
     pub(crate) const fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// What the link is: the peer's MRU and the wall-clock time.
+    pub(crate) fn set_link(&mut self, link: LinkInfo) {
+        self.link = link;
     }
 
     /// Begins the phase with the method the server asked for in LCP: PAP
@@ -607,7 +656,9 @@ impl AuthPeer {
                 PeerMachine::Chap(chap::ChapPeer::new(chap::Algorithm::MsChapV2)),
                 None,
             ),
-            AuthMethod::EapMsChapV2 => (PeerMachine::Eap(eap::EapPeer::new()), None),
+            AuthMethod::EapMsChapV2 | AuthMethod::EapTls => {
+                (PeerMachine::Eap(eap::EapPeer::new()), None)
+            }
         };
         self.machine = Some(machine);
         self.note(outcome)
@@ -618,7 +669,7 @@ impl AuthPeer {
     /// reaction depends on the time of arrival.
     pub(crate) fn handle_packet(
         &mut self,
-        _now: Instant,
+        now: Instant,
         protocol: Protocol,
         packet: &[u8],
         rng: &mut dyn Random,
@@ -639,6 +690,9 @@ impl AuthPeer {
         }
         let cx = PeerCx {
             identity: &self.identity,
+            config: &self.config,
+            link: &self.link,
+            now,
             out,
             counters: &mut self.counters,
         };
@@ -745,6 +799,7 @@ impl AuthPeer {
 /// What a server-side method machine needs from its caller for one call.
 struct Cx<'a> {
     config: &'a AuthenticatorConfig,
+    link: &'a LinkInfo,
     now: Instant,
     out: &'a mut Outbox,
     counters: &'a mut Counters,
@@ -753,8 +808,31 @@ struct Cx<'a> {
 /// What a client-side method machine needs from its caller for one call.
 struct PeerCx<'a> {
     identity: &'a Identity,
+    config: &'a PeerConfig,
+    link: &'a LinkInfo,
+    now: Instant,
     out: &'a mut Outbox,
     counters: &'a mut Counters,
+}
+
+/// What the link tells a component about itself: the peer's MRU (EAP-TLS
+/// cuts its fragments to it) and the wall-clock time (EAP-TLS checks
+/// certificate dates against it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LinkInfo {
+    /// The peer's MRU (RFC 1661 §6.1).
+    pub(crate) peer_mru: u16,
+    /// The wall-clock time at some `now`, if the driver gave it.
+    pub(crate) wall: Option<WallAnchor>,
+}
+
+impl Default for LinkInfo {
+    fn default() -> Self {
+        Self {
+            peer_mru: 1500,
+            wall: None,
+        }
+    }
 }
 
 /// A packet that waits for its answer under the Restart timer.

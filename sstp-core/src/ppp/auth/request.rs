@@ -76,6 +76,15 @@ pub enum AuthData {
         /// The Flags octet of the Response value, as received (sent as 0).
         flags: u8,
     },
+    /// EAP-TLS (RFC 5216): TLS has verified the chain against the
+    /// configured verifier (CA, dates, CRLs) and the peer's possession of
+    /// the key; what remains is the backend's: which user the certificate
+    /// is, and whether it may connect (revocation lists, policy). The user
+    /// name of the request is the EAP Identity, which proves nothing.
+    EapTls {
+        /// The peer's certificate chain, end entity first, DER.
+        certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
+    },
 }
 
 /// What the server needs checked: the method, the user name as the peer
@@ -92,7 +101,7 @@ impl AuthRequest {
     /// A request built outside a PPP exchange (backend tests, replays).
     /// `None` when `data` is not the kind `method` produces (PAP data for
     /// PAP, CHAP-MD5 data for CHAP-MD5, MS-CHAPv2 data for MS-CHAPv2 and
-    /// EAP-MSCHAPv2).
+    /// EAP-MSCHAPv2, EAP-TLS data for EAP-TLS).
     pub fn new(method: AuthMethod, user_name: impl Into<Vec<u8>>, data: AuthData) -> Option<Self> {
         let fits = matches!(
             (method, &data),
@@ -102,6 +111,7 @@ impl AuthRequest {
                     AuthMethod::MsChapV2 | AuthMethod::EapMsChapV2,
                     AuthData::MsChapV2 { .. }
                 )
+                | (AuthMethod::EapTls, AuthData::EapTls { .. })
         );
         fits.then(|| Self::from_parts(method, user_name.into(), data))
     }
@@ -221,6 +231,9 @@ impl AuthRequest {
                     None => AuthVerdict::reject("wrong password"),
                 }
             }
+            AuthData::EapTls { .. } => AuthVerdict::reject(
+                "EAP-TLS is judged by the certificate, not by a stored password",
+            ),
         }
     }
 }
@@ -259,6 +272,10 @@ pub struct Accept {
     /// CHAP Success message, the PAP Authenticate-Ack message. Defaults to
     /// "Access granted".
     pub message: Option<String>,
+    /// For EAP-TLS: the user the certificate names (the session, its logs
+    /// and its address go by it). Without it, the EAP Identity. Other
+    /// methods keep the name the peer proved.
+    pub user_name: Option<String>,
 }
 
 impl Accept {
@@ -285,6 +302,13 @@ impl Accept {
     #[must_use]
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
         self.message = Some(message.into());
+        self
+    }
+
+    /// Names the user (EAP-TLS: from the certificate).
+    #[must_use]
+    pub fn with_user_name(mut self, name: impl Into<String>) -> Self {
+        self.user_name = Some(name.into());
         self
     }
 }

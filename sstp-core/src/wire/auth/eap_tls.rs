@@ -45,7 +45,7 @@ impl EapTls {
     const WHAT: &'static str = "EAP-TLS packet";
 
     /// An EAP-TLS Start: Flags with only S set, no data (RFC 5216 §3.1).
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         Self {
             start: true,
             ..Self::default()
@@ -54,12 +54,16 @@ impl EapTls {
 
     /// An empty packet: the fragment acknowledgement (RFC 5216 §2.1.5), or
     /// the peer's final empty Response after the server's last flight.
-    pub fn ack() -> Self {
+    pub(crate) fn ack() -> Self {
         Self::default()
     }
 
     /// A packet carrying TLS bytes with the given flags.
-    pub fn fragment(data: Vec<u8>, more_fragments: bool, message_length: Option<u32>) -> Self {
+    pub(crate) fn fragment(
+        data: Vec<u8>,
+        more_fragments: bool,
+        message_length: Option<u32>,
+    ) -> Self {
         Self {
             more_fragments,
             message_length,
@@ -69,7 +73,7 @@ impl EapTls {
     }
 
     /// Parses the Type-Data (the bytes after the EAP Type octet).
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
         let (&flags, rest) = bytes
             .split_first()
             .ok_or(ParseError::truncated(Self::WHAT, 1, 0))?;
@@ -95,7 +99,7 @@ impl EapTls {
     }
 
     /// The Flags octet.
-    pub fn flags(&self) -> u8 {
+    pub(crate) fn flags(&self) -> u8 {
         let mut flags = self.reserved_flags & FLAGS_RESERVED;
         if self.message_length.is_some() {
             flags |= FLAG_LENGTH;
@@ -110,7 +114,7 @@ impl EapTls {
     }
 
     /// Appends the Type-Data.
-    pub fn emit(&self, out: &mut Vec<u8>) {
+    pub(crate) fn emit(&self, out: &mut Vec<u8>) {
         out.push(self.flags());
         if let Some(length) = self.message_length {
             out.extend_from_slice(&length.to_be_bytes());
@@ -119,7 +123,7 @@ impl EapTls {
     }
 
     /// Length of the Type-Data.
-    pub fn buffer_len(&self) -> usize {
+    pub(crate) fn buffer_len(&self) -> usize {
         1 + self.message_length.map_or(0, |_| MESSAGE_LENGTH_LEN) + self.data.len()
     }
 }

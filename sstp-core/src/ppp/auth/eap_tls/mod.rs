@@ -1,12 +1,17 @@
 //! EAP-TLS (RFC 5216; TLS 1.3 per RFC 9190) in both roles: the TLS engine
 //! runs in memory (`tls.rs`), and its flights travel in EAP-TLS fragments
-//! (`fragments.rs`); `exchange.rs` ties the two into the conversation
-//! the EAP layer drives.
+//! (`fragments.rs`); `exchange.rs` ties the two into the conversation the
+//! EAP layer drives, `method.rs` adds the session's clock and MTU, and
+//! `config.rs` is what a driver hands in.
 
+mod config;
 mod exchange;
 mod fragments;
+mod method;
 mod tls;
 
-pub(crate) use exchange::*;
-pub(crate) use fragments::*;
-pub(crate) use tls::*;
+pub use config::{DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig};
+pub(crate) use exchange::Next;
+pub(crate) use method::{TlsMethod, WallAnchor, tls_words};
+#[cfg(test)]
+pub(crate) use tls::tests as test_pki;

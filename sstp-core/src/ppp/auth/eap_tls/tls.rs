@@ -85,8 +85,10 @@ pub(crate) struct TlsFailure {
 pub(crate) struct EapTlsKeys {
     /// The Master Session Key: the first 64 bytes.
     pub(crate) msk: Msk,
-    /// The Extended MSK: the last 64 bytes (kept for RADIUS, which may ask
-    /// for it; SSTP does not use it).
+    /// The Extended MSK: the last 64 bytes. Derived and checked against
+    /// the vectors, but nothing in SSTP uses it (RFC 5295 keeps it for key
+    /// hierarchies the authenticator never sees).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) emsk: Zeroizing<[u8; 64]>,
 }
 
@@ -268,9 +270,9 @@ pub(crate) mod tests {
     /// 2026-06-01 00:00:00 UTC: inside every test certificate's validity.
     pub(crate) const TODAY: u64 = 1_780_272_000;
     /// 2031-01-01: after the test certificates' `not_after` (2030-01-01).
-    const AFTER_EXPIRY: u64 = 1_924_992_000;
+    pub(crate) const AFTER_EXPIRY: u64 = 1_924_992_000;
     /// 2019-01-01: before their `not_before` (2020-01-01).
-    const BEFORE_VALIDITY: u64 = 1_546_300_800;
+    pub(crate) const BEFORE_VALIDITY: u64 = 1_546_300_800;
 
     /// A test CA, a server certificate (vpn.example) and a client
     /// certificate (alice), ECDSA P-256, valid 2020–2030.
@@ -317,11 +319,11 @@ pub(crate) mod tests {
         }
     }
 
-    fn provider() -> Arc<CryptoProvider> {
+    pub(crate) fn provider() -> Arc<CryptoProvider> {
         Arc::new(rustls::crypto::aws_lc_rs::default_provider())
     }
 
-    fn roots(ca: &CertificateDer<'static>) -> Arc<RootCertStore> {
+    pub(crate) fn roots(ca: &CertificateDer<'static>) -> Arc<RootCertStore> {
         let mut roots = RootCertStore::empty();
         roots.add(ca.clone()).unwrap();
         Arc::new(roots)
