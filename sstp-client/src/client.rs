@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sstp_core::{AuthMethod, ClientConfig, Credential, HashProtocol};
+use sstp_core::{AuthMethod, ClientConfig, Credential, EapTlsClientConfig, HashProtocol};
 use sstp_tun::TunDevice;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -16,9 +16,11 @@ use crate::dial::Timeouts;
 use crate::dns::{Dns, NoDns};
 use crate::driver::{self, Shared};
 use crate::error::{Error, ErrorKind};
+use crate::identity::ClientIdentity;
 use crate::netsetup::NetSetup;
 use crate::options::{
-    IPV6_MIN_MTU, Keepalive, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions, TunnelOptions,
+    EapTlsOptions, IPV6_MIN_MTU, Keepalive, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions,
+    TunnelOptions,
 };
 use crate::proxy::{self, HttpProxy};
 use crate::routes::{NoRoutes, Routes};
@@ -84,6 +86,8 @@ pub struct ClientBuilder {
     username: String,
     credential: Option<Credential>,
     auth_methods: Option<Vec<AuthMethod>>,
+    identity: Option<ClientIdentity>,
+    eap_tls: EapTlsOptions,
     tls: TlsOptions,
     proxy: ProxySetting,
     tunnel: TunnelOptions,
@@ -100,6 +104,8 @@ impl ClientBuilder {
             username: String::new(),
             credential: None,
             auth_methods: None,
+            identity: None,
+            eap_tls: EapTlsOptions::default(),
             tls: TlsOptions::default(),
             proxy: ProxySetting::default(),
             tunnel: TunnelOptions::default(),
@@ -123,9 +129,34 @@ impl ClientBuilder {
         self
     }
 
+    /// The user name alone, e.g. the EAP Identity for EAP-TLS, which needs
+    /// no password (see [`certificate`](Self::certificate)).
+    pub fn username(mut self, username: impl Into<String>) -> Self {
+        self.username = username.into();
+        self
+    }
+
+    /// Authenticate with this client certificate (EAP-TLS, RFC 5216). Unless
+    /// [`auth_methods`](Self::auth_methods) says otherwise, EAP-TLS is then
+    /// the first method, followed by the password methods only when a
+    /// password was given. Without a user name, the certificate's
+    /// [`name`](ClientIdentity::name) is the EAP Identity.
+    pub fn certificate(mut self, identity: ClientIdentity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// How the server's inner EAP-TLS certificate is checked (default: as
+    /// the outer TLS, for the same name).
+    pub fn eap_tls(mut self, options: EapTlsOptions) -> Self {
+        self.eap_tls = options;
+        self
+    }
+
     /// The authentication methods to accept, most preferred first (default:
     /// MS-CHAPv2 and EAP-MSCHAPv2; PAP and CHAP-MD5 only when listed, since
-    /// they give no keys for the crypto binding).
+    /// they give no keys for the crypto binding; EAP-TLS first when a
+    /// [`certificate`](Self::certificate) is given).
     pub fn auth_methods(mut self, methods: impl IntoIterator<Item = AuthMethod>) -> Self {
         self.auth_methods = Some(methods.into_iter().collect());
         self
@@ -170,26 +201,85 @@ impl ClientBuilder {
     }
 
     fn settings(self) -> Result<Settings, Error> {
-        let Some(credential) = self.credential else {
-            return Err(Error::Config(
-                "no credentials: set a user name and password".into(),
-            ));
+        let defaults = ClientConfig::new("", Credential::from_password("")).auth_methods;
+        let methods = match self.auth_methods {
+            Some(methods) if methods.is_empty() => {
+                return Err(Error::Config("no authentication method allowed".into()));
+            }
+            Some(methods) => methods,
+            None if self.identity.is_some() => {
+                let mut methods = vec![AuthMethod::EapTls];
+                if self.credential.is_some() {
+                    methods.extend(defaults);
+                }
+                methods
+            }
+            None => defaults,
         };
-        if self.username.is_empty() {
-            return Err(Error::Config("the user name is empty".into()));
+        let wants_tls = methods.contains(&AuthMethod::EapTls);
+        if wants_tls && self.identity.is_none() {
+            return Err(Error::Config(
+                "EAP-TLS needs a client certificate (--cert and --key, or --pkcs12)".into(),
+            ));
         }
+        let credential = match (self.credential, &self.identity) {
+            (Some(credential), _) => credential,
+            (None, None) => {
+                return Err(Error::Config(
+                    "no credentials: set a user name and password, or a client certificate".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                let needing: Vec<&str> = methods
+                    .iter()
+                    .filter(|m| **m != AuthMethod::EapTls)
+                    .map(|m| m.name())
+                    .collect();
+                if !needing.is_empty() {
+                    return Err(Error::Config(format!(
+                        "{} need{} a password: give one, or allow only eap-tls",
+                        needing.join(", "),
+                        if needing.len() == 1 { "s" } else { "" }
+                    )));
+                }
+                // Never sent: EAP-TLS proves the certificate's key instead.
+                Credential::from_password("")
+            }
+        };
+        let username = match (self.username.is_empty(), &self.identity) {
+            (false, _) => self.username,
+            (true, Some(identity)) => identity.name().ok_or_else(|| {
+                Error::Config(
+                    "no user name: the client certificate has no common name or e-mail address to use as the EAP identity, so give one".into(),
+                )
+            })?,
+            (true, None) => return Err(Error::Config("the user name is empty".into())),
+        };
         if !(576..=4087).contains(&self.tunnel.mtu) {
             return Err(Error::Config(format!(
                 "MTU {} is out of range (576-4087, MS-SSTP 2.2.3)",
                 self.tunnel.mtu
             )));
         }
-        let mut session = ClientConfig::new(self.username, credential);
-        if let Some(methods) = self.auth_methods {
-            if methods.is_empty() {
-                return Err(Error::Config("no authentication method allowed".into()));
-            }
-            session.auth_methods = methods;
+        let mut session = ClientConfig::new(username, credential);
+        session.auth_methods = methods;
+        if let Some(identity) = self.identity.as_ref().filter(|_| wants_tls) {
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let (trust, name) = self.eap_tls.trust(&self.tls, self.server.host());
+            let verifier = crate::tls::eap_tls_verifier(&trust, &provider)?;
+            let server_name =
+                rustls_pki_types::ServerName::try_from(name.to_owned()).map_err(|_| {
+                    Error::Config(format!("{name:?} is not a valid EAP-TLS server name"))
+                })?;
+            let config = EapTlsClientConfig::new(
+                provider,
+                verifier,
+                server_name,
+                identity.chain().to_vec(),
+                identity.key(),
+            )
+            .map_err(|e| Error::Config(format!("the client certificate cannot be used: {e}")))?;
+            session.auth.eap_tls = Some(config);
         }
         session.common.mtu = self.tunnel.mtu;
         // Tell the server the largest packet we take (RFC 1661 6.1).
@@ -596,5 +686,110 @@ impl Tunnel {
 impl Drop for Tunnel {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::tests::{fixture, write};
+    use crate::options::EapTlsOptions;
+    use rcgen::ExtendedKeyUsagePurpose;
+
+    /// A builder with a client certificate for "alice", trusting the
+    /// fixture's CA for the outer TLS.
+    fn with_certificate(dir: &std::path::Path) -> ClientBuilder {
+        let f = fixture(Some("alice"), &[ExtendedKeyUsagePurpose::ClientAuth]);
+        let cert = write(dir, "c.pem", &f.leaf_pem);
+        let key = write(dir, "k.pem", &f.key_pem);
+        let ca = write(dir, "ca.pem", &f.ca_pem);
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let identity = ClientIdentity::from_pem_files(&cert, &key, &provider).unwrap();
+        ClientBuilder::new(ServerAddr::new("vpn.example.net", 443))
+            .tls(TlsOptions {
+                ca_file: Some(ca),
+                ..TlsOptions::default()
+            })
+            .certificate(identity)
+    }
+
+    #[test]
+    fn a_certificate_alone_is_eap_tls_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = with_certificate(dir.path()).settings().unwrap();
+        assert_eq!(settings.session.auth_methods, [AuthMethod::EapTls]);
+        assert!(settings.session.auth.eap_tls.is_some());
+        assert_eq!(settings.session.username, "alice");
+    }
+
+    #[test]
+    fn a_certificate_and_a_password_put_eap_tls_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = with_certificate(dir.path())
+            .password("bob", "pw")
+            .eap_tls(EapTlsOptions {
+                server_name: Some("nps.example.net".into()),
+                ..EapTlsOptions::default()
+            })
+            .settings()
+            .unwrap();
+        let methods = &settings.session.auth_methods;
+        assert_eq!(methods[0], AuthMethod::EapTls);
+        assert!(methods.contains(&AuthMethod::MsChapV2), "{methods:?}");
+        assert_eq!(settings.session.username, "bob");
+        assert!(settings.session.auth.eap_tls.is_some());
+    }
+
+    #[test]
+    fn eap_tls_settings_that_cannot_work_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = with_certificate(dir.path())
+            .auth_methods([AuthMethod::EapTls, AuthMethod::MsChapV2])
+            .settings()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: mschapv2 needs a password: give one, or allow only eap-tls"
+        );
+        let err = ClientBuilder::new(ServerAddr::new("vpn.example.net", 443))
+            .password("alice", "pw")
+            .auth_methods([AuthMethod::EapTls])
+            .settings()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("needs a client certificate"),
+            "{err}"
+        );
+        let err = with_certificate(dir.path())
+            .eap_tls(EapTlsOptions {
+                ca_file: Some(dir.path().join("missing-ca.pem")),
+                ..EapTlsOptions::default()
+            })
+            .settings()
+            .unwrap_err();
+        assert!(err.to_string().contains("missing-ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn the_inner_trust_defaults_to_the_outer_one() {
+        let outer = TlsOptions {
+            pins: vec![Fingerprint([7; 32])],
+            sni: Some("outer.example.net".into()),
+            ..TlsOptions::default()
+        };
+        let same = EapTlsOptions::default();
+        let (trust, name) = same.trust(&outer, "host");
+        assert_eq!((trust, name), (outer.clone(), "outer.example.net"));
+        let inner = EapTlsOptions {
+            ca_file: Some("/etc/nps-ca.pem".into()),
+            server_name: Some("nps.example.net".into()),
+        };
+        let (trust, name) = inner.trust(&outer, "host");
+        assert_eq!(name, "nps.example.net");
+        assert_eq!(
+            trust.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/nps-ca.pem"))
+        );
+        assert!(trust.pins.is_empty());
     }
 }

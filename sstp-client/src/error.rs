@@ -289,6 +289,9 @@ fn auth_sentence(failure: &AuthFailure) -> String {
         AuthFailure::MethodNotSupported { detail } => {
             format!("authentication failed: no authentication method in common with the server: {detail}")
         }
+        // The inner TLS of EAP-TLS (RFC 5216 §2.1.1): its own words already
+        // say "certificate authentication failed".
+        AuthFailure::Tls { .. } => failure.to_string(),
         AuthFailure::MutualAuthFailed => "authentication failed: the server could not prove that it knows the password (its MS-CHAPv2 authenticator response did not verify), so it may not be the server you expect".to_owned(),
         other => format!("authentication failed: {other}"),
     }

@@ -60,7 +60,10 @@
 //! - `driver`: the supervisor (reconnect with backoff) and the connection
 //!   loop around sstp-core's session;
 //! - `dial`: TCP, proxy, TLS, and the SSTP HTTP handshake;
-//! - `tls`: trust modes and the fingerprint-recording verifier;
+//! - `tls`: trust modes and the fingerprint-recording verifier (also the
+//!   check of the server's inner EAP-TLS certificate);
+//! - [`ClientIdentity`]: the EAP-TLS client certificate, from PEM or
+//!   PKCS#12;
 //! - `proxy`: HTTP CONNECT with hyper (MS-SSTP 4.5);
 //! - [`routes`] and [`dns`]: what the tunnel changes on the system, behind
 //!   traits with Linux implementations and `Recording` fakes;
@@ -75,6 +78,7 @@ mod client;
 mod dial;
 mod driver;
 mod error;
+mod identity;
 mod netsetup;
 mod options;
 mod proxy;
@@ -88,9 +92,10 @@ pub use client::{
     ClientBuilder, System, Tunnel, TunnelEvent, TunnelStats, UpInfo, fetch_fingerprint,
 };
 pub use error::{CertificateError, Error, ErrorKind, ProxyError, SetupError};
+pub use identity::{ClientIdentity, IdentityError};
 pub use options::{
-    DEFAULT_PORT, IPV6_MIN_MTU, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode,
-    ServerAddr, TlsOptions, TlsVersion, TunnelOptions,
+    DEFAULT_PORT, EapTlsOptions, IPV6_MIN_MTU, Keepalive, Prefix, ProxySetting, ReconnectPolicy,
+    RouteMode, ServerAddr, TlsOptions, TlsVersion, TunnelOptions,
 };
 pub use proxy::HttpProxy;
 pub use sstp_core::{AuthMethod, Credential};

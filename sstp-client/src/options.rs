@@ -277,6 +277,46 @@ pub struct TlsOptions {
     pub dangerous_skip_verify: bool,
 }
 
+/// How the server's inner EAP-TLS certificate is checked (RFC 5216 §5.3).
+/// It is often not the certificate of the outer TLS: Windows NPS shows
+/// its own. By default it is trusted as the outer one is
+/// ([`TlsOptions`]: its CA file or the system roots, its pins) and must be
+/// valid for the outer server name ([`TlsOptions::sni`], else the host).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EapTlsOptions {
+    /// Trust only the CA certificates in this PEM file for the inner
+    /// certificate (then the outer pins and `dangerous_skip_verify` do not
+    /// apply to it).
+    pub ca_file: Option<PathBuf>,
+    /// The name the inner certificate must be valid for.
+    pub server_name: Option<String>,
+}
+
+impl EapTlsOptions {
+    /// The outer trust with these changes, and the name to check.
+    pub(crate) fn trust<'a>(
+        &'a self,
+        outer: &'a TlsOptions,
+        host: &'a str,
+    ) -> (TlsOptions, &'a str) {
+        let trust = match &self.ca_file {
+            Some(ca) => TlsOptions {
+                ca_file: Some(ca.clone()),
+                pins: Vec::new(),
+                dangerous_skip_verify: false,
+                ..outer.clone()
+            },
+            None => outer.clone(),
+        };
+        let name = self
+            .server_name
+            .as_deref()
+            .or(outer.sni.as_deref())
+            .unwrap_or(host);
+        (trust, name)
+    }
+}
+
 /// Whether and how to go through an HTTP proxy.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

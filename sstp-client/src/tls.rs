@@ -144,39 +144,13 @@ impl TlsSetup {
         let server_name = ServerName::try_from(name.to_owned())
             .map_err(|_| Error::Config(format!("{name:?} is not a valid TLS server name")))?;
 
-        let (inner, mode) = if options.dangerous_skip_verify {
-            (Inner::SkipVerify, TrustMode::SkipVerify)
-        } else if !options.pins.is_empty() && options.ca_file.is_none() {
-            (Inner::Pinned(options.pins.clone()), TrustMode::Pinned)
-        } else {
-            let (roots, mode) = match &options.ca_file {
-                Some(path) => (ca_file_roots(path)?, TrustMode::CaFile),
-                None => (system_roots()?, TrustMode::SystemRoots),
-            };
-            let verifier =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                    .build()
-                    .map_err(|e| CertificateError::NoRoots(e.to_string()))?;
-            if options.pins.is_empty() {
-                (Inner::WebPki(verifier), mode)
-            } else {
-                (
-                    Inner::WebPkiAndPinned(verifier, options.pins.clone()),
-                    TrustMode::CaFileAndPinned,
-                )
-            }
-        };
         let seen = Arc::new(Mutex::new(None));
-        let verifier = Arc::new(Verifier {
-            inner,
-            seen: Arc::clone(&seen),
-            provider: Arc::clone(&provider),
-        });
+        let (verifier, mode) = Verifier::new(options, &provider, Arc::clone(&seen))?;
         let config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&versions)
             .map_err(|e| Error::Config(format!("TLS versions: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
+            .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
         Ok(Self {
             config: Arc::new(config),
@@ -345,6 +319,60 @@ struct Verifier {
     inner: Inner,
     seen: Arc<Mutex<Option<Fingerprint>>>,
     provider: Arc<CryptoProvider>,
+}
+
+impl Verifier {
+    /// The verifier `options` ask for, recording what it sees in `seen`.
+    fn new(
+        options: &TlsOptions,
+        provider: &Arc<CryptoProvider>,
+        seen: Arc<Mutex<Option<Fingerprint>>>,
+    ) -> Result<(Self, TrustMode), Error> {
+        let (inner, mode) = if options.dangerous_skip_verify {
+            (Inner::SkipVerify, TrustMode::SkipVerify)
+        } else if !options.pins.is_empty() && options.ca_file.is_none() {
+            (Inner::Pinned(options.pins.clone()), TrustMode::Pinned)
+        } else {
+            let (roots, mode) = match &options.ca_file {
+                Some(path) => (ca_file_roots(path)?, TrustMode::CaFile),
+                None => (system_roots()?, TrustMode::SystemRoots),
+            };
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
+                    .build()
+                    .map_err(|e| CertificateError::NoRoots(e.to_string()))?;
+            if options.pins.is_empty() {
+                (Inner::WebPki(verifier), mode)
+            } else {
+                (
+                    Inner::WebPkiAndPinned(verifier, options.pins.clone()),
+                    TrustMode::CaFileAndPinned,
+                )
+            }
+        };
+        let verifier = Self {
+            inner,
+            seen,
+            provider: Arc::clone(provider),
+        };
+        Ok((verifier, mode))
+    }
+}
+
+/// The verifier for the server's inner EAP-TLS certificate (RFC 5216
+/// §5.3: the peer checks the server's certificate as in any TLS), built
+/// by the same rules as the outer one from `options`.
+pub(crate) fn eap_tls_verifier(
+    options: &TlsOptions,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, Error> {
+    if options.dangerous_skip_verify {
+        tracing::warn!(
+            "the server's EAP-TLS certificate is not checked either (--dangerous-skip-verify without --eap-ca)"
+        );
+    }
+    let (verifier, _) = Verifier::new(options, provider, Arc::new(Mutex::new(None)))?;
+    Ok(Arc::new(verifier))
 }
 
 impl ServerCertVerifier for Verifier {
