@@ -20,12 +20,14 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    // Not `#[source]`: the message already says it, and a chain printer
+    // would say it twice.
+    #[error("cannot read {}: {cause}", path.display())]
     Read {
         /// Which file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file holds no certificate, no key, or something else.
     #[error("{}: {reason}", path.display())]
@@ -83,6 +85,9 @@ impl ClientIdentity {
         let chain: Vec<_> = CertificateDer::pem_slice_iter(&cert_bytes)
             .collect::<Result<_, _>>()
             .map_err(|e| content(cert, format!("not PEM certificates ({e})")))?;
+        if chain.is_empty() {
+            return Err(content(cert, "holds no PEM certificate".into()));
+        }
         let key_bytes = read(key)?;
         let key_der = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|e| match e {
             rustls_pki_types::pem::Error::NoItemsFound => {
@@ -233,9 +238,9 @@ fn leaf_allows_client_auth(der: &CertificateDer<'_>) -> Result<bool, String> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, IdentityError> {
-    std::fs::read(path).map_err(|source| IdentityError::Read {
+    std::fs::read(path).map_err(|cause| IdentityError::Read {
         path: path.to_owned(),
-        source,
+        cause,
     })
 }
 
@@ -398,8 +403,11 @@ pub(crate) mod tests {
         let err = ClientIdentity::from_pem_files(&key, &key, &provider()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("{}: holds no certificate", key.display())
+            format!("{}: holds no PEM certificate", key.display())
         );
+        // Said once, also when printed with its sources.
+        let err = ClientIdentity::from_pem_files(&missing, &key, &provider()).unwrap_err();
+        assert!(std::error::Error::source(&err).is_none());
         let cert = write(dir.path(), "c.pem", &f.leaf_pem);
         let err = ClientIdentity::from_pem_files(&cert, &cert, &provider()).unwrap_err();
         assert_eq!(
