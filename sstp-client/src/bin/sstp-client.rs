@@ -16,22 +16,24 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 use serde_json::json;
 use sstp_client::{
-    AuthMethod, ClientBuilder, Error, ErrorKind, Fingerprint, HttpProxy, Keepalive, Prefix,
-    ProxySetting, ReconnectPolicy, RouteMode, ServerAddr, TlsOptions, TlsVersion, TunnelEvent,
-    TunnelOptions, TunnelStats,
+    AuthMethod, ClientBuilder, ClientIdentity, EapTlsOptions, Error, ErrorKind, Fingerprint,
+    HttpProxy, Keepalive, Prefix, ProxySetting, ReconnectPolicy, RouteMode, ServerAddr, TlsOptions,
+    TlsVersion, TunnelEvent, TunnelOptions, TunnelStats,
 };
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
     0  disconnected on request (Ctrl-C, SIGTERM, SIGHUP)
     1  internal error
-    2  usage or configuration error (bad flag, unreadable profile or password file)
+    2  usage or configuration error (bad flag, unreadable profile or password file, a client
+       certificate that cannot be used)
     3  server unreachable (name resolution, TCP connect, timeout, or the connection closed during
        the TLS handshake, as when the server limits new connections; also once the retries of
        a first connect ran out)
     4  server certificate not trusted, or fingerprint mismatch
     5  authentication failed (wrong user name or password, an account the server refuses, no
-       common authentication method); the server's reason is printed
+       common authentication method, a certificate refused in EAP-TLS); the server's reason is
+       printed
     6  HTTP proxy refused the tunnel or is unreachable
     7  the server refused the session after authentication (its reason is printed, e.g. no
        address left), or a protocol error (SSTP refused or aborted, PPP negotiation, crypto
@@ -77,11 +79,27 @@ PROFILE:
         user = \"alice\"
         password_file = \"/etc/sstp-client/alice.password\"
         auth = [\"mschapv2\", \"eap-mschapv2\"]
+        pkcs12 = \"/etc/sstp-client/alice.pfx\"
+        pkcs12_password_file = \"/etc/sstp-client/alice.pfx.password\"
         pin_sha256 = [\"AB:CD:...\"]
         route = [\"10.20.0.0/16\"]
         keepalive = \"30s\"
 
     See sstp-client/client.example.toml for every key.
+
+CERTIFICATE (EAP-TLS):
+    --cert FILE --key FILE (PEM) or --pkcs12 FILE (a .pfx / .p12, as Windows and Azure export
+    it) authenticate with a client certificate (EAP-TLS, RFC 5216) instead of a password.
+    Without --auth, EAP-TLS is then the first method, followed by mschapv2 and eap-mschapv2 only
+    when --password-file or --password-env is given; no password is asked for. The EAP identity
+    is --user, else the certificate's subject common name, else its e-mail address. The
+    certificate must allow client authentication (extended key usage clientAuth, or none): one
+    that does not is refused before connecting, since the server would refuse it anyway.
+    The PKCS#12 password comes from --pkcs12-password-file, --pkcs12-password-env, or a prompt
+    (a bundle without a password opens without one).
+    The server's certificate inside EAP-TLS is checked like the outer TLS one (--ca-file or the
+    system roots, --pin-sha256, for the --sni or server name); --eap-ca FILE trusts only that
+    CA for it, --eap-server-name NAME checks it for another name (e.g. the NPS server's).
 
 RECONNECT:
     With reconnect on (the default), a connection that is lost is re-established with backoff
@@ -114,7 +132,8 @@ struct ConnectArgs {
     /// The server, HOST[:PORT] (port 443 by default).
     #[arg(long, value_name = "HOST[:PORT]")]
     server: Option<String>,
-    /// The user name (sent as is, e.g. DOMAIN\user).
+    /// The user name (sent as is, e.g. DOMAIN\user); with a client certificate, the EAP identity
+    /// [default: the certificate's common name or e-mail address].
     #[arg(long, short = 'u', value_name = "NAME")]
     user: Option<String>,
     /// Read the password from the first line of this file.
@@ -123,10 +142,40 @@ struct ConnectArgs {
     /// Read the password from this environment variable.
     #[arg(long, value_name = "VAR")]
     password_env: Option<String>,
-    /// Authentication methods to accept, in order of preference: mschapv2, eap-mschapv2, pap,
-    /// chap-md5 [default: mschapv2,eap-mschapv2].
+    /// Authentication methods to accept, in order of preference: mschapv2, eap-mschapv2,
+    /// eap-tls, pap, chap-md5 [default: mschapv2,eap-mschapv2; with a client certificate
+    /// eap-tls first].
     #[arg(long, value_name = "METHOD,...", value_delimiter = ',')]
     auth: Vec<String>,
+
+    /// The client certificate (PEM, leaf first, then any intermediates) for EAP-TLS; with --key.
+    #[arg(long, value_name = "FILE", help_heading = "CERTIFICATE")]
+    cert: Option<PathBuf>,
+    /// The private key of --cert (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, value_name = "FILE", help_heading = "CERTIFICATE")]
+    key: Option<PathBuf>,
+    /// The client certificate and key for EAP-TLS as a PKCS#12 bundle (.pfx, .p12).
+    #[arg(long, value_name = "FILE", help_heading = "CERTIFICATE")]
+    pkcs12: Option<PathBuf>,
+    /// Read the PKCS#12 password from the first line of this file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "CERTIFICATE",
+        conflicts_with = "pkcs12_password_env"
+    )]
+    pkcs12_password_file: Option<PathBuf>,
+    /// Read the PKCS#12 password from this environment variable.
+    #[arg(long, value_name = "VAR", help_heading = "CERTIFICATE")]
+    pkcs12_password_env: Option<String>,
+    /// Trust only the CA certificates in this PEM file for the server's EAP-TLS certificate
+    /// [default: the same trust as the outer TLS].
+    #[arg(long, value_name = "FILE", help_heading = "CERTIFICATE")]
+    eap_ca: Option<PathBuf>,
+    /// The name the server's EAP-TLS certificate must be valid for [default: --sni, else the
+    /// server host].
+    #[arg(long, value_name = "NAME", help_heading = "CERTIFICATE")]
+    eap_server_name: Option<String>,
 
     /// Trust the CA certificates in this PEM file instead of the system roots.
     #[arg(long, value_name = "FILE", help_heading = "TLS")]
@@ -227,6 +276,13 @@ struct Profile {
     password_file: Option<PathBuf>,
     password_env: Option<String>,
     auth: Option<Vec<String>>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    pkcs12: Option<PathBuf>,
+    pkcs12_password_file: Option<PathBuf>,
+    pkcs12_password_env: Option<String>,
+    eap_ca: Option<PathBuf>,
+    eap_server_name: Option<String>,
     ca_file: Option<PathBuf>,
     pin_sha256: Option<Vec<String>>,
     sni: Option<String>,
@@ -407,18 +463,24 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
         .ok_or_else(|| anyhow!("no server: give --server HOST[:PORT] or `server` in the profile"))
         .map_err(usage)?;
     let server: ServerAddr = server.parse().map_err(|e: Error| Usage(e.into()))?;
-    let user = args
-        .user
-        .or(profile.user)
-        .ok_or_else(|| anyhow!("no user name: give --user NAME or `user` in the profile"))
-        .map_err(usage)?;
-    let password = password(
-        args.password_file.or(profile.password_file).as_deref(),
-        args.password_env.or(profile.password_env).as_deref(),
-        &user,
-        &server,
+    let identity = identity(
+        args.cert.or(profile.cert),
+        args.key.or(profile.key),
+        args.pkcs12.or(profile.pkcs12),
+        args.pkcs12_password_file
+            .or(profile.pkcs12_password_file)
+            .as_deref(),
+        args.pkcs12_password_env
+            .or(profile.pkcs12_password_env)
+            .as_deref(),
     )
     .map_err(usage)?;
+    let user = args.user.or(profile.user);
+    if user.is_none() && identity.is_none() {
+        return Err(usage(anyhow!(
+            "no user name: give --user NAME or `user` in the profile"
+        )));
+    }
 
     let auth = if args.auth.is_empty() {
         profile.auth.unwrap_or_default()
@@ -433,6 +495,39 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
         })
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(usage)?;
+    if methods.contains(&AuthMethod::EapTls) && identity.is_none() {
+        return Err(usage(anyhow!(
+            "--auth eap-tls needs a client certificate: give --cert FILE --key FILE, or --pkcs12 FILE"
+        )));
+    }
+
+    // A password is asked for only when a method needs one: with a certificate and no --auth,
+    // the password methods follow EAP-TLS only when a password source is given.
+    let password_file = args.password_file.or(profile.password_file);
+    let password_env = args.password_env.or(profile.password_env);
+    let wants_password = if methods.is_empty() {
+        identity.is_none() || password_file.is_some() || password_env.is_some()
+    } else {
+        methods.iter().any(|m| *m != AuthMethod::EapTls)
+    };
+    let password = if wants_password {
+        let Some(user) = user.as_deref() else {
+            return Err(usage(anyhow!(
+                "no user name for the password methods: give --user NAME, or allow only --auth eap-tls"
+            )));
+        };
+        Some(
+            password(
+                password_file.as_deref(),
+                password_env.as_deref(),
+                user,
+                &server,
+            )
+            .map_err(usage)?,
+        )
+    } else {
+        None
+    };
 
     let pins = if args.pin_sha256.is_empty() {
         profile.pin_sha256.unwrap_or_default()
@@ -506,8 +601,19 @@ fn settings(args: ConnectArgs) -> Result<Settings, Usage> {
     }
     reconnect.max_attempts = args.reconnect_attempts.or(profile.reconnect_attempts);
 
-    let mut builder = ClientBuilder::new(server)
-        .password(user, password)
+    let mut builder = ClientBuilder::new(server);
+    builder = match (user, password) {
+        (Some(user), Some(password)) => builder.password(user, password),
+        (Some(user), None) => builder.username(user),
+        (None, _) => builder,
+    };
+    if let Some(identity) = identity {
+        builder = builder.certificate(identity).eap_tls(EapTlsOptions {
+            ca_file: args.eap_ca.or(profile.eap_ca),
+            server_name: args.eap_server_name.or(profile.eap_server_name),
+        });
+    }
+    let mut builder = builder
         .tls(tls)
         .proxy(proxy)
         .tunnel(tunnel)
@@ -584,6 +690,75 @@ fn proxy_setting(url: Option<&str>, direct: bool) -> Result<ProxySetting, sstp_c
     })
 }
 
+/// The EAP-TLS client certificate, from PEM files or a PKCS#12 bundle.
+fn identity(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    pkcs12: Option<PathBuf>,
+    password_file: Option<&Path>,
+    password_env: Option<&str>,
+) -> anyhow::Result<Option<ClientIdentity>> {
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    match (cert, key, pkcs12) {
+        (None, None, None) => Ok(None),
+        (Some(cert), Some(key), None) => Ok(Some(ClientIdentity::from_pem_files(
+            &cert, &key, &provider,
+        )?)),
+        (Some(_), None, None) => bail!("--cert needs --key FILE with its private key"),
+        (None, Some(_), None) => bail!("--key needs --cert FILE with its certificate"),
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            bail!("give either --cert and --key or --pkcs12, not both")
+        }
+        (None, None, Some(path)) => {
+            let identity = match secret(password_file, password_env, None)? {
+                Some(password) => ClientIdentity::from_pkcs12(&path, &password, &provider)?,
+                None => match ClientIdentity::from_pkcs12(&path, "", &provider) {
+                    // Many bundles have no password; ask only when this one has.
+                    Err(sstp_client::IdentityError::Pkcs12Password { .. }) => {
+                        let prompt = format!("Password for {}: ", path.display());
+                        let password = secret(None, None, Some(&prompt))?.unwrap_or_default();
+                        ClientIdentity::from_pkcs12(&path, &password, &provider)?
+                    }
+                    other => other?,
+                },
+            };
+            Ok(Some(identity))
+        }
+    }
+}
+
+/// The PKCS#12 password from a file (its first line, which may be empty),
+/// a variable, or, with `prompt`, the terminal; `None` when none is given
+/// and there is no prompt.
+fn secret(
+    file: Option<&Path>,
+    env: Option<&str>,
+    prompt: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the PKCS#12 password file {}", path.display()))?;
+        return Ok(Some(text.lines().next().unwrap_or_default().to_owned()));
+    }
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(p) => Ok(Some(p)),
+            Err(_) => Err(anyhow!("the variable {var} is not set")),
+        };
+    }
+    let Some(prompt) = prompt else {
+        return Ok(None);
+    };
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "the PKCS#12 file needs a password: give --pkcs12-password-file FILE or --pkcs12-password-env VAR (stdin is not a terminal, so there is no prompt)"
+        );
+    }
+    rpassword::prompt_password(prompt)
+        .map(Some)
+        .context("cannot read the PKCS#12 password from the terminal")
+}
+
 /// The password from a file, a variable, or the terminal; never a flag.
 fn password(
     file: Option<&Path>,
@@ -653,7 +828,11 @@ fn hint(e: &Error) -> Option<&'static str> {
         },
         ErrorKind::Auth => match e {
             Error::Auth(sstp_core::AuthFailure::MethodNotSupported { .. }) => {
-                "choose a method the server allows with --auth (mschapv2, eap-mschapv2, pap, chap-md5)"
+                "choose a method the server allows with --auth (mschapv2, eap-mschapv2, eap-tls, pap, chap-md5)"
+            }
+            // RFC 5216 5.3: either side's certificate can be the one refused.
+            Error::Auth(sstp_core::AuthFailure::Tls { .. }) => {
+                "if the server's certificate was refused, check --eap-ca and --eap-server-name; if this client's, check that it is current and from a CA the server trusts"
             }
             // RFC 2759 6: codes other than 691 refuse the account, not the password.
             Error::Auth(sstp_core::AuthFailure::Rejected {
@@ -1011,6 +1190,13 @@ mod tests {
             "--tls-min",
             "--tls-max",
             "--dangerous-skip-verify",
+            "--cert",
+            "--key",
+            "--pkcs12",
+            "--pkcs12-password-file",
+            "--pkcs12-password-env",
+            "--eap-ca",
+            "--eap-server-name",
             "--proxy",
             "--no-proxy",
             "--route",
@@ -1370,6 +1556,188 @@ mod tests {
             let (code, text, _) = printed(&abort);
             assert_eq!((code, text.as_str()), (7, sentence));
         }
+    }
+
+    /// A client certificate for "alice" from a test CA: (leaf PEM, key PEM,
+    /// CA PEM, PKCS#12 bundle with password "s3cret").
+    fn client_certificate() -> (String, String, String, Vec<u8>) {
+        use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "alice");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let leaf = params.signed_by(&key, &issuer).unwrap();
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry(
+            "alice",
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(p12_keystore::PrivateKeyChain::new(
+                vec![1],
+                p12_keystore::PrivateKey::from_der(&key.serialize_der()).unwrap(),
+                [
+                    p12_keystore::Certificate::from_der(leaf.der()).unwrap(),
+                    p12_keystore::Certificate::from_der(ca_cert.der()).unwrap(),
+                ],
+            )),
+        );
+        let p12 = store.writer("s3cret").write().unwrap();
+        (leaf.pem(), key.serialize_pem(), ca_cert.pem(), p12)
+    }
+
+    fn connect_args(args: &[&str]) -> ConnectArgs {
+        let mut all = vec!["sstp-client", "connect"];
+        all.extend_from_slice(args);
+        let Command::Connect(args) = Cli::parse_from(all).command else {
+            panic!()
+        };
+        *args
+    }
+
+    #[test]
+    fn a_pem_certificate_needs_no_user_and_no_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let (leaf, key, ca, _) = client_certificate();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.display().to_string()
+        };
+        let (cert, key, ca) = (
+            write("c.pem", &leaf),
+            write("k.pem", &key),
+            write("ca.pem", &ca),
+        );
+        // No --user, no password source and stdin is no terminal: a prompt would fail.
+        let args = connect_args(&[
+            "--server",
+            "vpn.example.net",
+            "--cert",
+            &cert,
+            "--key",
+            &key,
+            "--ca-file",
+            &ca,
+        ]);
+        let s = settings(args).map_err(|u| u.0).unwrap();
+        let text = format!("{:?}", s.builder);
+        assert!(text.contains("credential: None"), "{text}");
+        assert!(text.contains("identity: Some(ClientIdentity"), "{text}");
+        // A lone --cert, or eap-tls without a certificate, are usage errors in words.
+        let args = connect_args(&["--server", "vpn.example.net", "--cert", &cert]);
+        let err = format!("{:#}", settings(args).map_err(|u| u.0).err().unwrap());
+        assert_eq!(err, "--cert needs --key FILE with its private key");
+        let args = connect_args(&[
+            "--server",
+            "vpn.example.net",
+            "--user",
+            "alice",
+            "--auth",
+            "eap-tls",
+        ]);
+        let err = format!("{:#}", settings(args).map_err(|u| u.0).err().unwrap());
+        assert!(
+            err.starts_with("--auth eap-tls needs a client certificate"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_eap_tls_profile_keys_parse_into_the_builder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, _, ca, p12) = client_certificate();
+        let bundle = dir.path().join("alice.pfx");
+        std::fs::write(&bundle, p12).unwrap();
+        let ca_path = dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca).unwrap();
+        let pw = dir.path().join("pfx.pw");
+        std::fs::write(&pw, "s3cret\n").unwrap();
+        let profile = dir.path().join("p.toml");
+        let write_profile = |password_file: &Path| {
+            std::fs::write(
+                &profile,
+                format!(
+                    "server = \"vpn.example.net\"\nca-file = {ca:?}\nauth = [\"eap-tls\"]\npkcs12 = {bundle:?}\npkcs12-password-file = {pw:?}\neap_ca = {ca:?}\neap-server-name = \"nps.example.net\"\n",
+                    ca = ca_path.display().to_string(),
+                    bundle = bundle.display().to_string(),
+                    pw = password_file.display().to_string(),
+                ),
+            )
+            .unwrap();
+        };
+        write_profile(&pw);
+        let p = read_profile(&profile).unwrap();
+        assert_eq!(p.pkcs12.as_deref(), Some(bundle.as_path()));
+        assert_eq!(p.pkcs12_password_file.as_deref(), Some(pw.as_path()));
+        assert_eq!(p.eap_ca.as_deref(), Some(ca_path.as_path()));
+        assert_eq!(p.eap_server_name.as_deref(), Some("nps.example.net"));
+        let args = connect_args(&["--profile", profile.to_str().unwrap()]);
+        let s = settings(args).map_err(|u| u.0).unwrap();
+        let text = format!("{:?}", s.builder);
+        assert!(text.contains("auth_methods: Some([EapTls])"), "{text}");
+        assert!(text.contains("certificates: 2"), "{text}");
+        assert!(
+            text.contains("server_name: Some(\"nps.example.net\")"),
+            "{text}"
+        );
+
+        // The wrong password: one line that names the file.
+        let wrong = dir.path().join("wrong.pw");
+        std::fs::write(&wrong, "guess\n").unwrap();
+        write_profile(&wrong);
+        let args = connect_args(&["--profile", profile.to_str().unwrap()]);
+        let err = format!("{:#}", settings(args).map_err(|u| u.0).err().unwrap());
+        assert_eq!(
+            err,
+            format!(
+                "{}: wrong password, or the file is damaged",
+                bundle.display()
+            )
+        );
+        // An unreadable password file.
+        write_profile(&dir.path().join("missing.pw"));
+        let args = connect_args(&["--profile", profile.to_str().unwrap()]);
+        let err = format!("{:#}", settings(args).map_err(|u| u.0).err().unwrap());
+        assert!(
+            err.starts_with("cannot read the PKCS#12 password file"),
+            "{err}"
+        );
+        // No password source and no terminal: the bundle is tried without one, then the
+        // error says how to give it. (At a terminal it would prompt.)
+        if std::io::stdin().is_terminal() {
+            return;
+        }
+        let args = connect_args(&[
+            "--server",
+            "vpn.example.net",
+            "--pkcs12",
+            bundle.to_str().unwrap(),
+        ]);
+        let err = format!("{:#}", settings(args).map_err(|u| u.0).err().unwrap());
+        assert!(
+            err.starts_with("the PKCS#12 file needs a password: give --pkcs12-password-file"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_refused_certificate_is_an_auth_failure_with_a_hint() {
+        let e = Error::Auth(sstp_core::AuthFailure::Tls {
+            detail: "the certificate is not from a trusted CA".into(),
+        });
+        let (code, text, hint_text) = printed(&e);
+        assert_eq!(code, 5);
+        assert_eq!(
+            text,
+            "certificate authentication failed: the certificate is not from a trusted CA"
+        );
+        assert!(
+            hint_text.is_some_and(|h| h.contains("--eap-ca")),
+            "{hint_text:?}"
+        );
     }
 
     #[test]
