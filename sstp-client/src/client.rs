@@ -141,6 +141,23 @@ impl ClientBuilder {
     /// the first method, followed by the password methods only when a
     /// password was given. Without a user name, the certificate's
     /// [`name`](ClientIdentity::name) is the EAP Identity.
+    ///
+    /// ```no_run
+    /// # // no_run: needs the files, an SSTP server and CAP_NET_ADMIN.
+    /// use sstp_client::{ClientBuilder, ClientIdentity, EapTlsOptions};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let provider = rustls::crypto::aws_lc_rs::default_provider();
+    /// let me = ClientIdentity::from_pkcs12("alice.pfx".as_ref(), "s3cret", &provider)?;
+    /// let tunnel = ClientBuilder::new("vpn.example.net".parse()?)
+    ///     .certificate(me)
+    ///     .eap_tls(EapTlsOptions {
+    ///         server_name: Some("nps.example.net".into()),
+    ///         ..EapTlsOptions::default()
+    ///     })
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn certificate(mut self, identity: ClientIdentity) -> Self {
         self.identity = Some(identity);
         self
