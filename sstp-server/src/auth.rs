@@ -36,7 +36,9 @@ use std::sync::{Arc, RwLock};
 
 use ipnet::Ipv6Net;
 use serde::Deserialize;
-use sstp_core::{AuthMethod, AuthRequest, AuthVerdict, Credential, user_name_without_domain};
+use sstp_core::{
+    Accept, AuthData, AuthMethod, AuthRequest, AuthVerdict, Credential, user_name_without_domain,
+};
 
 use crate::config::ConfigError;
 
@@ -83,13 +85,18 @@ pub trait AuthBackend: Send + Sync + fmt::Debug + 'static {
     /// Decides on one request. For MS-CHAPv2 and EAP-MSCHAPv2 an accept
     /// must carry the authenticator response and the MPPE keys (see
     /// [`AuthRequest::verify_with`], which does both for a local secret).
+    /// EAP-TLS requests come after the server's certificate policy passed
+    /// (`[auth.eap_tls]`: CAs, CRLs, revoked thumbprints), with the user
+    /// name the certificate maps to; the backend says whether that user
+    /// may connect, and with which addresses.
     fn authenticate(&self, request: AuthRequest) -> AuthFuture;
 }
 
 /// One user of the users file.
 #[derive(Clone)]
 struct User {
-    credential: Credential,
+    /// `None`: a certificate (EAP-TLS) user, with no password to check.
+    credential: Option<Credential>,
     ipv4: Option<Ipv4Addr>,
     ipv6_prefix: Option<Ipv6Net>,
     /// Only the NT hash is stored (CHAP-MD5 cannot work).
@@ -222,6 +229,18 @@ impl StaticUsers {
                 }
             ));
         }
+        let mut certificate_only: Vec<&str> = users
+            .iter()
+            .filter(|(_, u)| u.credential.is_none())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        certificate_only.sort_unstable();
+        if !methods.contains(&AuthMethod::EapTls) && !certificate_only.is_empty() {
+            warnings.push(format!(
+                "auth.methods does not offer eap-tls, so users without a password cannot log in: {}",
+                certificate_only.join(", ")
+            ));
+        }
         let mut v4: HashMap<Ipv4Addr, Vec<&str>> = HashMap::new();
         for (name, user) in users.iter() {
             if let Some(a) = user.ipv4 {
@@ -246,12 +265,38 @@ impl StaticUsers {
     fn decide(&self, request: &AuthRequest) -> AuthDecision {
         let users = self.snapshot();
         let name = normalize(request.user_name());
+        if let AuthData::EapTls { .. } = request.data() {
+            // The server checked the certificate (CA, dates, CRLs, revoked
+            // thumbprints) and named the user from it: any such user may
+            // connect, as with a VPN gateway's root certificate; one listed
+            // here gets its fixed addresses.
+            let user = users.get(&name);
+            let accept = Accept::new().with_user_name(request.user_name_lossy());
+            return AuthDecision {
+                verdict: AuthVerdict::Accept(accept),
+                ipv4: user.and_then(|u| u.ipv4),
+                ipv6_prefix: user.and_then(|u| u.ipv6_prefix),
+            };
+        }
         match users.get(&name) {
-            Some(user) => AuthDecision {
-                verdict: request.verify_with(&user.credential),
-                ipv4: user.ipv4,
-                ipv6_prefix: user.ipv6_prefix,
+            Some(User {
+                credential: Some(credential),
+                ipv4,
+                ipv6_prefix,
+                ..
+            }) => AuthDecision {
+                verdict: request.verify_with(credential),
+                ipv4: *ipv4,
+                ipv6_prefix: *ipv6_prefix,
             },
+            Some(User {
+                credential: None, ..
+            }) => {
+                let _ = request.verify_with(&Credential::from_nt_hash([0; 16]));
+                AuthDecision::new(AuthVerdict::reject(format!(
+                    "{name:?} has no password: it logs in with a certificate (EAP-TLS) only"
+                )))
+            }
             None => {
                 // Do the same work as for a known user, so the time taken
                 // does not tell which names exist.
@@ -304,7 +349,7 @@ fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigE
                     "the password is empty, which anyone could guess; set one (or an nt_hash from `sstp-server nt-hash`)",
                 ));
             }
-            (Some(password), None) => (Credential::from_password(password), false),
+            (Some(password), None) => (Some(Credential::from_password(password)), false),
             (None, Some(hash)) => {
                 let bytes: [u8; 16] = hex::decode(hash.trim())
                     .ok()
@@ -316,12 +361,14 @@ fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigE
                         "nt_hash is the hash of the empty password, which anyone could guess; set a password",
                     ));
                 }
-                (Credential::from_nt_hash(bytes), true)
+                (Some(Credential::from_nt_hash(bytes)), true)
             }
             (Some(_), Some(_)) => {
                 return Err(invalid(&name, "give either password or nt_hash, not both"));
             }
-            (None, None) => return Err(invalid(&name, "needs a password or an nt_hash")),
+            // An EAP-TLS user listed for its fixed addresses: the
+            // certificate proves who it is, no password method lets it in.
+            (None, None) => (None, false),
         };
         if let Some(prefix) = entry.ipv6_prefix
             && (prefix.prefix_len() != 64 || prefix.trunc() != prefix)
@@ -446,7 +493,6 @@ mod tests {
     #[test]
     fn bad_files_are_refused() {
         for (text, what) in [
-            ("[users.a]\n", "needs a password"),
             ("[users.a]\npassword = \"x\"\nnt_hash = \"00\"", "not both"),
             ("[users.a]\nnt_hash = \"abc\"", "32 hex digits"),
             (
@@ -473,6 +519,44 @@ mod tests {
     }
 
     #[test]
+    fn certificate_users_have_no_password_and_get_their_addresses_by_certificate() {
+        let users = StaticUsers::from_toml(
+            "[users.alice]\nipv4 = \"10.77.0.9\"\n[users.bob]\npassword = \"pw\"\n",
+        )
+        .expect("users");
+        let refused = decide(&users, pap("alice", ""));
+        let AuthVerdict::Reject { reason, .. } = &refused.verdict else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(
+            reason,
+            "\"alice\" has no password: it logs in with a certificate (EAP-TLS) only"
+        );
+        let tls = |name: &str| {
+            AuthRequest::new(
+                AuthMethod::EapTls,
+                name,
+                AuthData::EapTls {
+                    certificates: Vec::new(),
+                },
+            )
+            .expect("request")
+        };
+        // Listed: its fixed address; not listed: any certificate user.
+        let alice = decide(&users, tls("Alice"));
+        assert!(alice.verdict.is_accept());
+        assert_eq!(alice.ipv4, Some(Ipv4Addr::new(10, 77, 0, 9)));
+        let carol = decide(&users, tls("carol"));
+        assert!(carol.verdict.is_accept());
+        assert_eq!(carol.ipv4, None);
+        assert!(
+            users.check(&[AuthMethod::MsChapV2])[0]
+                .ends_with("users without a password cannot log in: alice")
+        );
+        assert!(users.check(&[AuthMethod::EapTls]).is_empty());
+    }
+
+    #[test]
     fn reload_swaps_users_and_keeps_the_old_ones_on_error() {
         let dir = std::env::temp_dir().join(format!("sstp-users-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -484,7 +568,7 @@ mod tests {
         assert_eq!(users.reload().expect("reload"), 1);
         assert!(!decide(&users, pap("a", "one")).verdict.is_accept());
         assert!(decide(&users, pap("a", "two")).verdict.is_accept());
-        std::fs::write(&path, "[users.a]\n").expect("write");
+        std::fs::write(&path, "[users.a]\npasswd = \"x\"\n").expect("write");
         assert!(users.reload().is_err());
         assert!(decide(&users, pap("a", "two")).verdict.is_accept());
         std::fs::remove_dir_all(&dir).expect("cleanup");

@@ -169,6 +169,8 @@ pub struct AuthSettings {
     pub methods: Vec<AuthMethod>,
     /// Name in CHAP and EAP-MSCHAPv2 challenges.
     pub server_name: String,
+    /// `[auth.eap_tls]`: certificate authentication (method `eap-tls`).
+    pub eap_tls: Option<crate::eap_tls::EapTlsConfig>,
 }
 
 /// `[limits]`.
@@ -276,6 +278,7 @@ impl Default for AuthSettings {
             users_file: PathBuf::from("users.toml"),
             methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
             server_name: sstp_core::AuthenticatorConfig::default().server_name,
+            eap_tls: None,
         }
     }
 }
@@ -398,6 +401,27 @@ impl Config {
                 return invalid(format!("auth.methods lists {m} twice"));
             }
             seen.push(*m);
+        }
+        match (
+            self.auth.methods.contains(&AuthMethod::EapTls),
+            &self.auth.eap_tls,
+        ) {
+            (true, None) => {
+                return invalid(
+                    "auth.methods offers eap-tls, but there is no [auth.eap_tls] naming the CA that issues client certificates".into(),
+                );
+            }
+            (false, Some(_)) => warnings.push(
+                "[auth.eap_tls] is set, but auth.methods does not offer eap-tls: certificates are never asked for".into(),
+            ),
+            _ => {}
+        }
+        if let Some(eap) = &self.auth.eap_tls
+            && eap.certificate.is_some() != eap.private_key.is_some()
+        {
+            return invalid(
+                "[auth.eap_tls] needs both certificate and private_key, or neither (then the server's TLS certificate serves)".into(),
+            );
         }
         if self.auth.methods.contains(&AuthMethod::Pap) {
             warnings.push(
@@ -752,7 +776,7 @@ fn auth_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::E
         .map(|n| {
             n.parse().map_err(|_| {
                 serde::de::Error::custom(format!(
-                    "unknown authentication method {n:?} (expected eap-mschapv2, mschapv2, chap-md5 or pap)"
+                    "unknown authentication method {n:?} (expected eap-tls, eap-mschapv2, mschapv2, chap-md5 or pap)"
                 ))
             })
         })

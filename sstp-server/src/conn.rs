@@ -33,8 +33,8 @@ use sstp_core::Session;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
-    AddressLease, AuthMethod, AuthVerdict, CertHashes, CloseReason, Event, HashProtocol,
-    Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
+    AddressLease, AuthData, AuthMethod, AuthRequest, AuthVerdict, CertHashes, CloseReason, Event,
+    HashProtocol, Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
 };
 use sstp_tun::drive::{self, Sent, Written, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
@@ -268,8 +268,12 @@ pub(crate) async fn run<D, S>(
         Guid::from_random(bytes).to_string()
     });
     let at = now();
-    let mut session =
-        ServerSession::new(&shared.session_config, start.cert_hashes, at, Box::new(rng));
+    let mut session = ServerSession::new(
+        &shared.session_config(),
+        start.cert_hashes,
+        at,
+        Box::new(rng),
+    );
     drive::set_wall_clock(&mut session, at);
     let (ip_tx, ip_rx) = mpsc::channel(shared.config.network.session_queue);
     let mtu = shared.config.tun.mtu;
@@ -519,6 +523,13 @@ impl<D: TunDevice> Driver<D> {
             Event::Authenticate(request) => {
                 self.user = Some(request.user_name_lossy().to_owned());
                 self.method = Some(request.method());
+                let request = match self.certificate_user(request) {
+                    Ok(request) => request,
+                    Err(refusal) => {
+                        self.on_decision(AuthDecision::new(AuthVerdict::reject(refusal)));
+                        return;
+                    }
+                };
                 self.auth = Some(self.shared.auth.authenticate(request));
             }
             Event::Authenticated { username, method } => {
@@ -569,6 +580,32 @@ impl<D: TunDevice> Driver<D> {
             Event::Down(reason) => self.down = Some(reason),
             _ => {}
         }
+    }
+
+    /// EAP-TLS: TLS has checked the chain, dates and CRLs; the server's
+    /// policy checks the revoked list and names the user from the
+    /// certificate, and the backend hears of that user. Other methods pass
+    /// through.
+    fn certificate_user(&mut self, request: AuthRequest) -> Result<AuthRequest, String> {
+        let AuthData::EapTls { certificates } = request.data() else {
+            return Ok(request);
+        };
+        let Some(policy) = self.shared.eap_tls_policy() else {
+            return Err("EAP-TLS ran without a certificate policy".into());
+        };
+        let Some(leaf) = certificates.first() else {
+            return Err("the client presented no certificate".into());
+        };
+        let name = policy.check(leaf).map_err(|e| e.to_string())?;
+        info!(
+            correlation_id = %self.correlation_id,
+            identity = %request.user_name_lossy(),
+            user = %name,
+            "client certificate accepted"
+        );
+        self.user = Some(name.clone());
+        AuthRequest::new(AuthMethod::EapTls, name, request.data().clone())
+            .ok_or_else(|| "EAP-TLS request without certificate data".to_owned())
     }
 
     fn on_decision(&mut self, decision: AuthDecision) {

@@ -50,6 +50,14 @@ pub struct EapTlsConfig {
     /// Where the user name comes from, tried in order.
     #[serde(default = "default_user_name")]
     pub user_name: Vec<NameSource>,
+    /// The certificate the server shows inside EAP-TLS (PEM chain, leaf
+    /// first). Without it, the server's TLS certificate (`[tls]`) serves,
+    /// as it does for Windows' RRAS.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub private_key: Option<PathBuf>,
 }
 
 fn default_user_name() -> Vec<NameSource> {
@@ -120,6 +128,41 @@ pub enum PolicyError {
     /// `user_name` is empty.
     #[error("[auth.eap_tls] user_name lists no source; use for example [\"cn\"]")]
     NoNameSource,
+    /// The certificate the server shows inside EAP-TLS is unusable.
+    #[error("the EAP-TLS server certificate: {0}")]
+    Certificate(String),
+}
+
+/// The server's EAP-TLS, loaded: the policy its backend checks after TLS,
+/// and the sstp-core configuration its sessions run TLS with (the policy's
+/// verifier and the server's certificate). Built together, swapped
+/// together on SIGHUP.
+#[derive(Debug, Clone)]
+pub struct EapTlsLoaded {
+    /// The checks after TLS.
+    pub policy: Arc<EapTlsPolicy>,
+    /// What the sessions run.
+    pub session: sstp_core::EapTlsServerConfig,
+}
+
+impl EapTlsLoaded {
+    /// Reads `config`'s files; the inner certificate is `config`'s own or,
+    /// without one, `outer` (the server's TLS certificate).
+    pub fn load(config: &EapTlsConfig, outer: &crate::TlsIdentity) -> Result<Self, PolicyError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let policy = Arc::new(EapTlsPolicy::load(config, Arc::clone(&provider))?);
+        let inner = match (&config.certificate, &config.private_key) {
+            (Some(cert), Some(key)) => Some(
+                crate::TlsIdentity::from_pem_files(cert, key)
+                    .map_err(|e| PolicyError::Certificate(e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let (chain, key) = inner.as_ref().unwrap_or(outer).parts();
+        let session = sstp_core::EapTlsServerConfig::new(provider, policy.verifier(), chain, key)
+            .map_err(|e| PolicyError::Certificate(e.to_string()))?;
+        Ok(Self { policy, session })
+    }
 }
 
 /// Why a client certificate that passed TLS is still refused.

@@ -124,7 +124,10 @@ pub enum ServerError {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    pub(crate) session_config: sstp_core::ServerConfig,
+    /// The sessions' settings; swapped on SIGHUP when EAP-TLS reloads.
+    session_config: RwLock<Arc<sstp_core::ServerConfig>>,
+    /// The EAP-TLS policy (`[auth.eap_tls]`), if configured.
+    eap_tls: RwLock<Option<Arc<eap_tls::EapTlsPolicy>>>,
     tls: RwLock<Arc<TlsState>>,
     pub(crate) auth: Arc<dyn AuthBackend>,
     pub(crate) pools: Arc<AddressPools>,
@@ -138,6 +141,38 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The settings new sessions start with.
+    pub(crate) fn session_config(&self) -> Arc<sstp_core::ServerConfig> {
+        Arc::clone(
+            &self
+                .session_config
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The EAP-TLS policy, if certificates are taken.
+    pub(crate) fn eap_tls_policy(&self) -> Option<Arc<eap_tls::EapTlsPolicy>> {
+        self.eap_tls
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts a loaded EAP-TLS in place for new sessions.
+    fn set_eap_tls(&self, loaded: eap_tls::EapTlsLoaded) {
+        let mut session = (*self.session_config()).clone();
+        session.auth.eap_tls = Some(loaded.session);
+        *self
+            .session_config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(session);
+        *self
+            .eap_tls
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(loaded.policy);
+    }
+
     /// The TLS state new handshakes use.
     pub(crate) fn tls(&self) -> Arc<TlsState> {
         Arc::clone(
@@ -256,6 +291,13 @@ impl<D: TunDevice + 'static> Server<D> {
     ) -> Result<Self, ServerError> {
         config.validate()?;
         identity.check(config.tls.min_version)?;
+        let eap_tls = config
+            .auth
+            .eap_tls
+            .as_ref()
+            .map(|c| eap_tls::EapTlsLoaded::load(c, &identity))
+            .transpose()
+            .map_err(|e| ConfigError::Invalid(format!("[auth.eap_tls]: {e}")))?;
         let tls = TlsState::new(identity, config.tls.min_version)?;
         let v4 = Ipv4Pool::new(config.network.ipv4_pool)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -266,7 +308,8 @@ impl<D: TunDevice + 'static> Server<D> {
             .transpose()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let shared = Arc::new(Shared {
-            session_config: config.session_config(),
+            session_config: RwLock::new(Arc::new(config.session_config())),
+            eap_tls: RwLock::new(None),
             sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
             unauthenticated: Arc::new(Semaphore::new(config.limits.max_unauthenticated)),
             config,
@@ -278,6 +321,9 @@ impl<D: TunDevice + 'static> Server<D> {
             next_id: AtomicU64::new(1),
             tun_batches: conn::BatchPool::default(),
         });
+        if let Some(loaded) = eap_tls {
+            shared.set_eap_tls(loaded);
+        }
         Ok(Self {
             shared,
             listeners,
@@ -332,6 +378,22 @@ impl ServerHandle {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(state);
         self.shared.metrics.tls_reloads.inc();
         Ok(fingerprint)
+    }
+
+    /// Reads `[auth.eap_tls]` again (CAs, CRLs, the revoked list, the inner
+    /// certificate) for new sessions; sessions that are up keep theirs (the
+    /// SIGHUP reload). The inner certificate defaults to `identity`, the
+    /// server's TLS certificate. On an error the old policy stays. Returns
+    /// `None` when EAP-TLS is not configured.
+    pub fn reload_eap_tls(
+        &self,
+        identity: &TlsIdentity,
+    ) -> Option<Result<(), eap_tls::PolicyError>> {
+        let config = self.shared.config.auth.eap_tls.as_ref()?;
+        Some(
+            eap_tls::EapTlsLoaded::load(config, identity)
+                .map(|loaded| self.shared.set_eap_tls(loaded)),
+        )
     }
 
     /// The SHA-256 fingerprint of the certificate new connections get.

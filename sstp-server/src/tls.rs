@@ -225,6 +225,12 @@ impl fmt::Debug for TlsIdentity {
 }
 
 impl TlsIdentity {
+    /// Copies of the chain and the key (EAP-TLS shows the same certificate
+    /// inside the tunnel unless told otherwise).
+    pub(crate) fn parts(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        (self.chain.clone(), self.key.clone_key())
+    }
+
     /// From DER: the chain (leaf first, not empty) and the key.
     pub fn new(
         chain: Vec<CertificateDer<'static>>,

@@ -10,6 +10,8 @@ mod bad_peers;
 mod cli;
 #[path = "loopback/data_plane.rs"]
 mod data_plane;
+#[path = "loopback/eap_tls.rs"]
+mod eap_tls;
 #[path = "loopback/http.rs"]
 mod http;
 #[path = "loopback/lifecycle.rs"]

@@ -11,7 +11,8 @@
 //! sstp-server ca init && sstp-server ca issue --name alice     # EAP-TLS certificates
 //! ```
 //!
-//! Signals: SIGHUP reloads the certificate, the key and the users file
+//! Signals: SIGHUP reloads the certificate, the key, the EAP-TLS policy
+//! (CAs, CRLs, revoked certificates) and the users file
 //! (sessions stay up); SIGTERM and SIGINT shut down gracefully (every client
 //! gets a Call Disconnect). Errors are one line on stderr, `error: ...`,
 //! each cause once, with a hint where one fits (a port in use, a missing
@@ -37,7 +38,8 @@ const DEFAULT_CONFIG: &str = "/etc/sstp-server/server.toml";
 
 const AFTER_HELP: &str = "\
 SIGNALS:
-    SIGHUP   reload the certificate, the key and the users file (sessions stay up)
+    SIGHUP   reload the certificate, the key, the EAP-TLS CAs/CRLs/revoked list
+             and the users file (sessions stay up)
     SIGTERM, SIGINT
              shut down: every client gets a Call Disconnect, then the server exits
 
@@ -339,6 +341,10 @@ fn load(path: &Path) -> Result<Loaded> {
     warnings.extend(config.check_file_modes());
     let identity = TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key)?;
     warnings.extend(identity.check(config.tls.min_version)?);
+    if let Some(eap) = &config.auth.eap_tls {
+        sstp_server::eap_tls::EapTlsLoaded::load(eap, &identity)
+            .with_context(|| format!("{}: [auth.eap_tls]", path.display()))?;
+    }
     Ok(Loaded {
         config,
         users: Arc::new(users),
@@ -452,6 +458,21 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
             info!(certificate = %fingerprint, "certificate reloaded");
         }
         Err(e) => error!(error = %e, "certificate reload failed; keeping the old one"),
+    }
+    if config.auth.eap_tls.is_some() {
+        // The CAs, CRLs and revoked list again (what `sstp-server ca revoke`
+        // changes), and the inner certificate, by default the TLS one.
+        let reloaded =
+            TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key)
+                .map_err(|e| e.to_string())
+                .and_then(|identity| match handle.reload_eap_tls(&identity) {
+                    Some(result) => result.map_err(|e| e.to_string()),
+                    None => Ok(()),
+                });
+        match reloaded {
+            Ok(()) => info!("EAP-TLS policy reloaded (CAs, CRLs, revoked certificates)"),
+            Err(e) => error!(error = %e, "EAP-TLS reload failed; keeping the old policy"),
+        }
     }
     match users.reload() {
         Ok(n) => {

@@ -117,13 +117,23 @@ impl TestServer {
         Self::start_with_tun_mtu(config, tun_mtu).await
     }
 
+    /// Like `start_with`, with this users file.
+    pub async fn start_with_users(config: Config, users: &str) -> Self {
+        let tun_mtu = config.tun.mtu;
+        Self::start_full(config, tun_mtu, users).await
+    }
+
     /// Like `start_with`, with an in-memory TUN whose MTU differs from the
     /// one the server was configured with (to make TUN writes fail).
     pub async fn start_with_tun_mtu(config: Config, tun_mtu: u16) -> Self {
+        Self::start_full(config, tun_mtu, USERS).await
+    }
+
+    async fn start_full(config: Config, tun_mtu: u16, users: &str) -> Self {
         init_tracing();
         let pki = Pki::new("sstp-rs test CA");
         let (tun, handle) = MemTun::pair_with(tun_mtu, 4096, "memtun");
-        let users = Arc::new(StaticUsers::from_toml(USERS).expect("users"));
+        let users = Arc::new(StaticUsers::from_toml(users).expect("users"));
         let server = Server::bind(config, pki.identity(), tun, users.clone())
             .await
             .expect("bind");
@@ -292,6 +302,8 @@ pub struct ClientOptions {
     pub inject_after_head: Vec<u8>,
     /// TLS versions offered.
     pub tls_versions: Versions,
+    /// EAP-TLS: the client certificate and the check of the server's.
+    pub eap_tls: Option<sstp_core::EapTlsClientConfig>,
 }
 
 impl ClientOptions {
@@ -305,6 +317,7 @@ impl ClientOptions {
             ipv6: true,
             inject_after_head: Vec::new(),
             tls_versions: TLS13_AND_12,
+            eap_tls: None,
         }
     }
 
@@ -402,14 +415,13 @@ impl TestClient {
             Credential::from_password(opts.password.clone()),
         );
         config.auth_methods.clone_from(&opts.methods);
+        config.auth.eap_tls.clone_from(&opts.eap_tls);
         config.common.ipv6 = opts.ipv6;
         let rng: rand::rngs::StdRng = rand::make_rng();
-        let session = ClientSession::new(
-            &config,
-            CertHashes::from_der(&cert),
-            Instant::now().into_std(),
-            Box::new(rng),
-        );
+        let at = Instant::now().into_std();
+        let mut session =
+            ClientSession::new(&config, CertHashes::from_der(&cert), at, Box::new(rng));
+        sstp_tun::drive::set_wall_clock(&mut session, at);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ip_tx, ip_rx) = mpsc::unbounded_channel();
         let (ra_tx, ra_rx) = mpsc::unbounded_channel();

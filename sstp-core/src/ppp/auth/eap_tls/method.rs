@@ -140,6 +140,10 @@ pub(crate) fn tls_words(error: &rustls::Error) -> String {
             A::UnknownCA => "our certificate is not from a CA it trusts".to_owned(),
             A::CertificateRequired => "it requires a certificate".to_owned(),
             A::HandshakeFailure => "no common TLS parameters".to_owned(),
+            A::DecryptError => {
+                "a signature did not verify (a certificate signed by another key than its CA's?)"
+                    .to_owned()
+            }
             A::ProtocolVersion => "no common TLS version".to_owned(),
             A::AccessDenied => "access denied".to_owned(),
             other => format!("TLS alert {}", u8::from(*other)),
