@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod codec;
+pub mod eap_tls;
 pub mod fsm;
 pub mod ppp;
 pub mod session;
@@ -22,6 +23,8 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("auth_packets", auth_packets),
     ("client_session", client_session),
     ("deframer", deframer),
+    ("eap_tls_fragments", eap_tls_fragments),
+    ("eap_tls_session", eap_tls_session),
     ("fsm_events", fsm_events),
     ("http_preamble", http_preamble),
     ("ppp_frame", ppp_frame),
@@ -30,7 +33,8 @@ pub const TARGETS: &[(&str, Harness)] = &[
 ];
 
 pub use auth::auth_packets;
+pub use eap_tls::eap_tls_fragments;
 pub use fsm::fsm_events;
 pub use ppp::ppp_frame;
-pub use session::{client_session, server_session};
+pub use session::{client_session, eap_tls_session, server_session};
 pub use sstp::{deframer, http_preamble, sstp_packet};

@@ -36,7 +36,11 @@ use crate::session::{
 use crate::wire::cp::{ControlProtocol, CpPacket};
 use crate::wire::ppp::{Frame, Protocol};
 use crate::wire::sstp::Message;
-use crate::{AuthMethod, CertHashes, Credential, deframer::Deframer};
+use crate::{
+    Accept, AuthData, AuthMethod, AuthVerdict, CertHashes, Credential, deframer::Deframer,
+};
+
+use super::eap_tls::CERT_USER;
 
 /// Fuzz the server: the fuzzer controls what reaches the server.
 pub fn server_session(data: &[u8]) {
@@ -46,6 +50,42 @@ pub fn server_session(data: &[u8]) {
 /// Fuzz the client: the fuzzer controls what reaches the client.
 pub fn client_session(data: &[u8]) {
     run(data, Target::Client);
+}
+
+/// Fuzz EAP-TLS (RFC 5216; TLS 1.3 per RFC 9190) through the sessions:
+/// both ends authenticate with the harness's test certificates
+/// ([`super::eap_tls`]). The first byte picks the target (bit 0: server or
+/// client), the TLS version (bit 1: 1.3 or 1.2) and the MRU (bit 2: 600,
+/// so the flights travel in several fragments, or the default); the rest
+/// are the operations above.
+pub fn eap_tls_session(data: &[u8]) {
+    let Some((&seed, ops)) = data.split_first() else {
+        return;
+    };
+    let target = if seed & 1 == 0 {
+        Target::Server
+    } else {
+        Target::Client
+    };
+    let configs = super::eap_tls::configs();
+    let mut server = ServerConfig {
+        auth_methods: vec![AuthMethod::EapTls],
+        ..ServerConfig::default()
+    };
+    server.auth.eap_tls = Some(if seed & 2 == 0 {
+        configs.server_tls13.clone()
+    } else {
+        configs.server_tls12.clone()
+    });
+    let mut client = ClientConfig::new(CERT_USER, Credential::from_password(""));
+    client.auth_methods = vec![AuthMethod::EapTls];
+    client.auth.eap_tls = Some(configs.client.clone());
+    if seed & 4 != 0 {
+        server.common.mru = Some(600);
+        client.common.mru = Some(600);
+    }
+    let h = Harness::with_configs(seed, &server, &client);
+    drive(h, ops, target);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -119,24 +159,35 @@ struct Harness {
 
 impl Harness {
     fn new(seed: u8, method: AuthMethod) -> Self {
-        #[allow(clippy::disallowed_methods)] // a base for virtual time only
-        let now = Instant::now();
         let server = ServerConfig {
             auth_methods: vec![method],
             ..ServerConfig::default()
         };
         let mut client = ClientConfig::new("fuzz", Credential::from_password("fuzz-pass"));
         client.auth_methods = vec![method];
+        Self::with_configs(seed, &server, &client)
+    }
+
+    fn with_configs(seed: u8, server: &ServerConfig, client: &ClientConfig) -> Self {
+        #[allow(clippy::disallowed_methods)] // a base for virtual time only
+        let now = Instant::now();
         let cert = CertHashes::from_der(b"fuzz certificate");
+        let mut client = ClientSession::new(
+            client,
+            cert.clone(),
+            now,
+            Box::new(SplitMix(u64::from(seed))),
+        );
+        let mut server =
+            ServerSession::new(server, cert, now, Box::new(SplitMix(!u64::from(seed))));
+        // EAP-TLS checks certificate dates against this (RFC 5280 §4.1.2.5).
+        let today = Duration::from_secs(super::eap_tls::TODAY);
+        client.set_wall_clock(now, today);
+        server.set_wall_clock(now, today);
         Self {
             now,
-            client: ClientSession::new(
-                &client,
-                cert.clone(),
-                now,
-                Box::new(SplitMix(u64::from(seed))),
-            ),
-            server: ServerSession::new(&server, cert, now, Box::new(SplitMix(!u64::from(seed)))),
+            client,
+            server,
             to_server: Vec::new(),
             to_client: Vec::new(),
             client_check: OutputChecker::new(),
@@ -184,7 +235,13 @@ impl Harness {
                 progressed = true;
                 match event {
                     Event::Authenticate(request) => {
-                        let verdict = request.verify_with(&self.password);
+                        let verdict = match request.data() {
+                            // The backend names the user from the certificate.
+                            AuthData::EapTls { .. } => {
+                                AuthVerdict::Accept(Accept::new().with_user_name(CERT_USER))
+                            }
+                            _ => request.verify_with(&self.password),
+                        };
                         self.server.auth_complete(self.now, verdict);
                     }
                     Event::NeedAddresses { .. } => self.server.assign_addresses(
@@ -252,7 +309,7 @@ impl Harness {
 }
 
 fn run(data: &[u8], target: Target) {
-    let Some((&seed, mut ops)) = data.split_first() else {
+    let Some((&seed, ops)) = data.split_first() else {
         return;
     };
     let method = match seed % 4 {
@@ -261,7 +318,11 @@ fn run(data: &[u8], target: Target) {
         2 => AuthMethod::Pap,
         _ => AuthMethod::ChapMd5,
     };
-    let mut h = Harness::new(seed, method);
+    drive(Harness::new(seed, method), ops, target);
+}
+
+/// Runs the operations (table above) against a fresh pair.
+fn drive(mut h: Harness, mut ops: &[u8], target: Target) {
     h.settle();
     let take = |ops: &mut &[u8]| -> u8 {
         let Some((&b, rest)) = ops.split_first() else {
@@ -358,6 +419,49 @@ mod tests {
         }
     }
 
+    /// The same for EAP-TLS, each version, each MRU: the certificates are
+    /// good and the wall clock is inside their validity.
+    #[test]
+    fn plain_delivery_connects_with_eap_tls() {
+        for seed in [0u8, 2, 4, 6] {
+            let mut data = vec![seed];
+            data.extend([0, 1].repeat(40));
+            // Run through the target, then check a pair by hand.
+            eap_tls_session(&data);
+            let configs = super::super::eap_tls::configs();
+            let mut server = ServerConfig {
+                auth_methods: vec![AuthMethod::EapTls],
+                ..ServerConfig::default()
+            };
+            server.auth.eap_tls = Some(if seed & 2 == 0 {
+                configs.server_tls13.clone()
+            } else {
+                configs.server_tls12.clone()
+            });
+            let mut client = ClientConfig::new(CERT_USER, Credential::from_password(""));
+            client.auth_methods = vec![AuthMethod::EapTls];
+            client.auth.eap_tls = Some(configs.client.clone());
+            if seed & 4 != 0 {
+                server.common.mru = Some(600);
+                client.common.mru = Some(600);
+            }
+            let mut h = Harness::with_configs(seed, &server, &client);
+            h.settle();
+            for _ in 0..40 {
+                h.deliver(Target::Server, usize::MAX);
+                h.settle();
+                h.deliver(Target::Client, usize::MAX);
+                h.settle();
+            }
+            assert_eq!(
+                h.server.state(),
+                crate::ControlState::ServerCallConnected,
+                "seed {seed}"
+            );
+            assert_eq!(h.client.state(), crate::ControlState::ClientCallConnected);
+        }
+    }
+
     #[test]
     fn odd_inputs_do_not_panic() {
         for data in [
@@ -381,6 +485,11 @@ mod tests {
             rng.fill(&mut data);
             server_session(&data);
             client_session(&data);
+        }
+        for _ in 0..16 {
+            let mut data = vec![0u8; 96];
+            rng.fill(&mut data);
+            eap_tls_session(&data);
         }
     }
 }
