@@ -67,25 +67,7 @@ pub fn eap_tls_session(data: &[u8]) {
     } else {
         Target::Client
     };
-    let configs = super::eap_tls::configs();
-    let mut server = ServerConfig {
-        auth_methods: vec![AuthMethod::EapTls],
-        ..ServerConfig::default()
-    };
-    server.auth.eap_tls = Some(if seed & 2 == 0 {
-        configs.server_tls13.clone()
-    } else {
-        configs.server_tls12.clone()
-    });
-    let mut client = ClientConfig::new(CERT_USER, Credential::from_password(""));
-    client.auth_methods = vec![AuthMethod::EapTls];
-    client.auth.eap_tls = Some(configs.client.clone());
-    if seed & 4 != 0 {
-        server.common.mru = Some(600);
-        client.common.mru = Some(600);
-    }
-    let h = Harness::with_configs(seed, &server, &client);
-    drive(h, ops, target);
+    drive(Harness::eap_tls(seed), ops, target);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -165,6 +147,29 @@ impl Harness {
         };
         let mut client = ClientConfig::new("fuzz", Credential::from_password("fuzz-pass"));
         client.auth_methods = vec![method];
+        Self::with_configs(seed, &server, &client)
+    }
+
+    /// Both ends on EAP-TLS with the harness's certificates; `seed` bit 1
+    /// picks TLS 1.2 over 1.3, bit 2 an MRU of 600.
+    fn eap_tls(seed: u8) -> Self {
+        let configs = super::eap_tls::configs();
+        let mut server = ServerConfig {
+            auth_methods: vec![AuthMethod::EapTls],
+            ..ServerConfig::default()
+        };
+        server.auth.eap_tls = Some(if seed & 2 == 0 {
+            configs.server_tls13.clone()
+        } else {
+            configs.server_tls12.clone()
+        });
+        let mut client = ClientConfig::new(CERT_USER, Credential::from_password(""));
+        client.auth_methods = vec![AuthMethod::EapTls];
+        client.auth.eap_tls = Some(configs.client.clone());
+        if seed & 4 != 0 {
+            server.common.mru = Some(600);
+            client.common.mru = Some(600);
+        }
         Self::with_configs(seed, &server, &client)
     }
 
@@ -426,26 +431,9 @@ mod tests {
         for seed in [0u8, 2, 4, 6] {
             let mut data = vec![seed];
             data.extend([0, 1].repeat(40));
-            // Run through the target, then check a pair by hand.
+            // Through the target, then a pair by hand.
             eap_tls_session(&data);
-            let configs = super::super::eap_tls::configs();
-            let mut server = ServerConfig {
-                auth_methods: vec![AuthMethod::EapTls],
-                ..ServerConfig::default()
-            };
-            server.auth.eap_tls = Some(if seed & 2 == 0 {
-                configs.server_tls13.clone()
-            } else {
-                configs.server_tls12.clone()
-            });
-            let mut client = ClientConfig::new(CERT_USER, Credential::from_password(""));
-            client.auth_methods = vec![AuthMethod::EapTls];
-            client.auth.eap_tls = Some(configs.client.clone());
-            if seed & 4 != 0 {
-                server.common.mru = Some(600);
-                client.common.mru = Some(600);
-            }
-            let mut h = Harness::with_configs(seed, &server, &client);
+            let mut h = Harness::eap_tls(seed);
             h.settle();
             for _ in 0..40 {
                 h.deliver(Target::Server, usize::MAX);
