@@ -246,3 +246,58 @@ async fn wrong_password_is_an_auth_error_without_a_reconnect_loop() {
     assert_eq!(server.handle.routes(), (0, 0));
     server.shutdown().await;
 }
+
+/// A laptop with only a client certificate (a .pfx from `sstp-server ca
+/// issue`): EAP-TLS, the address, a packet each way, and the server names
+/// the user from the certificate.
+#[tokio::test]
+async fn a_client_certificate_alone_brings_the_call_up() {
+    let ca = tempfile::tempdir().expect("tmp");
+    sstp_server::ca::init(ca.path(), "e2e client CA", 365, false).expect("ca init");
+    let issued = sstp_server::ca::issue(
+        ca.path(),
+        &sstp_server::ca::IssueRequest {
+            name: USER.to_owned(),
+            email: None,
+            days: 30,
+            out_dir: ca.path().join("issued"),
+            pkcs12_password: Some("pfx password".into()),
+        },
+    )
+    .expect("issue");
+    let mut server = TestServer::start(ServerSpec {
+        methods: vec!["eap-tls", "eap-mschapv2"],
+        eap_tls: Some(format!("ca = {:?}\n", ca.path().join("ca.pem"))),
+        ..ServerSpec::default()
+    })
+    .await;
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let identity = sstp_client::ClientIdentity::from_pkcs12(
+        issued.pkcs12.as_deref().expect("a .p12"),
+        "pfx password",
+        &provider,
+    )
+    .expect("identity");
+    let (tun, mut handle) = client_tun("cli0");
+    let system = System::new(
+        std::sync::Arc::new(RecordingRoutes::new(None)),
+        std::sync::Arc::new(RecordingDns::new()),
+    );
+    let mut tunnel = within(
+        "the connect",
+        server
+            .client()
+            .certificate(identity)
+            .auth_methods([AuthMethod::EapTls])
+            .connect_with(tun, system),
+    )
+    .await
+    .expect("connect with a certificate");
+    let (up, method) = up_info(&mut tunnel).await;
+    assert_eq!(method, Some(AuthMethod::EapTls));
+    check_up(&up);
+    exchange_v4(&mut server, &mut handle, &up, b"eap-tls").await;
+    assert_eq!(server.handle.active_sessions(), 1);
+    tunnel.disconnect().await.expect("clean disconnect");
+    server.wait_idle().await;
+}

@@ -99,6 +99,8 @@ pub(crate) struct ServerSpec {
     pub(crate) users: &'static str,
     /// `limits.per_source_rate` and `limits.per_source_burst`.
     pub(crate) per_source: (f64, u32),
+    /// The body of `[auth.eap_tls]`, if EAP-TLS is on.
+    pub(crate) eap_tls: Option<String>,
 }
 
 impl Default for ServerSpec {
@@ -109,6 +111,7 @@ impl Default for ServerSpec {
             ipv4_pool: "10.77.0.0/22",
             users: USERS,
             per_source: (10000.0, 10000),
+            eap_tls: None,
         }
     }
 }
@@ -151,7 +154,12 @@ impl ServerSpec {
             http_head_timeout = "15s"
             negotiation_timeout = "30s"
             shutdown_grace = "3s"
-            "#
+            {eap_tls}
+            "#,
+            eap_tls = self
+                .eap_tls
+                .as_ref()
+                .map_or_else(String::new, |body| format!("[auth.eap_tls]\n{body}")),
         );
         let config = Config::from_toml(&text).expect("test config");
         config.validate().expect("valid test config");
