@@ -12,6 +12,7 @@
 //!                          --sessions N [--concurrency 256] [--sources 127.0.0.1,127.0.0.2] \
 //!                          [--server-pid PID] [--idle-secs 30]
 //! sstp-bench load connects --server … --user U --password P [--concurrency 64] [--duration-secs 10]
+//!                          [--auth eap-tls --cert alice.pem --key alice.key [--eap-server-name N]]
 //! sstp-bench load flood    --server … --user U --password P --target 10.64.0.1 --sessions 64 \
 //!                          [--duration-secs 10] [--payload 1372] [--window 32]
 //! ```
@@ -25,6 +26,9 @@
 //! The client is IPv4-only (no IPv6CP: the data check is ICMPv4), TLS 1.3,
 //! MS-CHAPv2 by default, with the crypto binding over the leaf certificate
 //! the server presented (see [`dial`] for why the chain is not checked).
+//! `--auth eap-tls --cert FILE --key FILE` authenticates with a client
+//! certificate instead; the inner server certificate is checked as the
+//! outer one is (any, or the `--fingerprint` pin).
 
 mod connects;
 mod dial;
@@ -39,12 +43,17 @@ mod stats;
 mod tunnel;
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, anyhow, bail};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use sstp_client::Fingerprint;
-use sstp_core::{AuthMethod, Credential};
+use sstp_core::{AuthMethod, Credential, EapTlsClientConfig};
 
+use crate::verifier::BenchVerifier;
 use dial::{Dialer, Kx};
 
 /// Arguments of this subcommand.
@@ -85,6 +94,9 @@ enum Auth {
     Mschapv2,
     /// EAP-MSCHAPv2, Windows' default.
     EapMschapv2,
+    /// EAP-TLS (RFC 5216, TLS 1.3 inside per RFC 9190) with the client
+    /// certificate of `--cert` / `--key`.
+    EapTls,
 }
 
 /// Options every mode takes.
@@ -113,6 +125,18 @@ struct Common {
     /// PPP authentication method.
     #[arg(long, value_enum, default_value_t = Auth::Mschapv2)]
     auth: Auth,
+    /// The client certificate for `--auth eap-tls` (PEM; the leaf first,
+    /// then any intermediates).
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// Its private key (PEM: PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// The name the inner EAP-TLS server certificate is checked for. As
+    /// with the outer TLS, any certificate is accepted unless
+    /// `--fingerprint` pins one, so the name only has to be well formed.
+    #[arg(long, default_value = "sstp-bench.test")]
+    eap_server_name: String,
     /// Runtime worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -133,8 +157,9 @@ impl Common {
     }
 
     /// The client engine's settings: IPv4 only, the chosen method, the
-    /// engine's defaults otherwise (keepalives included).
-    fn session_config(&self) -> sstp_core::ClientConfig {
+    /// engine's defaults otherwise (keepalives included). For EAP-TLS, the
+    /// client certificate is read here, once for every session.
+    fn session_config(&self) -> anyhow::Result<sstp_core::ClientConfig> {
         let mut config = sstp_core::ClientConfig::new(
             self.user.clone(),
             Credential::from_password(self.password.clone()),
@@ -142,9 +167,80 @@ impl Common {
         config.auth_methods = vec![match self.auth {
             Auth::Mschapv2 => AuthMethod::MsChapV2,
             Auth::EapMschapv2 => AuthMethod::EapMsChapV2,
+            Auth::EapTls => AuthMethod::EapTls,
         }];
+        if self.auth == Auth::EapTls {
+            config.auth.eap_tls = Some(self.eap_tls()?);
+        } else if self.cert.is_some() || self.key.is_some() {
+            bail!("--cert and --key are for --auth eap-tls");
+        }
         config.common.ipv6 = false;
-        config
+        Ok(config)
+    }
+
+    /// The EAP-TLS settings: the client certificate and key from their
+    /// files; the inner server certificate checked as the outer one is
+    /// (any, or the `--fingerprint` pin: [`BenchVerifier`]); TLS 1.3 only,
+    /// with the same key exchange groups as the outer TLS.
+    fn eap_tls(&self) -> anyhow::Result<EapTlsClientConfig> {
+        let (Some(cert), Some(key)) = (&self.cert, &self.key) else {
+            bail!("--auth eap-tls needs the client certificate: --cert FILE and --key FILE (PEM)");
+        };
+        let chain = CertificateDer::pem_file_iter(cert)
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| {
+                anyhow!(
+                    "reading the client certificate {}: {}",
+                    cert.display(),
+                    pem_error(&e)
+                )
+            })?;
+        if chain.is_empty() {
+            bail!(
+                "the client certificate file {} holds no certificate",
+                cert.display()
+            );
+        }
+        let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+            anyhow!(
+                "reading the client key {}: {}",
+                key.display(),
+                pem_error(&e)
+            )
+        })?;
+        let server_name =
+            ServerName::try_from(self.eap_server_name.clone()).with_context(|| {
+                format!(
+                    "--eap-server-name {:?} is not a DNS name or an IP address",
+                    self.eap_server_name
+                )
+            })?;
+        let provider = dial::provider(self.kx)?;
+        let verifier = Arc::new(BenchVerifier {
+            pin: self.fingerprint,
+            provider: Arc::clone(&provider),
+        });
+        Ok(
+            EapTlsClientConfig::new(provider, verifier, server_name, chain, key_der)
+                .with_context(|| {
+                    format!(
+                        "the client certificate {} and key {} (do they match?)",
+                        cert.display(),
+                        key.display()
+                    )
+                })?
+                .with_versions(&[&rustls::version::TLS13]),
+        )
+    }
+}
+
+/// A PEM reading error in words.
+fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::Io(io) => io.to_string(),
+        Error::NoItemsFound => "no PEM item of that kind in the file".to_owned(),
+        other => format!("not valid PEM ({other:?})"),
     }
 }
 
@@ -283,10 +379,95 @@ mod tests {
         let Mode::Connects(c) = parse(&format!("connects {BASE}")).expect("parses") else {
             panic!("connects expected");
         };
-        let config = c.common.session_config();
+        let config = c.common.session_config().expect("config");
         assert!(!config.common.ipv6);
         assert_eq!(config.auth_methods, vec![AuthMethod::MsChapV2]);
         assert_eq!(config.username, "u");
+        assert!(config.auth.eap_tls.is_none());
+    }
+
+    fn connects_common(line: &str) -> Common {
+        let Mode::Connects(c) = parse(&format!("connects {BASE} {line}")).expect("parses") else {
+            panic!("connects expected");
+        };
+        c.common
+    }
+
+    /// A fresh folder for one test's files.
+    fn scratch(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sstp-bench-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        dir
+    }
+
+    #[test]
+    fn session_config_eap_tls_reads_the_certificate() {
+        let dir = scratch("eap-tls-ok");
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["u".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("certificate");
+        std::fs::write(dir.join("c.pem"), cert.pem()).expect("write");
+        std::fs::write(dir.join("c.key"), key.serialize_pem()).expect("write");
+        let common = connects_common(&format!(
+            "--auth eap-tls --cert {} --key {}",
+            dir.join("c.pem").display(),
+            dir.join("c.key").display()
+        ));
+        let config = common.session_config().expect("config");
+        assert_eq!(config.auth_methods, vec![AuthMethod::EapTls]);
+        assert!(config.auth.eap_tls.is_some());
+        assert!(!config.common.ipv6);
+
+        // A key that is not the certificate's is refused in words.
+        let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        std::fs::write(dir.join("other.key"), other.serialize_pem()).expect("write");
+        let common = connects_common(&format!(
+            "--auth eap-tls --cert {} --key {}",
+            dir.join("c.pem").display(),
+            dir.join("other.key").display()
+        ));
+        let err = common.session_config().expect_err("mismatched key");
+        assert!(format!("{err:#}").contains("do they match"), "{err:#}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn session_config_eap_tls_errors_in_words() {
+        let err = connects_common("--auth eap-tls")
+            .session_config()
+            .expect_err("no certificate");
+        assert!(
+            err.to_string().contains("--cert FILE and --key FILE"),
+            "{err}"
+        );
+
+        let err =
+            connects_common("--auth eap-tls --cert /nonexistent/c.pem --key /nonexistent/c.key")
+                .session_config()
+                .expect_err("unreadable");
+        let text = err.to_string();
+        assert!(
+            text.contains("reading the client certificate /nonexistent/c.pem"),
+            "{text}"
+        );
+
+        let dir = scratch("eap-tls-empty");
+        std::fs::write(dir.join("empty.pem"), "not PEM\n").expect("write");
+        let err = connects_common(&format!(
+            "--auth eap-tls --cert {0} --key {0}",
+            dir.join("empty.pem").display()
+        ))
+        .session_config()
+        .expect_err("no certificate in the file");
+        assert!(err.to_string().contains("holds no certificate"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+
+        let err = connects_common("--cert /x.pem --key /x.key")
+            .session_config()
+            .expect_err("certificate without eap-tls");
+        assert!(err.to_string().contains("--auth eap-tls"), "{err}");
     }
 
     #[test]

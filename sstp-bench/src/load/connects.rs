@@ -3,8 +3,10 @@
 //! run (TLS first, then full).
 //!
 //! A full connect is TCP, TLS 1.3, the SSTP HTTP exchange, SSTP Call
-//! Connect, LCP, MS-CHAPv2, IPCP and the crypto binding, until the engine
-//! reports the tunnel up. It counts when it is up within the window.
+//! Connect, LCP, the `--auth` method (MS-CHAPv2 by default; with
+//! `--auth eap-tls`, a whole TLS 1.3 handshake with a client certificate
+//! inside EAP), IPCP and the crypto binding, until the engine reports the
+//! tunnel up. It counts when it is up within the window.
 //!
 //! Each tunnel is then closed **cleanly** (LCP Terminate, Call Disconnect
 //! and its Ack, close_notify), as a real client does, so the server's
@@ -123,7 +125,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     // A connect, its close and a few spares per worker.
     raise_nofile(concurrency as u64 * 4 + 1000)?;
     let dialer = Arc::new(args.common.dialer()?);
-    let config = Arc::new(args.common.session_config());
+    let config = Arc::new(args.common.session_config()?);
     let seen: Arc<Mutex<Option<Negotiated>>> = Arc::default();
 
     let server = args.server_pid.map(Proc::Pid);

@@ -101,14 +101,7 @@ impl Dialer {
         if let Some(bad) = sources.iter().find(|s| s.is_ipv4() != server.is_ipv4()) {
             bail!("source address {bad} is not of the same family as the server {server}");
         }
-        let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-        if let Some(group) = kx.group() {
-            provider.kx_groups.retain(|g| g.name() == group);
-            if provider.kx_groups.is_empty() {
-                bail!("the TLS provider has no {group:?} key exchange");
-            }
-        }
-        let provider = Arc::new(provider);
+        let provider = provider(kx)?;
         let verifier = Arc::new(BenchVerifier {
             pin: fingerprint,
             provider: Arc::clone(&provider),
@@ -195,6 +188,19 @@ impl Dialer {
             cert,
         })
     }
+}
+
+/// The aws-lc-rs provider offering the `kx` groups (the outer TLS and the
+/// inner EAP-TLS use the same).
+pub(crate) fn provider(kx: Kx) -> anyhow::Result<Arc<rustls::crypto::CryptoProvider>> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if let Some(group) = kx.group() {
+        provider.kx_groups.retain(|g| g.name() == group);
+        if provider.kx_groups.is_empty() {
+            bail!("the TLS provider has no {group:?} key exchange");
+        }
+    }
+    Ok(Arc::new(provider))
 }
 
 /// The key exchange group and the cipher suite a handshake used, by name

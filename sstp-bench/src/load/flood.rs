@@ -101,7 +101,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     raise_nofile(n as u64 + 1000)?;
     let fleet = Arc::new(Fleet {
         dialer: args.common.dialer()?,
-        config: args.common.session_config(),
+        config: args.common.session_config()?,
         handshakes: Semaphore::new(concurrency),
         target: args.target,
         read_buf: READ_BUF,

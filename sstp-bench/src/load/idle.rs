@@ -92,7 +92,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<Report> {
     let rss_before = server.map(procfs::rss_kib).transpose()?;
     let fleet = Arc::new(Fleet {
         dialer: args.common.dialer()?,
-        config: args.common.session_config(),
+        config: args.common.session_config()?,
         handshakes: Semaphore::new(concurrency),
         target: args.target,
         read_buf: READ_BUF,
