@@ -37,15 +37,7 @@ use rustls::version::{TLS12, TLS13};
 use crate::wire::auth::EapTls;
 use crate::{EapTlsClientConfig, EapTlsServerConfig};
 
-// The engine's fragmentation module is private to `ppp::auth::eap_tls`
-// (and that module to `ppp::auth`); compiling the same source here lets the
-// harness call it directly without widening the engine's visibility.
-// Nothing is copied: it is the one file, built twice only with `fuzzing`.
-#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
-#[path = "../ppp/auth/eap_tls/fragments.rs"]
-mod fragments;
-
-use fragments::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
+use crate::ppp::auth::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
 
 /// Fuzz target `eap_tls_fragments`: panics only on a reassembly or codec bug.
 pub fn eap_tls_fragments(data: &[u8]) {

@@ -85,7 +85,10 @@ mod tests;
 pub(crate) use eap_tls::WallAnchor;
 #[cfg(test)]
 pub(crate) use eap_tls::test_pki;
+// The fuzz harness of the reassembly (`fuzzing::eap_tls`).
 pub use eap_tls::{DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig};
+#[cfg(feature = "fuzzing")]
+pub(crate) use eap_tls::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
 use eap_tls::{Next, TlsMethod, tls_words};
 pub use request::{Accept, AuthData, AuthRequest, AuthVerdict, KeyMaterial, PapPassword};
 

@@ -12,6 +12,8 @@ mod tls;
 
 pub use config::{DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig};
 pub(crate) use exchange::Next;
+#[cfg(feature = "fuzzing")]
+pub(crate) use fragments::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
 pub(crate) use method::{TlsMethod, WallAnchor, tls_words};
 #[cfg(test)]
 pub(crate) use tls::tests as test_pki;
