@@ -49,6 +49,9 @@ const LOAD_POOL: &str = "10.64.0.0/18";
 const LOAD_SRV: &str = "10.64.0.1";
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-password";
+/// The name in the server's certificate (outer TLS, and inner EAP-TLS where the server shows
+/// the same one).
+const SERVER_NAME: &str = "sstp-bench.test";
 const SSTP_PORT: u16 = 443;
 const LOAD_PORT: u16 = 4443;
 const RELAY_PORT: u16 = 4433;
@@ -375,6 +378,7 @@ impl Bench {
                     &format!("{VETH_SRV_ADDR}:{SSTP_PORT}"),
                     SSTP_POOL,
                     64,
+                    None,
                 )?;
                 wait_for_tcp(NS_CLI, VETH_SRV_ADDR, SSTP_PORT, Duration::from_secs(10))?;
                 let client = self.start_client(
@@ -389,13 +393,16 @@ impl Bench {
         }
     }
 
-    /// Starts `sstp-server` in `sb-srv` with a fresh certificate and one user.
+    /// Starts `sstp-server` in `sb-srv` with a fresh certificate and one user. With `client_ca`
+    /// (a `ca.pem` from [`Bench::client_ca`]) it also offers EAP-TLS, after the MS-CHAPv2 methods
+    /// so that password clients negotiate what they did before.
     fn start_server(
         &self,
         tag: &str,
         listen: &str,
         pool: &str,
         max_sessions: usize,
+        client_ca: Option<&Path>,
     ) -> Result<Proc> {
         let dir = self.work.join(format!("server-{tag}"));
         std::fs::create_dir_all(&dir)?;
@@ -405,7 +412,7 @@ impl Bench {
                 &[
                     "gen-cert",
                     "--name",
-                    "sstp-bench.test",
+                    SERVER_NAME,
                     "--cert",
                     path_str(&dir.join("cert.pem"))?,
                     "--key",
@@ -417,16 +424,7 @@ impl Bench {
             dir.join("users.toml"),
             format!("[users.{USER}]\npassword = \"{PASSWORD}\"\n"),
         )?;
-        let burst = max_sessions.max(64) * 2;
-        let config = format!(
-            "listen = [\"{listen}\"]\n\
-             [tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\n\
-             [tun]\nname = \"sbs%d\"\nmtu = {MTU}\n\
-             [network]\nipv4_pool = \"{pool}\"\n\
-             [auth]\nusers_file = \"users.toml\"\nmethods = [\"mschapv2\", \"eap-mschapv2\"]\n\
-             [limits]\nmax_sessions = {max_sessions}\nmax_unauthenticated = {burst}\n\
-             per_source_rate = 1000000.0\nper_source_burst = {burst}\n"
-        );
+        let config = server_config(listen, pool, max_sessions, client_ca)?;
         let config_path = dir.join("server.toml");
         std::fs::write(&config_path, config)?;
         Proc::spawn_lines(
@@ -463,7 +461,7 @@ impl Bench {
             "--ca-file",
             path_str(&cert)?,
             "--sni",
-            "sstp-bench.test",
+            SERVER_NAME,
             "--mtu",
             &mtu,
             "--no-dns",
@@ -614,13 +612,20 @@ impl Bench {
 
     // ---- many sessions, connects, fairness -----------------------------------------------------
 
-    /// Starts the server the load generator talks to (in `sb-srv`, on its loopback).
-    fn load_server(&self, tag: &str, max_sessions: usize) -> Result<Proc> {
+    /// Starts the server the load generator talks to (in `sb-srv`, on its loopback); with
+    /// `client_ca` it offers EAP-TLS too (see [`Bench::start_server`]).
+    fn load_server(
+        &self,
+        tag: &str,
+        max_sessions: usize,
+        client_ca: Option<&Path>,
+    ) -> Result<Proc> {
         let server = self.start_server(
             tag,
             &format!("127.0.0.1:{LOAD_PORT}"),
             LOAD_POOL,
             max_sessions + 64,
+            client_ca,
         )?;
         wait_for_tcp(NS_SRV, "127.0.0.1", LOAD_PORT, Duration::from_secs(10))?;
         Ok(server)
@@ -665,7 +670,7 @@ impl Bench {
             .collect::<Vec<_>>()
             .join(",");
         for &n in &self.args.sessions {
-            let server = self.load_server(&format!("sessions{n}"), n)?;
+            let server = self.load_server(&format!("sessions{n}"), n, None)?;
             let v = self.load(
                 "idle",
                 &[
@@ -707,67 +712,130 @@ impl Bench {
         ))
     }
 
+    /// A client CA made with the server binary (`ca init`) in the work folder, and one client
+    /// certificate from it for [`USER`] (`ca issue`: ECDSA P-256, clientAuth; the server takes the
+    /// user name from its CN). Returns (the CA's `ca.pem`, the certificate, its key).
+    fn client_ca(&self) -> Result<(PathBuf, PathBuf, PathBuf)> {
+        let dir = self.work.join("client-ca");
+        let server = path_str(&self.server_bin)?;
+        run_ok(
+            server,
+            &[
+                "ca",
+                "init",
+                "--dir",
+                path_str(&dir)?,
+                "--name",
+                "sstp-bench client CA",
+                "--force",
+            ],
+        )
+        .context("making the client CA (sstp-server ca init)")?;
+        run_ok(
+            server,
+            &["ca", "issue", "--dir", path_str(&dir)?, "--name", USER],
+        )
+        .context("issuing the client certificate (sstp-server ca issue)")?;
+        let issued = dir.join("issued");
+        let (cert, key) = (
+            issued.join(format!("{USER}.pem")),
+            issued.join(format!("{USER}.key")),
+        );
+        for file in [&cert, &key] {
+            if !file.exists() {
+                bail!("sstp-server ca issue did not write {}", file.display());
+            }
+        }
+        Ok((dir.join("ca.pem"), cert, key))
+    }
+
+    /// Connects per second: per run, one `load connects` with MS-CHAPv2 and one with EAP-TLS,
+    /// against the same server. Each invocation runs its own TLS-only phase first, so every full
+    /// phase has a baseline measured just before it; the baseline row pools them all.
     fn connects(&self) -> Result<String> {
-        let server = self.load_server("connects", 1024)?;
-        let mut full = Vec::new();
+        let (ca, cert, key) = self.client_ca()?;
+        let server = self.load_server("connects", 1024, Some(&ca))?;
         let mut tls = Vec::new();
-        let (mut full_us, mut tls_us) = (Vec::new(), Vec::new());
+        let mut tls_us = Vec::new();
+        let (mut mschap, mut mschap_us) = (Vec::new(), Vec::new());
+        let (mut eap_tls, mut eap_tls_us) = (Vec::new(), Vec::new());
         let mut kx = String::new();
+        let common: Vec<String> = vec![
+            "--concurrency".into(),
+            "64".into(),
+            "--duration-secs".into(),
+            "10".into(),
+            "--server-pid".into(),
+            server.pid().to_string(),
+        ];
+        let eap_tls_args: Vec<String> = [
+            "--auth",
+            "eap-tls",
+            "--cert",
+            path_str(&cert)?,
+            "--key",
+            path_str(&key)?,
+            "--eap-server-name",
+            SERVER_NAME,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
         for _ in 0..self.args.runs {
-            let v = self.load(
-                "connects",
-                &[
-                    "--concurrency".into(),
-                    "64".into(),
-                    "--duration-secs".into(),
-                    "10".into(),
-                    "--server-pid".into(),
-                    server.pid().to_string(),
-                ],
-            )?;
-            full.push(json_f64(&v, "full_per_sec")?);
-            tls.push(json_f64(&v, "tls_per_sec")?);
-            // CPU time per connect moves less with the rest of the machine's
-            // load than the rates do: the number to compare across builds.
-            full_us.push(json_f64(&v, "full_server_cpu_us_per_connect")?);
-            tls_us.push(json_f64(&v, "tls_server_cpu_us_per_connect")?);
-            kx = v
-                .get("kx")
-                .and_then(|k| k.as_str())
-                .unwrap_or("?")
-                .to_owned();
+            for eap in [false, true] {
+                let mut args = common.clone();
+                if eap {
+                    args.extend_from_slice(&eap_tls_args);
+                }
+                let v = self.load("connects", &args)?;
+                if let Some(err) = v.get("first_error").and_then(|e| e.as_str()) {
+                    eprintln!("  first error: {err}");
+                }
+                let (full, full_us) = if eap {
+                    (&mut eap_tls, &mut eap_tls_us)
+                } else {
+                    (&mut mschap, &mut mschap_us)
+                };
+                full.push(json_f64(&v, "full_per_sec")?);
+                tls.push(json_f64(&v, "tls_per_sec")?);
+                // CPU time per connect moves less with the rest of the machine's
+                // load than the rates do: the number to compare across builds.
+                // (Absent when nothing connected: the rate of 0 says it.)
+                full_us.extend(json_f64(&v, "full_server_cpu_us_per_connect").ok());
+                tls_us.extend(json_f64(&v, "tls_server_cpu_us_per_connect").ok());
+                kx = v
+                    .get("kx")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or("?")
+                    .to_owned();
+            }
         }
         drop(server);
-        let f = Spread::of(&full);
-        let b = Spread::of(&tls);
-        let mut t = Table::new(&[
-            "what",
-            "per second",
-            "vs TLS only",
-            "server CPU per connect (µs)",
-        ]);
-        t.row(vec![
-            "TLS 1.3 handshake only (baseline)".into(),
-            b.show(0),
-            "1.00".into(),
-            Spread::of(&tls_us).show(0),
-        ]);
-        t.row(vec![
-            "full SSTP connect (TLS + HTTP + LCP + MS-CHAPv2 + IPCP + binding)".into(),
-            f.show(0),
-            ratio(f.median, b.median),
-            Spread::of(&full_us).show(0),
-        ]);
+        let rows = [
+            (
+                "full SSTP connect, MS-CHAPv2 (TLS + HTTP + LCP + MS-CHAPv2 + IPCP + binding)",
+                mschap,
+                mschap_us,
+            ),
+            (
+                "full SSTP connect, EAP-TLS (TLS + HTTP + LCP + EAP-TLS 1.3 inside + IPCP + binding)",
+                eap_tls,
+                eap_tls_us,
+            ),
+        ];
         Ok(format!(
             "## Connects per second\n\n`sstp-bench load connects --concurrency 64 --duration-secs 10` against the \
-             server in sb-srv over loopback, ECDSA P-256 certificate, key exchange {kx}; client and server share \
-             the machine's cores.\n\n{}",
-            t.markdown()
+             server in sb-srv over loopback, ECDSA P-256 server certificate, key exchange {kx}; client and server \
+             share the machine's cores. Each run measures MS-CHAPv2 (user and password) and EAP-TLS (an ECDSA P-256 \
+             client certificate from `sstp-server ca issue`; a second, whole TLS 1.3 handshake carried in EAP \
+             inside the tunnel), each invocation after its own TLS-only phase; the baseline row pools those. \
+             Server CPU per connect is the server process's CPU time divided by the connects it completed.\n\n{}",
+            connects_table(&tls, &tls_us, &rows).markdown()
         ))
     }
 
     fn fairness(&self) -> Result<String> {
-        let server = self.load_server("fairness", 128)?;
+        let server = self.load_server("fairness", 128, None)?;
         let mut rows = Vec::new();
         let mut single = Vec::new();
         for n in [1usize, 64] {
@@ -853,6 +921,68 @@ fn throughput_table(r: &ThroughputRuns, t: &mut Table) -> String {
     )
 }
 
+/// The server's `server.toml` (paths relative to its folder: `cert.pem`, `key.pem`,
+/// `users.toml`); with `client_ca`, EAP-TLS offered after the MS-CHAPv2 methods.
+fn server_config(
+    listen: &str,
+    pool: &str,
+    max_sessions: usize,
+    client_ca: Option<&Path>,
+) -> Result<String> {
+    let burst = max_sessions.max(64) * 2;
+    let (eap_tls_method, eap_tls_section) = match client_ca {
+        Some(ca) => (
+            ", \"eap-tls\"",
+            format!("[auth.eap_tls]\nca = {}\n", toml_string(path_str(ca)?)),
+        ),
+        None => ("", String::new()),
+    };
+    Ok(format!(
+        "listen = [\"{listen}\"]\n\
+         [tls]\ncertificate = \"cert.pem\"\nprivate_key = \"key.pem\"\n\
+         [tun]\nname = \"sbs%d\"\nmtu = {MTU}\n\
+         [network]\nipv4_pool = \"{pool}\"\n\
+         [auth]\nusers_file = \"users.toml\"\n\
+         methods = [\"mschapv2\", \"eap-mschapv2\"{eap_tls_method}]\n\
+         {eap_tls_section}\
+         [limits]\nmax_sessions = {max_sessions}\nmax_unauthenticated = {burst}\n\
+         per_source_rate = 1000000.0\nper_source_burst = {burst}\n"
+    ))
+}
+
+/// The connects table: the TLS-only baseline, then one row per full-connect method (label, per
+/// second of each run, server CPU µs per connect of each run).
+fn connects_table(tls: &[f64], tls_us: &[f64], rows: &[(&str, Vec<f64>, Vec<f64>)]) -> Table {
+    let b = Spread::of(tls);
+    let mut t = Table::new(&[
+        "what",
+        "per second",
+        "vs TLS only",
+        "server CPU per connect (µs)",
+    ]);
+    t.row(vec![
+        "TLS 1.3 handshake only (baseline)".into(),
+        b.show(0),
+        "1.00".into(),
+        Spread::of(tls_us).show(0),
+    ]);
+    for (label, per_sec, us) in rows {
+        let f = Spread::of(per_sec);
+        t.row(vec![
+            (*label).to_owned(),
+            f.show(0),
+            ratio(f.median, b.median),
+            Spread::of(us).show(0),
+        ]);
+    }
+    t
+}
+
+/// `s` as a TOML basic string (quoted, with `\` and `"` escaped).
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// Lets iperf3's server finish closing the last test over a tunnel before the tunnel goes: a
 /// server whose control connection vanishes mid-close stays "busy" until it times out.
 fn settle() {
@@ -924,6 +1054,37 @@ fn json_num(v: &serde_json::Value, key: &str, decimals: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_config_offers_eap_tls_only_with_a_ca() {
+        let plain = server_config("127.0.0.1:4443", LOAD_POOL, 64, None).expect("config");
+        assert!(plain.contains("methods = [\"mschapv2\", \"eap-mschapv2\"]\n"));
+        assert!(!plain.contains("eap_tls"));
+        let eap = server_config(
+            "127.0.0.1:4443",
+            LOAD_POOL,
+            64,
+            Some(Path::new("/tmp/w/client-ca/ca.pem")),
+        )
+        .expect("config");
+        assert!(eap.contains("methods = [\"mschapv2\", \"eap-mschapv2\", \"eap-tls\"]\n"));
+        assert!(eap.contains("[auth.eap_tls]\nca = \"/tmp/w/client-ca/ca.pem\"\n[limits]"));
+        assert_eq!(toml_string(r#"a\b"c"#), r#""a\\b\"c""#);
+    }
+
+    #[test]
+    fn connects_table_has_both_methods_against_the_baseline() {
+        let rows = [
+            ("MS-CHAPv2", vec![500.0, 400.0, 600.0], vec![900.0]),
+            ("EAP-TLS", vec![250.0], vec![]),
+        ];
+        let md = connects_table(&[1000.0, 1000.0], &[300.0], &rows).markdown();
+        assert!(
+            md.contains("| MS-CHAPv2 | 500 (400–600) | 0.50 | 900 |"),
+            "{md}"
+        );
+        assert!(md.contains("| EAP-TLS | 250 | 0.25 | n/a |"), "{md}");
+    }
 
     #[test]
     fn iperf_json_receiver_rate() {
