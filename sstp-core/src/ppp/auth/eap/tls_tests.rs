@@ -562,3 +562,73 @@ fn a_peer_silent_in_the_middle_of_tls_gets_retransmissions_then_a_timeout() {
         Some("authentication timed out waiting for the peer's next EAP-TLS Response".to_owned())
     );
 }
+
+/// The server's Identifier of the Request in `out` (the last one).
+fn last_request_id(out: &mut Outbox) -> u8 {
+    let sent = frames(out);
+    match EapPacket::parse(&sent.last().expect("a Request").1) {
+        Ok(EapPacket::Request { identifier, .. }) => identifier,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_oversized_tls_message_length_or_endless_fragments_end_in_eap_failure() {
+    let p = pki();
+    for endless in [false, true] {
+        let mut e = ends(
+            &tls_only(),
+            Some(server_tls(&p, &[&TLS13]).with_max_flight(4096)),
+            &tls_only(),
+            None,
+            1500,
+            Some(TODAY),
+        );
+        let (now, mut srng) = (base(), rng(1));
+        let mut out = Outbox::new();
+        e.server.start(now, &mut srng, &mut out);
+        let id = last_request_id(&mut out);
+        let identity = EapPacket::Response {
+            identifier: id,
+            data: EapData::Identity(b"mallory".to_vec()),
+        };
+        let mut bytes = Vec::new();
+        identity.emit(&mut bytes);
+        e.server
+            .handle_packet(now, Protocol::EAP, &bytes, &mut srng, &mut out);
+        let mut id = last_request_id(&mut out); // the Start
+        let mut outcome = None;
+        for round in 0..100 {
+            // RFC 5216 §2.1.5: a first fragment declares the whole length;
+            // the endless peer declares none and never stops.
+            let declared = (!endless && round == 0).then_some(1_000_000);
+            let fragment = EapTls::fragment(vec![0x16; 1000], true, declared);
+            let packet = EapPacket::Response {
+                identifier: id,
+                data: EapData::Tls(fragment),
+            };
+            let mut bytes = Vec::new();
+            packet.emit(&mut bytes);
+            outcome = e
+                .server
+                .handle_packet(now, Protocol::EAP, &bytes, &mut srng, &mut out);
+            if outcome.is_some() {
+                break;
+            }
+            id = last_request_id(&mut out); // the acknowledgement
+        }
+        let Some(ServerOutcome::Failure(AuthFailure::PeerMisbehaved { detail })) = outcome else {
+            panic!("endless={endless}: {outcome:?}");
+        };
+        // Refused at once for the declared length; at the bound for the
+        // fragments that keep coming.
+        assert!(
+            detail.ends_with("bytes is longer than the limit of 4096"),
+            "endless={endless}: {detail}"
+        );
+        assert!(matches!(
+            EapPacket::parse(&frames(&mut out).last().expect("EAP-Failure").1),
+            Ok(EapPacket::Failure { .. })
+        ));
+    }
+}
