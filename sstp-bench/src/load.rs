@@ -433,6 +433,51 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// The whole EAP-TLS path against the fake server: the certificate read
+    /// from its files, the inner TLS 1.3, the tunnel up and a clean close.
+    #[tokio::test]
+    async fn eap_tls_tunnel_against_the_fake_server() {
+        let (server, client) = fake_server::start_with_client_cert().await;
+        let dir = scratch("eap-tls-fake");
+        std::fs::write(dir.join("c.pem"), &client.cert_pem).expect("write");
+        std::fs::write(dir.join("c.key"), &client.key_pem).expect("write");
+        let common = connects_common(&format!(
+            "--auth eap-tls --cert {} --key {}",
+            dir.join("c.pem").display(),
+            dir.join("c.key").display()
+        ));
+        let common = Common { server, ..common };
+        let dialer = common.dialer().expect("dialer");
+        let config = common.session_config().expect("config");
+        let tunnel = tunnel::Tunnel::establish(&dialer, &config, 0, 2048, true)
+            .await
+            .expect("tunnel up with EAP-TLS");
+        assert_eq!(tunnel.mtu, 1400);
+        tunnel.close().await.expect("clean close");
+
+        // A certificate the server's CA did not issue is refused.
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let stranger = rcgen::CertificateParams::new(vec!["bench".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("certificate");
+        std::fs::write(dir.join("s.pem"), stranger.pem()).expect("write");
+        std::fs::write(dir.join("s.key"), key.serialize_pem()).expect("write");
+        let common = Common {
+            cert: Some(dir.join("s.pem")),
+            key: Some(dir.join("s.key")),
+            ..common
+        };
+        let config = common.session_config().expect("config");
+        assert!(
+            tunnel::Tunnel::establish(&dialer, &config, 1, 2048, true)
+                .await
+                .is_err(),
+            "a stranger's certificate must not bring the tunnel up"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn session_config_eap_tls_errors_in_words() {
         let err = connects_common("--auth eap-tls")

@@ -2,8 +2,12 @@
 //! sstp-core's `ServerSession` over tokio-rustls, with no TUN. It answers
 //! ICMP echo requests addressed to its tunnel address itself (what the
 //! real server's kernel does), so the load generator's whole path (TLS,
-//! HTTP, SSTP, PPP, MS-CHAPv2, IPCP, binding, data, clean close) runs in
-//! `cargo test` without root.
+//! HTTP, SSTP, PPP, MS-CHAPv2 or EAP-TLS, IPCP, binding, data, clean close)
+//! runs in `cargo test` without root.
+//!
+//! Like the bench's real server, it offers MS-CHAPv2 first and EAP-TLS
+//! second, trusting a CA made per server; [`start_with_client_cert`] hands
+//! out a client certificate from it.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -13,7 +17,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use sstp_core::Session;
 use sstp_core::wire::http::{RequestHead, ServerResponse, parse_request_head};
 use sstp_core::{
-    AddressLease, AuthMethod, CertHashes, Credential, Event, ServerConfig, ServerSession,
+    AddressLease, AuthMethod, CertHashes, Credential, EapTlsServerConfig, Event, ServerConfig,
+    ServerSession,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -26,25 +31,48 @@ pub(crate) const PASSWORD: &str = "bench-password";
 /// The server's tunnel address (the echo target).
 pub(crate) const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 64, 0, 1);
 
+/// A client certificate for [`USER`] and its key, PEM.
+pub(crate) struct ClientCert {
+    pub(crate) cert_pem: String,
+    pub(crate) key_pem: String,
+}
+
 /// Starts the server on 127.0.0.1 and returns its address; it serves
 /// until the test's runtime ends.
 pub(crate) async fn start() -> SocketAddr {
+    start_with_client_cert().await.0
+}
+
+/// [`start`], and a client certificate the server's EAP-TLS accepts.
+pub(crate) async fn start_with_client_cert() -> (SocketAddr, ClientCert) {
     let key = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
     let cert_der: CertificateDer<'static> = key.cert.der().clone();
+    let server_key =
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der()));
     let hashes = CertHashes::from_der(&cert_der);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ServerConfig::builder_with_provider(provider)
+    let tls = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&[&rustls::version::TLS13])
         .expect("TLS 1.3")
         .with_no_client_auth()
-        .with_single_cert(
-            vec![cert_der],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.signing_key.serialize_der())),
-        )
+        .with_single_cert(vec![cert_der.clone()], server_key.clone_key())
         .expect("certificate");
     let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let (ca, client) = client_ca();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).expect("CA");
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::clone(&provider),
+    )
+    .build()
+    .expect("client verifier");
     let mut config = ServerConfig::default();
-    config.auth_methods = vec![AuthMethod::MsChapV2];
+    config.auth_methods = vec![AuthMethod::MsChapV2, AuthMethod::EapTls];
+    config.auth.eap_tls = Some(
+        EapTlsServerConfig::new(provider, verifier, vec![cert_der], server_key)
+            .expect("EAP-TLS server"),
+    );
     config.common.ipv6 = false;
     let config = Arc::new(config);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -63,7 +91,38 @@ pub(crate) async fn start() -> SocketAddr {
             });
         }
     });
-    addr
+    (addr, client)
+}
+
+/// A CA (its certificate) and a client certificate from it for [`USER`]
+/// (ECDSA P-256, clientAuth), as `sstp-server ca issue` makes.
+fn client_ca() -> (CertificateDer<'static>, ClientCert) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    };
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("CA key");
+    let mut params = CertificateParams::new(Vec::new()).expect("CA params");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "fake client CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = params.self_signed(&ca_key).expect("CA certificate");
+    let issuer = Issuer::new(params, ca_key);
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).expect("client key");
+    let mut params = CertificateParams::new(Vec::new()).expect("client params");
+    params.distinguished_name.push(DnType::CommonName, USER);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    let cert = params.signed_by(&key, &issuer).expect("client certificate");
+    (
+        ca.der().clone(),
+        ClientCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        },
+    )
 }
 
 async fn serve(
@@ -116,7 +175,11 @@ async fn serve(
         while let Some(event) = session.poll_event() {
             match event {
                 Event::Authenticate(request) => {
-                    let verdict = if request.user_name().eq_ignore_ascii_case(USER.as_bytes()) {
+                    // EAP-TLS: the inner TLS has checked the chain against
+                    // the CA; any certificate it issued may connect.
+                    let verdict = if request.method() == AuthMethod::EapTls {
+                        sstp_core::AuthVerdict::Accept(sstp_core::Accept::new())
+                    } else if request.user_name().eq_ignore_ascii_case(USER.as_bytes()) {
                         request.verify_with(&secret)
                     } else {
                         sstp_core::AuthVerdict::reject("no such user")
