@@ -48,14 +48,16 @@ const CRL: &str = "crl.pem";
 #[derive(Debug, thiserror::Error)]
 pub enum CaError {
     /// A file could not be read or written.
-    #[error("cannot {action} {}: {source}", path.display())]
+    // The OS error is part of the message, so it is not also the
+    // `source()` (a chain printer would say it twice).
+    #[error("cannot {action} {}: {error}", path.display())]
     Io {
         /// "read", "write", "create".
         action: &'static str,
         /// Which file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// `init` would overwrite an existing CA.
     #[error("{} already holds a CA; pass --force to replace it (certificates it issued stop working)", dir.display())]
@@ -551,10 +553,10 @@ fn file_stem(name: &str) -> String {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CaError + 'a {
-    move |source| CaError::Io {
+    move |error| CaError::Io {
         action,
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 

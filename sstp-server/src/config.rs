@@ -321,11 +321,19 @@ impl Config {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or_else(|| Path::new("."));
-        for file in [
+        let mut files = vec![
             &mut config.tls.certificate,
             &mut config.tls.private_key,
             &mut config.auth.users_file,
-        ] {
+        ];
+        if let Some(eap) = &mut config.auth.eap_tls {
+            files.extend(eap.ca.iter_mut());
+            files.extend(eap.crl.iter_mut());
+            files.extend(eap.revoked.iter_mut());
+            files.extend(eap.certificate.iter_mut());
+            files.extend(eap.private_key.iter_mut());
+        }
+        for file in files {
             if file.is_relative() {
                 *file = base.join(&*file);
             }
@@ -1191,11 +1199,15 @@ mod tests {
         let path = dir.join("server.toml");
         std::fs::write(
             &path,
-            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"/abs/k.pem\"\n",
+            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"/abs/k.pem\"\n\
+             [auth.eap_tls]\nca = [\"ca/ca.pem\", \"/abs/ca2.pem\"]\nrevoked = \"ca/revoked.txt\"\n",
         )
         .expect("write");
         let config = Config::load(&path).expect("load");
         assert_eq!(config.tls.certificate, dir.join("c.pem"));
+        let eap = config.auth.eap_tls.as_ref().expect("[auth.eap_tls]");
+        assert_eq!(eap.ca, [dir.join("ca/ca.pem"), PathBuf::from("/abs/ca2.pem")]);
+        assert_eq!(eap.revoked, Some(dir.join("ca/revoked.txt")));
         assert_eq!(config.tls.private_key, PathBuf::from("/abs/k.pem"));
         assert_eq!(config.auth.users_file, dir.join("users.toml"));
         std::fs::remove_dir_all(&dir).expect("cleanup");

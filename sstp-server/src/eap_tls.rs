@@ -107,12 +107,14 @@ impl fmt::Display for NameSource {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    // The OS error is part of the message, so it is not also the
+    // `source()` (a chain printer would say it twice).
+    #[error("cannot read {}: {error}", path.display())]
     Read {
         /// Which file.
         path: PathBuf,
         /// What the system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file holds nothing usable.
     #[error("{}: {reason}", path.display())]
@@ -310,9 +312,9 @@ fn upn(value: &[u8]) -> Option<String> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, PolicyError> {
-    std::fs::read(path).map_err(|source| PolicyError::Read {
+    std::fs::read(path).map_err(|error| PolicyError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 
