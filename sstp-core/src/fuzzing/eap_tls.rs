@@ -29,14 +29,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use rustls::version::{TLS12, TLS13};
 
 use crate::wire::auth::EapTls;
 use crate::{EapTlsClientConfig, EapTlsServerConfig};
 
+use crate::ppp::auth::test_pki;
 use crate::ppp::auth::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
 
 /// Fuzz target `eap_tls_fragments`: panics only on a reassembly or codec bug.
@@ -178,55 +178,11 @@ fn round_trip_flight(input: &[u8], limit: usize) {
 
 /// 2026-06-01 00:00:00 UTC, in seconds since the epoch: inside the test
 /// certificates' validity (2020-01-01 to 2030-01-01).
-pub(crate) const TODAY: u64 = 1_780_272_000;
+pub(crate) use crate::ppp::auth::test_pki::TODAY;
 
-/// The user name the harness's backend gives a certificate.
+/// The user name the harness's backend gives a certificate (the test
+/// PKI's client certificate is alice's).
 pub(crate) const CERT_USER: &str = "alice";
-
-/// A CA, a server certificate (vpn.example) and a client certificate
-/// (alice), ECDSA P-256, made once per process with rcgen.
-struct Pki {
-    ca: CertificateDer<'static>,
-    server: (CertificateDer<'static>, PrivateKeyDer<'static>),
-    client: (CertificateDer<'static>, PrivateKeyDer<'static>),
-}
-
-#[allow(clippy::expect_used)] // fixed inputs: a failure is a harness bug
-fn make_pki() -> Pki {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair,
-    };
-    let validity = |params: &mut CertificateParams| {
-        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-        params.not_after = rcgen::date_time_ymd(2030, 1, 1);
-    };
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "sstp-rs fuzz CA");
-    validity(&mut ca);
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("CA");
-    let leaf = |names: Vec<String>, cn: &str, eku| {
-        let key = KeyPair::generate().expect("key");
-        let mut params = CertificateParams::new(names).expect("params");
-        params.distinguished_name.push(DnType::CommonName, cn);
-        params.extended_key_usages = vec![eku];
-        validity(&mut params);
-        let cert = params.signed_by(&key, &ca).expect("certificate");
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        (cert.der().clone(), key)
-    };
-    Pki {
-        server: leaf(
-            vec!["vpn.example".into()],
-            "vpn.example",
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ),
-        client: leaf(Vec::new(), CERT_USER, ExtendedKeyUsagePurpose::ClientAuth),
-        ca: ca.der().clone(),
-    }
-}
 
 /// Both ends' EAP-TLS configurations, made once.
 pub(crate) struct Configs {
@@ -243,11 +199,9 @@ pub(crate) struct Configs {
 pub(crate) fn configs() -> &'static Configs {
     static CONFIGS: OnceLock<Configs> = OnceLock::new();
     CONFIGS.get_or_init(|| {
-        let pki = make_pki();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let mut roots = RootCertStore::empty();
-        roots.add(pki.ca.clone()).expect("root");
-        let roots = Arc::new(roots);
+        let pki = test_pki::pki_of("sstp-rs fuzz CA");
+        let provider = test_pki::provider();
+        let roots = test_pki::roots(&pki.ca);
         let server = |version| {
             let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
                 Arc::clone(&roots),

@@ -150,21 +150,26 @@ pub(crate) struct Link {
     wall: Option<WallAnchor>,
 }
 
+/// The EAP methods of the method list, in its order: which of them runs is
+/// settled inside EAP (RFC 3748 §2), where the server offers them in turn
+/// and the peer answers those it runs.
+fn eap_methods(config: &PppConfig) -> Vec<AuthMethod> {
+    config
+        .lcp
+        .auth_methods
+        .iter()
+        .copied()
+        .filter(|m| m.protocol() == Protocol::EAP)
+        .collect()
+}
+
 impl Link {
     pub(crate) fn new_server(
         config: &PppConfig,
         mut auth: AuthenticatorConfig,
         rng: &mut dyn Random,
     ) -> Self {
-        // Which EAP method runs is settled inside EAP (RFC 3748 §2): the
-        // EAP ones of the list, in its order.
-        auth.eap_methods = config
-            .lcp
-            .auth_methods
-            .iter()
-            .copied()
-            .filter(|m| m.protocol() == Protocol::EAP)
-            .collect();
+        auth.eap_methods = eap_methods(config);
         let side = Side::Server {
             config: auth,
             authenticator: None,
@@ -182,15 +187,8 @@ impl Link {
         ipcp: IpcpClientConfig,
         rng: &mut dyn Random,
     ) -> Self {
-        // The EAP methods the peer answers: the EAP ones of the list.
         let mut peer_config = peer_config.clone();
-        peer_config.eap_methods = config
-            .lcp
-            .auth_methods
-            .iter()
-            .copied()
-            .filter(|m| m.protocol() == Protocol::EAP)
-            .collect();
+        peer_config.eap_methods = eap_methods(config);
         let peer_config = &peer_config;
         let side = Side::Client {
             peer: AuthPeer::new(username, credential.clone(), peer_config),
@@ -775,11 +773,16 @@ impl Link {
         match outcome {
             None => {}
             Some(ClientOutcome::Success { hlak }) => {
-                let (username, ipcp) = match &self.side {
-                    Side::Client { username, ipcp, .. } => (username.clone(), ipcp.clone()),
+                let (username, ipcp, eap) = match &self.side {
+                    Side::Client {
+                        username,
+                        ipcp,
+                        peer,
+                        ..
+                    } => (username.clone(), ipcp.clone(), peer.eap_method()),
                     Side::Server { .. } => return,
                 };
-                let method = self.lcp.policy().negotiated().auth;
+                let method = eap.or(self.lcp.policy().negotiated().auth);
                 self.events.push_back(LinkEvent::Authenticated {
                     username,
                     method,

@@ -1329,3 +1329,42 @@ fn eap_tls_refusals_reach_the_client_as_certificate_failures() {
     );
     assert!(!has_up(&pair.client_events));
 }
+
+/// The method both ends report is the EAP method that ran, not the first
+/// one offered: a client without a certificate Naks EAP-TLS and runs
+/// EAP-MSCHAPv2 (RFC 3748 5.3.1); one with a certificate runs EAP-TLS.
+#[test]
+fn authenticated_names_the_eap_method_that_ran() {
+    let pki = test_pki::pki();
+    let method_of = |events: &[Event]| {
+        events.iter().find_map(|e| match e {
+            Event::Authenticated { method, .. } => Some(*method),
+            _ => None,
+        })
+    };
+    let (server, _) = eap_tls_configs(&rustls::version::TLS13, &pki, &pki);
+    let mut client = ClientConfig::new(USER, Credential::from_password(PASSWORD));
+    client.auth_methods = vec![AuthMethod::EapMsChapV2];
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    assert_eq!(
+        method_of(&pair.server_events),
+        Some(Some(AuthMethod::EapMsChapV2))
+    );
+    assert_eq!(
+        method_of(&pair.client_events),
+        Some(Some(AuthMethod::EapMsChapV2))
+    );
+    let (server, mut client) = eap_tls_configs(&rustls::version::TLS13, &pki, &pki);
+    client.auth_methods = vec![AuthMethod::EapMsChapV2, AuthMethod::EapTls];
+    let mut pair = Pair::new(server, client);
+    pair.connect();
+    assert_eq!(
+        method_of(&pair.server_events),
+        Some(Some(AuthMethod::EapTls))
+    );
+    assert_eq!(
+        method_of(&pair.client_events),
+        Some(Some(AuthMethod::EapTls))
+    );
+}

@@ -186,6 +186,11 @@ impl EapServer {
         }
     }
 
+    /// The method offered last, once one was.
+    pub(super) fn method(&self) -> Option<AuthMethod> {
+        self.tried.last().copied()
+    }
+
     /// Sends Request/Identity under a random Identifier.
     pub(super) fn start(
         &mut self,
@@ -533,7 +538,7 @@ impl EapServer {
 
     pub(super) fn complete(
         &mut self,
-        cx: Cx<'_>,
+        mut cx: Cx<'_>,
         verdict: AuthVerdict,
         rng: &mut dyn Random,
     ) -> Option<ServerOutcome> {
@@ -567,22 +572,12 @@ impl EapServer {
                     }));
                 };
                 let text = accept.message.as_deref().unwrap_or(DEFAULT_ACCEPT_MESSAGE);
-                let packet = emit(&EapPacket::Request {
-                    identifier,
-                    data: EapData::MsChapV2(EapMsChapV2::SuccessRequest {
-                        ms_chapv2_id,
-                        message: success_message(response.as_bytes(), text),
-                        ms_length_mismatch: None,
-                    }),
+                let data = EapData::MsChapV2(EapMsChapV2::SuccessRequest {
+                    ms_chapv2_id,
+                    message: success_message(response.as_bytes(), text),
+                    ms_length_mismatch: None,
                 });
-                let sent = Outstanding::send(
-                    Protocol::EAP,
-                    identifier,
-                    packet,
-                    cx.now,
-                    cx.config.restart_timer,
-                    cx.out,
-                );
+                let sent = Self::request(&mut cx, identifier, data);
                 let hlak = server_hlak(AuthMethod::EapMsChapV2, accept.keys.as_ref());
                 self.state = ServerState::SuccessSent {
                     sent,
@@ -596,22 +591,12 @@ impl EapServer {
                 message,
             } => {
                 let text = message.as_deref().unwrap_or(DEFAULT_REJECT_MESSAGE);
-                let packet = emit(&EapPacket::Request {
-                    identifier,
-                    data: EapData::MsChapV2(EapMsChapV2::FailureRequest {
-                        ms_chapv2_id,
-                        message: failure_message(error_code, random_16(rng), text),
-                        ms_length_mismatch: None,
-                    }),
+                let data = EapData::MsChapV2(EapMsChapV2::FailureRequest {
+                    ms_chapv2_id,
+                    message: failure_message(error_code, random_16(rng), text),
+                    ms_length_mismatch: None,
                 });
-                let sent = Outstanding::send(
-                    Protocol::EAP,
-                    identifier,
-                    packet,
-                    cx.now,
-                    cx.config.restart_timer,
-                    cx.out,
-                );
+                let sent = Self::request(&mut cx, identifier, data);
                 let failure = AuthFailure::Rejected {
                     message: reason,
                     mschapv2_error: Some(error_code),
@@ -1051,6 +1036,15 @@ impl EapPeer {
                 };
                 (None, Some(ClientOutcome::Failure(failure)))
             }
+        }
+    }
+
+    /// The EAP method this peer answered.
+    pub(super) const fn method(&self) -> AuthMethod {
+        if self.tls.is_some() {
+            AuthMethod::EapTls
+        } else {
+            AuthMethod::EapMsChapV2
         }
     }
 

@@ -83,7 +83,7 @@ mod request;
 mod tests;
 
 pub(crate) use eap_tls::WallAnchor;
-#[cfg(test)]
+#[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use eap_tls::test_pki;
 // The fuzz harness of the reassembly (`fuzzing::eap_tls`).
 pub use eap_tls::{DEFAULT_MAX_FLIGHT, EapTlsClientConfig, EapTlsServerConfig};
@@ -363,10 +363,13 @@ impl Authenticator {
         }
     }
 
-    /// The method this authenticator runs (for EAP, the one it started
-    /// with; the peer may Nak it for another).
-    pub(crate) const fn method(&self) -> AuthMethod {
-        self.method
+    /// The method this authenticator runs: for EAP, the one offered last
+    /// (the peer may have Nak'd the first for another, RFC 3748 §5.3.1).
+    pub(crate) fn method(&self) -> AuthMethod {
+        match &self.machine {
+            ServerMachine::Eap(m) => m.method().unwrap_or(self.method),
+            _ => self.method,
+        }
     }
 
     /// What the link is: the peer's MRU and the wall-clock time.
@@ -619,6 +622,15 @@ impl AuthPeer {
     /// What the link is: the peer's MRU and the wall-clock time.
     pub(crate) fn set_link(&mut self, link: LinkInfo) {
         self.link = link;
+    }
+
+    /// For EAP, the EAP method that ran (the server chooses inside EAP, so
+    /// LCP's option does not say); `None` for the other protocols.
+    pub(crate) fn eap_method(&self) -> Option<AuthMethod> {
+        match &self.machine {
+            Some(PeerMachine::Eap(m)) => Some(m.method()),
+            _ => None,
+        }
     }
 
     /// Begins the phase with the method the server asked for in LCP: PAP

@@ -21,14 +21,59 @@ use super::tls::{SharedClock, WallClock};
 /// bound to the implementation).
 pub const DEFAULT_MAX_FLIGHT: usize = 64 * 1024;
 
-/// The server's EAP-TLS (the authenticator's inner TLS server).
+/// What both ends' configurations hold: the provider, this side's
+/// certificate and key, the TLS versions, the bound on a peer's flight.
 #[derive(Clone)]
-pub struct EapTlsServerConfig {
+struct Common {
     provider: Arc<CryptoProvider>,
-    verifier: Arc<dyn ClientCertVerifier>,
     key: Arc<CertifiedKey>,
     versions: Vec<&'static SupportedProtocolVersion>,
     max_flight: usize,
+}
+
+impl Common {
+    fn new(
+        provider: Arc<CryptoProvider>,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, rustls::Error> {
+        let key = Arc::new(CertifiedKey::from_der(chain, key, &provider)?);
+        Ok(Self {
+            provider,
+            key,
+            versions: vec![&TLS13, &TLS12],
+            max_flight: DEFAULT_MAX_FLIGHT,
+        })
+    }
+
+    /// The provider and this session's clock, for a rustls builder.
+    fn parts(&self, clock: &Arc<WallClock>) -> (Arc<CryptoProvider>, Arc<SharedClock>) {
+        (
+            Arc::clone(&self.provider),
+            Arc::new(SharedClock(Arc::clone(clock))),
+        )
+    }
+
+    fn resolver(&self) -> Arc<SingleCertAndKey> {
+        Arc::new(SingleCertAndKey::from(Arc::clone(&self.key)))
+    }
+}
+
+/// The same when they share their parts.
+impl PartialEq for Common {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.provider, &other.provider)
+            && Arc::ptr_eq(&self.key, &other.key)
+            && self.versions == other.versions
+            && self.max_flight == other.max_flight
+    }
+}
+
+/// The server's EAP-TLS (the authenticator's inner TLS server).
+#[derive(Clone)]
+pub struct EapTlsServerConfig {
+    common: Common,
+    verifier: Arc<dyn ClientCertVerifier>,
 }
 
 impl EapTlsServerConfig {
@@ -42,30 +87,28 @@ impl EapTlsServerConfig {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Result<Self, rustls::Error> {
-        let key = Arc::new(CertifiedKey::from_der(chain, key, &provider)?);
         Ok(Self {
-            provider,
+            common: Common::new(provider, chain, key)?,
             verifier,
-            key,
-            versions: vec![&TLS13, &TLS12],
-            max_flight: DEFAULT_MAX_FLIGHT,
         })
     }
 
     /// Only these TLS versions.
+    #[must_use]
     pub fn with_versions(mut self, versions: &[&'static SupportedProtocolVersion]) -> Self {
-        self.versions = versions.to_vec();
+        self.common.versions = versions.to_vec();
         self
     }
 
     /// A different bound on one reassembled flight from the peer.
-    pub fn with_max_flight(mut self, bytes: usize) -> Self {
-        self.max_flight = bytes;
+    #[must_use]
+    pub const fn with_max_flight(mut self, bytes: usize) -> Self {
+        self.common.max_flight = bytes;
         self
     }
 
-    pub(crate) fn max_flight(&self) -> usize {
-        self.max_flight
+    pub(crate) const fn max_flight(&self) -> usize {
+        self.common.max_flight
     }
 
     /// One session's rustls configuration: no session tickets (RFC 9190
@@ -74,13 +117,11 @@ impl EapTlsServerConfig {
         &self,
         clock: &Arc<WallClock>,
     ) -> Result<Arc<ServerConfig>, rustls::Error> {
-        let mut config = ServerConfig::builder_with_details(
-            Arc::clone(&self.provider),
-            Arc::new(SharedClock(Arc::clone(clock))),
-        )
-        .with_protocol_versions(&self.versions)?
-        .with_client_cert_verifier(Arc::clone(&self.verifier))
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(Arc::clone(&self.key))));
+        let (provider, time) = self.common.parts(clock);
+        let mut config = ServerConfig::builder_with_details(provider, time)
+            .with_protocol_versions(&self.common.versions)?
+            .with_client_cert_verifier(Arc::clone(&self.verifier))
+            .with_cert_resolver(self.common.resolver());
         config.send_tls13_tickets = 0;
         config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         Ok(Arc::new(config))
@@ -90,8 +131,8 @@ impl EapTlsServerConfig {
 impl core::fmt::Debug for EapTlsServerConfig {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EapTlsServerConfig")
-            .field("versions", &self.versions)
-            .field("max_flight", &self.max_flight)
+            .field("versions", &self.common.versions)
+            .field("max_flight", &self.common.max_flight)
             .finish_non_exhaustive()
     }
 }
@@ -99,11 +140,7 @@ impl core::fmt::Debug for EapTlsServerConfig {
 /// Two configurations are the same when they share their parts.
 impl PartialEq for EapTlsServerConfig {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.provider, &other.provider)
-            && Arc::ptr_eq(&self.verifier, &other.verifier)
-            && Arc::ptr_eq(&self.key, &other.key)
-            && self.versions == other.versions
-            && self.max_flight == other.max_flight
+        self.common == other.common && Arc::ptr_eq(&self.verifier, &other.verifier)
     }
 }
 
@@ -112,12 +149,9 @@ impl Eq for EapTlsServerConfig {}
 /// The client's EAP-TLS (the peer's inner TLS client).
 #[derive(Clone)]
 pub struct EapTlsClientConfig {
-    provider: Arc<CryptoProvider>,
+    common: Common,
     verifier: Arc<dyn ServerCertVerifier>,
     server_name: ServerName<'static>,
-    key: Arc<CertifiedKey>,
-    versions: Vec<&'static SupportedProtocolVersion>,
-    max_flight: usize,
 }
 
 impl EapTlsClientConfig {
@@ -131,25 +165,22 @@ impl EapTlsClientConfig {
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
     ) -> Result<Self, rustls::Error> {
-        let key = Arc::new(CertifiedKey::from_der(chain, key, &provider)?);
         Ok(Self {
-            provider,
+            common: Common::new(provider, chain, key)?,
             verifier,
             server_name,
-            key,
-            versions: vec![&TLS13, &TLS12],
-            max_flight: DEFAULT_MAX_FLIGHT,
         })
     }
 
     /// Only these TLS versions.
+    #[must_use]
     pub fn with_versions(mut self, versions: &[&'static SupportedProtocolVersion]) -> Self {
-        self.versions = versions.to_vec();
+        self.common.versions = versions.to_vec();
         self
     }
 
-    pub(crate) fn max_flight(&self) -> usize {
-        self.max_flight
+    pub(crate) const fn max_flight(&self) -> usize {
+        self.common.max_flight
     }
 
     pub(crate) fn server_name(&self) -> ServerName<'static> {
@@ -162,14 +193,12 @@ impl EapTlsClientConfig {
         &self,
         clock: &Arc<WallClock>,
     ) -> Result<Arc<ClientConfig>, rustls::Error> {
-        let mut config = ClientConfig::builder_with_details(
-            Arc::clone(&self.provider),
-            Arc::new(SharedClock(Arc::clone(clock))),
-        )
-        .with_protocol_versions(&self.versions)?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::clone(&self.verifier))
-        .with_client_cert_resolver(Arc::new(SingleCertAndKey::from(Arc::clone(&self.key))));
+        let (provider, time) = self.common.parts(clock);
+        let mut config = ClientConfig::builder_with_details(provider, time)
+            .with_protocol_versions(&self.common.versions)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::clone(&self.verifier))
+            .with_client_cert_resolver(self.common.resolver());
         config.resumption = rustls::client::Resumption::disabled();
         Ok(Arc::new(config))
     }
@@ -179,7 +208,7 @@ impl core::fmt::Debug for EapTlsClientConfig {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("EapTlsClientConfig")
             .field("server_name", &self.server_name)
-            .field("versions", &self.versions)
+            .field("versions", &self.common.versions)
             .finish_non_exhaustive()
     }
 }
@@ -187,12 +216,9 @@ impl core::fmt::Debug for EapTlsClientConfig {
 /// Two configurations are the same when they share their parts.
 impl PartialEq for EapTlsClientConfig {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.provider, &other.provider)
+        self.common == other.common
             && Arc::ptr_eq(&self.verifier, &other.verifier)
-            && Arc::ptr_eq(&self.key, &other.key)
             && self.server_name == other.server_name
-            && self.versions == other.versions
-            && self.max_flight == other.max_flight
     }
 }
 

@@ -15,5 +15,5 @@ pub(crate) use exchange::Next;
 #[cfg(feature = "fuzzing")]
 pub(crate) use fragments::{FragmentError, Incoming, Outgoing, Reassembled, fragment_size};
 pub(crate) use method::{TlsMethod, WallAnchor, tls_words};
-#[cfg(test)]
-pub(crate) use tls::tests as test_pki;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod test_pki;
