@@ -130,6 +130,26 @@ fn real_tun_devices_in_network_namespaces() {
     std::fs::write(&resolv, ORIGINAL_RESOLV).expect("write resolv.conf");
     let routes_before = ip(&["-n", nss.client.name(), "route", "show"]);
 
+    // A client CA and alice's certificate, for the second tunnel (EAP-TLS).
+    let ca = tempfile::tempdir().expect("tmp");
+    sstp_server::ca::init(ca.path(), "netns client CA", 365, false).expect("ca init");
+    let alice = sstp_server::ca::issue(
+        ca.path(),
+        &sstp_server::ca::IssueRequest {
+            name: USER.to_owned(),
+            email: None,
+            days: 30,
+            out_dir: ca.path().join("issued"),
+            pkcs12_password: None,
+        },
+    )
+    .expect("issue");
+    let spec = ServerSpec {
+        methods: vec!["eap-mschapv2", "mschapv2", "eap-tls"],
+        eap_tls: Some(format!("ca = {:?}\n", ca.path().join("ca.pem"))),
+        ..ServerSpec::default()
+    };
+
     // The server: a real TUN with the pool's first address.
     let pki = Arc::new(Pki::new());
     let pin = pki.fingerprint();
@@ -138,7 +158,7 @@ fn real_tun_devices_in_network_namespaces() {
     let server_ns = nss.server.name().to_owned();
     let server = spawn_in(nss.server.name(), move || async move {
         let listen = SocketAddr::from((SERVER_VETH, 0));
-        let config = ServerSpec::default().config(listen);
+        let config = spec.config(listen);
         let tun = LinuxTun::builder(SERVER_TUN)
             .mtu(config.tun.mtu)
             .build()
@@ -234,6 +254,57 @@ fn real_tun_devices_in_network_namespaces() {
         let stats = tunnel.stats();
         assert!(stats.tx_packets >= 3 && stats.rx_packets >= 3, "{stats:?}");
 
+        tunnel.disconnect().await.expect("clean disconnect");
+
+        // Again with only a certificate (EAP-TLS), on a new TUN device.
+        let tun = LinuxTun::builder(CLIENT_TUN)
+            .mtu(MTU)
+            .build()
+            .expect("client TUN");
+        let system = System::new(
+            Arc::new(LinuxRoutes::new().expect("netlink")),
+            Arc::new(ResolvConf::new(&resolv_path)),
+        );
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        let identity =
+            sstp_client::ClientIdentity::from_pem_files(&alice.cert, &alice.key, &provider)
+                .expect("identity");
+        let mut tunnel = ClientBuilder::new(ServerAddr::new(
+            server_addr.ip().to_string(),
+            server_addr.port(),
+        ))
+        .certificate(identity)
+        .auth_methods([sstp_client::AuthMethod::EapTls])
+        .tls(TlsOptions {
+            pins: vec![pin],
+            ..TlsOptions::default()
+        })
+        .proxy(ProxySetting::Direct)
+        .reconnect(ReconnectPolicy::disabled())
+        .tunnel(TunnelOptions {
+            interface: CLIENT_TUN.to_owned(),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+        .connect_with(tun, system)
+        .await
+        .expect("connect with a certificate");
+        let (up, method) = up_info(&mut tunnel).await;
+        assert_eq!(method, Some(sstp_client::AuthMethod::EapTls));
+        let ping = tokio::process::Command::new("ip")
+            .args([
+                "netns", "exec", &client_ns, "ping", "-c", "2", "-i", "0.2", "-W", "5",
+            ])
+            .arg(SERVER_TUN_IP.to_string())
+            .output()
+            .await
+            .expect("run ping");
+        let out = String::from_utf8_lossy(&ping.stdout);
+        assert!(
+            ping.status.success(),
+            "ping over the EAP-TLS tunnel failed:\n{out}"
+        );
+        assert_eq!(up.interface, CLIENT_TUN);
         tunnel.disconnect().await.expect("clean disconnect");
     });
     let client_result = client.join();
