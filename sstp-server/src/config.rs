@@ -1206,7 +1206,10 @@ mod tests {
         let config = Config::load(&path).expect("load");
         assert_eq!(config.tls.certificate, dir.join("c.pem"));
         let eap = config.auth.eap_tls.as_ref().expect("[auth.eap_tls]");
-        assert_eq!(eap.ca, [dir.join("ca/ca.pem"), PathBuf::from("/abs/ca2.pem")]);
+        assert_eq!(
+            eap.ca,
+            [dir.join("ca/ca.pem"), PathBuf::from("/abs/ca2.pem")]
+        );
         assert_eq!(eap.revoked, Some(dir.join("ca/revoked.txt")));
         assert_eq!(config.tls.private_key, PathBuf::from("/abs/k.pem"));
         assert_eq!(config.auth.users_file, dir.join("users.toml"));
