@@ -129,7 +129,7 @@ pub(crate) fn tls_words(error: &rustls::Error) -> String {
         C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
             "the certificate is not for this use (extended key usage)".to_owned()
         }
-        _ => "the certificate was refused".to_owned(),
+        other => format!("the certificate was refused ({other})"),
     };
     let alert = |a: &rustls::AlertDescription| {
         use rustls::AlertDescription as A;
