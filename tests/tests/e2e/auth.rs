@@ -253,18 +253,7 @@ async fn wrong_password_is_an_auth_error_without_a_reconnect_loop() {
 #[tokio::test]
 async fn a_client_certificate_alone_brings_the_call_up() {
     let ca = tempfile::tempdir().expect("tmp");
-    sstp_server::ca::init(ca.path(), "e2e client CA", 365, false).expect("ca init");
-    let issued = sstp_server::ca::issue(
-        ca.path(),
-        &sstp_server::ca::IssueRequest {
-            name: USER.to_owned(),
-            email: None,
-            days: 30,
-            out_dir: ca.path().join("issued"),
-            pkcs12_password: Some("pfx password".into()),
-        },
-    )
-    .expect("issue");
+    let issued = client_ca(ca.path(), Some("pfx password"));
     let mut server = TestServer::start(ServerSpec {
         methods: vec!["eap-tls", "eap-mschapv2"],
         eap_tls: Some(format!("ca = {:?}\n", ca.path().join("ca.pem"))),

@@ -77,6 +77,40 @@ fn join(thread: std::thread::JoinHandle<()>) {
     }
 }
 
+/// A client for the server at `addr` pinned to `pin`, direct, no
+/// reconnect, on `CLIENT_TUN`, IPv4 only; the test adds the credentials.
+fn builder(addr: SocketAddr, pin: sstp_client::Fingerprint) -> ClientBuilder {
+    ClientBuilder::new(ServerAddr::new(addr.ip().to_string(), addr.port()))
+        .tls(TlsOptions {
+            pins: vec![pin],
+            ..TlsOptions::default()
+        })
+        .proxy(ProxySetting::Direct)
+        .reconnect(ReconnectPolicy::disabled())
+        .tunnel(TunnelOptions {
+            interface: CLIENT_TUN.to_owned(),
+            ipv6: false,
+            ..TunnelOptions::default()
+        })
+}
+
+/// The kernel pings the server's tunnel address `count` times from `ns`
+/// (a child process: it must not block the runtime's thread). Whether it
+/// succeeded, and what ping printed.
+async fn ping(ns: &str, count: u32) -> (bool, String) {
+    let out = tokio::process::Command::new("ip")
+        .args(["netns", "exec", ns, "ping", "-c", &count.to_string()])
+        .args(["-i", "0.2", "-W", "5"])
+        .arg(SERVER_TUN_IP.to_string())
+        .output()
+        .await
+        .expect("run ping");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn real_tun_devices_in_network_namespaces() {
     if let Some(reason) = root_skip_reason(&["ping"]) {
@@ -132,18 +166,7 @@ fn real_tun_devices_in_network_namespaces() {
 
     // A client CA and alice's certificate, for the second tunnel (EAP-TLS).
     let ca = tempfile::tempdir().expect("tmp");
-    sstp_server::ca::init(ca.path(), "netns client CA", 365, false).expect("ca init");
-    let alice = sstp_server::ca::issue(
-        ca.path(),
-        &sstp_server::ca::IssueRequest {
-            name: USER.to_owned(),
-            email: None,
-            days: 30,
-            out_dir: ca.path().join("issued"),
-            pkcs12_password: None,
-        },
-    )
-    .expect("issue");
+    let alice = client_ca(ca.path(), None);
     let spec = ServerSpec {
         methods: vec!["eap-mschapv2", "mschapv2", "eap-tls"],
         eap_tls: Some(format!("ca = {:?}\n", ca.path().join("ca.pem"))),
@@ -196,25 +219,11 @@ fn real_tun_devices_in_network_namespaces() {
             Arc::new(LinuxRoutes::new().expect("netlink")),
             Arc::new(ResolvConf::new(&resolv_path)),
         );
-        let mut tunnel = ClientBuilder::new(ServerAddr::new(
-            server_addr.ip().to_string(),
-            server_addr.port(),
-        ))
-        .password(USER, PASSWORD)
-        .tls(TlsOptions {
-            pins: vec![pin],
-            ..TlsOptions::default()
-        })
-        .proxy(ProxySetting::Direct)
-        .reconnect(ReconnectPolicy::disabled())
-        .tunnel(TunnelOptions {
-            interface: CLIENT_TUN.to_owned(),
-            ipv6: false,
-            ..TunnelOptions::default()
-        })
-        .connect_with(tun, system)
-        .await
-        .expect("connect");
+        let mut tunnel = builder(server_addr, pin)
+            .password(USER, PASSWORD)
+            .connect_with(tun, system)
+            .await
+            .expect("connect");
         let (up, _) = up_info(&mut tunnel).await;
         assert_eq!(up.interface, CLIENT_TUN);
         assert_eq!(up.peer, Some(SERVER_TUN_IP));
@@ -240,16 +249,8 @@ fn real_tun_devices_in_network_namespaces() {
 
         // The kernel pings the server's tunnel address through the tunnel
         // (a child process: it must not block this runtime's thread).
-        let ping = tokio::process::Command::new("ip")
-            .args([
-                "netns", "exec", &client_ns, "ping", "-c", "3", "-i", "0.2", "-W", "5",
-            ])
-            .arg(SERVER_TUN_IP.to_string())
-            .output()
-            .await
-            .expect("run ping");
-        let out = String::from_utf8_lossy(&ping.stdout);
-        assert!(ping.status.success(), "ping failed:\n{out}");
+        let (ok, out) = ping(&client_ns, 3).await;
+        assert!(ok, "ping failed:\n{out}");
         assert!(out.contains("3 received"), "{out}");
         let stats = tunnel.stats();
         assert!(stats.tx_packets >= 3 && stats.rx_packets >= 3, "{stats:?}");
@@ -269,41 +270,16 @@ fn real_tun_devices_in_network_namespaces() {
         let identity =
             sstp_client::ClientIdentity::from_pem_files(&alice.cert, &alice.key, &provider)
                 .expect("identity");
-        let mut tunnel = ClientBuilder::new(ServerAddr::new(
-            server_addr.ip().to_string(),
-            server_addr.port(),
-        ))
-        .certificate(identity)
-        .auth_methods([sstp_client::AuthMethod::EapTls])
-        .tls(TlsOptions {
-            pins: vec![pin],
-            ..TlsOptions::default()
-        })
-        .proxy(ProxySetting::Direct)
-        .reconnect(ReconnectPolicy::disabled())
-        .tunnel(TunnelOptions {
-            interface: CLIENT_TUN.to_owned(),
-            ipv6: false,
-            ..TunnelOptions::default()
-        })
-        .connect_with(tun, system)
-        .await
-        .expect("connect with a certificate");
+        let mut tunnel = builder(server_addr, pin)
+            .certificate(identity)
+            .auth_methods([sstp_client::AuthMethod::EapTls])
+            .connect_with(tun, system)
+            .await
+            .expect("connect with a certificate");
         let (up, method) = up_info(&mut tunnel).await;
         assert_eq!(method, Some(sstp_client::AuthMethod::EapTls));
-        let ping = tokio::process::Command::new("ip")
-            .args([
-                "netns", "exec", &client_ns, "ping", "-c", "2", "-i", "0.2", "-W", "5",
-            ])
-            .arg(SERVER_TUN_IP.to_string())
-            .output()
-            .await
-            .expect("run ping");
-        let out = String::from_utf8_lossy(&ping.stdout);
-        assert!(
-            ping.status.success(),
-            "ping over the EAP-TLS tunnel failed:\n{out}"
-        );
+        let (ok, out) = ping(&client_ns, 2).await;
+        assert!(ok, "ping over the EAP-TLS tunnel failed:\n{out}");
         assert_eq!(up.interface, CLIENT_TUN);
         tunnel.disconnect().await.expect("clean disconnect");
     });

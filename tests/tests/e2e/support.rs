@@ -348,3 +348,24 @@ pub(crate) fn carries(p: &[u8], payload: &[u8]) -> bool {
 // The CONNECT proxy (MS-SSTP 4.5): loopback targets only, no credentials.
 
 pub(crate) use sstp_testkit::ConnectProxy;
+
+/// A client CA made in `dir` by the server's own tooling (`sstp-server ca
+/// init`), and `USER`'s certificate from it, with a PKCS#12 bundle under
+/// `p12_password` if one is given.
+pub(crate) fn client_ca(
+    dir: &std::path::Path,
+    p12_password: Option<&str>,
+) -> sstp_server::ca::Issued {
+    sstp_server::ca::init(dir, "e2e client CA", 365, false).expect("ca init");
+    sstp_server::ca::issue(
+        dir,
+        &sstp_server::ca::IssueRequest {
+            name: USER.to_owned(),
+            email: None,
+            days: 30,
+            out_dir: dir.join("issued"),
+            pkcs12_password: p12_password.map(str::to_owned),
+        },
+    )
+    .expect("issue")
+}

@@ -155,6 +155,19 @@ fn talk(ends: &mut Ends, judge: impl Fn(&AuthRequest) -> AuthVerdict) -> Talk {
     panic!("no end after 200 rounds");
 }
 
+/// Both ends on EAP-TLS alone, TLS 1.3, `p`'s certificates, MRU 1500, the
+/// clock inside the certificates' validity.
+fn tls13_ends(p: &Pki) -> Ends {
+    ends(
+        &tls_only(),
+        Some(server_tls(p, &[&TLS13])),
+        &tls_only(),
+        Some(client_tls(p, p)),
+        1500,
+        Some(TODAY),
+    )
+}
+
 fn accept_alice(request: &AuthRequest) -> AuthVerdict {
     let AuthData::EapTls { certificates } = request.data() else {
         panic!("{request:?}");
@@ -213,14 +226,7 @@ fn tls13_and_tls12_succeed_in_small_fragments_with_the_same_hlak() {
 #[test]
 fn without_an_accept_name_the_session_goes_by_the_identity() {
     let p = pki();
-    let mut e = ends(
-        &tls_only(),
-        Some(server_tls(&p, &[&TLS13])),
-        &tls_only(),
-        Some(client_tls(&p, &p)),
-        1500,
-        Some(TODAY),
-    );
+    let mut e = tls13_ends(&p);
     let t = talk(&mut e, |_| AuthVerdict::Accept(Accept::new()));
     assert!(
         matches!(&t.server, Some(ServerOutcome::Success { username, .. }) if username == "alice@example"),
@@ -421,14 +427,7 @@ fn the_peer_refuses_a_server_certificate_it_does_not_trust() {
 #[test]
 fn a_rejecting_verdict_sends_eap_failure() {
     let p = pki();
-    let mut e = ends(
-        &tls_only(),
-        Some(server_tls(&p, &[&TLS13])),
-        &tls_only(),
-        Some(client_tls(&p, &p)),
-        1500,
-        Some(TODAY),
-    );
+    let mut e = tls13_ends(&p);
     let t = talk(&mut e, |_| {
         AuthVerdict::reject("the certificate is revoked (thumbprint)")
     });
@@ -470,14 +469,7 @@ fn without_a_wall_clock_nothing_passes_and_the_log_says_why() {
 #[test]
 fn the_peer_takes_no_eap_success_before_the_handshake_is_done() {
     let p = pki();
-    let mut e = ends(
-        &tls_only(),
-        Some(server_tls(&p, &[&TLS13])),
-        &tls_only(),
-        Some(client_tls(&p, &p)),
-        1500,
-        Some(TODAY),
-    );
+    let mut e = tls13_ends(&p);
     let (now, mut prng) = (base(), rng(2));
     let mut out = Outbox::new();
     e.peer.start(now, AuthMethod::EapTls, &mut prng, &mut out);
@@ -509,14 +501,7 @@ fn the_peer_takes_no_eap_success_before_the_handshake_is_done() {
 #[test]
 fn a_peer_silent_in_the_middle_of_tls_gets_retransmissions_then_a_timeout() {
     let p = pki();
-    let mut e = ends(
-        &tls_only(),
-        Some(server_tls(&p, &[&TLS13])),
-        &tls_only(),
-        Some(client_tls(&p, &p)),
-        1500,
-        Some(TODAY),
-    );
+    let mut e = tls13_ends(&p);
     let (mut now, mut srng, mut prng) = (base(), rng(1), rng(2));
     let mut out = Outbox::new();
     e.server.start(now, &mut srng, &mut out);
