@@ -394,12 +394,29 @@ fn drive(mut h: Harness, mut ops: &[u8], target: Target) {
 mod tests {
     use super::*;
 
+    /// Delivers everything both ways, 40 rounds; the call must be up.
+    fn assert_ping_pong_connects(mut h: Harness, seed: u8) {
+        h.settle();
+        for _ in 0..40 {
+            h.deliver(Target::Server, usize::MAX);
+            h.settle();
+            h.deliver(Target::Client, usize::MAX);
+            h.settle();
+        }
+        assert_eq!(
+            h.server.state(),
+            crate::ControlState::ServerCallConnected,
+            "seed {seed}"
+        );
+        assert_eq!(h.client.state(), crate::ControlState::ClientCallConnected);
+    }
+
     /// Ping-pong delivery reaches a connected call for every method: the
     /// harness can reach the data path.
     #[test]
     fn plain_delivery_connects_every_method() {
         for seed in 0..4u8 {
-            let mut h = Harness::new(
+            let h = Harness::new(
                 seed,
                 [
                     AuthMethod::MsChapV2,
@@ -408,19 +425,7 @@ mod tests {
                     AuthMethod::ChapMd5,
                 ][usize::from(seed)],
             );
-            h.settle();
-            for _ in 0..40 {
-                h.deliver(Target::Server, usize::MAX);
-                h.settle();
-                h.deliver(Target::Client, usize::MAX);
-                h.settle();
-            }
-            assert_eq!(
-                h.server.state(),
-                crate::ControlState::ServerCallConnected,
-                "seed {seed}"
-            );
-            assert_eq!(h.client.state(), crate::ControlState::ClientCallConnected);
+            assert_ping_pong_connects(h, seed);
         }
     }
 
@@ -433,20 +438,7 @@ mod tests {
             data.extend([0, 1].repeat(40));
             // Through the target, then a pair by hand.
             eap_tls_session(&data);
-            let mut h = Harness::eap_tls(seed);
-            h.settle();
-            for _ in 0..40 {
-                h.deliver(Target::Server, usize::MAX);
-                h.settle();
-                h.deliver(Target::Client, usize::MAX);
-                h.settle();
-            }
-            assert_eq!(
-                h.server.state(),
-                crate::ControlState::ServerCallConnected,
-                "seed {seed}"
-            );
-            assert_eq!(h.client.state(), crate::ControlState::ClientCallConnected);
+            assert_ping_pong_connects(Harness::eap_tls(seed), seed);
         }
     }
 
