@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
     DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256, RevocationReason, RevokedCertParams, SanType, SerialNumber,
+    PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RevocationReason, RevokedCertParams, RsaKeySize,
+    SanType, SerialNumber,
 };
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -209,9 +210,52 @@ impl IndexEntry {
     }
 }
 
+/// The key type of a CA and of the certificates it issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyKind {
+    /// ECDSA P-256 with SHA-256: small and fast, what the server's own
+    /// certificates use.
+    #[default]
+    EcdsaP256,
+    /// RSA 2048 with SHA-256, for peers that take nothing else (SoftEther
+    /// trusts only RSA CAs; some Windows 10 builds had trouble with ECDSA
+    /// over TLS 1.2).
+    Rsa2048,
+}
+
+impl KeyKind {
+    fn generate(self) -> Result<KeyPair, rcgen::Error> {
+        match self {
+            Self::EcdsaP256 => KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+            Self::Rsa2048 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048),
+        }
+    }
+
+    /// The kind of an existing key (the CA's: its certificates follow it).
+    fn of(key: &KeyPair) -> Self {
+        if key.algorithm() == &PKCS_RSA_SHA256 {
+            Self::Rsa2048
+        } else {
+            Self::EcdsaP256
+        }
+    }
+}
+
 /// Makes a root CA in `dir` (created if missing): `ca.pem`, `ca.key`, an
-/// empty index, revoked list and CRL.
+/// empty index, revoked list and CRL. ECDSA P-256; see [`init_with`].
 pub fn init(dir: &Path, name: &str, days: u32, force: bool) -> Result<CaCreated, CaError> {
+    init_with(dir, name, days, force, KeyKind::default())
+}
+
+/// [`init`] with a key kind; the certificates the CA issues get the same
+/// kind of key.
+pub fn init_with(
+    dir: &Path,
+    name: &str,
+    days: u32,
+    force: bool,
+    kind: KeyKind,
+) -> Result<CaCreated, CaError> {
     check_days(days)?;
     check_name(name, "the CA name")?;
     let cert_path = dir.join(CA_CERT);
@@ -221,7 +265,7 @@ pub fn init(dir: &Path, name: &str, days: u32, force: bool) -> Result<CaCreated,
         });
     }
     fs::create_dir_all(dir).map_err(io("create", dir))?;
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let key = kind.generate()?;
     let params = ca_params(name, days);
     let cert = params.self_signed(&key)?;
     write_secret(&dir.join(CA_KEY), key.serialize_pem().as_bytes())?;
@@ -266,7 +310,7 @@ pub fn issue(dir: &Path, request: &IssueRequest) -> Result<Issued, CaError> {
         )));
     }
     let (ca_pem, issuer) = load(dir)?;
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let key = KeyKind::of(issuer.key()).generate()?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, request.name.as_str());
@@ -649,6 +693,27 @@ mod tests {
         let mode = fs::metadata(&issued.key).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(issued.pkcs12.is_none());
+    }
+
+    #[test]
+    fn an_rsa_ca_issues_rsa_certificates_that_verify_and_revoke() {
+        let tmp = tempfile::tempdir().unwrap();
+        init_with(tmp.path(), "RSA root", 3650, false, KeyKind::Rsa2048).unwrap();
+        let issued = issue(tmp.path(), &request(tmp.path(), "carol", Some("pw"))).unwrap();
+        verify(tmp.path(), &issued.cert, true).unwrap();
+        let rsa = x509_parser::oid_registry::OID_PKCS1_RSAENCRYPTION;
+        for path in [tmp.path().join(CA_CERT), issued.cert.clone()] {
+            let der = cert_der(&path);
+            let (_, x509) = x509_parser::parse_x509_certificate(&der).unwrap();
+            assert_eq!(
+                x509.public_key().algorithm.algorithm,
+                rsa,
+                "{}",
+                path.display()
+            );
+        }
+        revoke(tmp.path(), &RevokeTarget::Name("carol".into())).unwrap();
+        assert!(verify(tmp.path(), &issued.cert, true).is_err());
     }
 
     #[test]

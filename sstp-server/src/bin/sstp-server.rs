@@ -156,7 +156,8 @@ EXAMPLE:
 
 #[derive(Debug, Subcommand)]
 enum CaCommand {
-    /// Make the root CA (an ECDSA P-256 key and a self-signed certificate).
+    /// Make the root CA (an ECDSA P-256 key, or RSA 2048 with --rsa, and a
+    /// self-signed certificate).
     Init {
         /// The CA directory (created if missing).
         #[arg(long, default_value = DEFAULT_CA_DIR)]
@@ -170,6 +171,10 @@ enum CaCommand {
         /// Replace an existing CA (every certificate it issued stops working).
         #[arg(long)]
         force: bool,
+        /// An RSA 2048 key instead of ECDSA P-256, for the CA and every
+        /// certificate it issues (SoftEther trusts only RSA CAs).
+        #[arg(long)]
+        rsa: bool,
     },
     /// Issue a client certificate (PEM, and PKCS#12 when a password is given).
     Issue {
@@ -718,8 +723,14 @@ fn ca(command: CaCommand) -> Result<()> {
             name,
             days,
             force,
+            rsa,
         } => {
-            let created = ca::init(&dir, &name, days, force)?;
+            let kind = if rsa {
+                ca::KeyKind::Rsa2048
+            } else {
+                ca::KeyKind::EcdsaP256
+            };
+            let created = ca::init_with(&dir, &name, days, force, kind)?;
             println!("root certificate: {}", created.cert.display());
             println!("SHA-1 thumbprint:   {}", created.thumbprints.sha1);
             println!("SHA-256 thumbprint: {}", created.thumbprints.sha256);
