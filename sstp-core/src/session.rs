@@ -48,6 +48,14 @@ pub enum Event {
     /// Server: check these credentials, then call
     /// [`ServerSession::auth_complete`].
     Authenticate(AuthRequest),
+    /// Server: the name the client gave in its EAP Identity (RFC 3748
+    /// §5.1), before any method ran (sanitized, at most 256 characters).
+    /// It proves nothing; it is for the logs of a session that is refused
+    /// before a backend hears of it (a certificate TLS refused, say).
+    Identity {
+        /// The name, as sent.
+        name: String,
+    },
     /// Authentication succeeded (server: as whom; client: the method used).
     Authenticated {
         /// The user name the client authenticated as.
@@ -442,6 +450,7 @@ impl Core {
     fn on_link_event(&mut self, now: Instant, event: LinkEvent) {
         match event {
             LinkEvent::NeedVerdict(request) => self.events.push_back(Event::Authenticate(request)),
+            LinkEvent::PeerIdentity(name) => self.events.push_back(Event::Identity { name }),
             LinkEvent::Authenticated {
                 username,
                 method,

@@ -532,6 +532,8 @@ impl<D: TunDevice> Driver<D> {
                 };
                 self.auth = Some(self.shared.auth.authenticate(request));
             }
+            // Names the session in the logs until authentication does.
+            Event::Identity { name } => self.user = Some(name),
             Event::Authenticated { username, method } => {
                 self.user = Some(username);
                 self.method = method;

@@ -63,6 +63,8 @@ pub(crate) enum Phase {
 pub(crate) enum LinkEvent {
     /// Server: authentication data to check (resume with `auth_complete`).
     NeedVerdict(AuthRequest),
+    /// Server: the name in the peer's EAP Identity (logs only).
+    PeerIdentity(String),
     /// Authentication succeeded (or none was asked for, client side).
     Authenticated {
         username: String,
@@ -733,6 +735,9 @@ impl Link {
             None => {}
             Some(ServerOutcome::NeedVerdict(request)) => {
                 self.events.push_back(LinkEvent::NeedVerdict(request));
+            }
+            Some(ServerOutcome::Identity(name)) => {
+                self.events.push_back(LinkEvent::PeerIdentity(name));
             }
             Some(ServerOutcome::Success { username, hlak }) => {
                 let method = match &self.side {

@@ -1312,6 +1312,12 @@ fn eap_tls_refusals_reach_the_client_as_certificate_failures() {
         )
     );
     assert!(!has_up(&pair.server_events));
+    // The server heard who the client said it was, for its logs.
+    assert!(
+        pair.server_events
+            .iter()
+            .any(|e| matches!(e, Event::Identity { name } if name == USER))
+    );
     // An expired client certificate: the server refuses it.
     let (server, client) = eap_tls_configs(&rustls::version::TLS13, &pki, &pki);
     let mut pair = Pair::new(server, client);

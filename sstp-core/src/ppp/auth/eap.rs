@@ -353,19 +353,22 @@ impl EapServer {
         let state = core::mem::replace(&mut self.state, ServerState::Done);
         let (next, outcome) = match (state, data) {
             (ServerState::IdentitySent { sent }, EapData::Identity(identity)) => {
-                tracing::debug!(identity = %peer_text(&identity), "auth: EAP identity");
+                let name = peer_text(&identity);
+                tracing::debug!(identity = %name, "auth: EAP identity");
                 let first = self
                     .methods
                     .first()
                     .copied()
                     .unwrap_or(AuthMethod::EapMsChapV2);
-                self.offer(
+                let (state, outcome) = self.offer(
                     &mut cx,
                     first,
                     sent.identifier.wrapping_add(1),
                     identity,
                     rng,
-                )
+                );
+                // Who the peer says it is, for the logs of whatever follows.
+                (state, outcome.or(Some(ServerOutcome::Identity(name))))
             }
             (
                 ServerState::ChallengeSent { sent, challenge },

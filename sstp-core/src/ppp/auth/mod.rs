@@ -273,6 +273,9 @@ pub(crate) enum ServerOutcome {
     },
     /// Authentication failed; any Failure message the method has went out.
     Failure(AuthFailure),
+    /// The name the peer gave in its EAP Identity (RFC 3748 §5.1), before
+    /// any method ran: for logs, it proves nothing. The phase goes on.
+    Identity(String),
 }
 
 /// What the client side reports.
@@ -549,6 +552,7 @@ impl Authenticator {
                 tracing::debug!(method = %self.method, %failure, "auth: peer not authenticated");
                 self.finished = true;
             }
+            ServerOutcome::Identity(_) => {}
         }
         Some(outcome)
     }

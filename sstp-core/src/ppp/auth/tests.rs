@@ -141,7 +141,7 @@ impl Pair {
 
     fn server_outcome(&mut self, outcome: Option<ServerOutcome>) {
         match outcome {
-            None => {}
+            None | Some(ServerOutcome::Identity(_)) => {}
             Some(ServerOutcome::NeedVerdict(request)) => {
                 self.verdicts_asked += 1;
                 let verdict = request.verify_with(&self.stored);

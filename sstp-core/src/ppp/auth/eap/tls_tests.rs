@@ -106,6 +106,8 @@ struct Talk {
     /// Every packet, server's first.
     from_server: Vec<Vec<u8>>,
     from_peer: Vec<Vec<u8>>,
+    /// Whether the server reported the peer's EAP Identity.
+    identity_seen: bool,
 }
 
 /// Plays the conversation to its end; `judge` gives the verdict.
@@ -141,6 +143,11 @@ fn talk(ends: &mut Ends, judge: impl Fn(&AuthRequest) -> AuthVerdict) -> Talk {
             let mut outcome = ends
                 .server
                 .handle_packet(now, protocol, &packet, &mut srng, &mut out);
+            if let Some(ServerOutcome::Identity(name)) = &outcome {
+                assert_eq!(name, "alice@example", "the EAP Identity, for the logs");
+                t.identity_seen = true;
+                outcome = None;
+            }
             if let Some(ServerOutcome::NeedVerdict(request)) = outcome {
                 let verdict = judge(&request);
                 t.request = Some(request);
@@ -194,6 +201,7 @@ fn tls13_and_tls12_succeed_in_small_fragments_with_the_same_hlak() {
             Some(TODAY),
         );
         let t = talk(&mut e, accept_alice);
+        assert!(t.identity_seen);
         let Some(ServerOutcome::Success { username, hlak }) = &t.server else {
             panic!("{version:?}: {:?}", t.server);
         };
