@@ -77,6 +77,20 @@ fn join(thread: std::thread::JoinHandle<()>) {
     }
 }
 
+/// The client's real TUN device and its system (rtnetlink routes, the
+/// namespace's resolv.conf at `resolv`); call inside the client namespace.
+fn client_device(resolv: &str) -> (LinuxTun, System) {
+    let tun = LinuxTun::builder(CLIENT_TUN)
+        .mtu(MTU)
+        .build()
+        .expect("client TUN");
+    let system = System::new(
+        Arc::new(LinuxRoutes::new().expect("netlink")),
+        Arc::new(ResolvConf::new(resolv)),
+    );
+    (tun, system)
+}
+
 /// A client for the server at `addr` pinned to `pin`, direct, no
 /// reconnect, on `CLIENT_TUN`, IPv4 only; the test adds the credentials.
 fn builder(addr: SocketAddr, pin: sstp_client::Fingerprint) -> ClientBuilder {
@@ -211,14 +225,7 @@ fn real_tun_devices_in_network_namespaces() {
     let routes_during = Arc::new(std::sync::Mutex::new(String::new()));
     let routes_seen = Arc::clone(&routes_during);
     let client = spawn_in(nss.client.name(), move || async move {
-        let tun = LinuxTun::builder(CLIENT_TUN)
-            .mtu(MTU)
-            .build()
-            .expect("client TUN");
-        let system = System::new(
-            Arc::new(LinuxRoutes::new().expect("netlink")),
-            Arc::new(ResolvConf::new(&resolv_path)),
-        );
+        let (tun, system) = client_device(&resolv_path);
         let mut tunnel = builder(server_addr, pin)
             .password(USER, PASSWORD)
             .connect_with(tun, system)
@@ -258,14 +265,7 @@ fn real_tun_devices_in_network_namespaces() {
         tunnel.disconnect().await.expect("clean disconnect");
 
         // Again with only a certificate (EAP-TLS), on a new TUN device.
-        let tun = LinuxTun::builder(CLIENT_TUN)
-            .mtu(MTU)
-            .build()
-            .expect("client TUN");
-        let system = System::new(
-            Arc::new(LinuxRoutes::new().expect("netlink")),
-            Arc::new(ResolvConf::new(&resolv_path)),
-        );
+        let (tun, system) = client_device(&resolv_path);
         let provider = rustls::crypto::aws_lc_rs::default_provider();
         let identity =
             sstp_client::ClientIdentity::from_pem_files(&alice.cert, &alice.key, &provider)
