@@ -5,6 +5,20 @@
 
 use sstp_core::{CloseReason, Missing, Refusal, Timer};
 
+/// The Acct-Session-Id (RFC 2866 §5.5) of session `id` of the server run
+/// `instance`: the run's random 32 bits, then the session's number, in
+/// hex. Distinct runs (restarts, other nodes) differ in the first part,
+/// sessions of one run in the second.
+pub(crate) fn session_id(instance: u32, id: u64) -> String {
+    format!("{instance:08X}-{id:08X}")
+}
+
+/// The NAS-Port (RFC 2865 §5.5) of session `id`: its number, which no
+/// other live session has (numbers wrap only after 2^32 sessions).
+pub(crate) fn nas_port(id: u64) -> u32 {
+    (id & u64::from(u32::MAX)) as u32
+}
+
 /// Acct-Terminate-Cause values (RFC 2866 5.10) a session's end maps to.
 pub(crate) mod cause {
     /// The user ended the session.

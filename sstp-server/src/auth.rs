@@ -1,67 +1,120 @@
-//! Who may connect: the [`AuthBackend`] trait the session driver asks, and
-//! [`StaticUsers`], the backend over a TOML users file.
+//! Who may connect: the [`AuthBackend`] trait the session driver asks, its
+//! per-session [`AuthConversation`], the [`AuthDecision`] it ends on, and
+//! [`Chain`], which asks several backends in a configured order.
 //!
 //! The session engine never looks a password up. It hands the driver an
-//! [`AuthRequest`] (method, user name, challenge and response) and waits for
-//! an [`AuthVerdict`]. A backend answers
-//! asynchronously, so a RADIUS backend (RFC 2865 Access-Request with
-//! MS-CHAP2-Response, RFC 2548) fits behind the same trait without touching
-//! the session code; its Framed-IP-Address maps to
-//! [`AuthDecision::ipv4`].
-//!
-//! # The users file
-//!
-//! ```toml
-//! [users.alice]
-//! password = "correct horse battery staple"   # plaintext: every method
-//!
-//! [users.bob]
-//! nt_hash = "8846F7EAEE8FB117AD06BDD830B7586C" # MD4(UTF-16LE password):
-//!                                              # MS-CHAPv2, EAP-MSCHAPv2, PAP
-//! ipv4 = "10.77.0.50"                          # optional fixed address
-//! ipv6_prefix = "fd00:77:0:50::/64"            # optional fixed /64
-//! ```
-//!
-//! User names match without a `DOMAIN\` prefix and ignoring ASCII case, as
-//! Windows sends `DOMAIN\user` in whatever case the user typed (MS-CHAPv2
-//! hashes the name without the domain too, RFC 2759 8.2).
+//! [`AuthRequest`] (method, user name, challenge and response, or a relayed
+//! EAP message) and waits for an [`AuthVerdict`]. Most methods take one
+//! round; relayed EAP (RFC 3579, a RADIUS server running EAP-TLS, PEAP or
+//! EAP-MSCHAPv2) takes as many as the EAP method needs, so a backend
+//! answers in a conversation that lives as long as the session's
+//! authentication. Each round's answer comes back with the conversation, so
+//! the conversation's state (a RADIUS State attribute, which backend of a
+//! chain is talking) needs no lock.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
-use ipnet::Ipv6Net;
-use serde::Deserialize;
-use sstp_core::{
-    Accept, AuthData, AuthMethod, AuthRequest, AuthVerdict, Credential, user_name_without_domain,
-};
+use ipnet::{Ipv4Net, Ipv6Net};
+use sstp_core::{AuthData, AuthRequest, AuthVerdict};
 
-use crate::config::ConfigError;
+/// What the server tells a backend about the session it authenticates:
+/// what a RADIUS Access-Request says of it (RFC 2865 §5.5 NAS-Port, §5.31
+/// Calling-Station-Id; RFC 2866 §5.5 Acct-Session-Id).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    /// The session's accounting id: unique across restarts and nodes.
+    pub session_id: String,
+    /// The session's port number, unique among the live sessions.
+    pub nas_port: u32,
+    /// The client's address (behind a trusted proxy, the real one).
+    pub peer: SocketAddr,
+}
 
-/// A backend's answer: the verdict, and addresses the user must get.
+impl AuthContext {
+    /// A context; the server makes one per session.
+    pub fn new(session_id: impl Into<String>, nas_port: u32, peer: SocketAddr) -> Self {
+        Self {
+            session_id: session_id.into(),
+            nas_port,
+            peer,
+        }
+    }
+}
+
+/// What a backend decides about an accepted session besides yes or no: a
+/// RADIUS server's reply attributes (RFC 2865 §5, RFC 2869 §5.16, RFC 2548
+/// §2.7). Whatever is unset takes the server's configuration.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Framed-Pool (RFC 2869 §5.18): the name of the IPv4 pool to lease
+    /// from.
+    pub pool: Option<String>,
+    /// Framed-Route (RFC 2865 §5.22): networks behind the client, routed
+    /// to its session.
+    pub routes: Vec<Ipv4Net>,
+    /// MS-Primary-DNS-Server, MS-Secondary-DNS-Server (RFC 2548 §2.7.5,
+    /// §2.7.6), for IPCP (RFC 1877).
+    pub dns: Vec<Ipv4Addr>,
+    /// Session-Timeout (RFC 2865 §5.27): the session ends after this long.
+    pub session_timeout: Option<Duration>,
+    /// Idle-Timeout (RFC 2865 §5.28): the session ends after this long
+    /// without a packet from the client.
+    pub idle_timeout: Option<Duration>,
+    /// Acct-Interim-Interval (RFC 2869 §5.16): how often accounting sends
+    /// an Interim-Update.
+    pub interim_interval: Option<Duration>,
+    /// Class (RFC 2865 §5.25): opaque values echoed in every accounting
+    /// record.
+    pub class: Vec<Vec<u8>>,
+}
+
+/// A backend's answer to one round: the verdict, and what the session
+/// gets if it is an accept.
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub struct AuthDecision {
-    /// Accept (with the MS-CHAPv2 authenticator response and keys) or reject.
+    /// Accept (with the MS-CHAPv2 authenticator response and keys), reject,
+    /// or, for relayed EAP, the next EAP Request.
     pub verdict: AuthVerdict,
-    /// A fixed IPv4 address for this user (inside the pool), or `None` for
-    /// one from the pool.
+    /// A fixed IPv4 address for this user (inside a pool), or `None` for
+    /// one from the pool (RADIUS Framed-IP-Address, RFC 2865 §5.8).
     pub ipv4: Option<Ipv4Addr>,
-    /// A fixed IPv6 /64 for this user (inside the IPv6 pool).
+    /// A fixed IPv6 /64 for this user (RADIUS Framed-IPv6-Prefix, RFC 3162
+    /// §2.3).
     pub ipv6_prefix: Option<Ipv6Net>,
+    /// Pool, routes, DNS, timeouts, accounting interval and Class.
+    pub settings: SessionSettings,
+    /// The backend has no say on this user: it does not know the name, or
+    /// it could not be reached. A [`Chain`] asks its next backend; at the
+    /// end of the chain it is the reject it carries.
+    pub pass: bool,
 }
 
 impl AuthDecision {
-    /// A decision with no fixed addresses.
+    /// A decision with no fixed addresses and no settings.
     pub fn new(verdict: AuthVerdict) -> Self {
         Self {
             verdict,
             ipv4: None,
             ipv6_prefix: None,
+            settings: SessionSettings::default(),
+            pass: false,
+        }
+    }
+
+    /// This backend has no say on the user (see [`pass`](Self::pass)):
+    /// `reason` is the reject if no other backend has one either.
+    pub fn pass(reason: impl Into<String>) -> Self {
+        Self {
+            pass: true,
+            ..Self::new(AuthVerdict::reject(reason))
         }
     }
 }
@@ -72,339 +125,140 @@ impl From<AuthVerdict> for AuthDecision {
     }
 }
 
-/// The future an [`AuthBackend`] returns. `'static` so the session driver
-/// can keep it across `select!` rounds while it goes on serving the
-/// connection (echoes, retransmissions) during a slow backend.
-pub type AuthFuture = Pin<Box<dyn Future<Output = AuthDecision> + Send + 'static>>;
+/// One round of a conversation: the decision, and the conversation for
+/// the next round. `'static` so the session driver can keep it across
+/// `select!` rounds while it goes on serving the connection (echoes,
+/// retransmissions) during a slow backend.
+pub type Round =
+    Pin<Box<dyn Future<Output = (AuthDecision, Box<dyn AuthConversation>)> + Send + 'static>>;
 
-/// Checks credentials. Implementations must be cheap to call concurrently;
-/// the server bounds the whole authentication phase
-/// (`limits.auth_timeout`), so a backend that never answers costs one
-/// session, not the server.
+/// Checks credentials: one conversation per session. Implementations must
+/// be cheap to call concurrently; the server bounds the whole
+/// authentication phase (`limits.auth_timeout`), so a backend that never
+/// answers costs one session, not the server.
 pub trait AuthBackend: Send + Sync + fmt::Debug + 'static {
+    /// Begins a session's authentication.
+    fn begin(&self, context: &AuthContext) -> Box<dyn AuthConversation>;
+
+    /// Whether this backend runs EAP methods itself, so the server relays
+    /// EAP to it (RFC 3579) instead of running them: a RADIUS server with
+    /// EAP. Its conversations then get [`AuthData::Eap`] requests.
+    fn relays_eap(&self) -> bool {
+        false
+    }
+}
+
+/// A session's authentication with one backend, round by round.
+pub trait AuthConversation: Send + fmt::Debug + 'static {
     /// Decides on one request. For MS-CHAPv2 and EAP-MSCHAPv2 an accept
     /// must carry the authenticator response and the MPPE keys (see
     /// [`AuthRequest::verify_with`], which does both for a local secret).
     /// EAP-TLS requests come after the server's certificate policy passed
     /// (`[auth.eap_tls]`: CAs, CRLs, revoked thumbprints), with the user
     /// name the certificate maps to; the backend says whether that user
-    /// may connect, and with which addresses.
-    fn authenticate(&self, request: AuthRequest) -> AuthFuture;
+    /// may connect, and with which addresses. Relayed EAP
+    /// ([`AuthData::Eap`]) goes on with [`AuthVerdict::Continue`] until an
+    /// accept (with the MSK) or a reject.
+    fn answer(self: Box<Self>, request: AuthRequest) -> Round;
 }
 
-/// One user of the users file.
-#[derive(Clone)]
-struct User {
-    /// `None`: a certificate (EAP-TLS) user, with no password to check.
-    credential: Option<Credential>,
-    ipv4: Option<Ipv4Addr>,
-    ipv6_prefix: Option<Ipv6Net>,
-    /// Only the NT hash is stored (CHAP-MD5 cannot work).
-    hash_only: bool,
+/// Several backends asked in order: the first that has a say on the user
+/// decides ([`AuthDecision::pass`] moves on). A relayed EAP conversation
+/// stays with the backend that answered its Identity.
+#[derive(Debug)]
+pub struct Chain {
+    backends: Vec<Arc<dyn AuthBackend>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UsersFile {
-    #[serde(default)]
-    users: HashMap<String, UserEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserEntry {
-    password: Option<String>,
-    nt_hash: Option<String>,
-    ipv4: Option<Ipv4Addr>,
-    ipv6_prefix: Option<Ipv6Net>,
-}
-
-/// Users from a TOML file; reloadable.
-///
-/// ```toml
-/// [users.alice]
-/// password = "correct horse battery staple"   # plaintext: every method
-///
-/// [users.bob]
-/// nt_hash = "8846F7EAEE8FB117AD06BDD830B7586C" # MS-CHAPv2, EAP-MSCHAPv2, PAP
-/// ipv4 = "10.77.0.50"                          # optional fixed address
-/// ipv6_prefix = "fd00:77:0:50::/64"            # optional fixed /64
-/// ```
-///
-/// Names match without a `DOMAIN\` prefix and ignoring ASCII case.
-pub struct StaticUsers {
-    path: Option<PathBuf>,
-    users: RwLock<Arc<HashMap<String, User>>>,
-}
-
-impl fmt::Debug for StaticUsers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticUsers")
-            .field("path", &self.path)
-            .field("users", &self.len())
-            .finish()
+impl Chain {
+    /// The backends in the order they are asked.
+    pub fn new(backends: Vec<Arc<dyn AuthBackend>>) -> Self {
+        Self { backends }
     }
 }
 
-impl StaticUsers {
-    /// Users from TOML text.
-    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        Ok(Self {
-            path: None,
-            users: RwLock::new(Arc::new(parse_users(text, Path::new("<string>"))?)),
+impl AuthBackend for Chain {
+    fn begin(&self, context: &AuthContext) -> Box<dyn AuthConversation> {
+        Box::new(ChainConversation {
+            members: self
+                .backends
+                .iter()
+                .map(|b| Some(b.begin(context)))
+                .collect(),
+            at: 0,
         })
     }
 
-    /// Users from a file; [`reload`](Self::reload) reads it again.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Ok(Self {
-            path: Some(path.to_owned()),
-            users: RwLock::new(Arc::new(read_users(path)?)),
-        })
-    }
-
-    /// Reads the file again and swaps the users in at once; sessions that
-    /// are up stay up. On error the old users stay.
-    pub fn reload(&self) -> Result<usize, ConfigError> {
-        let Some(path) = &self.path else {
-            return Ok(self.len());
-        };
-        let users = read_users(path)?;
-        let n = users.len();
-        *self
-            .users
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(users);
-        Ok(n)
-    }
-
-    fn snapshot(&self) -> Arc<HashMap<String, User>> {
-        Arc::clone(
-            &self
-                .users
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-    }
-
-    /// Number of users.
-    pub fn len(&self) -> usize {
-        self.snapshot().len()
-    }
-
-    /// Whether there are no users.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Every fixed IPv4 address and IPv6 prefix, for the pools to reserve.
-    pub fn fixed_addresses(&self) -> (Vec<Ipv4Addr>, Vec<Ipv6Net>) {
-        let users = self.snapshot();
-        (
-            users.values().filter_map(|u| u.ipv4).collect(),
-            users.values().filter_map(|u| u.ipv6_prefix).collect(),
-        )
-    }
-
-    /// Problems worth telling the admin at config check: users who cannot
-    /// log in with any of `methods`, fixed addresses given twice.
-    pub fn check(&self, methods: &[AuthMethod]) -> Vec<String> {
-        let users = self.snapshot();
-        let mut warnings = Vec::new();
-        let mut hash_only: Vec<&str> = users
-            .iter()
-            .filter(|(_, u)| u.hash_only)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        hash_only.sort_unstable();
-        if methods.contains(&AuthMethod::ChapMd5) && !hash_only.is_empty() {
-            let only_chap = methods == [AuthMethod::ChapMd5];
-            warnings.push(format!(
-                "CHAP-MD5 needs the plaintext password, but only an NT hash is stored for {}{}",
-                hash_only.join(", "),
-                if only_chap {
-                    ": they cannot log in at all"
-                } else {
-                    ": they can use the other methods only"
-                }
-            ));
-        }
-        let mut certificate_only: Vec<&str> = users
-            .iter()
-            .filter(|(_, u)| u.credential.is_none())
-            .map(|(n, _)| n.as_str())
-            .collect();
-        certificate_only.sort_unstable();
-        if !methods.contains(&AuthMethod::EapTls) && !certificate_only.is_empty() {
-            warnings.push(format!(
-                "auth.methods does not offer eap-tls, so users without a password cannot log in: {}",
-                certificate_only.join(", ")
-            ));
-        }
-        let mut v4: HashMap<Ipv4Addr, Vec<&str>> = HashMap::new();
-        for (name, user) in users.iter() {
-            if let Some(a) = user.ipv4 {
-                v4.entry(a).or_default().push(name);
-            }
-        }
-        for (addr, mut names) in v4 {
-            if names.len() > 1 {
-                names.sort_unstable();
-                warnings.push(format!(
-                    "{addr} is the fixed address of {}: only one of them can be connected at a time",
-                    names.join(", ")
-                ));
-            }
-        }
-        if users.is_empty() {
-            warnings.push("the users file has no users: nobody can log in".into());
-        }
-        warnings
-    }
-
-    fn decide(&self, request: &AuthRequest) -> AuthDecision {
-        let users = self.snapshot();
-        let name = normalize(request.user_name());
-        if let AuthData::EapTls { .. } = request.data() {
-            // The server checked the certificate (CA, dates, CRLs, revoked
-            // thumbprints) and named the user from it: any such user may
-            // connect, as with a VPN gateway's root certificate; one listed
-            // here gets its fixed addresses.
-            let user = users.get(&name);
-            let accept = Accept::new().with_user_name(request.user_name_lossy());
-            return AuthDecision {
-                verdict: AuthVerdict::Accept(accept),
-                ipv4: user.and_then(|u| u.ipv4),
-                ipv6_prefix: user.and_then(|u| u.ipv6_prefix),
-            };
-        }
-        match users.get(&name) {
-            Some(User {
-                credential: Some(credential),
-                ipv4,
-                ipv6_prefix,
-                ..
-            }) => AuthDecision {
-                verdict: request.verify_with(credential),
-                ipv4: *ipv4,
-                ipv6_prefix: *ipv6_prefix,
-            },
-            Some(User {
-                credential: None, ..
-            }) => {
-                let _ = request.verify_with(&Credential::from_nt_hash([0; 16]));
-                AuthDecision::new(AuthVerdict::reject(format!(
-                    "{name:?} has no password: it logs in with a certificate (EAP-TLS) only"
-                )))
-            }
-            None => {
-                // Do the same work as for a known user, so the time taken
-                // does not tell which names exist.
-                let _ = request.verify_with(&Credential::from_nt_hash([0; 16]));
-                AuthDecision::new(AuthVerdict::reject(format!("unknown user {name:?}")))
-            }
-        }
+    fn relays_eap(&self) -> bool {
+        self.backends.iter().any(|b| b.relays_eap())
     }
 }
 
-impl AuthBackend for StaticUsers {
-    fn authenticate(&self, request: AuthRequest) -> AuthFuture {
-        // The check is a few hashes: no need to leave this task for it.
-        Box::pin(std::future::ready(self.decide(&request)))
-    }
+#[derive(Debug)]
+struct ChainConversation {
+    /// One conversation per backend; `None` only while its round runs.
+    members: Vec<Option<Box<dyn AuthConversation>>>,
+    /// The backend being asked.
+    at: usize,
 }
 
-/// The lookup key of a user name: without `DOMAIN\`, ASCII lower case.
-fn normalize(name: &[u8]) -> String {
-    String::from_utf8_lossy(user_name_without_domain(name)).to_ascii_lowercase()
-}
-
-fn read_users(path: &Path) -> Result<HashMap<String, User>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
-        path: path.to_owned(),
-        error,
-    })?;
-    parse_users(&text, path)
-}
-
-/// MD4 of the UTF-16LE empty string (RFC 2759 8.3 NtPasswordHash of "").
-const EMPTY_PASSWORD_NT_HASH: [u8; 16] = [
-    0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31, 0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0,
-];
-
-fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigError> {
-    let file: UsersFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    let invalid = |name: &str, what: &str| {
-        ConfigError::Invalid(format!("{}: user {name:?}: {what}", path.display()))
-    };
-    let mut users = HashMap::with_capacity(file.users.len());
-    for (name, entry) in file.users {
-        let (credential, hash_only) = match (entry.password, entry.nt_hash) {
-            (Some(password), None) if password.is_empty() => {
-                return Err(invalid(
-                    &name,
-                    "the password is empty, which anyone could guess; set one (or an nt_hash from `sstp-server nt-hash`)",
-                ));
-            }
-            (Some(password), None) => (Some(Credential::from_password(password)), false),
-            (None, Some(hash)) => {
-                let bytes: [u8; 16] = hex::decode(hash.trim())
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| invalid(&name, "nt_hash must be 32 hex digits"))?;
-                if bytes == EMPTY_PASSWORD_NT_HASH {
-                    return Err(invalid(
-                        &name,
-                        "nt_hash is the hash of the empty password, which anyone could guess; set a password",
+impl AuthConversation for ChainConversation {
+    fn answer(mut self: Box<Self>, request: AuthRequest) -> Round {
+        Box::pin(async move {
+            loop {
+                let Some(member) = self.members.get_mut(self.at).and_then(Option::take) else {
+                    let decision = AuthDecision::new(AuthVerdict::reject(
+                        "no authentication backend is configured",
                     ));
+                    return (decision, self as Box<dyn AuthConversation>);
+                };
+                let (decision, member) = member.answer(request.clone()).await;
+                if let Some(slot) = self.members.get_mut(self.at) {
+                    *slot = Some(member);
                 }
-                (Some(Credential::from_nt_hash(bytes)), true)
+                // Only a whole question moves on: a relayed EAP
+                // conversation past its Identity belongs to one backend.
+                let whole = !matches!(
+                    request.data(),
+                    AuthData::Eap {
+                        identity: false,
+                        ..
+                    }
+                );
+                if decision.pass && whole && self.at + 1 < self.members.len() {
+                    self.at += 1;
+                    continue;
+                }
+                return (decision, self as Box<dyn AuthConversation>);
             }
-            (Some(_), Some(_)) => {
-                return Err(invalid(&name, "give either password or nt_hash, not both"));
-            }
-            // An EAP-TLS user listed for its fixed addresses: the
-            // certificate proves who it is, no password method lets it in.
-            (None, None) => (None, false),
-        };
-        if let Some(prefix) = entry.ipv6_prefix
-            && (prefix.prefix_len() != 64 || prefix.trunc() != prefix)
-        {
-            return Err(invalid(&name, "ipv6_prefix must be a /64 network"));
-        }
-        let key = normalize(name.as_bytes());
-        if key.is_empty() {
-            return Err(invalid(&name, "empty user name"));
-        }
-        let user = User {
-            credential,
-            ipv4: entry.ipv4,
-            ipv6_prefix: entry.ipv6_prefix,
-            hash_only,
-        };
-        if users.insert(key, user).is_some() {
-            return Err(invalid(
-                &name,
-                "listed twice (names match without DOMAIN\\ and ignoring case)",
-            ));
-        }
+        })
     }
-    Ok(users)
+}
+
+/// Runs one round of a backend whose answers are ready at once (tests).
+#[cfg(test)]
+pub(crate) fn answer_now(backend: &dyn AuthBackend, request: AuthRequest) -> AuthDecision {
+    let context = AuthContext::new("test", 1, SocketAddr::from(([127, 0, 0, 1], 1)));
+    let mut round = backend.begin(&context).answer(request);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    match round.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready((decision, _)) => decision,
+        std::task::Poll::Pending => panic!("the backend is not ready at once"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use sstp_core::{AuthData, PapPassword};
+    use sstp_core::{AuthMethod, PapPassword};
 
     use super::*;
+    use crate::users::StaticUsers;
 
     fn pap(user: &str, password: &str) -> AuthRequest {
         AuthRequest::new(
             AuthMethod::Pap,
-            user.as_bytes().to_vec(),
+            user,
             AuthData::Pap {
                 password: PapPassword::new(password),
             },
@@ -412,165 +266,134 @@ mod tests {
         .expect("PAP data fits PAP")
     }
 
-    const USERS: &str = r#"
-        [users.alice]
-        password = "correct horse"
-        [users.Bob]
-        nt_hash = "8846F7EAEE8FB117AD06BDD830B7586C" # "password"
-        ipv4 = "10.77.0.50"
-        ipv6_prefix = "fd00:77:0:50::/64"
-    "#;
-
-    fn decide(users: &StaticUsers, request: AuthRequest) -> AuthDecision {
-        let fut = users.authenticate(request);
-        // The static backend's future is ready at once.
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut fut = fut;
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(d) => d,
-            std::task::Poll::Pending => panic!("static backend is synchronous"),
-        }
-    }
-
-    #[test]
-    fn plaintext_and_hash_users() {
-        let users = StaticUsers::from_toml(USERS).expect("users");
-        assert_eq!(users.len(), 2);
-        assert!(
-            decide(&users, pap("alice", "correct horse"))
-                .verdict
-                .is_accept()
-        );
-        assert!(!decide(&users, pap("alice", "wrong")).verdict.is_accept());
-        let bob = decide(&users, pap("CORP\\BOB", "password"));
-        assert!(bob.verdict.is_accept(), "domain and case do not matter");
-        assert_eq!(bob.ipv4, Some(Ipv4Addr::new(10, 77, 0, 50)));
-        assert_eq!(
-            bob.ipv6_prefix.map(|p| p.to_string()).as_deref(),
-            Some("fd00:77:0:50::/64")
-        );
-        let nobody = decide(&users, pap("mallory", "x"));
-        assert!(matches!(
-            nobody.verdict,
-            AuthVerdict::Reject { ref reason, .. } if reason.contains("unknown user")
-        ));
-        let (v4, v6) = users.fixed_addresses();
-        assert_eq!(v4, [Ipv4Addr::new(10, 77, 0, 50)]);
-        assert_eq!(v6.len(), 1);
-    }
-
-    #[test]
-    fn the_example_users_file_loads() {
-        let users = StaticUsers::from_toml(include_str!("../users.example.toml")).expect("parses");
-        assert_eq!(users.len(), 2);
-        // bob's hash is the NT hash of "password".
-        assert!(decide(&users, pap("bob", "password")).verdict.is_accept());
-        assert!(
-            decide(&users, pap("alice", "correct horse battery staple"))
-                .verdict
-                .is_accept()
-        );
-    }
-
-    #[test]
-    fn config_check_says_chap_md5_needs_plaintext() {
-        let users = StaticUsers::from_toml(USERS).expect("users");
-        assert!(users.check(&AuthMethod::DEFAULT_SERVER_ORDER).is_empty());
-        let warnings = users.check(&[AuthMethod::MsChapV2, AuthMethod::ChapMd5]);
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("CHAP-MD5 needs the plaintext password"));
-        assert!(warnings[0].contains("bob"));
-        assert!(users.check(&[AuthMethod::ChapMd5])[0].contains("cannot log in at all"));
-    }
-
-    #[test]
-    fn the_empty_password_hash_is_md4_of_nothing() {
-        let hash = sstp_core::NtPasswordHash::from_password("");
-        assert_eq!(hash.as_bytes(), &EMPTY_PASSWORD_NT_HASH);
-    }
-
-    #[test]
-    fn bad_files_are_refused() {
-        for (text, what) in [
-            ("[users.a]\npassword = \"x\"\nnt_hash = \"00\"", "not both"),
-            ("[users.a]\nnt_hash = \"abc\"", "32 hex digits"),
-            (
-                "[users.a]\npassword = \"x\"\nipv6_prefix = \"fd00::/56\"",
-                "/64",
-            ),
-            (
-                "[users.a]\npassword = \"x\"\n[users.A]\npassword = \"y\"",
-                "listed twice",
-            ),
-            ("[users.a]\npasswd = \"x\"", "unknown field"),
-            (
-                "[users.a]\npassword = \"\"",
-                "user \"a\": the password is empty",
-            ),
-            (
-                "[users.a]\nnt_hash = \"31D6CFE0D16AE931B73C59D7E0C089C0\"",
-                "hash of the empty password",
-            ),
-        ] {
-            let err = StaticUsers::from_toml(text).expect_err(what).to_string();
-            assert!(err.contains(what), "{text}: {err}");
-        }
-    }
-
-    #[test]
-    fn certificate_users_have_no_password_and_get_their_addresses_by_certificate() {
-        let users = StaticUsers::from_toml(
-            "[users.alice]\nipv4 = \"10.77.0.9\"\n[users.bob]\npassword = \"pw\"\n",
+    fn eap(identity: bool) -> AuthRequest {
+        AuthRequest::new(
+            AuthMethod::EapRelayed,
+            "bob",
+            AuthData::Eap {
+                message: vec![2, 1, 0, 8, 1, b'b', b'o', b'b'],
+                identity,
+            },
         )
-        .expect("users");
-        let refused = decide(&users, pap("alice", ""));
-        let AuthVerdict::Reject { reason, .. } = &refused.verdict else {
-            panic!("{refused:?}");
+        .expect("relayed EAP fits")
+    }
+
+    /// A backend that answers every round with the same decision and
+    /// counts the rounds it was asked.
+    #[derive(Debug)]
+    struct Fixed {
+        decision: AuthDecision,
+        asked: Arc<std::sync::atomic::AtomicUsize>,
+        relays: bool,
+    }
+
+    impl AuthBackend for Fixed {
+        fn begin(&self, _: &AuthContext) -> Box<dyn AuthConversation> {
+            Box::new(FixedConversation(
+                self.decision.clone(),
+                Arc::clone(&self.asked),
+            ))
+        }
+        fn relays_eap(&self) -> bool {
+            self.relays
+        }
+    }
+
+    #[derive(Debug)]
+    struct FixedConversation(AuthDecision, Arc<std::sync::atomic::AtomicUsize>);
+
+    impl AuthConversation for FixedConversation {
+        fn answer(self: Box<Self>, _: AuthRequest) -> Round {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Box::pin(std::future::ready((
+                self.0.clone(),
+                self as Box<dyn AuthConversation>,
+            )))
+        }
+    }
+
+    fn fixed(
+        decision: AuthDecision,
+    ) -> (Arc<dyn AuthBackend>, Arc<std::sync::atomic::AtomicUsize>) {
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let backend = Fixed {
+            decision,
+            asked: Arc::clone(&asked),
+            relays: true,
         };
-        assert_eq!(
-            reason,
-            "\"alice\" has no password: it logs in with a certificate (EAP-TLS) only"
-        );
-        let tls = |name: &str| {
-            AuthRequest::new(
-                AuthMethod::EapTls,
-                name,
-                AuthData::EapTls {
-                    certificates: Vec::new(),
-                },
-            )
-            .expect("request")
-        };
-        // Listed: its fixed address; not listed: any certificate user.
-        let alice = decide(&users, tls("Alice"));
-        assert!(alice.verdict.is_accept());
-        assert_eq!(alice.ipv4, Some(Ipv4Addr::new(10, 77, 0, 9)));
-        let carol = decide(&users, tls("carol"));
-        assert!(carol.verdict.is_accept());
-        assert_eq!(carol.ipv4, None);
-        assert!(
-            users.check(&[AuthMethod::MsChapV2])[0]
-                .ends_with("users without a password cannot log in: alice")
-        );
-        assert!(users.check(&[AuthMethod::EapTls]).is_empty());
+        (Arc::new(backend), asked)
+    }
+
+    fn users() -> Arc<dyn AuthBackend> {
+        Arc::new(StaticUsers::from_toml("[users.alice]\npassword = \"pw\"\n").expect("users"))
     }
 
     #[test]
-    fn reload_swaps_users_and_keeps_the_old_ones_on_error() {
-        let dir = std::env::temp_dir().join(format!("sstp-users-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("users.toml");
-        std::fs::write(&path, "[users.a]\npassword = \"one\"\n").expect("write");
-        let users = StaticUsers::load(&path).expect("load");
-        assert!(decide(&users, pap("a", "one")).verdict.is_accept());
-        std::fs::write(&path, "[users.a]\npassword = \"two\"\n").expect("write");
-        assert_eq!(users.reload().expect("reload"), 1);
-        assert!(!decide(&users, pap("a", "one")).verdict.is_accept());
-        assert!(decide(&users, pap("a", "two")).verdict.is_accept());
-        std::fs::write(&path, "[users.a]\npasswd = \"x\"\n").expect("write");
-        assert!(users.reload().is_err());
-        assert!(decide(&users, pap("a", "two")).verdict.is_accept());
-        std::fs::remove_dir_all(&dir).expect("cleanup");
+    fn a_chain_asks_the_next_backend_only_for_users_the_first_does_not_know() {
+        let (radius, asked) = fixed(AuthDecision::new(AuthVerdict::reject("Access-Reject")));
+        let chain = Chain::new(vec![users(), radius]);
+        assert!(chain.relays_eap());
+        // alice is local: right or wrong, the users file decides.
+        assert!(answer_now(&chain, pap("alice", "pw")).verdict.is_accept());
+        let wrong = answer_now(&chain, pap("alice", "nope"));
+        assert!(!wrong.verdict.is_accept() && !wrong.pass);
+        assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 0);
+        // Anyone else is the RADIUS server's.
+        let other = answer_now(&chain, pap("carol", "x"));
+        assert!(
+            matches!(&other.verdict, AuthVerdict::Reject { reason, .. } if reason == "Access-Reject")
+        );
+        assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_pass_at_the_end_of_the_chain_is_its_reject() {
+        let (down, _) = fixed(AuthDecision::pass("no RADIUS server answered"));
+        let chain = Chain::new(vec![down, users()]);
+        // RADIUS first and unreachable: the local users still get in.
+        assert!(answer_now(&chain, pap("alice", "pw")).verdict.is_accept());
+        let nobody = answer_now(&chain, pap("mallory", "x"));
+        assert!(nobody.pass);
+        assert!(
+            matches!(&nobody.verdict, AuthVerdict::Reject { reason, .. } if reason.contains("unknown user"))
+        );
+        assert!(
+            !answer_now(&Chain::new(Vec::new()), pap("a", "b"))
+                .verdict
+                .is_accept()
+        );
+    }
+
+    #[test]
+    fn relayed_eap_runs_locally_for_local_users_and_stays_with_its_backend() {
+        let (radius, asked) = fixed(AuthDecision::new(AuthVerdict::Continue(vec![
+            1, 2, 0, 5, 25,
+        ])));
+        let chain = Chain::new(vec![users(), radius]);
+        let local = AuthRequest::new(
+            AuthMethod::EapRelayed,
+            "ALICE",
+            AuthData::Eap {
+                message: Vec::new(),
+                identity: true,
+            },
+        )
+        .expect("fits");
+        assert!(matches!(
+            answer_now(&chain, local).verdict,
+            AuthVerdict::Local
+        ));
+        assert!(matches!(
+            answer_now(&chain, eap(true)).verdict,
+            AuthVerdict::Continue(_)
+        ));
+        assert_eq!(asked.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // Past the Identity a pass does not move on: the conversation is
+        // one backend's.
+        let (first, _) = fixed(AuthDecision::pass("lost"));
+        let (second, second_asked) = fixed(AuthDecision::new(AuthVerdict::Local));
+        let chain = Chain::new(vec![first, second]);
+        assert!(answer_now(&chain, eap(false)).pass);
+        assert_eq!(second_asked.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 }

@@ -45,7 +45,7 @@ use tracing::{debug, info, warn};
 
 use crate::Shared;
 use crate::accounting;
-use crate::auth::{AuthDecision, AuthFuture};
+use crate::auth::{AuthContext, AuthConversation, AuthDecision, Round};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
@@ -213,7 +213,10 @@ struct Driver<D: TunDevice> {
     spare: Vec<u8>,
     unauth: Option<Unauthenticated>,
     _session_slot: OwnedSemaphorePermit,
-    auth: Option<AuthFuture>,
+    /// The backend's round under way.
+    auth: Option<Round>,
+    /// The backend's conversation between rounds (begun at the first).
+    conversation: Option<Box<dyn AuthConversation>>,
     fixed: LeaseRequest,
     user: Option<String>,
     method: Option<AuthMethod>,
@@ -295,6 +298,7 @@ pub(crate) async fn run<D, S>(
         unauth: Some(unauth),
         _session_slot: session_slot,
         auth: None,
+        conversation: None,
         fixed: LeaseRequest::default(),
         user: None,
         method: None,
@@ -324,7 +328,7 @@ pub(crate) async fn run<D, S>(
 }
 
 /// The auth backend's answer, or never if none is pending.
-async fn wait_auth(pending: &mut Option<AuthFuture>) -> AuthDecision {
+async fn wait_auth(pending: &mut Option<Round>) -> (AuthDecision, Box<dyn AuthConversation>) {
     match pending {
         Some(fut) => fut.await,
         None => std::future::pending().await,
@@ -361,8 +365,9 @@ impl<D: TunDevice> Driver<D> {
                     debug!("server shutting down: the client did not finish the teardown in time");
                     break;
                 }
-                decision = wait_auth(&mut self.auth), if self.auth.is_some() => {
+                (decision, conversation) = wait_auth(&mut self.auth), if self.auth.is_some() => {
                     self.auth = None;
+                    self.conversation = Some(conversation);
                     self.on_decision(decision);
                 }
                 read = rd.read(&mut rbuf), if can_read => match read {
@@ -530,7 +535,11 @@ impl<D: TunDevice> Driver<D> {
                         return;
                     }
                 };
-                self.auth = Some(self.shared.auth.authenticate(request));
+                let conversation = match self.conversation.take() {
+                    Some(conversation) => conversation,
+                    None => self.shared.auth.begin(&self.auth_context()),
+                };
+                self.auth = Some(conversation.answer(request));
             }
             // Names the session in the logs until authentication does.
             Event::Identity { name } => self.user = Some(name),
@@ -582,6 +591,16 @@ impl<D: TunDevice> Driver<D> {
             Event::Down(reason) => self.down = Some(reason),
             _ => {}
         }
+    }
+
+    /// Who this session is, for the backend (RADIUS NAS-Port,
+    /// Calling-Station-Id, Acct-Session-Id).
+    fn auth_context(&self) -> AuthContext {
+        AuthContext::new(
+            accounting::session_id(self.shared.instance, self.id),
+            accounting::nas_port(self.id),
+            self.peer,
+        )
     }
 
     /// EAP-TLS: TLS has checked the chain, dates and CRLs; the server's

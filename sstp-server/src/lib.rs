@@ -26,7 +26,8 @@
 //!   `ServerSession`.
 //! - `router`: the TUN reader and destination → session routing.
 //! - `pool`: IPv4 addresses and IPv6 /64s ([`Ipv4Pool`], [`Ipv6Pool`]).
-//! - `auth`: the [`AuthBackend`] trait and the users file ([`StaticUsers`]).
+//! - `auth`: the [`AuthBackend`] trait, its per-session conversations and
+//!   [`Chain`]; `users`: the users file ([`StaticUsers`]).
 //! - `ra`: ICMPv6 Router Solicitation / Advertisement for SLAAC.
 //! - `metrics`, `limits`: counters and their plain-HTTP listener,
 //!   per-source rate limit.
@@ -63,6 +64,7 @@ mod pool;
 mod ra;
 mod router;
 mod tls;
+mod users;
 mod words;
 
 use std::future::Future;
@@ -71,11 +73,13 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
 use ipnet::Ipv6Net;
-use sstp_tun::TunDevice;
+use sstp_tun::{TunDevice, drive};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use auth::{AuthBackend, AuthDecision, AuthFuture, StaticUsers};
+pub use auth::{
+    AuthBackend, AuthContext, AuthConversation, AuthDecision, Chain, Round, SessionSettings,
+};
 pub use config::{
     AuthSettings, Config, ConfigError, HostRoute, HttpSettings, Limits, NetworkSettings,
     TlsSettings, TlsVersion, TunSettings, host_routes, parse_duration,
@@ -86,6 +90,7 @@ pub use tls::{
     CertProblem, MAX_CERT_DAYS, SelfSigned, TlsError, TlsIdentity, fingerprint,
     generate_self_signed,
 };
+pub use users::StaticUsers;
 
 use crate::metrics::Metrics;
 use crate::pool::AddressPools;
@@ -119,6 +124,22 @@ pub enum ServerError {
     Tun(std::io::Error),
 }
 
+/// 32 random bits naming this process's run of the server.
+fn instance_id() -> u32 {
+    let mut bytes = [0u8; 4];
+    match drive::session_rng() {
+        Ok(mut rng) => sstp_core::Random::fill(&mut rng, &mut bytes),
+        // No OS randomness: the start time is still distinct per run.
+        Err(_) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            bytes = (now.as_micros() as u32).to_be_bytes();
+        }
+    }
+    u32::from_be_bytes(bytes)
+}
+
 /// What every task of one server shares (everything but the TUN device,
 /// which the generic parts carry).
 #[derive(Debug)]
@@ -136,6 +157,9 @@ pub(crate) struct Shared {
     pub(crate) sessions: Arc<Semaphore>,
     pub(crate) unauthenticated: Arc<Semaphore>,
     pub(crate) next_id: AtomicU64,
+    /// Random per process: with the session id, the accounting session id
+    /// is unique across restarts and nodes.
+    pub(crate) instance: u32,
     /// TUN write batches lent to sessions while they write (see `conn::BatchPool`).
     pub(crate) tun_batches: conn::BatchPool,
 }
@@ -307,8 +331,11 @@ impl<D: TunDevice + 'static> Server<D> {
             .map(Ipv6Pool::new)
             .transpose()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut session_config = config.session_config();
+        // A backend that runs EAP methods (RADIUS) gets EAP relayed.
+        session_config.auth.eap_relay = auth.relays_eap();
         let shared = Arc::new(Shared {
-            session_config: RwLock::new(Arc::new(config.session_config())),
+            session_config: RwLock::new(Arc::new(session_config)),
             eap_tls: RwLock::new(None),
             sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
             unauthenticated: Arc::new(Semaphore::new(config.limits.max_unauthenticated)),
@@ -319,6 +346,7 @@ impl<D: TunDevice + 'static> Server<D> {
             router: Arc::new(Router::default()),
             metrics: Arc::new(Metrics::new()),
             next_id: AtomicU64::new(1),
+            instance: instance_id(),
             tun_batches: conn::BatchPool::default(),
         });
         if let Some(loaded) = eap_tls {

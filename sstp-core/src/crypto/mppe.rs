@@ -149,9 +149,15 @@ impl MppeKeys {
         }
     }
 
-    /// Keys received from elsewhere (e.g. RADIUS MS-MPPE-Send-Key and
-    /// MS-MPPE-Recv-Key, RFC 2548 §2.4, already decrypted), seen from `role`.
-    #[cfg(test)]
+    /// The server's (NAS's) keys from a backend that ran MS-CHAPv2: RADIUS
+    /// MS-MPPE-Send-Key and MS-MPPE-Recv-Key (RFC 2548 §2.4.2, §2.4.3, once
+    /// decrypted), which RFC 2548 names from the NAS's side: Send-Key
+    /// encrypts what the NAS sends, so it is the server's MasterSendKey.
+    pub fn from_server_keys(send: [u8; 16], receive: [u8; 16]) -> Self {
+        Self::from_keys(Role::Server, send, receive)
+    }
+
+    /// Keys received from elsewhere, seen from `role`.
     pub(crate) fn from_keys(role: Role, send: [u8; 16], receive: [u8; 16]) -> Self {
         Self {
             role,

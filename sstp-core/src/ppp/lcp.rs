@@ -548,7 +548,10 @@ fn auth_option(method: AuthMethod) -> AuthProtocol {
         AuthMethod::Pap => AuthProtocol::Pap,
         AuthMethod::ChapMd5 => AuthProtocol::Chap(ChapAlgorithm::MD5),
         AuthMethod::MsChapV2 => AuthProtocol::Chap(ChapAlgorithm::MS_CHAP_V2),
-        AuthMethod::EapMsChapV2 | AuthMethod::EapTls => AuthProtocol::Eap,
+        AuthMethod::EapMsChapV2
+        | AuthMethod::EapTls
+        | AuthMethod::EapPeap
+        | AuthMethod::EapRelayed => AuthProtocol::Eap,
     }
 }
 

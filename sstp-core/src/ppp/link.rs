@@ -739,6 +739,10 @@ impl Link {
             Some(ServerOutcome::Identity(name)) => {
                 self.events.push_back(LinkEvent::PeerIdentity(name));
             }
+            Some(ServerOutcome::IdentityAndVerdict(name, request)) => {
+                self.events.push_back(LinkEvent::PeerIdentity(name));
+                self.events.push_back(LinkEvent::NeedVerdict(request));
+            }
             Some(ServerOutcome::Success { username, hlak }) => {
                 let method = match &self.side {
                     Side::Server {

@@ -66,6 +66,15 @@ pub enum AuthMethod {
     /// EAP (RFC 3748) running EAP-TLS (type 13, RFC 5216; TLS 1.3 per RFC
     /// 9190): certificates instead of passwords. `C227`.
     EapTls,
+    /// EAP (RFC 3748) running PEAP (type 25), which this crate does not
+    /// run itself: only a server that relays EAP to a RADIUS server (RFC
+    /// 3579, [`AuthenticatorConfig::eap_relay`](crate::AuthenticatorConfig::eap_relay))
+    /// offers it, and the RADIUS server runs it. `C227`.
+    EapPeap,
+    /// EAP relayed to a backend (RFC 3579) running a method this crate has
+    /// no name for (EAP-TTLS, EAP-GTC, ...), or none yet (the Identity).
+    /// Never configured: a server reports it. `C227`.
+    EapRelayed,
 }
 
 impl AuthMethod {
@@ -76,7 +85,16 @@ impl AuthMethod {
     /// Whether the method yields MPPE keys (and so a non-zero HLAK, MS-SSTP
     /// 3.2.5.2.2).
     pub const fn derives_keys(self) -> bool {
-        matches!(self, Self::MsChapV2 | Self::EapMsChapV2 | Self::EapTls)
+        matches!(
+            self,
+            Self::MsChapV2 | Self::EapMsChapV2 | Self::EapTls | Self::EapPeap | Self::EapRelayed
+        )
+    }
+
+    /// Whether only a relaying server offers it: the RADIUS server runs
+    /// the method ([`AuthMethod::EapPeap`]).
+    pub const fn needs_relay(self) -> bool {
+        matches!(self, Self::EapPeap | Self::EapRelayed)
     }
 
     /// The PPP protocol that carries this method's packets.
@@ -84,7 +102,7 @@ impl AuthMethod {
         match self {
             Self::Pap => Protocol::PAP,
             Self::ChapMd5 | Self::MsChapV2 => Protocol::CHAP,
-            Self::EapMsChapV2 | Self::EapTls => Protocol::EAP,
+            Self::EapMsChapV2 | Self::EapTls | Self::EapPeap | Self::EapRelayed => Protocol::EAP,
         }
     }
 
@@ -96,6 +114,8 @@ impl AuthMethod {
             Self::MsChapV2 => "mschapv2",
             Self::EapMsChapV2 => "eap-mschapv2",
             Self::EapTls => "eap-tls",
+            Self::EapPeap => "eap-peap",
+            Self::EapRelayed => "eap-relayed",
         }
     }
 }
@@ -116,6 +136,7 @@ impl core::str::FromStr for AuthMethod {
             "mschapv2" | "ms-chapv2" | "ms-chap-v2" => Ok(Self::MsChapV2),
             "eap" | "eap-mschapv2" | "eap-ms-chapv2" => Ok(Self::EapMsChapV2),
             "eap-tls" | "tls" => Ok(Self::EapTls),
+            "eap-peap" | "peap" => Ok(Self::EapPeap),
             _ => Err(UnknownAuthMethod),
         }
     }
@@ -124,6 +145,6 @@ impl core::str::FromStr for AuthMethod {
 /// An authentication method name that [`AuthMethod`] does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown authentication method (expected pap, chap-md5, mschapv2, eap-mschapv2 or eap-tls)"
+    "unknown authentication method (expected pap, chap-md5, mschapv2, eap-mschapv2, eap-tls or eap-peap)"
 )]
 pub struct UnknownAuthMethod;

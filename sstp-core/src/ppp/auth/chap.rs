@@ -28,7 +28,7 @@ use crate::wire::auth::{
 };
 use crate::wire::ppp::Protocol;
 
-use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, server_hlak};
+use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, Final, server_hlak};
 use super::{
     AuthData, AuthFailure, AuthRequest, AuthVerdict, ClientOutcome, Cx, Identity, Outstanding,
     PeerCx, Retransmit, ServerOutcome, peer_text, push, random_16, random_u8, server_name,
@@ -209,8 +209,8 @@ impl ChapServer {
             return None;
         };
         let (identifier, username) = (*identifier, user_name.clone());
-        match verdict {
-            AuthVerdict::Accept(accept) => {
+        match verdict.settle(self.algorithm.method()) {
+            Final::Accept(accept) => {
                 let text = accept.message.as_deref().unwrap_or(DEFAULT_ACCEPT_MESSAGE);
                 let message = match self.algorithm {
                     Algorithm::Md5 => text.as_bytes().to_vec(),
@@ -241,7 +241,7 @@ impl ChapServer {
                 let hlak = server_hlak(self.algorithm.method(), accept.keys.as_ref());
                 Some(ServerOutcome::Success { username, hlak })
             }
-            AuthVerdict::Reject {
+            Final::Reject {
                 reason,
                 error_code,
                 message,

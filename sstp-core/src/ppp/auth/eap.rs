@@ -50,7 +50,7 @@ use crate::wire::auth::{EapData, EapMsChapV2, EapPacket, EapTls, EapType, MsChap
 use crate::wire::ppp::Protocol;
 
 use super::chap::{Exchange, failure_message, rejected_by_failure_message, success_message};
-use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, server_hlak};
+use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, Final, server_hlak};
 use super::{
     AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig, ClientOutcome, Cx, Next,
     Outstanding, PeerCx, Retransmit, ServerOutcome, TlsMethod, peer_text, push, random_16,
@@ -72,6 +72,7 @@ fn expanded_nak(types: &[EapType]) -> Vec<u8> {
 const fn eap_type(method: AuthMethod) -> EapType {
     match method {
         AuthMethod::EapTls => EapType::TLS,
+        AuthMethod::EapPeap => EapType::PEAP,
         _ => EapType::MSCHAPV2,
     }
 }
@@ -107,6 +108,19 @@ enum ServerState {
         /// only valid to the first Request of a method, RFC 3748 §5.3.1).
         started: bool,
     },
+    /// EAP pass-through (RFC 3579 §2): a Request of the backend's is out.
+    RelaySent {
+        sent: Outstanding,
+        identity: Vec<u8>,
+    },
+    /// EAP pass-through: the peer's Response is with the backend.
+    RelayPending {
+        last_id: u8,
+        identity: Vec<u8>,
+        /// The Response is the Identity: the backend may still hand the
+        /// peer to the local methods.
+        first: bool,
+    },
     /// The TLS handshake is done; the backend judges the certificate.
     TlsPending {
         last_id: u8,
@@ -129,8 +143,13 @@ impl ServerState {
             | Self::ChallengeSent { sent, .. }
             | Self::SuccessSent { sent, .. }
             | Self::TlsSent { sent, .. }
+            | Self::RelaySent { sent, .. }
             | Self::FailureSent { sent, .. } => Some(sent),
-            Self::Idle | Self::Pending { .. } | Self::TlsPending { .. } | Self::Done => None,
+            Self::Idle
+            | Self::Pending { .. }
+            | Self::TlsPending { .. }
+            | Self::RelayPending { .. }
+            | Self::Done => None,
         }
     }
 
@@ -138,9 +157,10 @@ impl ServerState {
         match self {
             Self::Idle | Self::IdentitySent { .. } => "the peer's EAP Identity Response",
             Self::ChallengeSent { .. } => "the peer's EAP-MSCHAPv2 Response",
-            Self::Pending { .. } | Self::TlsPending { .. } => {
+            Self::Pending { .. } | Self::TlsPending { .. } | Self::RelayPending { .. } => {
                 "the authentication backend's verdict"
             }
+            Self::RelaySent { .. } => "the peer's next EAP Response",
             Self::SuccessSent { .. } => "the peer's EAP-MSCHAPv2 Success Response",
             Self::TlsSent { .. } => "the peer's next EAP-TLS Response",
             Self::FailureSent { .. } => "the peer's answer to our failure report",
@@ -157,6 +177,11 @@ pub(super) struct EapServer {
     methods: Vec<AuthMethod>,
     /// Those offered so far.
     tried: Vec<AuthMethod>,
+    /// EAP pass-through ([`AuthenticatorConfig::eap_relay`]).
+    relay: bool,
+    /// The method the relayed conversation runs, from the Type of the
+    /// peer's last Response that named one.
+    relayed: Option<AuthMethod>,
 }
 
 impl EapServer {
@@ -183,12 +208,17 @@ impl EapServer {
             state: ServerState::Idle,
             methods,
             tried: Vec::new(),
+            relay: config.eap_relay,
+            relayed: None,
         }
     }
 
-    /// The method offered last, once one was.
+    /// The method that ran: the one offered last, or the one the relayed
+    /// conversation ran.
     pub(super) fn method(&self) -> Option<AuthMethod> {
-        self.tried.last().copied()
+        self.relayed
+            .or_else(|| self.tried.last().copied())
+            .or(self.relay.then_some(AuthMethod::EapRelayed))
     }
 
     /// Sends Request/Identity under a random Identifier.
@@ -329,6 +359,11 @@ impl EapServer {
         bytes: &[u8],
         rng: &mut dyn Random,
     ) -> Option<ServerOutcome> {
+        if matches!(self.state, ServerState::RelaySent { .. }) {
+            // Relayed: the method is the backend's, so its Type-Data is not
+            // ours to parse (RFC 3579 §2.6.2).
+            return self.relay_response(cx, bytes);
+        }
         let packet = match EapPacket::parse(bytes) {
             Ok(p) => p,
             Err(e) => {
@@ -352,6 +387,26 @@ impl EapServer {
         }
         let state = core::mem::replace(&mut self.state, ServerState::Done);
         let (next, outcome) = match (state, data) {
+            (ServerState::IdentitySent { sent }, EapData::Identity(identity)) if self.relay => {
+                let name = peer_text(&identity);
+                tracing::debug!(identity = %name, "auth: EAP identity, relayed");
+                let message = eap_message(bytes).unwrap_or(bytes).to_vec();
+                let data = AuthData::Eap {
+                    message,
+                    identity: true,
+                };
+                let request =
+                    AuthRequest::from_parts(AuthMethod::EapRelayed, identity.clone(), data);
+                let pending = ServerState::RelayPending {
+                    last_id: sent.identifier,
+                    identity,
+                    first: true,
+                };
+                (
+                    pending,
+                    Some(ServerOutcome::IdentityAndVerdict(name, request)),
+                )
+            }
             (ServerState::IdentitySent { sent }, EapData::Identity(identity)) => {
                 let name = peer_text(&identity);
                 tracing::debug!(identity = %name, "auth: EAP identity");
@@ -557,6 +612,11 @@ impl EapServer {
                 identity,
                 hlak,
             } => return Self::complete_tls(cx, verdict, last_id, identity, hlak),
+            ServerState::RelayPending {
+                last_id,
+                identity,
+                first,
+            } => return self.complete_relay(cx, verdict, last_id, identity, first, rng),
             state => {
                 self.state = state;
                 tracing::debug!("auth: EAP verdict with none pending, ignored");
@@ -564,8 +624,8 @@ impl EapServer {
             }
         };
         let identifier = last_id.wrapping_add(1);
-        match verdict {
-            AuthVerdict::Accept(accept) => {
+        match verdict.settle(AuthMethod::EapMsChapV2) {
+            Final::Accept(accept) => {
                 let Some(response) = accept.authenticator_response else {
                     push(cx.out, Protocol::EAP, eap_failure(last_id));
                     return Some(ServerOutcome::Failure(AuthFailure::LocalPolicy {
@@ -588,7 +648,7 @@ impl EapServer {
                     hlak,
                 };
             }
-            AuthVerdict::Reject {
+            Final::Reject {
                 reason,
                 error_code,
                 message,
@@ -620,8 +680,8 @@ impl EapServer {
         identity: String,
         hlak: Hlak,
     ) -> Option<ServerOutcome> {
-        match verdict {
-            AuthVerdict::Accept(accept) => {
+        match verdict.settle(AuthMethod::EapTls) {
+            Final::Accept(accept) => {
                 push(
                     cx.out,
                     Protocol::EAP,
@@ -634,7 +694,7 @@ impl EapServer {
                     hlak,
                 })
             }
-            AuthVerdict::Reject { reason, .. } => {
+            Final::Reject { reason, .. } => {
                 push(cx.out, Protocol::EAP, eap_failure(last_id));
                 Some(ServerOutcome::Failure(AuthFailure::Rejected {
                     message: reason,
@@ -642,6 +702,131 @@ impl EapServer {
                 }))
             }
         }
+    }
+
+    /// EAP pass-through: the peer's Response to the backend's Request
+    /// `sent` goes to the backend whole.
+    fn relay_response(&mut self, cx: Cx<'_>, bytes: &[u8]) -> Option<ServerOutcome> {
+        let Some(message) = eap_message(bytes) else {
+            cx.counters
+                .malformed("EAP packet", &"shorter than its Length, or without a Type");
+            return None;
+        };
+        let (code, identifier, eap_type) = (message[0], message[1], EapType(message[4]));
+        let ServerState::RelaySent { sent, .. } = &self.state else {
+            return None;
+        };
+        if code != EAP_RESPONSE {
+            cx.counters.unexpected("EAP packet other than Response");
+            return None;
+        }
+        if sent.identifier != identifier {
+            cx.counters
+                .unexpected("EAP Response with a stale Identifier");
+            return None;
+        }
+        let ServerState::RelaySent { identity, .. } =
+            core::mem::replace(&mut self.state, ServerState::Done)
+        else {
+            return None;
+        };
+        if let Some(method) = relayed_method(eap_type) {
+            self.relayed = Some(method);
+        }
+        let method = self.relayed.unwrap_or(AuthMethod::EapRelayed);
+        let data = AuthData::Eap {
+            message: message.to_vec(),
+            identity: false,
+        };
+        let request = AuthRequest::from_parts(method, identity.clone(), data);
+        self.state = ServerState::RelayPending {
+            last_id: identifier,
+            identity,
+            first: false,
+        };
+        Some(ServerOutcome::NeedVerdict(request))
+    }
+
+    /// EAP pass-through: the backend's answer to the Response `last_id`.
+    fn complete_relay(
+        &mut self,
+        mut cx: Cx<'_>,
+        verdict: AuthVerdict,
+        last_id: u8,
+        identity: Vec<u8>,
+        first: bool,
+        rng: &mut dyn Random,
+    ) -> Option<ServerOutcome> {
+        let (state, outcome) = match verdict {
+            AuthVerdict::Continue(message) => match eap_message(&message) {
+                Some(request) if request[0] == EAP_REQUEST => {
+                    let sent = Outstanding::send(
+                        Protocol::EAP,
+                        request[1],
+                        request.to_vec(),
+                        cx.now,
+                        cx.config.restart_timer,
+                        cx.out,
+                    );
+                    (ServerState::RelaySent { sent, identity }, None)
+                }
+                _ => self.fail_now(
+                    &mut cx,
+                    last_id,
+                    AuthFailure::LocalPolicy {
+                        reason: "the authentication backend's EAP message is not an EAP Request"
+                            .into(),
+                    },
+                ),
+            },
+            // The backend hands a peer it does not serve to our own
+            // methods, which start as after an unrelayed Identity.
+            AuthVerdict::Local if first => {
+                let method = self
+                    .methods
+                    .first()
+                    .copied()
+                    .unwrap_or(AuthMethod::EapMsChapV2);
+                self.offer(&mut cx, method, last_id.wrapping_add(1), identity, rng)
+            }
+            AuthVerdict::Local => self.fail_now(
+                &mut cx,
+                last_id,
+                AuthFailure::LocalPolicy {
+                    reason: "the authentication backend gave a relayed EAP conversation back \
+                             after it had begun"
+                        .into(),
+                },
+            ),
+            AuthVerdict::Accept(accept) => {
+                push(
+                    cx.out,
+                    Protocol::EAP,
+                    emit(&EapPacket::Success {
+                        identifier: last_id,
+                    }),
+                );
+                let method = self.relayed.unwrap_or(AuthMethod::EapRelayed);
+                let hlak = server_hlak(method, accept.keys.as_ref());
+                let username = accept
+                    .user_name
+                    .unwrap_or_else(|| String::from_utf8_lossy(&identity).into_owned());
+                (
+                    ServerState::Done,
+                    Some(ServerOutcome::Success { username, hlak }),
+                )
+            }
+            AuthVerdict::Reject { reason, .. } => self.fail_now(
+                &mut cx,
+                last_id,
+                AuthFailure::Rejected {
+                    message: reason,
+                    mschapv2_error: None,
+                },
+            ),
+        };
+        self.state = state;
+        outcome
     }
 
     pub(super) fn retransmit_at(&self) -> Option<Instant> {
@@ -656,6 +841,7 @@ impl EapServer {
             ServerState::IdentitySent { sent }
             | ServerState::ChallengeSent { sent, .. }
             | ServerState::TlsSent { sent, .. }
+            | ServerState::RelaySent { sent, .. }
             | ServerState::SuccessSent { sent, .. } => match sent.on_timeout(
                 cx.now,
                 cx.config.restart_timer,
@@ -697,6 +883,33 @@ fn emit(packet: &EapPacket) -> Vec<u8> {
 
 fn eap_failure(identifier: u8) -> Vec<u8> {
     emit(&EapPacket::Failure { identifier })
+}
+
+/// EAP Codes 1 and 2 (RFC 3748 §4).
+const EAP_REQUEST: u8 = 1;
+const EAP_RESPONSE: u8 = 2;
+
+/// One EAP Request or Response, cut at its Length (RFC 3748 §4: octets
+/// past it are padding), when it has a Type; the Type-Data is not looked
+/// at. Indexes 0 (Code), 1 (Identifier) and 4 (Type) exist.
+fn eap_message(bytes: &[u8]) -> Option<&[u8]> {
+    let length = usize::from(u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]));
+    if length < 5 {
+        return None;
+    }
+    bytes.get(..length)
+}
+
+/// The method a relayed Response's Type shows; `None` for the Types any
+/// conversation has (Identity, Notification, Nak: RFC 3748 §5.1–§5.3).
+fn relayed_method(eap_type: EapType) -> Option<AuthMethod> {
+    match eap_type {
+        EapType::IDENTITY | EapType::NOTIFICATION | EapType::NAK => None,
+        EapType::TLS => Some(AuthMethod::EapTls),
+        EapType::MSCHAPV2 => Some(AuthMethod::EapMsChapV2),
+        EapType::PEAP => Some(AuthMethod::EapPeap),
+        _ => Some(AuthMethod::EapRelayed),
+    }
 }
 
 /// "the peer refused EAP-MSCHAPv2 and asked for EAP-TLS, PEAP".
@@ -1075,6 +1288,8 @@ fn method_names(methods: &[AuthMethod]) -> String {
     }
 }
 
+#[cfg(test)]
+mod relay_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -16,7 +16,12 @@
 //! [`ServerOutcome::NeedVerdict`]. Whoever holds the credentials (a local
 //! user file through [`AuthRequest::verify_with`], RADIUS, ...) answers
 //! with an [`AuthVerdict`], which goes back in through
-//! `Authenticator::complete`. For MS-CHAPv2 an accepting verdict carries
+//! `Authenticator::complete`. A server that relays EAP
+//! ([`AuthenticatorConfig::eap_relay`]) hands out each EAP Response as
+//! [`AuthData::Eap`] and sends the Request the backend answers with
+//! ([`AuthVerdict::Continue`]) until it accepts or rejects: the method then
+//! runs in the backend (RADIUS, RFC 3579), and the MSK it returns makes
+//! the HLAK. For MS-CHAPv2 an accepting verdict carries
 //! the authenticator response (`S=`) and the MPPE keys, so a backend that
 //! never reveals the password (RADIUS with MS-CHAP2-Success and
 //! MS-MPPE-Send/Recv-Key) fits as well as a local one.
@@ -39,7 +44,9 @@
 //! 3. After every call re-read `poll_timeout`; when that instant has passed,
 //!    call `handle_timeout` (early calls are harmless).
 //! 4. Each component reports exactly one terminal outcome (`Success` or
-//!    `Failure`); the server reports at most one `NeedVerdict` before it.
+//!    `Failure`); the server reports at most one `NeedVerdict` before it,
+//!    except when it relays EAP (RFC 3579), where each round of the
+//!    backend's conversation is one `NeedVerdict`, one at a time.
 //!    After the terminal outcome the component keeps answering
 //!    retransmissions (RFC 1994 §4.2) but never reports again.
 //!
@@ -131,6 +138,13 @@ pub struct AuthenticatorConfig {
     /// EAP-TLS (RFC 5216): the inner TLS server. Without it EAP-TLS is
     /// never offered.
     pub eap_tls: Option<EapTlsServerConfig>,
+    /// EAP pass-through (RFC 3579 §2): after its own Request/Identity, the
+    /// server relays every EAP Response to the backend
+    /// ([`AuthData::Eap`]) and sends the Requests it answers with
+    /// ([`AuthVerdict::Continue`]), so the EAP method runs in a RADIUS
+    /// server. The backend may hand a peer back to the local methods
+    /// ([`AuthVerdict::Local`]). Off by default.
+    pub eap_relay: bool,
     /// The EAP methods to offer inside EAP, in order (the session sets it
     /// from its method list).
     pub(crate) eap_methods: Vec<AuthMethod>,
@@ -144,6 +158,7 @@ impl Default for AuthenticatorConfig {
             max_transmissions: DEFAULT_MAX_TRANSMISSIONS,
             timeout: DEFAULT_AUTH_TIMEOUT,
             eap_tls: None,
+            eap_relay: false,
             eap_methods: vec![AuthMethod::EapMsChapV2],
         }
     }
@@ -276,6 +291,9 @@ pub(crate) enum ServerOutcome {
     /// The name the peer gave in its EAP Identity (RFC 3748 §5.1), before
     /// any method ran: for logs, it proves nothing. The phase goes on.
     Identity(String),
+    /// [`Identity`](Self::Identity), then [`NeedVerdict`](Self::NeedVerdict)
+    /// on the relayed Response/Identity (EAP pass-through).
+    IdentityAndVerdict(String, AuthRequest),
 }
 
 /// What the client side reports.
@@ -350,9 +368,10 @@ impl Authenticator {
             AuthMethod::MsChapV2 => {
                 ServerMachine::Chap(chap::ChapServer::new(chap::Algorithm::MsChapV2))
             }
-            AuthMethod::EapMsChapV2 | AuthMethod::EapTls => {
-                ServerMachine::Eap(eap::EapServer::new(method, config))
-            }
+            AuthMethod::EapMsChapV2
+            | AuthMethod::EapTls
+            | AuthMethod::EapPeap
+            | AuthMethod::EapRelayed => ServerMachine::Eap(eap::EapServer::new(method, config)),
         };
         Self {
             method,
@@ -541,7 +560,7 @@ impl Authenticator {
             return None;
         }
         match &outcome {
-            ServerOutcome::NeedVerdict(request) => {
+            ServerOutcome::NeedVerdict(request) | ServerOutcome::IdentityAndVerdict(_, request) => {
                 tracing::debug!(method = %self.method, user = request.user_name_lossy(), "auth: verdict needed");
             }
             ServerOutcome::Success { username, .. } => {
@@ -675,9 +694,10 @@ impl AuthPeer {
                 PeerMachine::Chap(chap::ChapPeer::new(chap::Algorithm::MsChapV2)),
                 None,
             ),
-            AuthMethod::EapMsChapV2 | AuthMethod::EapTls => {
-                (PeerMachine::Eap(eap::EapPeer::new()), None)
-            }
+            AuthMethod::EapMsChapV2
+            | AuthMethod::EapTls
+            | AuthMethod::EapPeap
+            | AuthMethod::EapRelayed => (PeerMachine::Eap(eap::EapPeer::new()), None),
         };
         self.machine = Some(machine);
         self.note(outcome)

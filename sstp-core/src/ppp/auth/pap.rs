@@ -22,7 +22,7 @@ use crate::ppp::{AuthMethod, Outbox, Random};
 use crate::wire::auth::PapPacket;
 use crate::wire::ppp::Protocol;
 
-use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, server_hlak};
+use super::request::{DEFAULT_ACCEPT_MESSAGE, DEFAULT_REJECT_MESSAGE, Final, server_hlak};
 use super::{
     AuthData, AuthFailure, AuthRequest, AuthVerdict, ClientOutcome, Cx, Identity, PapPassword,
     PeerConfig, PeerCx, ServerOutcome, after, peer_text, push, random_u8,
@@ -142,8 +142,8 @@ impl PapServer {
             return None;
         };
         let username = String::from_utf8_lossy(&request.peer_id).into_owned();
-        let (ack, message, outcome) = match verdict {
-            AuthVerdict::Accept(accept) => {
+        let (ack, message, outcome) = match verdict.settle(AuthMethod::Pap) {
+            Final::Accept(accept) => {
                 let message = accept.message.as_deref().unwrap_or(DEFAULT_ACCEPT_MESSAGE);
                 let hlak = server_hlak(AuthMethod::Pap, accept.keys.as_ref());
                 (
@@ -152,7 +152,7 @@ impl PapServer {
                     ServerOutcome::Success { username, hlak },
                 )
             }
-            AuthVerdict::Reject {
+            Final::Reject {
                 reason, message, ..
             } => {
                 let message = message.as_deref().unwrap_or(DEFAULT_REJECT_MESSAGE);

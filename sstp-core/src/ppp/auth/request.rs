@@ -85,6 +85,20 @@ pub enum AuthData {
         /// The peer's certificate chain, end entity first, DER.
         certificates: Vec<rustls::pki_types::CertificateDer<'static>>,
     },
+    /// EAP relayed to the backend (RFC 3579 §2: the server is a
+    /// pass-through authenticator, [`AuthenticatorConfig::eap_relay`](crate::AuthenticatorConfig::eap_relay)):
+    /// one EAP Response of the peer, whole (Code to the end of its Length),
+    /// for a RADIUS Access-Request's EAP-Message. The first is the
+    /// Response/Identity. Answer with [`AuthVerdict::Continue`] (the next
+    /// Request, from an Access-Challenge), [`AuthVerdict::Accept`] with the
+    /// MSK (from MS-MPPE-Recv-Key ‖ MS-MPPE-Send-Key), a reject, or, to
+    /// the Identity only, [`AuthVerdict::Local`].
+    Eap {
+        /// The EAP Response packet.
+        message: Vec<u8>,
+        /// Whether this is the Response/Identity, the conversation's first.
+        identity: bool,
+    },
 }
 
 /// What the server needs checked: the method, the user name as the peer
@@ -101,7 +115,8 @@ impl AuthRequest {
     /// A request built outside a PPP exchange (backend tests, replays).
     /// `None` when `data` is not the kind `method` produces (PAP data for
     /// PAP, CHAP-MD5 data for CHAP-MD5, MS-CHAPv2 data for MS-CHAPv2 and
-    /// EAP-MSCHAPv2, EAP-TLS data for EAP-TLS).
+    /// EAP-MSCHAPv2, EAP-TLS data for EAP-TLS, relayed EAP for any EAP
+    /// method).
     pub fn new(method: AuthMethod, user_name: impl Into<Vec<u8>>, data: AuthData) -> Option<Self> {
         let fits = matches!(
             (method, &data),
@@ -112,6 +127,13 @@ impl AuthRequest {
                     AuthData::MsChapV2 { .. }
                 )
                 | (AuthMethod::EapTls, AuthData::EapTls { .. })
+                | (
+                    AuthMethod::EapMsChapV2
+                        | AuthMethod::EapTls
+                        | AuthMethod::EapPeap
+                        | AuthMethod::EapRelayed,
+                    AuthData::Eap { .. }
+                )
         );
         fits.then(|| Self::from_parts(method, user_name.into(), data))
     }
@@ -234,6 +256,9 @@ impl AuthRequest {
             AuthData::EapTls { .. } => AuthVerdict::reject(
                 "EAP-TLS is judged by the certificate, not by a stored password",
             ),
+            AuthData::Eap { .. } => AuthVerdict::reject(
+                "relayed EAP is for the EAP server (RADIUS), not a stored password",
+            ),
         }
     }
 }
@@ -319,6 +344,16 @@ impl Accept {
 pub enum AuthVerdict {
     /// The peer is who it claims to be.
     Accept(Accept),
+    /// Relayed EAP only ([`AuthData::Eap`]): the next EAP Request for the
+    /// peer, whole (RFC 3579 §2.6.2: a RADIUS Access-Challenge's
+    /// EAP-Message). The server sends it, retransmits it on its Restart
+    /// timer, and hands the peer's Response back as the next request.
+    Continue(Vec<u8>),
+    /// Relayed EAP only, and only as the answer to the Response/Identity:
+    /// the server runs its own EAP methods for this peer (a local user, in
+    /// a chain of local users and RADIUS); their outcome comes as an
+    /// ordinary request.
+    Local,
     /// It is not (or may not connect). Build with [`AuthVerdict::reject`].
     #[non_exhaustive]
     Reject {
@@ -355,6 +390,7 @@ impl AuthVerdict {
     pub fn with_message(self, text: impl Into<String>) -> Self {
         match self {
             Self::Accept(accept) => Self::Accept(accept.with_message(text)),
+            Self::Continue(_) | Self::Local => self,
             Self::Reject {
                 reason, error_code, ..
             } => Self::Reject {
@@ -369,6 +405,42 @@ impl AuthVerdict {
     pub const fn is_accept(&self) -> bool {
         matches!(self, Self::Accept(_))
     }
+
+    /// The verdict on a method that ends in one round: relaying answers
+    /// ([`Continue`](Self::Continue), [`Local`](Self::Local)) make no sense
+    /// there and become a reject that says so.
+    pub(super) fn settle(self, method: AuthMethod) -> Final {
+        match self {
+            Self::Accept(accept) => Final::Accept(accept),
+            Self::Reject {
+                reason,
+                error_code,
+                message,
+            } => Final::Reject {
+                reason,
+                error_code,
+                message,
+            },
+            Self::Continue(_) | Self::Local => Final::Reject {
+                reason: format!(
+                    "the authentication backend answered {method} as if it were relayed EAP"
+                ),
+                error_code: MsChapV2Failure::ERROR_AUTHENTICATION_FAILURE,
+                message: None,
+            },
+        }
+    }
+}
+
+/// A verdict that ends a method: accept or reject.
+#[derive(Debug)]
+pub(super) enum Final {
+    Accept(Accept),
+    Reject {
+        reason: String,
+        error_code: u32,
+        message: Option<String>,
+    },
 }
 
 /// Default peer-visible text of an accept.
@@ -447,14 +519,14 @@ mod tests {
     fn accept(verdict: AuthVerdict) -> Accept {
         match verdict {
             AuthVerdict::Accept(a) => a,
-            AuthVerdict::Reject { reason, .. } => panic!("rejected: {reason}"),
+            other => panic!("not an accept: {other:?}"),
         }
     }
 
     fn reject_reason(verdict: &AuthVerdict) -> &str {
         match verdict {
             AuthVerdict::Reject { reason, .. } => reason,
-            AuthVerdict::Accept(_) => panic!("accepted"),
+            other => panic!("not a reject: {other:?}"),
         }
     }
 

@@ -142,7 +142,9 @@ impl Pair {
     fn server_outcome(&mut self, outcome: Option<ServerOutcome>) {
         match outcome {
             None | Some(ServerOutcome::Identity(_)) => {}
-            Some(ServerOutcome::NeedVerdict(request)) => {
+            Some(
+                ServerOutcome::NeedVerdict(request) | ServerOutcome::IdentityAndVerdict(_, request),
+            ) => {
                 self.verdicts_asked += 1;
                 let verdict = request.verify_with(&self.stored);
                 let outcome = self.server.complete(
