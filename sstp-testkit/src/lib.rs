@@ -11,8 +11,10 @@
 //!   `localhost` leaf; [`ConnectProxy`], an HTTP CONNECT proxy
 //!   (MS-SSTP 4.5); [`observe_until`], a bounded wait on a `MemTun`;
 //!   [`metric`], one series of a Prometheus text page; [`init_tracing`];
-//!   and the root tier's harness: [`root_skip_reason`], [`Netns`],
-//!   [`in_netns`] and [`ip`].
+//!   the root tier's harness: [`root_skip_reason`], [`Netns`],
+//!   [`in_netns`] and [`ip`]; and [`FreeRadius`], a real FreeRADIUS 3.2
+//!   started by `scripts/freeradius`, with its accounting records
+//!   ([`DetailRecord`]).
 //!
 //! sstp-core's own unit tests keep their private helpers (a scripted RNG,
 //! the session `Pair` over crate-private types) in its `testing` module,
@@ -27,6 +29,8 @@ mod pair;
 mod rng;
 
 #[cfg(feature = "net")]
+mod freeradius;
+#[cfg(feature = "net")]
 mod net;
 #[cfg(feature = "net")]
 mod netns;
@@ -39,6 +43,8 @@ pub use packet::{addresses, ipv4, ipv6};
 pub use pair::Pair;
 pub use rng::{base, boxed_rng, rng};
 
+#[cfg(feature = "net")]
+pub use freeradius::{DetailRecord, FreeRadius, FreeRadiusOptions};
 #[cfg(feature = "net")]
 pub use net::{init_tracing, metric, observe_until};
 #[cfg(feature = "net")]
