@@ -76,6 +76,10 @@ mod request;
 mod secret;
 mod verify;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(test)]
 mod tests;
 
