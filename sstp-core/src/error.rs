@@ -51,6 +51,10 @@ pub enum CloseReason {
         /// The peer's reason.
         reason: String,
     },
+    /// This side ended the session on purpose, for a reason a program
+    /// reads (`ServerSession::end`): the session's time was up, it sat
+    /// idle, an administrator ended it.
+    Ended(Ending),
     /// This side refused the session after authentication
     /// (`ServerSession::refuse`).
     Refused {
@@ -178,6 +182,40 @@ pub enum Refusal {
     Misconfigured,
 }
 
+/// Why this side ended an established session on purpose
+/// ([`CloseReason::Ended`]); each maps to an Acct-Terminate-Cause (RFC
+/// 2866 §5.10).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ending {
+    /// The session's time limit (RADIUS Session-Timeout, RFC 2865 §5.27).
+    SessionTimeout,
+    /// No traffic for the idle limit (RADIUS Idle-Timeout, RFC 2865
+    /// §5.28).
+    IdleTimeout,
+    /// An administrator ended it (a RADIUS Disconnect-Request, RFC 5176;
+    /// the server's control socket).
+    AdminReset,
+}
+
+impl Ending {
+    /// The words the peer reads in the LCP Terminate-Request (RFC 1661
+    /// §5.5) and the logs show.
+    pub const fn words(self) -> &'static str {
+        match self {
+            Self::SessionTimeout => "the session's time limit is up",
+            Self::IdleTimeout => "the session was idle too long",
+            Self::AdminReset => "an administrator ended the session",
+        }
+    }
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words())
+    }
+}
+
 /// Who is at fault, for metrics and exit codes.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -205,7 +243,7 @@ impl CloseReason {
     /// Who is at fault.
     pub fn kind(&self) -> CloseKind {
         match self {
-            Self::LocalClose | Self::PeerDisconnected => CloseKind::Normal,
+            Self::LocalClose | Self::PeerDisconnected | Self::Ended(_) => CloseKind::Normal,
             Self::PeerMalformed(_) => CloseKind::PeerMalformed,
             Self::PeerMisbehaved(_) | Self::BindingFailed(_) => CloseKind::PeerMisbehaved,
             Self::Incompatible(_) | Self::PppFailed(_) => CloseKind::Incompatible,
@@ -238,6 +276,7 @@ impl fmt::Display for CloseReason {
             Self::PppFailed(what) => write!(f, "PPP negotiation failed: {what}"),
             Self::PeerTerminated { reason } => write!(f, "peer refused the session: {reason}"),
             Self::Refused { reason, .. } => write!(f, "refused the session: {reason}"),
+            Self::Ended(ending) => write!(f, "ended: {ending}"),
             Self::Timeout(which) => write!(f, "timed out: {which}"),
             Self::TransportClosed => f.write_str("connection lost"),
         }

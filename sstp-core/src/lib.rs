@@ -127,7 +127,7 @@ pub use crypto::mschapv2::{
 };
 pub use deframer::DeframeError;
 pub use error::{
-    CloseKind, CloseReason, Malformed, Missing, PppFailure, Refusal, Timer, Violation,
+    CloseKind, CloseReason, Ending, Malformed, Missing, PppFailure, Refusal, Timer, Violation,
 };
 pub use ppp::auth::{
     Accept, AuthData, AuthFailure, AuthRequest, AuthVerdict, AuthenticatorConfig,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::crypto::binding::CertHashes;
 use crate::crypto::mschapv2::Credential;
 use crate::deframer::Deframer;
-use crate::error::{CloseReason, Malformed, Refusal};
+use crate::error::{CloseReason, Ending, Malformed, Refusal};
 use crate::ppp::auth::{AuthRequest, AuthVerdict, AuthenticatorConfig, PeerConfig};
 use crate::ppp::fsm::FsmConfig;
 use crate::ppp::ipcp::{IpcpClientConfig, Ipv4Config};
@@ -615,6 +615,19 @@ impl Core {
         self.process(now);
     }
 
+    fn end(&mut self, now: Instant, ending: Ending) {
+        if self.control.state().is_teardown() {
+            return;
+        }
+        if matches!(self.link.phase(), Phase::Dead) {
+            self.control
+                .disconnect(now, CloseReason::Ended(ending), &mut self.tx);
+        } else {
+            self.link.end(now, ending, &mut *self.rng);
+        }
+        self.process(now);
+    }
+
     fn transport_closed(&mut self, now: Instant) {
         self.control.kill(CloseReason::TransportClosed);
         self.process(now);
@@ -827,6 +840,14 @@ impl ServerSession {
     /// `reason` to one line: the peer sees at most 255 bytes of it.
     pub fn refuse(&mut self, now: Instant, cause: Refusal, reason: &str) {
         self.core.refuse(now, cause, reason);
+    }
+
+    /// Ends the session on purpose (its time is up, it sat idle, an
+    /// administrator ended it): LCP Terminate-Request with the words of
+    /// `ending` (RFC 1661 5.5), then the SSTP Call Disconnect (MS-SSTP
+    /// 3.2.4.2). [`Event::Down`] follows with [`CloseReason::Ended`].
+    pub fn end(&mut self, now: Instant, ending: Ending) {
+        self.core.end(now, ending);
     }
 
     /// Resumes after [`Event::NeedAddresses`] with the client's addresses.

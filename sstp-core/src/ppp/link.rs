@@ -36,7 +36,7 @@ use super::negotiator::{LayerEvent, Negotiator};
 use super::{AuthMethod, Outbox, Random};
 use crate::crypto::binding::Hlak;
 use crate::crypto::mschapv2::Credential;
-use crate::error::{CloseReason, Missing, PppFailure, Refusal, Timer};
+use crate::error::{CloseReason, Ending, Missing, PppFailure, Refusal, Timer};
 use crate::wire::ppp::Protocol;
 
 /// NCP packets held while a server waits for its address lease.
@@ -324,6 +324,19 @@ impl Link {
                 reason: reason.to_owned(),
             }));
         self.close(now, reason, rng);
+    }
+
+    /// Ends the session on purpose: LCP Terminate-Request whose Data says
+    /// why (RFC 1661 §5.5); `Finished` follows, and the session's end is
+    /// [`CloseReason::Ended`].
+    pub(crate) fn end(&mut self, now: Instant, ending: Ending, rng: &mut dyn Random) {
+        if self.closing {
+            return;
+        }
+        tracing::debug!(%ending, "ending the session");
+        self.events
+            .push_back(LinkEvent::Failed(CloseReason::Ended(ending)));
+        self.close(now, ending.words(), rng);
     }
 
     /// Why the peer ended the link before IP could flow, if it said or if

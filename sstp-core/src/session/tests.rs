@@ -578,6 +578,33 @@ fn graceful_disconnect_from_the_server() {
 }
 
 #[test]
+fn an_ending_closes_gracefully_and_reports_its_cause() {
+    for ending in [
+        Ending::SessionTimeout,
+        Ending::IdleTimeout,
+        Ending::AdminReset,
+    ] {
+        let mut pair = Pair::default_with(&[AuthMethod::MsChapV2]);
+        pair.connect();
+        pair.server.end(pair.now, ending);
+        pair.run_until(Duration::from_secs(20), |p| {
+            p.client_down().is_some() && p.server_down().is_some()
+        });
+        assert_eq!(pair.server_down(), Some(&CloseReason::Ended(ending)));
+        assert_eq!(
+            pair.server_down().map(CloseReason::kind),
+            Some(CloseKind::Normal)
+        );
+        // Up already: for the client it is the server hanging up.
+        assert_eq!(pair.client_down(), Some(&CloseReason::PeerDisconnected));
+        assert_eq!(
+            CloseReason::Ended(ending).to_string(),
+            format!("ended: {}", ending.words())
+        );
+    }
+}
+
+#[test]
 fn a_refusal_after_authentication_reaches_the_client_with_its_reason() {
     for method in [
         AuthMethod::Pap,
