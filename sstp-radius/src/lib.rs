@@ -49,10 +49,10 @@
 //!
 //! ## The client (feature `client`)
 //!
-//! `RadiusClient` sends a [`Request`] to the first live server of a list,
+//! [`RadiusClient`] sends a [`Request`] to the first live server of a list,
 //! retransmits with backoff, marks silent servers dead and fails over,
 //! matches answers on one UDP socket per address family, and reports what
-//! it sees to an `Observer`.
+//! it sees to an [`Observer`].
 //!
 //! ## Errors say who is at fault
 //!
@@ -76,6 +76,9 @@ mod request;
 mod secret;
 mod verify;
 
+#[cfg(feature = "client")]
+mod client;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -92,3 +95,9 @@ pub use packet::{
 pub use request::{EncodedRequest, MAX_PASSWORD_LEN, Request, Response};
 pub use secret::Secret;
 pub use verify::{VerifyError, verify_request, verify_response};
+
+#[cfg(feature = "client")]
+pub use client::{
+    ClientConfig, ClientError, DropCounts, DropReason, MAX_RETRANSMIT_WAIT, Observer, RadiusClient,
+    Reply, ServerConfig, ServerState, Service,
+};

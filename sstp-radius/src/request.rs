@@ -230,7 +230,7 @@ impl Request {
 
     /// This request with `seconds` added to its Acct-Delay-Time (RFC 2866
     /// §5.2), or `None` if it carries none (or a malformed one).
-    #[allow(dead_code)] // for the client, which comes next
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn delayed_by(&self, seconds: u32) -> Option<Self> {
         let mut out = self.clone();
         let delay = out.items.iter_mut().find_map(|i| match i {
