@@ -3,7 +3,7 @@
 //! reported, never from its text. The session-end log line carries it
 //! today; the accounting backend will send it.
 
-use sstp_core::{CloseReason, Missing, Refusal, Timer};
+use sstp_core::{CloseReason, Ending, Missing, Refusal, Timer};
 
 /// The Acct-Session-Id (RFC 2866 §5.5) of session `id` of the server run
 /// `instance`: the run's random 32 bits, then the session's number, in
@@ -27,6 +27,12 @@ pub(crate) mod cause {
     pub(crate) const LOST_CARRIER: u32 = 2;
     /// Service can no longer be provided (the peer aborted the call).
     pub(crate) const LOST_SERVICE: u32 = 3;
+    /// The Idle-Timeout was reached.
+    pub(crate) const IDLE_TIMEOUT: u32 = 4;
+    /// The Session-Timeout was reached.
+    pub(crate) const SESSION_TIMEOUT: u32 = 5;
+    /// An administrator reset the session (a Disconnect-Request, RFC 5176).
+    pub(crate) const ADMIN_RESET: u32 = 6;
     /// The administrator is ending service on the NAS (server shutdown).
     pub(crate) const ADMIN_REBOOT: u32 = 7;
     /// The NAS cannot serve the session (its configuration).
@@ -52,6 +58,9 @@ pub(crate) fn terminate_cause(reason: Option<&CloseReason>) -> u32 {
         CloseReason::PeerDisconnected | CloseReason::PeerTerminated { .. } => cause::USER_REQUEST,
         CloseReason::PeerAborted { .. } => cause::LOST_SERVICE,
         CloseReason::TransportClosed => cause::LOST_CARRIER,
+        CloseReason::Ended(Ending::SessionTimeout) => cause::SESSION_TIMEOUT,
+        CloseReason::Ended(Ending::IdleTimeout) => cause::IDLE_TIMEOUT,
+        CloseReason::Ended(Ending::AdminReset) => cause::ADMIN_RESET,
         // Every timer that ends a call is the peer gone quiet (MS-SSTP
         // 3.1.2.3 Hello, RFC 1661 5.8 keepalive, the negotiation and
         // teardown bounds of 3.1.2.2).
@@ -102,6 +111,9 @@ mod tests {
             ),
             (Some(CloseReason::PeerAborted { status: None }), 3),
             (Some(CloseReason::TransportClosed), 2),
+            (Some(CloseReason::Ended(Ending::IdleTimeout)), 4),
+            (Some(CloseReason::Ended(Ending::SessionTimeout)), 5),
+            (Some(CloseReason::Ended(Ending::AdminReset)), 6),
             (Some(CloseReason::Timeout(Timer::Hello)), 2),
             (Some(CloseReason::Timeout(Timer::LcpKeepalive)), 2),
             (Some(CloseReason::Timeout(Timer::SstpNegotiation)), 2),

@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer};
 use sstp_core::AuthMethod;
 
 use crate::pool::{Ipv4Pool, Ipv6Pool};
+pub use crate::radius::{DaeClientSettings, DaeSettings, RadiusServerSettings, RadiusSettings};
 
 /// Why a configuration could not be used.
 #[non_exhaustive]
@@ -70,6 +71,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// Limits and timeouts.
     pub limits: Limits,
+    /// RADIUS servers, accounting and dynamic authorization.
+    pub radius: Option<RadiusSettings>,
 }
 
 /// `[tls]`.
@@ -162,6 +165,11 @@ pub struct NetworkSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
+    /// Who is asked, in order: `"users"` (the users file) and `"radius"`
+    /// (`[radius]`). The first that knows the user decides; a RADIUS
+    /// server that does not answer passes to the next. Default: the users
+    /// file, or RADIUS alone when `[radius]` is set.
+    pub backends: Option<Vec<Backend>>,
     /// The users file (TOML).
     pub users_file: PathBuf,
     /// Methods offered, most preferred first.
@@ -222,6 +230,7 @@ impl Default for Config {
             network: NetworkSettings::default(),
             auth: AuthSettings::default(),
             limits: Limits::default(),
+            radius: None,
         }
     }
 }
@@ -272,9 +281,32 @@ impl Default for NetworkSettings {
     }
 }
 
+/// An authentication backend of `auth.backends`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The users file (`auth.users_file`).
+    Users,
+    /// The RADIUS servers of `[radius]`.
+    Radius,
+}
+
+impl Config {
+    /// `auth.backends`, or its default.
+    pub fn backends(&self) -> Vec<Backend> {
+        match (&self.auth.backends, &self.radius) {
+            (Some(backends), _) => backends.clone(),
+            (None, Some(_)) => vec![Backend::Radius],
+            (None, None) => vec![Backend::Users],
+        }
+    }
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
+            backends: None,
             users_file: PathBuf::from("users.toml"),
             methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
             server_name: sstp_core::AuthenticatorConfig::default().server_name,
@@ -337,6 +369,9 @@ impl Config {
             if file.is_relative() {
                 *file = base.join(&*file);
             }
+        }
+        if let Some(radius) = &mut config.radius {
+            radius.resolve(base);
         }
         Ok(config)
     }
@@ -410,10 +445,15 @@ impl Config {
             }
             seen.push(*m);
         }
+        let backends = self.backends();
+        let relays =
+            backends.contains(&Backend::Radius) && self.radius.as_ref().is_some_and(|r| r.eap);
         match (
             self.auth.methods.contains(&AuthMethod::EapTls),
             &self.auth.eap_tls,
         ) {
+            // Relayed, the RADIUS server checks the certificates.
+            (true, None) if relays => {}
             (true, None) => {
                 return invalid(
                     "auth.methods offers eap-tls, but there is no [auth.eap_tls] naming the CA that issues client certificates".into(),
@@ -430,6 +470,26 @@ impl Config {
             return invalid(
                 "[auth.eap_tls] needs both certificate and private_key, or neither (then the server's TLS certificate serves)".into(),
             );
+        }
+        if backends.is_empty() {
+            return invalid("auth.backends is empty: nobody could log in".into());
+        }
+        match (&self.radius, backends.contains(&Backend::Radius)) {
+            (Some(radius), true) => warnings.extend(radius.validate()?),
+            (Some(_), false) => warnings.push(
+                "[radius] is set, but auth.backends does not name \"radius\": it authenticates nobody".into(),
+            ),
+            (None, true) => {
+                return invalid("auth.backends names \"radius\", but there is no [radius]".into());
+            }
+            (None, false) => {}
+        }
+        if let Some(m) = self.auth.methods.iter().find(|m| m.needs_relay())
+            && !relays
+        {
+            return invalid(format!(
+                "auth.methods offers {m}, which only a RADIUS server runs: add [radius] with eap = true and \"radius\" in auth.backends"
+            ));
         }
         if self.auth.methods.contains(&AuthMethod::Pap) {
             warnings.push(
@@ -759,7 +819,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     bare.or_else(|| humantime::parse_duration(text).ok())
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -777,6 +837,13 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     }
 }
 
+/// A duration that may be left out.
+pub(crate) fn optional_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}
+
 fn auth_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
     names
@@ -784,7 +851,7 @@ fn auth_methods<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuthMethod>, D::E
         .map(|n| {
             n.parse().map_err(|_| {
                 serde::de::Error::custom(format!(
-                    "unknown authentication method {n:?} (expected eap-tls, eap-mschapv2, mschapv2, chap-md5 or pap)"
+                    "unknown authentication method {n:?} (expected eap-tls, eap-peap, eap-mschapv2, mschapv2, chap-md5 or pap)"
                 ))
             })
         })
@@ -856,6 +923,7 @@ mod tests {
             keys("auth"),
             expect(&["users_file", "methods", "server_name"])
         );
+        assert!(text.contains("# backends = [\"users\"]"));
         assert_eq!(
             keys("limits"),
             expect(&[

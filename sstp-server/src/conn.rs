@@ -33,8 +33,8 @@ use sstp_core::Session;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
-    AddressLease, AuthData, AuthMethod, AuthRequest, AuthVerdict, CertHashes, CloseReason, Event,
-    HashProtocol, Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
+    AddressLease, AuthData, AuthMethod, AuthRequest, AuthVerdict, CertHashes, CloseReason, Ending,
+    Event, HashProtocol, Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
 };
 use sstp_tun::drive::{self, Sent, Written, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
@@ -45,7 +45,7 @@ use tracing::{debug, info, warn};
 
 use crate::Shared;
 use crate::accounting;
-use crate::auth::{AuthContext, AuthConversation, AuthDecision, Round};
+use crate::auth::{AuthContext, AuthConversation, AuthDecision, Round, SessionSettings};
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
@@ -217,6 +217,12 @@ struct Driver<D: TunDevice> {
     auth: Option<Round>,
     /// The backend's conversation between rounds (begun at the first).
     conversation: Option<Box<dyn AuthConversation>>,
+    /// What the backend decided beyond the verdict (RADIUS reply).
+    settings: SessionSettings,
+    /// When the session's time is up (Session-Timeout), from Up.
+    ends_at: Option<Instant>,
+    /// The last packet from the client, for Idle-Timeout.
+    last_active: Instant,
     fixed: LeaseRequest,
     user: Option<String>,
     method: Option<AuthMethod>,
@@ -299,6 +305,9 @@ pub(crate) async fn run<D, S>(
         _session_slot: session_slot,
         auth: None,
         conversation: None,
+        settings: SessionSettings::default(),
+        ends_at: None,
+        last_active: Instant::now(),
         fixed: LeaseRequest::default(),
         user: None,
         method: None,
@@ -358,6 +367,7 @@ impl<D: TunDevice> Driver<D> {
             let deadline = self.session.poll_timeout().map(Instant::from_std);
             let ra_at = self.v6.as_ref().map(|v| v.next_ra);
             let close_by = self.close_by;
+            let ends_at = self.limit_deadline();
             tokio::select! {
                 biased;
                 _ = stop.changed(), if !self.closing => self.begin_close(),
@@ -441,6 +451,9 @@ impl<D: TunDevice> Driver<D> {
                     }
                     self.shrink_idle_buffers();
                 }
+                () = tokio::time::sleep_until(ends_at.unwrap_or(far)), if ends_at.is_some() => {
+                    self.check_limits();
+                }
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
                         v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
@@ -460,6 +473,43 @@ impl<D: TunDevice> Driver<D> {
             });
             drive::finish(&mut wr, &self.out[self.out_pos..], limit).await;
         }
+    }
+
+    /// The next instant a time limit of the backend's may end the session:
+    /// Session-Timeout from Up, Idle-Timeout from the client's last packet
+    /// (RFC 2865 §5.27, §5.28).
+    fn limit_deadline(&self) -> Option<Instant> {
+        if self.active.is_none() || self.closing {
+            return None;
+        }
+        let idle = self.settings.idle_timeout.map(|t| self.last_active + t);
+        match (self.ends_at, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Ends the session if one of its time limits is up.
+    fn check_limits(&mut self) {
+        let at = Instant::now();
+        let ending = if self.ends_at.is_some_and(|t| t <= at) {
+            Ending::SessionTimeout
+        } else if self
+            .settings
+            .idle_timeout
+            .is_some_and(|t| self.last_active + t <= at)
+        {
+            Ending::IdleTimeout
+        } else {
+            return;
+        };
+        info!(
+            correlation_id = %self.correlation_id,
+            user = self.user.as_deref().unwrap_or("-"),
+            "ending the session: {ending}"
+        );
+        self.closing = true;
+        self.session.end(now(), ending);
     }
 
     /// Releases output buffer capacity beyond what a quiet session needs.
@@ -562,6 +612,8 @@ impl<D: TunDevice> Driver<D> {
                     self.id,
                     self.ip_tx.clone(),
                 ));
+                self.ends_at = self.settings.session_timeout.map(|t| Instant::now() + t);
+                self.last_active = Instant::now();
                 let metrics = &self.shared.metrics;
                 metrics.sessions_active.inc();
                 self.active = Some(ActiveGuard(Arc::clone(metrics)));
@@ -630,6 +682,10 @@ impl<D: TunDevice> Driver<D> {
     }
 
     fn on_decision(&mut self, decision: AuthDecision) {
+        if decision.verdict.is_accept() {
+            self.settings = decision.settings.clone();
+            self.log_unsupported_settings();
+        }
         let fixed = LeaseRequest {
             ipv4: decision.ipv4,
             ipv6: decision.ipv6_prefix,
@@ -674,6 +730,20 @@ impl<D: TunDevice> Driver<D> {
         self.session.auth_complete(now(), verdict);
     }
 
+    /// What the backend asked for that this server cannot do yet: said
+    /// once, so the admin knows it was not honoured.
+    fn log_unsupported_settings(&self) {
+        let s = &self.settings;
+        if !s.routes.is_empty() {
+            warn!(
+                correlation_id = %self.correlation_id,
+                user = self.user.as_deref().unwrap_or("-"),
+                routes = %s.routes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                "the authentication backend sent Framed-Route, which this server does not route yet; ignored"
+            );
+        }
+    }
+
     fn assign_addresses(&mut self) {
         if self.addresses_assigned {
             return;
@@ -685,7 +755,13 @@ impl<D: TunDevice> Driver<D> {
         };
         match lease {
             Ok(lease) => {
-                let dns = self.shared.config.network.dns.iter().take(2).copied();
+                // The backend's DNS servers (RADIUS MS-Primary/Secondary-DNS-Server) win.
+                let dns = if self.settings.dns.is_empty() {
+                    &self.shared.config.network.dns
+                } else {
+                    &self.settings.dns
+                };
+                let dns = dns.iter().take(2).copied();
                 let addresses =
                     AddressLease::new(self.shared.pools.server_v4(), lease.ipv4).with_dns(dns);
                 self.lease = Some(lease);
@@ -815,6 +891,7 @@ impl<D: TunDevice> Driver<D> {
         if from_client.0 > 0 {
             metrics.packets_from_clients.inc_by(from_client.0);
             metrics.bytes_from_clients.inc_by(from_client.1);
+            self.last_active = Instant::now();
         }
         let rest = drive::write_rest(&*self.tun, &mut batch, &mut written).await;
         // A failed device is the router's to report; this session counts

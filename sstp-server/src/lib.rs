@@ -62,6 +62,7 @@ mod listener;
 mod metrics;
 mod pool;
 mod ra;
+mod radius;
 mod router;
 mod tls;
 mod users;
@@ -81,11 +82,13 @@ pub use auth::{
     AuthBackend, AuthContext, AuthConversation, AuthDecision, Chain, Round, SessionSettings,
 };
 pub use config::{
-    AuthSettings, Config, ConfigError, HostRoute, HttpSettings, Limits, NetworkSettings,
-    TlsSettings, TlsVersion, TunSettings, host_routes, parse_duration,
+    AuthSettings, Backend, Config, ConfigError, DaeClientSettings, DaeSettings, HostRoute,
+    HttpSettings, Limits, NetworkSettings, RadiusServerSettings, RadiusSettings, TlsSettings,
+    TlsVersion, TunSettings, host_routes, parse_duration,
 };
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use pool::{Ipv4Pool, Ipv6Pool, PoolError};
+pub use radius::{RadiusBackend, RadiusError};
 pub use tls::{
     CertProblem, MAX_CERT_DAYS, SelfSigned, TlsError, TlsIdentity, fingerprint,
     generate_self_signed,

@@ -19,6 +19,8 @@ mod many;
 mod netns;
 #[path = "e2e/proxy.rs"]
 mod proxy;
+#[path = "e2e/radius.rs"]
+mod radius;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/tls.rs"]

@@ -27,8 +27,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use sstp_server::{
-    Config, Ipv4Pool, Ipv6Pool, Listeners, Server, ServerError, ServerHandle, StaticUsers,
-    TlsIdentity, generate_self_signed, host_routes,
+    AuthBackend, Backend, Chain, Config, Ipv4Pool, Ipv6Pool, Listeners, RadiusBackend, Server,
+    ServerError, ServerHandle, StaticUsers, TlsIdentity, generate_self_signed, host_routes,
 };
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -315,8 +315,20 @@ fn load(path: &Path) -> Result<Loaded> {
     // ConfigError names the file already.
     let config = Config::load(path)?;
     let mut warnings = config.validate()?;
-    let users = StaticUsers::load(&config.auth.users_file)?;
-    warnings.extend(users.check(&config.auth.methods));
+    let backends = config.backends();
+    // Without "users" in auth.backends there need be no users file.
+    let users = if backends.contains(&Backend::Users) {
+        let users = StaticUsers::load(&config.auth.users_file)?;
+        warnings.extend(users.check(&config.auth.methods));
+        users
+    } else {
+        StaticUsers::from_toml("")?
+    };
+    if let Some(radius) = &config.radius {
+        for server in &radius.servers {
+            server.read_secret()?;
+        }
+    }
     // Fixed addresses must be client addresses of the pools.
     let mut v4 = Ipv4Pool::new(config.network.ipv4_pool)?;
     let mut v6 = config.network.ipv6_pool.map(Ipv6Pool::new).transpose()?;
@@ -375,6 +387,24 @@ fn check_config(path: &Path) -> Result<()> {
     );
     let methods: Vec<_> = c.auth.methods.iter().map(|m| m.name()).collect();
     println!("  auth methods: {}", methods.join(", "));
+    let backends: Vec<_> = c
+        .backends()
+        .iter()
+        .map(|b| match b {
+            Backend::Users => "users",
+            Backend::Radius => "radius",
+            _ => "other",
+        })
+        .collect();
+    println!("  auth backends: {}", backends.join(", "));
+    if let Some(radius) = &c.radius {
+        let servers: Vec<_> = radius.servers.iter().map(|s| s.display_name()).collect();
+        println!(
+            "  RADIUS servers: {} (EAP {})",
+            servers.join(", "),
+            if radius.eap { "relayed" } else { "run here" }
+        );
+    }
     println!(
         "  IPv4 pool {}, IPv6 pool {}",
         c.network.ipv4_pool,
@@ -404,7 +434,8 @@ async fn run(path: &Path) -> Result<()> {
     let tun = open_tun(&config).await?;
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
-    let server = Server::with_listeners(config.clone(), identity, listeners, tun, users.clone())?;
+    let auth = backend(&config, &users).await?;
+    let server = Server::with_listeners(config.clone(), identity, listeners, tun, auth)?;
     let handle = server.handle();
     let (fixed4, fixed6) = users.fixed_addresses();
     for e in handle.reserve_fixed_addresses(fixed4, fixed6) {
@@ -445,6 +476,28 @@ async fn run(path: &Path) -> Result<()> {
     result?;
     info!("stopped");
     Ok(())
+}
+
+/// The backends of `auth.backends`, chained in their order.
+async fn backend(config: &Config, users: &Arc<StaticUsers>) -> Result<Arc<dyn AuthBackend>> {
+    let mut chain: Vec<Arc<dyn AuthBackend>> = Vec::new();
+    for backend in config.backends() {
+        match backend {
+            Backend::Users => chain.push(users.clone()),
+            Backend::Radius => {
+                let Some(settings) = &config.radius else {
+                    bail!("auth.backends names \"radius\", but there is no [radius]");
+                };
+                let radius = RadiusBackend::start(settings, &config.listen).await?;
+                chain.push(Arc::new(radius));
+            }
+            _ => bail!("auth.backends names a backend this build does not have"),
+        }
+    }
+    Ok(match chain.len() {
+        1 => chain.remove(0),
+        _ => Arc::new(Chain::new(chain)),
+    })
 }
 
 /// SIGHUP: new certificate and users; sessions that are up stay up.

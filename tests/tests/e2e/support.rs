@@ -17,7 +17,10 @@ use sstp_client::{
     AuthMethod, ClientBuilder, Fingerprint, ProxySetting, ReconnectPolicy, ServerAddr, TlsOptions,
     Tunnel, TunnelEvent,
 };
-use sstp_server::{Config, Server, ServerError, ServerHandle, StaticUsers, TlsIdentity};
+use sstp_server::{
+    AuthBackend, Backend, Chain, Config, RadiusBackend, Server, ServerError, ServerHandle,
+    StaticUsers, TlsIdentity,
+};
 use sstp_tun::{MemTun, MemTunHandle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -101,6 +104,9 @@ pub(crate) struct ServerSpec {
     pub(crate) per_source: (f64, u32),
     /// The body of `[auth.eap_tls]`, if EAP-TLS is on.
     pub(crate) eap_tls: Option<String>,
+    /// `auth.backends` and the `[radius]` section (its whole text), for a
+    /// server that asks a RADIUS server.
+    pub(crate) radius: Option<(&'static str, String)>,
 }
 
 impl Default for ServerSpec {
@@ -112,6 +118,7 @@ impl Default for ServerSpec {
             users: USERS,
             per_source: (10000.0, 10000),
             eap_tls: None,
+            radius: None,
         }
     }
 }
@@ -145,6 +152,7 @@ impl ServerSpec {
             ra_interval = "1h"
             [auth]
             methods = [{methods}]
+            {backends}
             [limits]
             max_sessions = 100
             max_unauthenticated = 100
@@ -155,7 +163,15 @@ impl ServerSpec {
             negotiation_timeout = "30s"
             shutdown_grace = "3s"
             {eap_tls}
+            {radius}
             "#,
+            backends = self
+                .radius
+                .as_ref()
+                .map_or_else(String::new, |(backends, _)| format!(
+                    "backends = {backends}"
+                )),
+            radius = self.radius.as_ref().map_or("", |(_, text)| text.as_str()),
             eap_tls = self
                 .eap_tls
                 .as_ref()
@@ -192,7 +208,22 @@ impl TestServer {
         let (tun, handle) = MemTun::pair_with(config.tun.mtu, 4096, "srv0");
         let users = Arc::new(StaticUsers::from_toml(spec.users).expect("users"));
         let (fixed4, fixed6) = users.fixed_addresses();
-        let server = Server::bind(config, pki.identity(), tun, users)
+        let auth: Arc<dyn AuthBackend> = match &config.radius {
+            Some(settings) => {
+                let radius = RadiusBackend::start(settings, &config.listen)
+                    .await
+                    .expect("the RADIUS backend");
+                if config.backends().first() == Some(&Backend::Users) {
+                    Arc::new(Chain::new(vec![users, Arc::new(radius)]))
+                } else if config.backends().len() > 1 {
+                    Arc::new(Chain::new(vec![Arc::new(radius), users]))
+                } else {
+                    Arc::new(radius)
+                }
+            }
+            None => users,
+        };
+        let server = Server::bind(config, pki.identity(), tun, auth)
             .await
             .expect("bind the server");
         // As the sstp-server binary does.
