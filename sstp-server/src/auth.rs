@@ -95,6 +95,9 @@ pub struct AuthDecision {
     /// it could not be reached. A [`Chain`] asks its next backend; at the
     /// end of the chain it is the reject it carries.
     pub pass: bool,
+    /// A remote server (RADIUS) decided: accounting's Acct-Authentic says
+    /// RADIUS, else Local (RFC 2866 §5.6).
+    pub remote: bool,
 }
 
 impl AuthDecision {
@@ -106,6 +109,7 @@ impl AuthDecision {
             ipv6_prefix: None,
             settings: SessionSettings::default(),
             pass: false,
+            remote: false,
         }
     }
 

@@ -476,9 +476,9 @@ impl Config {
         }
         match (&self.radius, backends.contains(&Backend::Radius)) {
             (Some(radius), true) => warnings.extend(radius.validate()?),
-            (Some(_), false) => warnings.push(
-                "[radius] is set, but auth.backends does not name \"radius\": it authenticates nobody".into(),
-            ),
+            (Some(radius), false) => warnings.extend(radius.validate()?.into_iter().chain([
+                "[radius] is set, but auth.backends does not name \"radius\": it authenticates nobody (accounting still goes to it)".into(),
+            ])),
             (None, true) => {
                 return invalid("auth.backends names \"radius\", but there is no [radius]".into());
             }

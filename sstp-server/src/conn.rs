@@ -49,6 +49,7 @@ use crate::auth::{AuthContext, AuthConversation, AuthDecision, Round, SessionSet
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
+use crate::radius::{AcctSession, Authentic, Usage};
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
 
 /// Bytes waiting for the client above which we stop reading from it.
@@ -223,6 +224,12 @@ struct Driver<D: TunDevice> {
     ends_at: Option<Instant>,
     /// The last packet from the client, for Idle-Timeout.
     last_active: Instant,
+    /// A remote server (RADIUS) accepted the session.
+    remote: bool,
+    /// What accounting says of this session, from Up; and when its next
+    /// Interim-Update is due.
+    acct: Option<(AcctSession, Option<Duration>)>,
+    next_interim: Option<Instant>,
     fixed: LeaseRequest,
     user: Option<String>,
     method: Option<AuthMethod>,
@@ -308,6 +315,9 @@ pub(crate) async fn run<D, S>(
         settings: SessionSettings::default(),
         ends_at: None,
         last_active: Instant::now(),
+        remote: false,
+        acct: None,
+        next_interim: None,
         fixed: LeaseRequest::default(),
         user: None,
         method: None,
@@ -368,6 +378,7 @@ impl<D: TunDevice> Driver<D> {
             let ra_at = self.v6.as_ref().map(|v| v.next_ra);
             let close_by = self.close_by;
             let ends_at = self.limit_deadline();
+            let interim_at = self.next_interim;
             tokio::select! {
                 biased;
                 _ = stop.changed(), if !self.closing => self.begin_close(),
@@ -454,6 +465,9 @@ impl<D: TunDevice> Driver<D> {
                 () = tokio::time::sleep_until(ends_at.unwrap_or(far)), if ends_at.is_some() => {
                     self.check_limits();
                 }
+                () = tokio::time::sleep_until(interim_at.unwrap_or(far)), if interim_at.is_some() => {
+                    self.accounting_interim();
+                }
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
                         v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
@@ -487,6 +501,57 @@ impl<D: TunDevice> Driver<D> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The session is up: accounting's Start, and the Interim-Update
+    /// interval (the Access-Accept's Acct-Interim-Interval, else
+    /// `radius.interim_interval`).
+    fn accounting_start(&mut self, ipv4: Ipv4Addr, ipv6: Option<Ipv6Net>) {
+        let Some(accounting) = self.shared.accounting.get() else {
+            return;
+        };
+        let session = AcctSession {
+            context: self.auth_context(),
+            user: self.user.clone().unwrap_or_default(),
+            ipv4,
+            ipv6,
+            class: self.settings.class.clone(),
+            authentic: if self.remote {
+                Authentic::Radius
+            } else {
+                Authentic::Local
+            },
+            started: std::time::Instant::now(),
+        };
+        accounting.start(&session);
+        let interval = self
+            .settings
+            .interim_interval
+            .or(accounting.default_interim)
+            .filter(|i| !i.is_zero());
+        self.next_interim = interval.map(|i| Instant::now() + i);
+        self.acct = Some((session, interval));
+    }
+
+    fn usage(&self) -> Usage {
+        let stats = self.session.stats();
+        Usage {
+            input_octets: stats.ip_rx_bytes,
+            output_octets: stats.ip_tx_bytes,
+            input_packets: stats.ip_rx_packets,
+            output_packets: stats.ip_tx_packets,
+        }
+    }
+
+    fn accounting_interim(&mut self) {
+        let (Some(accounting), Some((session, interval))) =
+            (self.shared.accounting.get(), &self.acct)
+        else {
+            self.next_interim = None;
+            return;
+        };
+        accounting.interim(session, self.usage());
+        self.next_interim = interval.map(|i| Instant::now() + i);
     }
 
     /// Ends the session if one of its time limits is up.
@@ -635,6 +700,8 @@ impl<D: TunDevice> Driver<D> {
                     }),
                     "session up"
                 );
+                let (ipv4, ipv6) = (lease.ipv4, lease.ipv6);
+                self.accounting_start(ipv4, ipv6);
                 if let Some(v6) = net.ipv6 {
                     self.ipv6_up(v6);
                 }
@@ -684,6 +751,7 @@ impl<D: TunDevice> Driver<D> {
     fn on_decision(&mut self, decision: AuthDecision) {
         if decision.verdict.is_accept() {
             self.settings = decision.settings.clone();
+            self.remote = decision.remote;
             self.log_unsupported_settings();
         }
         let fixed = LeaseRequest {
@@ -959,6 +1027,10 @@ impl<D: TunDevice> Drop for Driver<D> {
             terminate_cause = accounting::terminate_cause(self.down.as_ref()),
             "session end"
         );
+        if let (Some(accounting), Some((session, _))) = (self.shared.accounting.get(), &self.acct) {
+            let cause = accounting::terminate_cause(self.down.as_ref());
+            accounting.stop(session, self.usage(), cause);
+        }
         // Routes before the lease, so no packet is routed to a session
         // whose address is already someone else's.
         self.routes.clear();

@@ -163,6 +163,10 @@ pub(crate) struct Shared {
     /// Random per process: with the session id, the accounting session id
     /// is unique across restarts and nodes.
     pub(crate) instance: u32,
+    /// RADIUS accounting, when `[radius]` has it on.
+    pub(crate) accounting: std::sync::OnceLock<Arc<radius::Accounting>>,
+    /// The RADIUS servers' health, for `/healthz`.
+    pub(crate) radius: std::sync::OnceLock<Arc<RadiusBackend>>,
     /// TUN write batches lent to sessions while they write (see `conn::BatchPool`).
     pub(crate) tun_batches: conn::BatchPool,
 }
@@ -350,6 +354,8 @@ impl<D: TunDevice + 'static> Server<D> {
             metrics: Arc::new(Metrics::new()),
             next_id: AtomicU64::new(1),
             instance: instance_id(),
+            accounting: std::sync::OnceLock::new(),
+            radius: std::sync::OnceLock::new(),
             tun_batches: conn::BatchPool::default(),
         });
         if let Some(loaded) = eap_tls {
@@ -389,9 +395,36 @@ impl<D: TunDevice + 'static> Server<D> {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
         let Listeners { sstp, metrics, .. } = self.listeners;
         let metrics = metrics.map(|(listener, _)| listener);
-        listener::serve(self.shared, sstp, metrics, self.tun, shutdown).await
+        let accounting = self.shared.accounting.get().cloned();
+        let sender = accounting.as_ref().map(|a| {
+            a.begin();
+            tokio::spawn(Arc::clone(a).run())
+        });
+        let result =
+            listener::serve(Arc::clone(&self.shared), sstp, metrics, self.tun, shutdown).await;
+        if let (Some(accounting), Some(sender)) = (accounting, sender) {
+            // Every session's Stop is queued by now (their tasks are gone).
+            accounting.end(ACCOUNTING_FLUSH).await;
+            sender.abort();
+        }
+        result
+    }
+
+    /// Asks `radius` (the backend the server was made with, or one that
+    /// only does accounting) for RADIUS accounting, if `radius.accounting`
+    /// is on, and reports its servers in the metrics and `/healthz`.
+    pub fn with_radius(self, radius: &Arc<RadiusBackend>) -> Self {
+        if let Some(accounting) = radius.attach(&self.shared.metrics.radius) {
+            let _ = self.shared.accounting.set(Arc::new(accounting));
+        }
+        let _ = self.shared.radius.set(Arc::clone(radius));
+        self
     }
 }
+
+/// At shutdown, how long accounting may take to send what is queued
+/// (Accounting-Off and the last Stops) before the rest goes to the spool.
+const ACCOUNTING_FLUSH: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl ServerHandle {
     /// Swaps in a new certificate and key for new connections; sessions

@@ -90,7 +90,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
     }
     drop(conn_tx);
     if let Some(listener) = metrics_listener {
-        accepters.spawn(metrics_loop(listener, Arc::clone(&shared.metrics)));
+        accepters.spawn(metrics_loop(listener, Arc::clone(&shared)));
     }
     let mut reader = tokio::spawn(router::run_tun_reader(
         Arc::clone(&tun),
@@ -191,7 +191,8 @@ async fn accept_loop(
 /// The metrics listener: plain HTTP, `/metrics` and `/healthz`, a few
 /// connections at a time, each bounded in time. Ends (with its connections)
 /// when the server's accept loops are shut down.
-async fn metrics_loop(listener: TcpListener, metrics: Arc<Metrics>) {
+async fn metrics_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let metrics = Arc::clone(&shared.metrics);
     let mut conns = JoinSet::new();
     loop {
         if conns.len() >= METRICS_CONNECTIONS {
@@ -203,9 +204,10 @@ async fn metrics_loop(listener: TcpListener, metrics: Arc<Metrics>) {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => {
                     let metrics = Arc::clone(&metrics);
+                    let shared = Arc::clone(&shared);
                     conns.spawn(async move {
                         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                            let response = respond_metrics(&req, &metrics);
+                            let response = respond_metrics(&req, &metrics, &shared);
                             async move { Ok::<_, Infallible>(response) }
                         });
                         let conn = hyper::server::conn::http1::Builder::new()
@@ -430,8 +432,9 @@ async fn handle<D: TunDevice + 'static>(
             }
             debug!(%method, "plain HTTP request");
             let io = TokioIo::new(Prefixed::new(head, tls));
+            let health = Arc::clone(&shared);
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let response = respond(&req);
+                let response = respond(&req, &health);
                 async move { Ok::<_, Infallible>(response) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
@@ -571,15 +574,28 @@ fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
+/// `/healthz`: 200 while the server can take logins; 503 when every
+/// RADIUS server it authenticates with is skipped as dead, so a balancer
+/// sends new clients elsewhere.
+fn health(shared: &Shared) -> Response<Full<Bytes>> {
+    match shared.radius.get() {
+        Some(radius) if radius.all_servers_down() => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no RADIUS server answers\n",
+        ),
+        _ => plain(StatusCode::OK, "ok\n"),
+    }
+}
+
 fn is_get<B>(req: &Request<B>) -> bool {
     req.method() == Method::GET || req.method() == Method::HEAD
 }
 
 /// The plain HTTP service of the SSTP port: health, and errors for the
 /// rest (`/metrics` included: it has its own listener).
-fn respond<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+fn respond<B>(req: &Request<B>, shared: &Shared) -> Response<Full<Bytes>> {
     match req.uri().path() {
-        "/healthz" if is_get(req) => plain(StatusCode::OK, "ok\n"),
+        "/healthz" if is_get(req) => health(shared),
         "/healthz" => not_allowed("GET, HEAD"),
         p if p.eq_ignore_ascii_case(SSTP_PATH) => not_allowed(SSTP_METHOD),
         _ => plain(StatusCode::NOT_FOUND, "not found\n"),
@@ -587,7 +603,11 @@ fn respond<B>(req: &Request<B>) -> Response<Full<Bytes>> {
 }
 
 /// The service of the metrics listener: `/metrics`, `/healthz`, 404/405.
-fn respond_metrics<B>(req: &Request<B>, metrics: &Metrics) -> Response<Full<Bytes>> {
+fn respond_metrics<B>(
+    req: &Request<B>,
+    metrics: &Metrics,
+    shared: &Shared,
+) -> Response<Full<Bytes>> {
     match req.uri().path() {
         "/metrics" if is_get(req) => {
             let mut r = Response::new(Full::new(Bytes::from(metrics.encode())));
@@ -597,7 +617,7 @@ fn respond_metrics<B>(req: &Request<B>, metrics: &Metrics) -> Response<Full<Byte
             );
             r
         }
-        "/healthz" if is_get(req) => plain(StatusCode::OK, "ok\n"),
+        "/healthz" if is_get(req) => health(shared),
         "/metrics" | "/healthz" => not_allowed("GET, HEAD"),
         _ => plain(StatusCode::NOT_FOUND, "not found\n"),
     }

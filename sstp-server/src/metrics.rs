@@ -7,6 +7,7 @@
 //! lookup and no lock.
 
 use std::fmt;
+use std::sync::Arc;
 
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
@@ -126,6 +127,177 @@ pub(crate) struct Metrics {
     drops: [Counter; DropReason::ALL.len()],
     rejects: [Counter; Reject::ALL.len()],
     ends: Family<Labels, Counter>,
+    /// RADIUS, per server; the client reports through it.
+    pub(crate) radius: Arc<RadiusMetrics>,
+}
+
+/// Labels with a server's name (known only from the configuration).
+type ServerLabels = Vec<(&'static str, String)>;
+
+/// The RADIUS client's counters, per server (`sstp_radius_*`), and the
+/// accounting queue's.
+#[derive(Debug)]
+pub(crate) struct RadiusMetrics {
+    requests: Family<ServerLabels, Counter>,
+    retransmissions: Family<ServerLabels, Counter>,
+    timeouts: Family<ServerLabels, Counter>,
+    responses: Family<ServerLabels, Counter>,
+    dropped: Family<ServerLabels, Counter>,
+    latency: Family<ServerLabels, Histogram, fn() -> Histogram>,
+    up: Family<ServerLabels, Gauge>,
+    /// Accounting records waiting for a server.
+    pub(crate) accounting_queued: Gauge,
+    /// Accounting records answered by a server.
+    pub(crate) accounting_sent: Counter,
+    /// Accounting records lost: the queue was full.
+    pub(crate) accounting_dropped: Counter,
+    /// Accounting records saved to the spool at a stop.
+    pub(crate) accounting_spooled: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to ~3 s.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0001, 2.0, 15,
+    ))
+}
+
+fn server(name: &str) -> ServerLabels {
+    vec![("server", name.to_owned())]
+}
+
+fn server_and(name: &str, key: &'static str, value: &str) -> ServerLabels {
+    vec![("server", name.to_owned()), (key, value.to_owned())]
+}
+
+impl RadiusMetrics {
+    fn new() -> Self {
+        Self {
+            requests: Family::default(),
+            retransmissions: Family::default(),
+            timeouts: Family::default(),
+            responses: Family::default(),
+            dropped: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+            up: Family::default(),
+            accounting_queued: Gauge::default(),
+            accounting_sent: Counter::default(),
+            accounting_dropped: Counter::default(),
+            accounting_spooled: Counter::default(),
+        }
+    }
+
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "radius_requests",
+            "RADIUS requests sent (first transmissions), by server and code",
+            self.requests.clone(),
+        );
+        registry.register(
+            "radius_retransmissions",
+            "RADIUS retransmissions, by server",
+            self.retransmissions.clone(),
+        );
+        registry.register(
+            "radius_timeouts",
+            "RADIUS requests a server never answered, by server",
+            self.timeouts.clone(),
+        );
+        registry.register(
+            "radius_responses",
+            "Verified RADIUS answers, by server and code",
+            self.responses.clone(),
+        );
+        registry.register(
+            "radius_dropped",
+            "RADIUS datagrams dropped (forged, unsigned, unknown, malformed), by server and reason",
+            self.dropped.clone(),
+        );
+        registry.register(
+            "radius_response_seconds",
+            "Time from a request's first transmission to its verified answer, by server",
+            self.latency.clone(),
+        );
+        registry.register(
+            "radius_server_up",
+            "1 while a RADIUS server is alive, 0 while it is skipped as dead",
+            self.up.clone(),
+        );
+        registry.register(
+            "radius_accounting_queued",
+            "Accounting records waiting for a RADIUS server",
+            self.accounting_queued.clone(),
+        );
+        registry.register(
+            "radius_accounting_sent",
+            "Accounting records a RADIUS server answered",
+            self.accounting_sent.clone(),
+        );
+        registry.register(
+            "radius_accounting_dropped",
+            "Accounting records lost because the queue was full",
+            self.accounting_dropped.clone(),
+        );
+        registry.register(
+            "radius_accounting_spooled",
+            "Accounting records saved to the spool file at a stop",
+            self.accounting_spooled.clone(),
+        );
+    }
+
+    /// Shows `name` as up before anything happened, so the series exist.
+    pub(crate) fn server_configured(&self, name: &str) {
+        self.up.get_or_create(&server(name)).set(1);
+    }
+}
+
+impl sstp_radius::Observer for RadiusMetrics {
+    fn request_sent(&self, name: &str, code: sstp_radius::Code, _identifier: u8) {
+        self.requests
+            .get_or_create(&server_and(name, "code", code.name()))
+            .inc();
+    }
+
+    fn retransmitted(&self, name: &str, _code: sstp_radius::Code, _id: u8, _attempt: u32) {
+        self.retransmissions.get_or_create(&server(name)).inc();
+    }
+
+    fn timed_out(&self, name: &str, _code: sstp_radius::Code) {
+        self.timeouts.get_or_create(&server(name)).inc();
+    }
+
+    fn response(&self, name: &str, code: sstp_radius::Code, latency: std::time::Duration) {
+        self.responses
+            .get_or_create(&server_and(name, "code", code.name()))
+            .inc();
+        self.latency
+            .get_or_create(&server(name))
+            .observe(latency.as_secs_f64());
+    }
+
+    fn dropped(&self, name: Option<&str>, reason: sstp_radius::DropReason) {
+        use sstp_radius::DropReason as R;
+        let reason = match reason {
+            R::BadAuthenticator => "bad_authenticator",
+            R::NoMessageAuthenticator => "no_message_authenticator",
+            R::UnknownIdentifier => "unknown_identifier",
+            R::UnknownSource => "unknown_source",
+            R::UnexpectedCode => "unexpected_code",
+            R::Malformed => "malformed",
+            _ => "other",
+        };
+        self.dropped
+            .get_or_create(&server_and(name.unwrap_or("unknown"), "reason", reason))
+            .inc();
+    }
+
+    fn server_dead(&self, name: &str) {
+        self.up.get_or_create(&server(name)).set(0);
+    }
+
+    fn server_alive(&self, name: &str) {
+        self.up.get_or_create(&server(name)).set(1);
+    }
 }
 
 impl fmt::Debug for Metrics {
@@ -237,6 +409,8 @@ impl Metrics {
             "SSTP sessions that ended, by who is at fault",
             ends.clone(),
         );
+        let radius = RadiusMetrics::new();
+        radius.register(&mut registry);
         Self {
             registry,
             sessions_active,
@@ -257,6 +431,7 @@ impl Metrics {
             drops,
             rejects,
             ends,
+            radius: Arc::new(radius),
         }
     }
 

@@ -434,8 +434,11 @@ async fn run(path: &Path) -> Result<()> {
     let tun = open_tun(&config).await?;
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
-    let auth = backend(&config, &users).await?;
-    let server = Server::with_listeners(config.clone(), identity, listeners, tun, auth)?;
+    let (auth, radius) = backend(&config, &users).await?;
+    let mut server = Server::with_listeners(config.clone(), identity, listeners, tun, auth)?;
+    if let Some(radius) = &radius {
+        server = server.with_radius(radius);
+    }
     let handle = server.handle();
     let (fixed4, fixed6) = users.fixed_addresses();
     for e in handle.reserve_fixed_addresses(fixed4, fixed6) {
@@ -478,26 +481,34 @@ async fn run(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The backends of `auth.backends`, chained in their order.
-async fn backend(config: &Config, users: &Arc<StaticUsers>) -> Result<Arc<dyn AuthBackend>> {
+/// The backends of `auth.backends`, chained in their order, and the
+/// RADIUS client when `[radius]` is set (for accounting too).
+async fn backend(
+    config: &Config,
+    users: &Arc<StaticUsers>,
+) -> Result<(Arc<dyn AuthBackend>, Option<Arc<RadiusBackend>>)> {
+    let radius = match &config.radius {
+        Some(settings) => Some(Arc::new(
+            RadiusBackend::start(settings, &config.listen).await?,
+        )),
+        None => None,
+    };
     let mut chain: Vec<Arc<dyn AuthBackend>> = Vec::new();
     for backend in config.backends() {
-        match backend {
-            Backend::Users => chain.push(users.clone()),
-            Backend::Radius => {
-                let Some(settings) = &config.radius else {
-                    bail!("auth.backends names \"radius\", but there is no [radius]");
-                };
-                let radius = RadiusBackend::start(settings, &config.listen).await?;
-                chain.push(Arc::new(radius));
+        match (backend, &radius) {
+            (Backend::Users, _) => chain.push(users.clone()),
+            (Backend::Radius, Some(radius)) => chain.push(radius.clone()),
+            (Backend::Radius, None) => {
+                bail!("auth.backends names \"radius\", but there is no [radius]")
             }
             _ => bail!("auth.backends names a backend this build does not have"),
         }
     }
-    Ok(match chain.len() {
+    let auth = match chain.len() {
         1 => chain.remove(0),
         _ => Arc::new(Chain::new(chain)),
-    })
+    };
+    Ok((auth, radius))
 }
 
 /// SIGHUP: new certificate and users; sessions that are up stay up.

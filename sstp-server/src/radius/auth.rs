@@ -108,17 +108,46 @@ fn calling_station(ip: IpAddr) -> String {
     }
 }
 
-/// Authentication through RADIUS servers.
+/// Authentication through RADIUS servers, and the client accounting
+/// shares ([`Server::with_radius`](crate::Server::with_radius)).
 #[derive(Debug)]
 pub struct RadiusBackend {
     client: RadiusClient,
     nas: Arc<Nas>,
     eap: bool,
+    attachments: super::Attachments,
 }
 
 impl RadiusBackend {
-    pub(crate) fn new(client: RadiusClient, nas: Arc<Nas>, eap: bool) -> Self {
-        Self { client, nas, eap }
+    pub(crate) fn new(
+        client: RadiusClient,
+        nas: Arc<Nas>,
+        eap: bool,
+        attachments: super::Attachments,
+    ) -> Self {
+        Self {
+            client,
+            nas,
+            eap,
+            attachments,
+        }
+    }
+
+    pub(crate) const fn client(&self) -> &RadiusClient {
+        &self.client
+    }
+
+    pub(crate) const fn nas(&self) -> &Arc<Nas> {
+        &self.nas
+    }
+
+    pub(crate) const fn attachments(&self) -> &super::Attachments {
+        &self.attachments
+    }
+
+    /// Whether every RADIUS server is skipped as dead (for `/healthz`).
+    pub fn all_servers_down(&self) -> bool {
+        self.client.server_states().iter().all(|s| !s.alive)
     }
 }
 
@@ -332,6 +361,7 @@ fn accept(reply: &Reply, request: &AuthRequest, mschap: Option<u8>) -> AuthDecis
         accept = accept.with_message(text);
     }
     let mut decision = AuthDecision::new(AuthVerdict::Accept(accept));
+    decision.remote = true;
     apply_reply(reply, &mut decision);
     decision
 }

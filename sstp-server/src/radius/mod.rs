@@ -2,12 +2,15 @@
 //! 3579 EAP), its settings (`[radius]`), and what RADIUS replies decide
 //! about a session.
 
+mod accounting;
 mod auth;
 mod config;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+pub(crate) use accounting::{Accounting, AcctSession, Authentic, Usage};
 pub(crate) use auth::Nas;
 pub use auth::RadiusBackend;
 pub use config::{DaeClientSettings, DaeSettings, RadiusServerSettings, RadiusSettings};
@@ -52,6 +55,8 @@ impl RadiusBackend {
         let mut client = ClientConfig::new(servers);
         client.dead_time = settings.dead_time;
         client.status_server = settings.status_server;
+        let observer = Arc::new(LateObserver::default());
+        client.observer = observer.clone();
         let client = RadiusClient::new(client).await?;
         let nas = Nas {
             identifier: settings.nas_identifier.clone(),
@@ -64,6 +69,114 @@ impl RadiusBackend {
             }),
             tunnel_type: settings.tunnel_type,
         };
-        Ok(Self::new(client, Arc::new(nas), settings.eap))
+        let accounting = settings.accounting.then(|| AccountingSettings {
+            limit: settings.accounting_queue,
+            spool: settings.accounting_spool.clone(),
+            interim: settings.interim_interval,
+        });
+        let servers = settings.servers.iter().map(|s| s.display_name()).collect();
+        Ok(Self::new(
+            client,
+            Arc::new(nas),
+            settings.eap,
+            Attachments {
+                observer,
+                accounting,
+                servers,
+            },
+        ))
+    }
+}
+
+/// What the server attaches to a started backend: its metrics as the
+/// client's observer, and the accounting queue over the same client.
+#[derive(Debug)]
+pub(crate) struct Attachments {
+    observer: Arc<LateObserver>,
+    accounting: Option<AccountingSettings>,
+    servers: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct AccountingSettings {
+    limit: usize,
+    spool: Option<std::path::PathBuf>,
+    interim: Option<Duration>,
+}
+
+impl RadiusBackend {
+    /// Reports the client to `metrics` and, with `radius.accounting`, makes
+    /// the accounting queue (not started yet).
+    pub(crate) fn attach(
+        &self,
+        metrics: &Arc<crate::metrics::RadiusMetrics>,
+    ) -> Option<Accounting> {
+        let a = self.attachments();
+        let observer: Arc<dyn sstp_radius::Observer> = metrics.clone();
+        let _ = a.observer.target.set(observer);
+        for name in &a.servers {
+            metrics.server_configured(name);
+        }
+        a.accounting.as_ref().map(|s| {
+            Accounting::new(
+                self.client().clone(),
+                Arc::clone(self.nas()),
+                s.limit,
+                s.spool.clone(),
+                s.interim,
+                Arc::clone(metrics),
+            )
+        })
+    }
+}
+
+/// An observer whose target arrives after the client was made (the
+/// server's metrics exist only once the server does).
+#[derive(Default)]
+struct LateObserver {
+    target: OnceLock<Arc<dyn sstp_radius::Observer>>,
+}
+
+impl std::fmt::Debug for LateObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LateObserver")
+    }
+}
+
+impl sstp_radius::Observer for LateObserver {
+    fn request_sent(&self, server: &str, code: sstp_radius::Code, identifier: u8) {
+        if let Some(t) = self.target.get() {
+            t.request_sent(server, code, identifier);
+        }
+    }
+    fn retransmitted(&self, server: &str, code: sstp_radius::Code, identifier: u8, attempt: u32) {
+        if let Some(t) = self.target.get() {
+            t.retransmitted(server, code, identifier, attempt);
+        }
+    }
+    fn timed_out(&self, server: &str, code: sstp_radius::Code) {
+        if let Some(t) = self.target.get() {
+            t.timed_out(server, code);
+        }
+    }
+    fn response(&self, server: &str, code: sstp_radius::Code, latency: Duration) {
+        if let Some(t) = self.target.get() {
+            t.response(server, code, latency);
+        }
+    }
+    fn dropped(&self, server: Option<&str>, reason: sstp_radius::DropReason) {
+        if let Some(t) = self.target.get() {
+            t.dropped(server, reason);
+        }
+    }
+    fn server_dead(&self, server: &str) {
+        if let Some(t) = self.target.get() {
+            t.server_dead(server);
+        }
+    }
+    fn server_alive(&self, server: &str) {
+        if let Some(t) = self.target.get() {
+            t.server_alive(server);
+        }
     }
 }

@@ -38,13 +38,18 @@ fn freeradius(dir: &tempfile::TempDir) -> Option<FreeRadius> {
     Some(FreeRadius::start(dir.path(), options).expect("FreeRADIUS starts"))
 }
 
-/// `[radius]` for `radius`, EAP relayed.
+/// `[radius]` for `radius`, EAP relayed, no accounting.
 fn radius_section(radius: &FreeRadius) -> String {
+    radius_with(radius, "accounting = false")
+}
+
+/// `[radius]` for `radius` with more keys of `[radius]`.
+fn radius_with(radius: &FreeRadius, keys: &str) -> String {
     format!(
         r#"
         [radius]
         nas_identifier = "sstp-e2e"
-        accounting = false
+        {keys}
         [[radius.server]]
         name = "freeradius"
         address = "127.0.0.1"
@@ -80,7 +85,7 @@ fn system() -> System {
 /// device stays open), the Up and the method the Authenticated event named.
 struct Call {
     tunnel: Tunnel,
-    _device: MemTunHandle,
+    device: MemTunHandle,
     up: UpInfo,
     method: Option<AuthMethod>,
 }
@@ -103,7 +108,7 @@ async fn bring_up(builder: ClientBuilder, name: &str) -> Call {
     });
     Call {
         tunnel,
-        _device: device,
+        device,
         up,
         method: method.expect("an Authenticated event before Up"),
     }
@@ -224,4 +229,162 @@ async fn radius_rejects_addresses_and_session_timeouts_are_obeyed() {
         "ended after {lasted:?}, before its Session-Timeout: {down}"
     );
     server.wait_idle().await;
+}
+
+/// The accounting records FreeRADIUS wrote for `user`, once `want` holds
+/// for them (polled; an outage's backoff may take a while).
+async fn records_of(
+    radius: &FreeRadius,
+    user: &str,
+    within: Duration,
+    want: impl Fn(&[sstp_testkit::DetailRecord]) -> bool,
+) -> Vec<sstp_testkit::DetailRecord> {
+    let until = std::time::Instant::now() + within;
+    loop {
+        let records: Vec<_> = radius
+            .detail_records()
+            .into_iter()
+            .filter(|r| r.get("User-Name") == Some(user))
+            .collect();
+        if want(&records) {
+            return records;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "accounting records of {user} never became complete: {records:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn kinds(records: &[sstp_testkit::DetailRecord]) -> Vec<&str> {
+    records
+        .iter()
+        .filter_map(|r| r.get("Acct-Status-Type"))
+        .collect()
+}
+
+#[tokio::test]
+async fn accounting_reaches_freeradius_with_counters_and_survives_an_outage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(mut radius) = freeradius(&dir) else {
+        return;
+    };
+    let spool = dir.path().join("acct.spool");
+    let mut server = TestServer::start(ServerSpec {
+        methods: vec!["eap-mschapv2", "mschapv2"],
+        // Local alice first (she logs in while RADIUS is down), then RADIUS.
+        radius: Some((
+            "[\"users\", \"radius\"]",
+            radius_with(
+                &radius,
+                &format!("interim_interval = \"1s\"\naccounting_spool = {spool:?}"),
+            ),
+        )),
+        ..ServerSpec::default()
+    })
+    .await;
+
+    // erin (RADIUS): Start, Interim-Updates (her Acct-Interim-Interval is
+    // 2 s), Stop with the traffic, her Class echoed.
+    let builder = server
+        .client()
+        .password("erin", "erin-pass")
+        .auth_methods([AuthMethod::MsChapV2]);
+    let call = bring_up(builder, "erin").await;
+    let payload = [0x5a; 1000];
+    for _ in 0..3 {
+        let packet = ipv4(call.up.local, SERVER_TUN_IP, &payload);
+        call.device.inject(&packet).await.expect("inject");
+    }
+    observe_until(&mut server.tun, |p| carries(p, &payload)).await;
+    records_of(&radius, "erin", Duration::from_secs(10), |r| {
+        kinds(r).contains(&"Interim-Update")
+    })
+    .await;
+    call.tunnel.disconnect().await.expect("clean disconnect");
+    let records = records_of(&radius, "erin", STEP, |r| kinds(r).contains(&"Stop")).await;
+    assert_eq!(kinds(&records).first(), Some(&"Start"), "{records:?}");
+    let stop = records.last().expect("Stop");
+    let session_id = stop.get("Acct-Session-Id").expect("Acct-Session-Id");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.get("Acct-Session-Id") == Some(session_id))
+    );
+    let input: u64 = stop
+        .get("Acct-Input-Octets")
+        .expect("input")
+        .parse()
+        .expect("number");
+    assert!(
+        input >= 3 * 1020,
+        "three 1020-byte packets went in: {stop:?}"
+    );
+    assert_eq!(stop.get("Acct-Input-Gigawords"), Some("0"));
+    assert_eq!(stop.get("Acct-Terminate-Cause"), Some("User-Request"));
+    // "erin-class", as FreeRADIUS writes an octet string.
+    assert_eq!(stop.get("Class"), Some("0x6572696e2d636c617373"));
+    assert_eq!(stop.get("NAS-Port-Type"), Some("Virtual"));
+    assert_eq!(stop.get("Service-Type"), Some("Framed-User"));
+    assert_eq!(stop.get("Framed-Protocol"), Some("PPP"));
+    assert_eq!(stop.get("NAS-Identifier"), Some("sstp-e2e"));
+    assert_eq!(stop.get("Calling-Station-Id"), Some("127.0.0.1"));
+    assert_eq!(stop.get("Acct-Authentic"), Some("RADIUS"));
+    assert!(stop.get("Framed-IP-Address").is_some());
+    let on = radius.detail_records();
+    assert!(
+        on.iter()
+            .any(|r| r.get("Acct-Status-Type") == Some("Accounting-On")),
+        "no Accounting-On: {on:?}"
+    );
+
+    // FreeRADIUS down: alice logs in locally; her records wait.
+    radius.stop().expect("stop FreeRADIUS");
+    let builder = server.client().auth_methods([AuthMethod::MsChapV2]);
+    let call = bring_up(builder, "alice-down").await;
+    call.tunnel.disconnect().await.expect("clean disconnect");
+    server.wait_idle().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        server.metric("sstp_radius_accounting_queued") >= 2.0,
+        "Start and Stop wait in the queue:\n{}",
+        server.handle.metrics_text()
+    );
+    // It comes back: nothing was lost.
+    radius.restart().expect("restart FreeRADIUS");
+    let records = records_of(&radius, "alice", Duration::from_secs(60), |r| {
+        kinds(r) == ["Start", "Stop"]
+    })
+    .await;
+    assert_eq!(records[1].get("Acct-Authentic"), Some("Local"));
+    let delay: u32 = records[1]
+        .get("Acct-Delay-Time")
+        .expect("Acct-Delay-Time")
+        .parse()
+        .expect("number");
+    assert!(delay >= 1, "the Stop says it waited: {:?}", records[1]);
+    assert_eq!(server.metric("sstp_radius_accounting_dropped_total"), 0.0);
+
+    // A stop while FreeRADIUS is down: the records go to the spool and
+    // reach it from the next start.
+    radius.stop().expect("stop FreeRADIUS");
+    let builder = server.client().auth_methods([AuthMethod::MsChapV2]);
+    let call = bring_up(builder, "alice-spool").await;
+    call.tunnel.disconnect().await.expect("clean disconnect");
+    server.wait_idle().await;
+    server.shutdown().await;
+    let spooled = std::fs::read_to_string(&spool).expect("the spool was written");
+    assert!(
+        spooled.lines().count() >= 3,
+        "Start, Stop, Accounting-Off: {spooled}"
+    );
+    radius.restart().expect("restart FreeRADIUS");
+    server.restart().await;
+    records_of(&radius, "alice", Duration::from_secs(30), |r| {
+        kinds(r).iter().filter(|k| **k == "Stop").count() >= 2
+    })
+    .await;
+    assert!(!spool.exists(), "the spool is read back and removed");
+    server.shutdown().await;
 }

@@ -208,24 +208,30 @@ impl TestServer {
         let (tun, handle) = MemTun::pair_with(config.tun.mtu, 4096, "srv0");
         let users = Arc::new(StaticUsers::from_toml(spec.users).expect("users"));
         let (fixed4, fixed6) = users.fixed_addresses();
-        let auth: Arc<dyn AuthBackend> = match &config.radius {
-            Some(settings) => {
-                let radius = RadiusBackend::start(settings, &config.listen)
+        let radius = match &config.radius {
+            Some(settings) => Some(Arc::new(
+                RadiusBackend::start(settings, &config.listen)
                     .await
-                    .expect("the RADIUS backend");
-                if config.backends().first() == Some(&Backend::Users) {
-                    Arc::new(Chain::new(vec![users, Arc::new(radius)]))
-                } else if config.backends().len() > 1 {
-                    Arc::new(Chain::new(vec![Arc::new(radius), users]))
-                } else {
-                    Arc::new(radius)
-                }
-            }
-            None => users,
+                    .expect("the RADIUS backend"),
+            )),
+            None => None,
         };
-        let server = Server::bind(config, pki.identity(), tun, auth)
+        let auth: Arc<dyn AuthBackend> = match &radius {
+            Some(radius) if config.backends() == [Backend::Users, Backend::Radius] => {
+                Arc::new(Chain::new(vec![users, radius.clone()]))
+            }
+            Some(radius) if config.backends() == [Backend::Radius, Backend::Users] => {
+                Arc::new(Chain::new(vec![radius.clone(), users]))
+            }
+            Some(radius) if config.backends() == [Backend::Radius] => radius.clone(),
+            _ => users,
+        };
+        let mut server = Server::bind(config, pki.identity(), tun, auth)
             .await
             .expect("bind the server");
+        if let Some(radius) = &radius {
+            server = server.with_radius(radius);
+        }
         // As the sstp-server binary does.
         let unusable = server.handle().reserve_fixed_addresses(fixed4, fixed6);
         assert!(unusable.is_empty(), "{unusable:?}");
