@@ -51,6 +51,7 @@ use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
 use crate::radius::{AcctSession, Authentic, Usage};
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
+use crate::sessions::{Control, Entry, Registered};
 
 /// Bytes waiting for the client above which we stop reading from it.
 pub(crate) const HIGH_WATER: usize = 512 * 1024;
@@ -230,6 +231,8 @@ struct Driver<D: TunDevice> {
     /// Interim-Update is due.
     acct: Option<(AcctSession, Option<Duration>)>,
     next_interim: Option<Instant>,
+    /// Orders from outside (Disconnect and CoA requests), while up.
+    control: Option<(mpsc::Receiver<Control>, Registered)>,
     fixed: LeaseRequest,
     user: Option<String>,
     method: Option<AuthMethod>,
@@ -318,6 +321,7 @@ pub(crate) async fn run<D, S>(
         remote: false,
         acct: None,
         next_interim: None,
+        control: None,
         fixed: LeaseRequest::default(),
         user: None,
         method: None,
@@ -344,6 +348,17 @@ pub(crate) async fn run<D, S>(
     }
     let (rd, wr) = tokio::io::split(stream);
     driver.run(rd, wr, stop).await;
+}
+
+/// The next order from outside, or never while the session is not
+/// registered.
+async fn recv_control(
+    control: &mut Option<(mpsc::Receiver<Control>, Registered)>,
+) -> Option<Control> {
+    match control {
+        Some((rx, _)) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The auth backend's answer, or never if none is pending.
@@ -468,6 +483,7 @@ impl<D: TunDevice> Driver<D> {
                 () = tokio::time::sleep_until(interim_at.unwrap_or(far)), if interim_at.is_some() => {
                     self.accounting_interim();
                 }
+                Some(order) = recv_control(&mut self.control) => self.on_control(order),
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
                         v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
@@ -552,6 +568,30 @@ impl<D: TunDevice> Driver<D> {
         };
         accounting.interim(session, self.usage());
         self.next_interim = interval.map(|i| Instant::now() + i);
+    }
+
+    /// An order from a Disconnect or CoA request.
+    fn on_control(&mut self, order: Control) {
+        match order {
+            Control::End(ending) => {
+                info!(
+                    correlation_id = %self.correlation_id,
+                    user = self.user.as_deref().unwrap_or("-"),
+                    "ending the session: {ending}"
+                );
+                self.closing = true;
+                self.session.end(now(), ending);
+            }
+            Control::SessionTimeout(timeout) => {
+                info!(
+                    correlation_id = %self.correlation_id,
+                    user = self.user.as_deref().unwrap_or("-"),
+                    seconds = timeout.as_secs(),
+                    "new session timeout"
+                );
+                self.ends_at = Some(Instant::now() + timeout);
+            }
+        }
     }
 
     /// Ends the session if one of its time limits is up.
@@ -702,6 +742,14 @@ impl<D: TunDevice> Driver<D> {
                 );
                 let (ipv4, ipv6) = (lease.ipv4, lease.ipv6);
                 self.accounting_start(ipv4, ipv6);
+                let (tx, rx) = mpsc::channel(4);
+                let entry = Entry {
+                    acct_session_id: accounting::session_id(self.shared.instance, self.id),
+                    user: self.user.clone().unwrap_or_default(),
+                    ipv4,
+                    control: tx,
+                };
+                self.control = Some((rx, self.shared.live.register(self.id, entry)));
                 if let Some(v6) = net.ipv6 {
                     self.ipv6_up(v6);
                 }

@@ -64,6 +64,7 @@ mod pool;
 mod ra;
 mod radius;
 mod router;
+mod sessions;
 mod tls;
 mod users;
 mod words;
@@ -165,6 +166,8 @@ pub(crate) struct Shared {
     pub(crate) instance: u32,
     /// RADIUS accounting, when `[radius]` has it on.
     pub(crate) accounting: std::sync::OnceLock<Arc<radius::Accounting>>,
+    /// The live sessions, for Disconnect and CoA requests.
+    pub(crate) live: Arc<sessions::Sessions>,
     /// The RADIUS servers' health, for `/healthz`.
     pub(crate) radius: std::sync::OnceLock<Arc<RadiusBackend>>,
     /// TUN write batches lent to sessions while they write (see `conn::BatchPool`).
@@ -241,6 +244,8 @@ pub struct Listeners {
     sstp: Vec<TcpListener>,
     local_addrs: Vec<SocketAddr>,
     metrics: Option<(TcpListener, SocketAddr)>,
+    /// `[radius.dae]`'s UDP socket.
+    dae: Option<(tokio::net::UdpSocket, SocketAddr)>,
 }
 
 impl Listeners {
@@ -269,10 +274,26 @@ impl Listeners {
         } else {
             None
         };
+        let dae = match config.radius.as_ref().and_then(|r| r.dae.as_ref()) {
+            Some(dae) => {
+                let addr = dae.listen;
+                let err = |error| ServerError::Bind {
+                    addr,
+                    setting: "radius.dae.listen",
+                    error,
+                };
+                let socket = std::net::UdpSocket::bind(addr).map_err(err)?;
+                socket.set_nonblocking(true).map_err(err)?;
+                let local = socket.local_addr().map_err(err)?;
+                Some((tokio::net::UdpSocket::from_std(socket).map_err(err)?, local))
+            }
+            None => None,
+        };
         Ok(Self {
             sstp,
             local_addrs,
             metrics,
+            dae,
         })
     }
 
@@ -284,6 +305,11 @@ impl Listeners {
     /// The metrics address actually bound; `None` when `http.metrics` is off.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// The Disconnect/CoA address actually bound (`radius.dae.listen`).
+    pub fn dae_addr(&self) -> Option<SocketAddr> {
+        self.dae.as_ref().map(|(_, addr)| *addr)
     }
 }
 
@@ -355,6 +381,7 @@ impl<D: TunDevice + 'static> Server<D> {
             next_id: AtomicU64::new(1),
             instance: instance_id(),
             accounting: std::sync::OnceLock::new(),
+            live: Arc::default(),
             radius: std::sync::OnceLock::new(),
             tun_batches: conn::BatchPool::default(),
         });
@@ -371,6 +398,11 @@ impl<D: TunDevice + 'static> Server<D> {
     /// The addresses actually bound, in `listen` order.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         self.listeners.local_addrs()
+    }
+
+    /// Where Disconnect and CoA requests are taken (`radius.dae.listen`).
+    pub fn dae_addr(&self) -> Option<SocketAddr> {
+        self.listeners.dae_addr()
     }
 
     /// Where `/metrics` is served (plain HTTP); `None` when `http.metrics`
@@ -393,8 +425,36 @@ impl<D: TunDevice + 'static> Server<D> {
     /// all, and drops the rest. Returns an error only if the TUN
     /// device failed.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
-        let Listeners { sstp, metrics, .. } = self.listeners;
+        let Listeners {
+            sstp, metrics, dae, ..
+        } = self.listeners;
         let metrics = metrics.map(|(listener, _)| listener);
+        let dae = match (
+            dae,
+            self.shared
+                .config
+                .radius
+                .as_ref()
+                .and_then(|r| r.dae.as_ref()),
+        ) {
+            (Some((socket, _)), Some(settings)) => {
+                let mut clients = Vec::with_capacity(settings.clients.len());
+                for client in &settings.clients {
+                    clients.push((client.address, client.read_secret()?));
+                }
+                let radius = self.shared.config.radius.as_ref();
+                let listener = radius::Dae {
+                    socket,
+                    clients,
+                    replay_window: settings.replay_window,
+                    nas_identifier: radius.map(|r| r.nas_identifier.clone()).unwrap_or_default(),
+                    sessions: Arc::clone(&self.shared.live),
+                    metrics: Arc::clone(&self.shared.metrics.radius),
+                };
+                Some(tokio::spawn(listener.run()))
+            }
+            _ => None,
+        };
         let accounting = self.shared.accounting.get().cloned();
         let sender = accounting.as_ref().map(|a| {
             a.begin();
@@ -402,6 +462,9 @@ impl<D: TunDevice + 'static> Server<D> {
         });
         let result =
             listener::serve(Arc::clone(&self.shared), sstp, metrics, self.tun, shutdown).await;
+        if let Some(dae) = dae {
+            dae.abort();
+        }
         if let (Some(accounting), Some(sender)) = (accounting, sender) {
             // Every session's Stop is queued by now (their tasks are gone).
             accounting.end(ACCOUNTING_FLUSH).await;

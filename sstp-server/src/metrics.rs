@@ -153,6 +153,8 @@ pub(crate) struct RadiusMetrics {
     pub(crate) accounting_dropped: Counter,
     /// Accounting records saved to the spool at a stop.
     pub(crate) accounting_spooled: Counter,
+    /// Disconnect and CoA requests, by what became of them.
+    dae: Family<Labels, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -184,7 +186,14 @@ impl RadiusMetrics {
             accounting_sent: Counter::default(),
             accounting_dropped: Counter::default(),
             accounting_spooled: Counter::default(),
+            dae: Family::default(),
         }
+    }
+
+    /// Counts a Disconnect or CoA request: `ack`, `nak`, `retransmitted`,
+    /// or dropped as `forged`, `unknown_client`, `replayed`, `malformed`.
+    pub(crate) fn dae(&self, result: &'static str) {
+        self.dae.get_or_create(&[("result", result)]).inc();
     }
 
     fn register(&self, registry: &mut Registry) {
@@ -237,6 +246,11 @@ impl RadiusMetrics {
             "radius_accounting_dropped",
             "Accounting records lost because the queue was full",
             self.accounting_dropped.clone(),
+        );
+        registry.register(
+            "radius_dae_requests",
+            "Disconnect and CoA requests (RFC 5176), by what became of them",
+            self.dae.clone(),
         );
         registry.register(
             "radius_accounting_spooled",

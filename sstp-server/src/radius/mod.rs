@@ -5,6 +5,7 @@
 mod accounting;
 mod auth;
 mod config;
+mod dae;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -14,6 +15,7 @@ pub(crate) use accounting::{Accounting, AcctSession, Authentic, Usage};
 pub(crate) use auth::Nas;
 pub use auth::RadiusBackend;
 pub use config::{DaeClientSettings, DaeSettings, RadiusServerSettings, RadiusSettings};
+pub(crate) use dae::Dae;
 use sstp_radius::{ClientConfig, RadiusClient, Secret, ServerConfig};
 
 use crate::config::ConfigError;

@@ -388,3 +388,172 @@ async fn accounting_reaches_freeradius_with_counters_and_survives_an_outage() {
     assert!(!spool.exists(), "the spool is read back and removed");
     server.shutdown().await;
 }
+
+/// `radclient` sends `attributes` as a `command` ("disconnect", "coa") to
+/// `to` with `secret`; its output. Off the runtime's thread: the server
+/// under test answers on it.
+async fn radclient(
+    radius: &FreeRadius,
+    to: std::net::SocketAddr,
+    command: &str,
+    secret: &str,
+    attributes: &str,
+) -> String {
+    let raddb = radius.dir().join("raddb");
+    let args = [command.to_owned(), secret.to_owned()];
+    let attributes = attributes.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new("radclient")
+            .args(["-x", "-t", "1", "-r", "1", "-d"])
+            .arg(raddb)
+            .arg(to.to_string())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("radclient runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(attributes.as_bytes())
+            .expect("write attributes");
+        let out = child.wait_with_output().expect("radclient ends");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+    .await
+    .expect("radclient task")
+}
+
+#[tokio::test]
+async fn disconnect_and_coa_from_radclient_and_forgeries_are_dropped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(radius) = freeradius(&dir) else {
+        return;
+    };
+    let server = TestServer::start(ServerSpec {
+        methods: vec!["eap-mschapv2", "mschapv2"],
+        radius: Some((
+            "[\"radius\"]",
+            radius_with(
+                &radius,
+                r#"
+                [radius.dae]
+                listen = "127.0.0.1:0"
+                [[radius.dae.client]]
+                address = "127.0.0.1"
+                secret = "dae-secret"
+                "#,
+            ),
+        )),
+        ..ServerSpec::default()
+    })
+    .await;
+    let dae = server.dae.expect("the DAE listener");
+    let connect = |user: &'static str, password: &'static str| {
+        server
+            .client()
+            .password(user, password)
+            .auth_methods([AuthMethod::MsChapV2])
+    };
+
+    // By Acct-Session-Id (from the Start record), then ACK, and the call ends.
+    let mut call = bring_up(connect("carol", "carol-pass"), "carol-dm").await;
+    let start = records_of(&radius, "carol", STEP, |r| kinds(r).contains(&"Start")).await;
+    let session_id = start[0]
+        .get("Acct-Session-Id")
+        .expect("Acct-Session-Id")
+        .to_owned();
+    let out = radclient(
+        &radius,
+        dae,
+        "disconnect",
+        "dae-secret",
+        &format!("Acct-Session-Id = \"{session_id}\"\n"),
+    )
+    .await;
+    assert!(out.contains("Received Disconnect-ACK"), "{out}");
+    let mut seen = Vec::new();
+    let reason = wait_event(&mut call.tunnel, &mut seen, |e| match e {
+        TunnelEvent::Down { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    println!("carol's call ended: {reason}");
+    let stop = records_of(&radius, "carol", STEP, |r| kinds(r).contains(&"Stop")).await;
+    assert_eq!(
+        stop.last().and_then(|r| r.get("Acct-Terminate-Cause")),
+        Some("Admin-Reset")
+    );
+    server.wait_idle().await;
+
+    // No such session: NAK with Error-Cause 503.
+    let out = radclient(
+        &radius,
+        dae,
+        "disconnect",
+        "dae-secret",
+        "User-Name = \"nobody\"\n",
+    )
+    .await;
+    assert!(out.contains("Received Disconnect-NAK"), "{out}");
+    assert!(out.contains("Session-Context-Not-Found"), "{out}");
+
+    // Forged (wrong secret), from an unknown port too: no answer, and the
+    // session stays up; a flood of junk changes nothing either.
+    let mut call = bring_up(connect("alice", "alice-pass"), "alice-dm").await;
+    let out = radclient(
+        &radius,
+        dae,
+        "disconnect",
+        "wrong-secret",
+        "User-Name = \"alice\"\n",
+    )
+    .await;
+    assert!(
+        !out.contains("Received"),
+        "a forged request got an answer: {out}"
+    );
+    let flood = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("udp");
+    for i in 0..500u32 {
+        let mut junk = vec![40u8, (i % 256) as u8, 0, 38];
+        junk.extend_from_slice(&[0xab; 34]);
+        flood.send_to(&junk, dae).await.expect("send");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(server.metric("sstp_radius_dae_requests_total{result=\"forged\"}") >= 501.0);
+    assert_eq!(server.handle.active_sessions(), 1);
+
+    // CoA: a Session-Timeout of 2 s, counted from now, ends the call.
+    let out = radclient(
+        &radius,
+        dae,
+        "coa",
+        "dae-secret",
+        "User-Name = \"alice\"\nSession-Timeout = 2\n",
+    )
+    .await;
+    assert!(out.contains("Received CoA-ACK"), "{out}");
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let reason = wait_event(&mut call.tunnel, &mut seen, |e| match e {
+        TunnelEvent::Down { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(started.elapsed() >= Duration::from_secs(1), "{reason}");
+    let stop = records_of(&radius, "alice", STEP, |r| kinds(r).contains(&"Stop")).await;
+    assert_eq!(
+        stop.last().and_then(|r| r.get("Acct-Terminate-Cause")),
+        Some("Session-Timeout")
+    );
+    server.wait_idle().await;
+}

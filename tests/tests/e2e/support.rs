@@ -186,6 +186,8 @@ impl ServerSpec {
 /// Our server on 127.0.0.1 with an in-memory TUN.
 pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
+    /// Where Disconnect and CoA requests go (`[radius.dae]`).
+    pub(crate) dae: Option<SocketAddr>,
     pub(crate) handle: ServerHandle,
     /// The server's TUN seen from the "OS": what clients send arrives here;
     /// what is injected here is routed to the clients.
@@ -236,6 +238,7 @@ impl TestServer {
         let unusable = server.handle().reserve_fixed_addresses(fixed4, fixed6);
         assert!(unusable.is_empty(), "{unusable:?}");
         let addr = server.local_addrs()[0];
+        let dae = server.dae_addr();
         let server_handle = server.handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -243,6 +246,7 @@ impl TestServer {
         }));
         Self {
             addr,
+            dae,
             handle: server_handle,
             tun: handle,
             pki,
