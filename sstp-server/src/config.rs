@@ -140,6 +140,10 @@ pub struct TunSettings {
 pub struct NetworkSettings {
     /// Client addresses; the server keeps the first host address.
     pub ipv4_pool: Ipv4Net,
+    /// `[network.pools]`: more IPv4 pools by name, for the authentication
+    /// backend to choose (RADIUS Framed-Pool, RFC 2869 §5.18). Each must
+    /// stay apart from `ipv4_pool` and the others.
+    pub pools: std::collections::BTreeMap<String, Ipv4Net>,
     /// IPv6 pool, carved into one /64 per session (the server keeps the
     /// first); IPv6CP is offered only when this is set.
     pub ipv6_pool: Option<Ipv6Net>,
@@ -270,6 +274,7 @@ impl Default for NetworkSettings {
     fn default() -> Self {
         Self {
             ipv4_pool: Ipv4Net::new(Ipv4Addr::new(10, 77, 0, 0), 24).unwrap_or_default(),
+            pools: std::collections::BTreeMap::new(),
             ipv6_pool: None,
             dns: Vec::new(),
             dns6: Vec::new(),
@@ -386,6 +391,22 @@ impl Config {
         }
         check_ipv4_pool(self.network.ipv4_pool).map_err(ConfigError::Invalid)?;
         Ipv4Pool::new(self.network.ipv4_pool).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut seen = vec![("ipv4_pool".to_owned(), self.network.ipv4_pool)];
+        for (name, net) in &self.network.pools {
+            check_ipv4_pool(*net)
+                .map_err(|e| ConfigError::Invalid(format!("network.pools.{name}: {e}")))?;
+            Ipv4Pool::new(*net)
+                .map_err(|e| ConfigError::Invalid(format!("network.pools.{name}: {e}")))?;
+            if let Some((other, _)) = seen
+                .iter()
+                .find(|(_, o)| o.contains(&net.network()) || net.contains(&o.network()))
+            {
+                return invalid(format!(
+                    "network.pools.{name} ({net}) overlaps {other}: address pools must be apart"
+                ));
+            }
+            seen.push((format!("network.pools.{name}"), *net));
+        }
         if let Some(v6) = self.network.ipv6_pool {
             check_ipv6_pool(v6).map_err(ConfigError::Invalid)?;
             Ipv6Pool::new(v6).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -1283,5 +1304,27 @@ mod tests {
         assert_eq!(config.auth.users_file, dir.join("users.toml"));
         std::fs::remove_dir_all(&dir).expect("cleanup");
         assert!(matches!(Config::load(&path), Err(ConfigError::Io { .. })));
+    }
+
+    #[test]
+    fn named_pools_must_stay_apart() {
+        let with = |pools: &str| {
+            Config::from_toml(&format!(
+                "[network]\nipv4_pool = \"10.77.0.0/24\"\n[network.pools]\n{pools}"
+            ))
+            .expect("parses")
+            .validate()
+            .map_err(|e| e.to_string())
+        };
+        assert!(with("staff = \"10.78.0.0/24\"\nguests = \"10.79.0.0/25\"").is_ok());
+        let err = with("staff = \"10.77.0.128/25\"").expect_err("inside ipv4_pool");
+        assert!(
+            err.contains("network.pools.staff (10.77.0.128/25) overlaps ipv4_pool"),
+            "{err}"
+        );
+        let err = with("a = \"10.78.0.0/16\"\nb = \"10.78.5.0/24\"").expect_err("nested");
+        assert!(err.contains("overlaps network.pools.a"), "{err}");
+        let err = with("tiny = \"10.78.0.0/31\"").expect_err("too small");
+        assert!(err.contains("network.pools.tiny"), "{err}");
     }
 }

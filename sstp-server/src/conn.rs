@@ -805,6 +805,7 @@ impl<D: TunDevice> Driver<D> {
         let fixed = LeaseRequest {
             ipv4: decision.ipv4,
             ipv6: decision.ipv6_prefix,
+            pool: decision.settings.pool.clone(),
         };
         let mut verdict = decision.verdict;
         if verdict.is_accept() && (fixed.ipv4.is_some() || fixed.ipv6.is_some()) {
@@ -814,7 +815,7 @@ impl<D: TunDevice> Driver<D> {
             // (MS-CHAPv2 E=649 and M=, RFC 2759 6; PAP Authenticate-Nak,
             // RFC 1334 2.2.3; CHAP Failure, RFC 1994 4.2). The lease taken
             // here is the one the client gets.
-            match self.shared.pools.lease(fixed) {
+            match self.shared.pools.lease(&fixed) {
                 Ok(lease) => {
                     self.lease = Some(lease);
                     self.shared.update_lease_gauges();
@@ -867,7 +868,7 @@ impl<D: TunDevice> Driver<D> {
         self.addresses_assigned = true;
         let lease = match self.lease.take() {
             Some(lease) => Ok(lease),
-            None => self.shared.pools.lease(self.fixed),
+            None => self.shared.pools.lease(&self.fixed),
         };
         match lease {
             Ok(lease) => {
@@ -1099,6 +1100,12 @@ fn refusal(error: &PoolError) -> (Refusal, String) {
         PoolError::InUse(address) => (
             Refusal::AddressInUse,
             format!("the fixed address {address} of this user is in use by another session"),
+        ),
+        PoolError::UnknownPool(name) => (
+            Refusal::Misconfigured,
+            format!(
+                "the server is misconfigured: this user's address pool {name:?} does not exist"
+            ),
         ),
         PoolError::NotInPool(address) => (
             Refusal::Misconfigured,

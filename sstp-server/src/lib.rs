@@ -367,6 +367,12 @@ impl<D: TunDevice + 'static> Server<D> {
         let mut session_config = config.session_config();
         // A backend that runs EAP methods (RADIUS) gets EAP relayed.
         session_config.auth.eap_relay = auth.relays_eap();
+        let mut named = Vec::with_capacity(config.network.pools.len());
+        for (name, net) in &config.network.pools {
+            let pool = Ipv4Pool::new(*net)
+                .map_err(|e| ConfigError::Invalid(format!("network.pools.{name}: {e}")))?;
+            named.push((name.clone(), pool));
+        }
         let shared = Arc::new(Shared {
             session_config: RwLock::new(Arc::new(session_config)),
             eap_tls: RwLock::new(None),
@@ -375,7 +381,7 @@ impl<D: TunDevice + 'static> Server<D> {
             config,
             tls: RwLock::new(Arc::new(tls)),
             auth,
-            pools: Arc::new(AddressPools::new(v4, v6)),
+            pools: Arc::new(AddressPools::new(v4, v6).with_named(named)),
             router: Arc::new(Router::default()),
             metrics: Arc::new(Metrics::new()),
             next_id: AtomicU64::new(1),

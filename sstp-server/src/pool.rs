@@ -21,7 +21,7 @@
 //! reach the next one). The cost of one allocation is bounded by the number
 //! of addresses in use, and memory is proportional to it, not to the pool.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -48,6 +48,10 @@ pub enum PoolError {
     /// The fixed address is held by another session (the same user twice?).
     #[error("address {0} is already in use")]
     InUse(String),
+    /// The authentication backend named a pool (RADIUS Framed-Pool) that
+    /// `network.pools` does not have.
+    #[error("there is no address pool {0:?} in network.pools")]
+    UnknownPool(String),
 }
 
 /// The IPv4 pool.
@@ -285,13 +289,18 @@ fn taken<T: std::hash::Hash + Eq>(used: &HashSet<T>, reserved: &HashSet<T>) -> u
 pub(crate) struct AddressPools {
     v4: Mutex<Ipv4Pool>,
     v6: Option<Mutex<Ipv6Pool>>,
+    /// `network.pools`: IPv4 pools a backend names (RADIUS Framed-Pool,
+    /// RFC 2869 §5.18).
+    named: HashMap<String, Mutex<Ipv4Pool>>,
 }
 
-/// What a session asks for: fixed addresses if the user has them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a session asks for: fixed addresses if the user has them, or a
+/// named pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LeaseRequest {
     pub(crate) ipv4: Option<Ipv4Addr>,
     pub(crate) ipv6: Option<Ipv6Net>,
+    pub(crate) pool: Option<String>,
 }
 
 impl AddressPools {
@@ -299,7 +308,46 @@ impl AddressPools {
         Self {
             v4: Mutex::new(v4),
             v6: v6.map(Mutex::new),
+            named: HashMap::new(),
         }
+    }
+
+    /// With the named pools of `network.pools`.
+    pub(crate) fn with_named(
+        mut self,
+        named: impl IntoIterator<Item = (String, Ipv4Pool)>,
+    ) -> Self {
+        self.named = named
+            .into_iter()
+            .map(|(name, pool)| (name, Mutex::new(pool)))
+            .collect();
+        self
+    }
+
+    /// The IPv4 pool an address or a name leases from: `None` is the main
+    /// one.
+    fn v4_of(&self, pool: Option<&str>) -> Result<MutexGuard<'_, Ipv4Pool>, PoolError> {
+        match pool {
+            None => Ok(self.v4()),
+            Some(name) => self
+                .named
+                .get(name)
+                .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+                .ok_or_else(|| PoolError::UnknownPool(name.to_owned())),
+        }
+    }
+
+    /// The named pool holding `addr`, if any.
+    fn pool_holding(&self, addr: Ipv4Addr) -> Option<String> {
+        self.named
+            .iter()
+            .find(|(_, pool)| {
+                pool.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .net()
+                    .contains(&addr)
+            })
+            .map(|(name, _)| name.clone())
     }
 
     fn v4(&self) -> MutexGuard<'_, Ipv4Pool> {
@@ -367,12 +415,24 @@ impl AddressPools {
     }
 
     /// Takes addresses for one session: a guard that gives them back on drop.
-    pub(crate) fn lease(self: &Arc<Self>, request: LeaseRequest) -> Result<Lease, PoolError> {
+    pub(crate) fn lease(self: &Arc<Self>, request: &LeaseRequest) -> Result<Lease, PoolError> {
+        // A fixed address comes from the pool that holds it; otherwise the
+        // named pool, or the main one.
+        let pool_name = match request.ipv4 {
+            Some(addr) if !self.v4().net().contains(&addr) => self.pool_holding(addr),
+            Some(_) => None,
+            None => request.pool.clone(),
+        };
         let ipv4 = {
-            let mut pool = self.v4();
+            let mut pool = self.v4_of(pool_name.as_deref())?;
             match request.ipv4 {
                 Some(addr) => pool.allocate_fixed(addr).map(|()| addr)?,
                 None => pool.allocate()?,
+            }
+        };
+        let release_v4 = |pools: &Self| {
+            if let Ok(mut pool) = pools.v4_of(pool_name.as_deref()) {
+                pool.release(ipv4);
             }
         };
         let ipv6 = match self.v6() {
@@ -386,7 +446,7 @@ impl AddressPools {
                     Ok(prefix) => Some(prefix),
                     Err(e) => {
                         drop(pool);
-                        self.v4().release(ipv4);
+                        release_v4(self);
                         return Err(e);
                     }
                 }
@@ -396,12 +456,25 @@ impl AddressPools {
             pools: Arc::clone(self),
             ipv4,
             ipv6,
+            pool: pool_name,
         })
     }
 
-    /// (IPv4 addresses, IPv6 prefixes) in use.
+    /// (IPv4 addresses, IPv6 prefixes) in use, named pools included.
     pub(crate) fn in_use(&self) -> (usize, usize) {
-        (self.v4().in_use(), self.v6().map_or(0, |p| p.in_use()))
+        let named: usize = self
+            .named
+            .values()
+            .map(|p| {
+                p.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .in_use()
+            })
+            .sum();
+        (
+            self.v4().in_use() + named,
+            self.v6().map_or(0, |p| p.in_use()),
+        )
     }
 }
 
@@ -413,11 +486,15 @@ pub(crate) struct Lease {
     pools: Arc<AddressPools>,
     pub(crate) ipv4: Ipv4Addr,
     pub(crate) ipv6: Option<Ipv6Net>,
+    /// The named pool `ipv4` came from; `None`: the main one.
+    pool: Option<String>,
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.pools.v4().release(self.ipv4);
+        if let Ok(mut pool) = self.pools.v4_of(self.pool.as_deref()) {
+            pool.release(self.ipv4);
+        }
         if let (Some(prefix), Some(mut pool)) = (self.ipv6, self.pools.v6()) {
             pool.release(prefix);
         }
@@ -566,14 +643,14 @@ mod tests {
     #[test]
     fn leases_return_both_families_on_drop() {
         let pools = Arc::new(AddressPools::new(v4("10.0.0.0/29"), Some(v6("fd00::/63"))));
-        let lease = pools.lease(LeaseRequest::default()).expect("lease");
+        let lease = pools.lease(&LeaseRequest::default()).expect("lease");
         assert_eq!(lease.ipv4, Ipv4Addr::new(10, 0, 0, 2));
         assert_eq!(lease.ipv6.expect("v6").to_string(), "fd00:0:0:1::/64");
         assert_eq!(pools.in_use(), (1, 1));
         // The IPv6 pool has one client /64: a second lease fails and gives
         // its IPv4 address back.
         assert_eq!(
-            pools.lease(LeaseRequest::default()).err(),
+            pools.lease(&LeaseRequest::default()).err(),
             Some(PoolError::Exhausted)
         );
         assert_eq!(pools.in_use(), (1, 1));
@@ -590,21 +667,57 @@ mod tests {
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
         let fixed = pools
-            .lease(LeaseRequest {
+            .lease(&LeaseRequest {
                 ipv4: Some(Ipv4Addr::new(10, 0, 0, 5)),
-                ipv6: None,
+                ..LeaseRequest::default()
             })
             .expect("fixed");
         assert_eq!(fixed.ipv4, Ipv4Addr::new(10, 0, 0, 5));
         assert!(fixed.ipv6.is_none());
         assert!(matches!(
-            pools.lease(LeaseRequest {
+            pools.lease(&LeaseRequest {
                 ipv4: Some(Ipv4Addr::new(10, 0, 0, 5)),
-                ipv6: None
+                ..LeaseRequest::default()
             }),
             Err(PoolError::InUse(_))
         ));
         drop(fixed);
+        assert_eq!(pools.in_use(), (0, 0));
+    }
+
+    #[test]
+    fn named_pools_lease_by_name_and_by_fixed_address() {
+        let pools = Arc::new(
+            AddressPools::new(v4("10.0.0.0/29"), None)
+                .with_named([("staff".to_owned(), v4("10.9.0.0/30"))]),
+        );
+        let staff = LeaseRequest {
+            pool: Some("staff".into()),
+            ..LeaseRequest::default()
+        };
+        let a = pools.lease(&staff).expect("staff lease");
+        assert_eq!(a.ipv4, Ipv4Addr::new(10, 9, 0, 2));
+        assert_eq!(pools.lease(&staff).err(), Some(PoolError::Exhausted));
+        assert_eq!(pools.in_use(), (1, 0));
+        drop(a);
+        assert_eq!(pools.in_use(), (0, 0));
+        // A fixed address picks the pool that holds it, whatever the name.
+        let fixed = pools
+            .lease(&LeaseRequest {
+                ipv4: Some(Ipv4Addr::new(10, 9, 0, 2)),
+                ..LeaseRequest::default()
+            })
+            .expect("fixed in a named pool");
+        assert_eq!(pools.lease(&staff).err(), Some(PoolError::Exhausted));
+        drop(fixed);
+        let unknown = LeaseRequest {
+            pool: Some("guests".into()),
+            ..LeaseRequest::default()
+        };
+        assert_eq!(
+            pools.lease(&unknown).err(),
+            Some(PoolError::UnknownPool("guests".into()))
+        );
         assert_eq!(pools.in_use(), (0, 0));
     }
 }

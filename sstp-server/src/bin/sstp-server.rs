@@ -611,6 +611,12 @@ async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
     let netlink = Netlink::new().context("opening rtnetlink")?;
     let v4 = Ipv4Pool::new(config.network.ipv4_pool)?;
     let mut addresses = vec![(IpAddr::V4(v4.server()), v4.net().prefix_len())];
+    // Named pools (RADIUS Framed-Pool) are routed to the TUN like the main
+    // one, by an address of the server's in each.
+    for net in config.network.pools.values() {
+        let pool = Ipv4Pool::new(*net)?;
+        addresses.push((IpAddr::V4(pool.server()), net.prefix_len()));
+    }
     if let Some(net) = config.network.ipv6_pool {
         let v6 = Ipv6Pool::new(net)?;
         addresses.push((IpAddr::V6(v6.server()), v6.net().prefix_len()));

@@ -432,6 +432,10 @@ fn parse_spool_line(line: &str) -> Option<Record> {
         attributes.push(Attribute::new(*ty, value.to_vec()));
         rest = next;
     }
+    // A cut attribute, or no record at all: the line is damaged.
+    if !rest.is_empty() || attributes.is_empty() {
+        return None;
+    }
     Some(Record {
         attributes,
         made,

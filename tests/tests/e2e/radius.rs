@@ -23,6 +23,10 @@ use sstp_tun::MemTunHandle;
 
 use crate::support::*;
 
+/// A user the generated configuration does not have: a named pool, DNS
+/// servers and an Idle-Timeout in the reply.
+const FRANK: &str = "frank\tCleartext-Password := \"frank-pass\"\n\tFramed-Pool = \"staff\",\n\tMS-Primary-DNS-Server = 192.0.2.53,\n\tMS-Secondary-DNS-Server = 192.0.2.54,\n\tIdle-Timeout = 2\n";
+
 /// FreeRADIUS for one test, or the reason it cannot run.
 fn freeradius(dir: &tempfile::TempDir) -> Option<FreeRadius> {
     if let Some(reason) = FreeRadius::skip_reason() {
@@ -33,6 +37,7 @@ fn freeradius(dir: &tempfile::TempDir) -> Option<FreeRadius> {
         // FreeRADIUS 3.2.1 signs only EAP answers; our client requires a
         // Message-Authenticator in every Access-* answer (BlastRADIUS).
         sign_replies: true,
+        extra_users: Some(FRANK.to_owned()),
         ..FreeRadiusOptions::default()
     };
     Some(FreeRadius::start(dir.path(), options).expect("FreeRADIUS starts"))
@@ -278,7 +283,10 @@ async fn accounting_reaches_freeradius_with_counters_and_survives_an_outage() {
             "[\"users\", \"radius\"]",
             radius_with(
                 &radius,
-                &format!("interim_interval = \"1s\"\naccounting_spool = {spool:?}"),
+                // erin's Framed-Pool.
+                &format!(
+                    "interim_interval = \"1s\"\naccounting_spool = {spool:?}\n[network.pools]\nstaff = \"10.78.0.0/24\"\n"
+                ),
             ),
         )),
         ..ServerSpec::default()
@@ -555,5 +563,43 @@ async fn disconnect_and_coa_from_radclient_and_forgeries_are_dropped() {
         stop.last().and_then(|r| r.get("Acct-Terminate-Cause")),
         Some("Session-Timeout")
     );
+    server.wait_idle().await;
+}
+
+#[tokio::test]
+async fn framed_pool_dns_and_idle_timeout_come_from_the_reply() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(radius) = freeradius(&dir) else {
+        return;
+    };
+    let section = format!(
+        "{}\n[network.pools]\nstaff = \"10.78.0.0/24\"\n",
+        radius_section(&radius)
+    );
+    let server = TestServer::start(ServerSpec {
+        methods: vec!["eap-mschapv2", "mschapv2"],
+        radius: Some(("[\"radius\"]", section)),
+        ..ServerSpec::default()
+    })
+    .await;
+    let builder = server
+        .client()
+        .password("frank", "frank-pass")
+        .auth_methods([AuthMethod::EapMsChapV2]);
+    let mut call = bring_up(builder, "frank").await;
+    assert_eq!(call.up.local.octets()[..3], [10, 78, 0], "{:?}", call.up);
+    assert_eq!(
+        call.up.dns,
+        vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)]
+    );
+    // Two idle seconds end it.
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    wait_event(&mut call.tunnel, &mut seen, |e| match e {
+        TunnelEvent::Down { reason, .. } => Some(reason.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(started.elapsed() >= Duration::from_millis(1500));
     server.wait_idle().await;
 }
