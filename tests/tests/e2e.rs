@@ -21,6 +21,8 @@ mod netns;
 mod proxy;
 #[path = "e2e/radius.rs"]
 mod radius;
+#[path = "e2e/radius_hostile.rs"]
+mod radius_hostile;
 #[path = "e2e/refusal.rs"]
 mod refusal;
 #[path = "e2e/tls.rs"]
