@@ -144,6 +144,12 @@ pub struct NetworkSettings {
     /// backend to choose (RADIUS Framed-Pool, RFC 2869 §5.18). Each must
     /// stay apart from `ipv4_pool` and the others.
     pub pools: std::collections::BTreeMap<String, Ipv4Net>,
+    /// Networks that may sit behind a client: a backend's Framed-Route
+    /// (RFC 2865 §5.22) inside one of them is routed to that session; one
+    /// outside all of them is refused with a warning, so a RADIUS reply
+    /// cannot take over other networks of the gateway. The binary routes
+    /// them to the TUN at start.
+    pub routed_networks: Vec<Ipv4Net>,
     /// IPv6 pool, carved into one /64 per session (the server keeps the
     /// first); IPv6CP is offered only when this is set.
     pub ipv6_pool: Option<Ipv6Net>,
@@ -275,6 +281,7 @@ impl Default for NetworkSettings {
         Self {
             ipv4_pool: Ipv4Net::new(Ipv4Addr::new(10, 77, 0, 0), 24).unwrap_or_default(),
             pools: std::collections::BTreeMap::new(),
+            routed_networks: Vec::new(),
             ipv6_pool: None,
             dns: Vec::new(),
             dns6: Vec::new(),
@@ -406,6 +413,16 @@ impl Config {
                 ));
             }
             seen.push((format!("network.pools.{name}"), *net));
+        }
+        for net in &self.network.routed_networks {
+            if let Some((other, _)) = seen
+                .iter()
+                .find(|(_, o)| o.contains(&net.network()) || net.contains(&o.network()))
+            {
+                return invalid(format!(
+                    "network.routed_networks {net} overlaps {other}: networks behind clients must be apart from the pools"
+                ));
+            }
         }
         if let Some(v6) = self.network.ipv6_pool {
             check_ipv6_pool(v6).map_err(ConfigError::Invalid)?;

@@ -227,6 +227,8 @@ struct Driver<D: TunDevice> {
     last_active: Instant,
     /// A remote server (RADIUS) accepted the session.
     remote: bool,
+    /// The networks behind this client that are routed to it (Framed-Route).
+    framed: Vec<Ipv4Net>,
     /// What accounting says of this session, from Up; and when its next
     /// Interim-Update is due.
     acct: Option<(AcctSession, Option<Duration>)>,
@@ -319,6 +321,7 @@ pub(crate) async fn run<D, S>(
         ends_at: None,
         last_active: Instant::now(),
         remote: false,
+        framed: Vec::new(),
         acct: None,
         next_interim: None,
         control: None,
@@ -741,6 +744,7 @@ impl<D: TunDevice> Driver<D> {
                     "session up"
                 );
                 let (ipv4, ipv6) = (lease.ipv4, lease.ipv6);
+                self.route_framed();
                 self.accounting_start(ipv4, ipv6);
                 let (tx, rx) = mpsc::channel(4);
                 let entry = Entry {
@@ -800,7 +804,6 @@ impl<D: TunDevice> Driver<D> {
         if decision.verdict.is_accept() {
             self.settings = decision.settings.clone();
             self.remote = decision.remote;
-            self.log_unsupported_settings();
         }
         let fixed = LeaseRequest {
             ipv4: decision.ipv4,
@@ -847,17 +850,30 @@ impl<D: TunDevice> Driver<D> {
         self.session.auth_complete(now(), verdict);
     }
 
-    /// What the backend asked for that this server cannot do yet: said
-    /// once, so the admin knows it was not honoured.
-    fn log_unsupported_settings(&self) {
-        let s = &self.settings;
-        if !s.routes.is_empty() {
-            warn!(
-                correlation_id = %self.correlation_id,
-                user = self.user.as_deref().unwrap_or("-"),
-                routes = %s.routes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                "the authentication backend sent Framed-Route, which this server does not route yet; ignored"
-            );
+    /// Routes the backend's Framed-Routes that lie inside
+    /// `network.routed_networks` to this session; the others are refused
+    /// in a warning.
+    fn route_framed(&mut self) {
+        let allowed = &self.shared.config.network.routed_networks;
+        for net in self.settings.routes.clone() {
+            let inside = allowed
+                .iter()
+                .any(|a| a.contains(&net.network()) && a.prefix_len() <= net.prefix_len());
+            if inside {
+                self.routes.push(
+                    self.shared
+                        .router
+                        .add_v4_net(net, self.id, self.ip_tx.clone()),
+                );
+                self.framed.push(net);
+            } else {
+                warn!(
+                    correlation_id = %self.correlation_id,
+                    user = self.user.as_deref().unwrap_or("-"),
+                    route = %net,
+                    "the authentication backend's Framed-Route is outside network.routed_networks; not routed"
+                );
+            }
         }
     }
 
@@ -947,7 +963,7 @@ impl<D: TunDevice> Driver<D> {
     /// Requests to our link-local address).
     async fn forward_from_client(&mut self) {
         let server_ll = self.v6.as_ref().map(|v6| v6.server_ll);
-        let policy = Policy::new(&self.shared, self.lease.as_ref(), server_ll);
+        let policy = Policy::new(&self.shared, self.lease.as_ref(), &self.framed, server_ll);
         // Borrowed from the pool only while there is something to write.
         let mut batch: Option<SendBatch> = None;
         let mut written = Written::default();
@@ -1135,25 +1151,38 @@ enum Verdict {
 
 /// The forwarding policy of one session.
 #[derive(Debug)]
-struct Policy {
+struct Policy<'a> {
     ipv4: Option<Ipv4Addr>,
     ipv6: Option<Ipv6Net>,
     pool_v4: Ipv4Net,
     server_v4: Ipv4Addr,
     pool_v6: Option<Ipv6Net>,
+    /// The named pools and the networks behind clients: other sessions'
+    /// too.
+    client_nets: &'a [Ipv4Net],
+    /// The networks behind this client (Framed-Route): sources it may send
+    /// from besides its address.
+    framed: &'a [Ipv4Net],
     client_to_client: bool,
     /// Our link-local address on this link, once IPv6CP is up.
     server_ll: Option<Ipv6Addr>,
 }
 
-impl Policy {
-    fn new(shared: &Shared, lease: Option<&Lease>, server_ll: Option<Ipv6Addr>) -> Self {
+impl<'a> Policy<'a> {
+    fn new(
+        shared: &'a Shared,
+        lease: Option<&Lease>,
+        framed: &'a [Ipv4Net],
+        server_ll: Option<Ipv6Addr>,
+    ) -> Self {
         Self {
             ipv4: lease.map(|l| l.ipv4),
             ipv6: lease.and_then(|l| l.ipv6),
             pool_v4: shared.pools.net_v4(),
             server_v4: shared.pools.server_v4(),
             pool_v6: shared.pools.net_v6(),
+            client_nets: &shared.client_nets,
+            framed,
             client_to_client: shared.config.network.client_to_client,
             server_ll,
         }
@@ -1165,13 +1194,14 @@ impl Policy {
         };
         match (src, dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                if Some(src) != self.ipv4 {
+                if Some(src) != self.ipv4 && !self.framed.iter().any(|n| n.contains(&src)) {
                     return Verdict::Drop(DropReason::Spoofed);
                 }
-                let is_client = self.pool_v4.contains(&dst)
+                let is_client = (self.pool_v4.contains(&dst)
                     && dst != self.server_v4
                     && dst != self.pool_v4.network()
-                    && dst != self.pool_v4.broadcast();
+                    && dst != self.pool_v4.broadcast())
+                    || self.client_nets.iter().any(|n| n.contains(&dst));
                 if is_client {
                     self.peer(dst.into())
                 } else {
@@ -1240,13 +1270,23 @@ mod tests {
         assert_eq!(kept, BatchPool::KEEP);
     }
 
-    fn policy(c2c: bool) -> Policy {
+    /// The named pool 10.78.0.0/24 and the networks behind clients
+    /// 192.168.0.0/16; this client has 192.168.77.0/24 behind it.
+    const CLIENT_NETS: [Ipv4Net; 2] = [
+        Ipv4Net::new_assert(Ipv4Addr::new(10, 78, 0, 0), 24),
+        Ipv4Net::new_assert(Ipv4Addr::new(192, 168, 0, 0), 16),
+    ];
+    const FRAMED: [Ipv4Net; 1] = [Ipv4Net::new_assert(Ipv4Addr::new(192, 168, 77, 0), 24)];
+
+    fn policy(c2c: bool) -> Policy<'static> {
         Policy {
             ipv4: Some(Ipv4Addr::new(10, 77, 0, 2)),
             ipv6: Some("fd00:77:0:1::/64".parse().expect("net")),
             pool_v4: "10.77.0.0/24".parse().expect("net"),
             server_v4: Ipv4Addr::new(10, 77, 0, 1),
             pool_v6: Some("fd00:77::/48".parse().expect("net")),
+            client_nets: &CLIENT_NETS,
+            framed: &FRAMED,
             client_to_client: c2c,
             server_ll: Some("fe80::1".parse().expect("addr")),
         }
@@ -1291,6 +1331,27 @@ mod tests {
             Verdict::Peer(IpAddr::from([10, 77, 0, 9]))
         );
         assert_eq!(p.classify(&[0x45, 0]), Verdict::Drop(DropReason::Invalid));
+        // From the network behind it; to a named pool or another client's
+        // network, which is client to client.
+        assert_eq!(
+            p.classify(&v4([192, 168, 77, 5], [192, 0, 2, 1])),
+            Verdict::Tun
+        );
+        assert_eq!(
+            p.classify(&v4([192, 168, 78, 5], [192, 0, 2, 1])),
+            Verdict::Drop(DropReason::Spoofed),
+            "another client's network"
+        );
+        for dst in [[10, 78, 0, 9], [192, 168, 5, 5]] {
+            assert_eq!(
+                p.classify(&v4([10, 77, 0, 2], dst)),
+                Verdict::Drop(DropReason::ClientToClient)
+            );
+            assert_eq!(
+                policy(true).classify(&v4([10, 77, 0, 2], dst)),
+                Verdict::Peer(IpAddr::from(dst))
+            );
+        }
     }
 
     #[test]

@@ -166,6 +166,9 @@ pub(crate) struct Shared {
     pub(crate) instance: u32,
     /// RADIUS accounting, when `[radius]` has it on.
     pub(crate) accounting: std::sync::OnceLock<Arc<radius::Accounting>>,
+    /// The named pools and the networks behind clients (for the
+    /// client-to-client policy).
+    pub(crate) client_nets: Vec<ipnet::Ipv4Net>,
     /// The live sessions, for Disconnect and CoA requests.
     pub(crate) live: Arc<sessions::Sessions>,
     /// The RADIUS servers' health, for `/healthz`.
@@ -373,6 +376,13 @@ impl<D: TunDevice + 'static> Server<D> {
                 .map_err(|e| ConfigError::Invalid(format!("network.pools.{name}: {e}")))?;
             named.push((name.clone(), pool));
         }
+        let client_nets = config
+            .network
+            .pools
+            .values()
+            .chain(&config.network.routed_networks)
+            .copied()
+            .collect();
         let shared = Arc::new(Shared {
             session_config: RwLock::new(Arc::new(session_config)),
             eap_tls: RwLock::new(None),
@@ -388,6 +398,7 @@ impl<D: TunDevice + 'static> Server<D> {
             instance: instance_id(),
             accounting: std::sync::OnceLock::new(),
             live: Arc::default(),
+            client_nets,
             radius: std::sync::OnceLock::new(),
             tun_batches: conn::BatchPool::default(),
         });

@@ -2,8 +2,10 @@
 //! each packet to the session that owns its destination, through that
 //! session's bounded queue.
 //!
-//! - IPv4 routes are host routes (the client's address); IPv6 routes are the
-//!   session's /64 (the prefix announced by `crate::ra`).
+//! - IPv4 routes are host routes (the client's address) and the networks
+//!   behind a client (RADIUS Framed-Route), looked up by longest prefix
+//!   only when no host route matches; IPv6 routes are the session's /64
+//!   (the prefix announced by `crate::ra`).
 //! - A full queue drops the packet and counts it, as a router does: a slow
 //!   client never makes the reader wait, so it never slows the others.
 //! - Writing to the TUN needs no router: every session writes its own
@@ -19,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, RwLock};
 
 use bytes::{Bytes, BytesMut};
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use sstp_tun::{IDEAL_BATCH_SIZE, RecvBatch, TunDevice};
 use tokio::sync::mpsc;
 
@@ -47,6 +49,8 @@ pub(crate) struct Router {
     v4: RwLock<HashMap<Ipv4Addr, Route>>,
     /// Keyed by the upper 64 bits of the address.
     v6: RwLock<HashMap<u64, Route>>,
+    /// Networks behind clients, most specific first.
+    nets: RwLock<Vec<(Ipv4Net, Route)>>,
 }
 
 /// What became of a packet handed to [`Router::deliver`].
@@ -64,6 +68,7 @@ pub(crate) enum Delivery {
 enum Key {
     V4(Ipv4Addr),
     V6(u64),
+    Net(Ipv4Net),
 }
 
 /// Removes a route when the session that added it ends.
@@ -106,11 +111,32 @@ impl Router {
         }
     }
 
+    /// Routes the network `net` (behind the client) to session `session`.
+    pub(crate) fn add_v4_net(
+        self: &Arc<Self>,
+        net: Ipv4Net,
+        session: u64,
+        tx: PacketTx,
+    ) -> RouteGuard {
+        let mut nets = write(&self.nets);
+        nets.retain(|(n, _)| *n != net);
+        nets.push((net, Route { session, tx }));
+        nets.sort_by_key(|(n, _)| std::cmp::Reverse(n.prefix_len()));
+        RouteGuard {
+            router: Arc::clone(self),
+            key: Key::Net(net),
+            session,
+        }
+    }
+
     /// Whether a session has `dst`.
     #[cfg(test)]
     pub(crate) fn has_route(&self, dst: IpAddr) -> bool {
         match dst {
-            IpAddr::V4(a) => read(&self.v4).contains_key(&a),
+            IpAddr::V4(a) => {
+                read(&self.v4).contains_key(&a)
+                    || read(&self.nets).iter().any(|(n, _)| n.contains(&a))
+            }
             IpAddr::V6(a) => read(&self.v6).contains_key(&upper64(a)),
         }
     }
@@ -119,7 +145,15 @@ impl Router {
     /// waiting.
     pub(crate) fn deliver(&self, dst: IpAddr, packet: Bytes) -> Delivery {
         let sent = match dst {
-            IpAddr::V4(a) => read(&self.v4).get(&a).map(|r| r.tx.try_send(packet)),
+            IpAddr::V4(a) => match read(&self.v4).get(&a) {
+                Some(r) => Some(r.tx.try_send(packet)),
+                // A miss is rare (no session has it); only then the
+                // networks behind clients, most specific first.
+                None => read(&self.nets)
+                    .iter()
+                    .find(|(n, _)| n.contains(&a))
+                    .map(|(_, r)| r.tx.try_send(packet)),
+            },
             IpAddr::V6(a) => read(&self.v6)
                 .get(&upper64(a))
                 .map(|r| r.tx.try_send(packet)),
@@ -152,6 +186,9 @@ impl Drop for RouteGuard {
                 if map.get(&k).is_some_and(|r| r.session == self.session) {
                     map.remove(&k);
                 }
+            }
+            Key::Net(net) => {
+                write(&self.router.nets).retain(|(n, r)| !(*n == net && r.session == self.session));
             }
         }
     }
@@ -237,6 +274,37 @@ mod tests {
         p.extend_from_slice(&src);
         p.extend_from_slice(&dst);
         p
+    }
+
+    #[test]
+    fn networks_behind_clients_go_by_longest_prefix_after_host_routes() {
+        let router = Arc::new(Router::default());
+        let (wide_tx, mut wide) = mpsc::channel(8);
+        let (narrow_tx, mut narrow) = mpsc::channel(8);
+        let (host_tx, mut host) = mpsc::channel(8);
+        let net = |s: &str| s.parse::<Ipv4Net>().expect("net");
+        let g_wide = router.add_v4_net(net("192.168.0.0/16"), 1, wide_tx);
+        let g_narrow = router.add_v4_net(net("192.168.77.0/24"), 2, narrow_tx);
+        let _g_host = router.add_v4(Ipv4Addr::new(192, 168, 77, 9), 3, host_tx);
+        let to = |a: [u8; 4]| router.deliver(IpAddr::from(a), Bytes::from_static(b"p"));
+        assert_eq!(to([192, 168, 77, 9]), Delivery::Queued);
+        assert!(host.try_recv().is_ok(), "the host route wins");
+        assert_eq!(to([192, 168, 77, 5]), Delivery::Queued);
+        assert!(narrow.try_recv().is_ok(), "the /24 before the /16");
+        assert_eq!(to([192, 168, 5, 5]), Delivery::Queued);
+        assert!(wide.try_recv().is_ok());
+        assert_eq!(to([10, 0, 0, 1]), Delivery::NoRoute);
+        drop(g_narrow);
+        assert_eq!(to([192, 168, 77, 5]), Delivery::Queued);
+        assert!(wide.try_recv().is_ok(), "back to the /16");
+        // A later session's route to the same network is not removed by
+        // an earlier session's guard.
+        let (later_tx, mut later) = mpsc::channel(8);
+        let _g_later = router.add_v4_net(net("192.168.0.0/16"), 4, later_tx);
+        drop(g_wide);
+        assert_eq!(to([192, 168, 5, 5]), Delivery::Queued);
+        assert!(later.try_recv().is_ok());
+        assert!(router.has_route(IpAddr::from([192, 168, 1, 1])));
     }
 
     #[test]

@@ -633,6 +633,17 @@ async fn open_tun(config: &Config) -> Result<sstp_tun::LinuxTun> {
         .set_link_up(index)
         .await
         .context("setting the TUN up")?;
+    // Networks behind clients (RADIUS Framed-Route): to the TUN, where the
+    // server routes each to its session.
+    for net in &config.network.routed_networks {
+        let route =
+            sstp_tun::netlink::Route::new(IpAddr::V4(net.network()), net.prefix_len()).dev(index);
+        match netlink.add_route(&route).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("routing {net} to the TUN")),
+        }
+    }
     info!(name = %config.tun.name, mtu = config.tun.mtu, "TUN device ready");
     Ok(tun)
 }

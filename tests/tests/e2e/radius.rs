@@ -25,7 +25,7 @@ use crate::support::*;
 
 /// A user the generated configuration does not have: a named pool, DNS
 /// servers and an Idle-Timeout in the reply.
-const FRANK: &str = "frank\tCleartext-Password := \"frank-pass\"\n\tFramed-Pool = \"staff\",\n\tMS-Primary-DNS-Server = 192.0.2.53,\n\tMS-Secondary-DNS-Server = 192.0.2.54,\n\tIdle-Timeout = 2\n";
+const FRANK: &str = "frank\tCleartext-Password := \"frank-pass\"\n\tFramed-Pool = \"staff\",\n\tMS-Primary-DNS-Server = 192.0.2.53,\n\tMS-Secondary-DNS-Server = 192.0.2.54,\n\tFramed-Route = \"192.168.77.0/24 0.0.0.0 1\",\n\tFramed-Route = \"172.16.9.0/24 0.0.0.0 1\",\n\tIdle-Timeout = 2\n";
 
 /// FreeRADIUS for one test, or the reason it cannot run.
 fn freeradius(dir: &tempfile::TempDir) -> Option<FreeRadius> {
@@ -567,7 +567,7 @@ async fn disconnect_and_coa_from_radclient_and_forgeries_are_dropped() {
 }
 
 #[tokio::test]
-async fn framed_pool_dns_and_idle_timeout_come_from_the_reply() {
+async fn framed_pool_routes_dns_and_idle_timeout_come_from_the_reply() {
     let dir = tempfile::tempdir().expect("tmp");
     let Some(radius) = freeradius(&dir) else {
         return;
@@ -576,9 +576,10 @@ async fn framed_pool_dns_and_idle_timeout_come_from_the_reply() {
         "{}\n[network.pools]\nstaff = \"10.78.0.0/24\"\n",
         radius_section(&radius)
     );
-    let server = TestServer::start(ServerSpec {
+    let mut server = TestServer::start(ServerSpec {
         methods: vec!["eap-mschapv2", "mschapv2"],
         radius: Some(("[\"radius\"]", section)),
+        network_extra: "routed_networks = [\"192.168.0.0/16\"]",
         ..ServerSpec::default()
     })
     .await;
@@ -592,6 +593,33 @@ async fn framed_pool_dns_and_idle_timeout_come_from_the_reply() {
         call.up.dns,
         vec![Ipv4Addr::new(192, 0, 2, 53), Ipv4Addr::new(192, 0, 2, 54)]
     );
+    // Framed-Route 192.168.77.0/24 is inside routed_networks: routed to
+    // frank, and frank may send from it. 172.16.9.0/24 is not: refused.
+    let behind = Ipv4Addr::new(192, 168, 77, 5);
+    let down = ipv4(SERVER_TUN_IP, behind, b"to the network behind frank");
+    server
+        .tun
+        .inject(&down)
+        .await
+        .expect("inject at the server");
+    let got = observe_until(&mut call.device, |p| {
+        carries(p, b"to the network behind frank")
+    })
+    .await;
+    assert_eq!(got, down);
+    let up = ipv4(behind, SERVER_TUN_IP, b"from behind frank");
+    call.device.inject(&up).await.expect("inject at the client");
+    observe_until(&mut server.tun, |p| carries(p, b"from behind frank")).await;
+    let spoofed = ipv4(Ipv4Addr::new(172, 16, 9, 5), SERVER_TUN_IP, b"spoofed");
+    call.device
+        .inject(&spoofed)
+        .await
+        .expect("inject at the client");
+    server
+        .wait_for("the spoofed packet to be dropped", |s| {
+            s.metric("sstp_dropped_packets_total{reason=\"spoofed\"}") >= 1.0
+        })
+        .await;
     // Two idle seconds end it.
     let started = std::time::Instant::now();
     let mut seen = Vec::new();

@@ -107,6 +107,8 @@ pub(crate) struct ServerSpec {
     /// `auth.backends` and the `[radius]` section (its whole text), for a
     /// server that asks a RADIUS server.
     pub(crate) radius: Option<(&'static str, String)>,
+    /// More keys of `[network]`.
+    pub(crate) network_extra: &'static str,
 }
 
 impl Default for ServerSpec {
@@ -119,6 +121,7 @@ impl Default for ServerSpec {
             per_source: (10000.0, 10000),
             eap_tls: None,
             radius: None,
+            network_extra: "",
         }
     }
 }
@@ -150,6 +153,7 @@ impl ServerSpec {
             {ipv6}
             dns = ["{DNS_IP}"]
             ra_interval = "1h"
+            {network_extra}
             [auth]
             methods = [{methods}]
             {backends}
@@ -172,6 +176,7 @@ impl ServerSpec {
                     "backends = {backends}"
                 )),
             radius = self.radius.as_ref().map_or("", |(_, text)| text.as_str()),
+            network_extra = self.network_extra,
             eap_tls = self
                 .eap_tls
                 .as_ref()
