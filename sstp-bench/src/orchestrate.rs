@@ -66,7 +66,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 8)]
     secs: u32,
     /// Scenarios to run, comma-separated: throughput, latency, softether, sessions, connects,
-    /// fairness.
+    /// fairness, radius (a real FreeRADIUS from `scripts/freeradius`; not in the default set).
     #[arg(
         long,
         value_delimiter = ',',
@@ -82,6 +82,10 @@ pub(crate) struct Args {
     /// Seconds the many sessions stay idle while the server's CPU is measured.
     #[arg(long, default_value_t = 60)]
     idle_secs: u32,
+    /// Sessions the radius scenario brings up at once through FreeRADIUS (and through the
+    /// users file, to compare).
+    #[arg(long, default_value_t = 1000)]
+    radius_sessions: usize,
     /// Directory with the release `sstp-server` and `sstp-client` binaries (default: next to this
     /// binary).
     #[arg(long)]
@@ -102,6 +106,7 @@ enum Scenario {
     Sessions,
     Connects,
     Fairness,
+    Radius,
 }
 
 /// One tunnel under test between `sb-cli` and `sb-srv`.
@@ -310,6 +315,7 @@ impl Bench {
                 Scenario::Sessions => self.sessions(),
                 Scenario::Connects => self.connects(),
                 Scenario::Fairness => self.fairness(),
+                Scenario::Radius => self.radius(),
             };
             match section {
                 Ok(text) => out.push_str(&text),
@@ -832,6 +838,161 @@ impl Bench {
              Server CPU per connect is the server process's CPU time divided by the connects it completed.\n\n{}",
             connects_table(&tls, &tls_us, &rows).markdown()
         ))
+    }
+
+    /// Authentication through a real FreeRADIUS 3.2 (`scripts/freeradius`, in `sb-srv`, debug
+    /// log off, accounting on) against the users file, in the same run: connects per second
+    /// with MS-CHAPv2 (one Access-Request each, plus accounting Start and Stop), and
+    /// `--radius-sessions` sessions brought up at once.
+    fn radius(&self) -> Result<String> {
+        let dir = self.work.join("freeradius");
+        let users = self.work.join("freeradius-users");
+        std::fs::write(
+            &users,
+            format!("{USER}\tCleartext-Password := \"{PASSWORD}\"\n"),
+        )?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/freeradius");
+        run_ok(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                NS_SRV,
+                "env",
+                "FREERADIUS_DEBUG=",
+                path_str(&script)?,
+                "start",
+                path_str(&dir)?,
+                "--sign-replies",
+                "--users",
+                path_str(&users)?,
+            ],
+        )?;
+        let ports = std::fs::read_to_string(dir.join("ports"))?;
+        let port = |key: &str| -> Result<u16> {
+            ports
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|p| p.parse().ok())
+                .with_context(|| format!("no {key} in {}", dir.join("ports").display()))
+        };
+        let (auth, acct) = (port("auth=")?, port("acct=")?);
+        let radius = format!(
+            "[radius]\nnas_identifier = \"sstp-bench\"\n\
+             [[radius.server]]\naddress = \"127.0.0.1\"\nauth_port = {auth}\nacct_port = {acct}\n\
+             secret_file = {}\n",
+            toml_string(path_str(&dir.join("secret"))?)
+        );
+        let n = self.args.radius_sessions;
+        let mut t = Table::new(&[
+            "backend",
+            "connects/s (MS-CHAPv2)",
+            "server CPU per connect (µs)",
+            &format!("{n} sessions: established"),
+            "time to establish (s)",
+        ]);
+        let mut rates = Vec::new();
+        for (label, radius) in [("users file", None), ("FreeRADIUS", Some(&radius))] {
+            let server = self.start_server_with(
+                &format!("radius-{}", rates.len()),
+                n + 64,
+                radius.map(String::as_str),
+            )?;
+            let (mut rate, mut cpu) = (Vec::new(), Vec::new());
+            for _ in 0..self.args.runs {
+                let v = self.load(
+                    "connects",
+                    &[
+                        "--concurrency".into(),
+                        "64".into(),
+                        "--duration-secs".into(),
+                        "10".into(),
+                        "--server-pid".into(),
+                        server.pid().to_string(),
+                    ],
+                )?;
+                if let Some(err) = v.get("first_error").and_then(|e| e.as_str()) {
+                    eprintln!("  first error: {err}");
+                }
+                rate.push(json_f64(&v, "full_per_sec")?);
+                cpu.extend(json_f64(&v, "full_server_cpu_us_per_connect").ok());
+            }
+            let sources = (1..=16)
+                .map(|i| format!("127.0.0.{i}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let v = self.load(
+                "idle",
+                &[
+                    "--target".into(),
+                    LOAD_SRV.into(),
+                    "--sessions".into(),
+                    n.to_string(),
+                    "--sources".into(),
+                    sources,
+                    "--server-pid".into(),
+                    server.pid().to_string(),
+                    "--idle-secs".into(),
+                    "1".into(),
+                ],
+            )?;
+            if let Some(err) = v.get("first_error").and_then(|e| e.as_str()) {
+                eprintln!("  first error: {err}");
+            }
+            drop(server);
+            let r = Spread::of(&rate);
+            t.row(vec![
+                label.into(),
+                r.show(0),
+                Spread::of(&cpu).show(0),
+                json_num(&v, "established", 0),
+                json_num(&v, "establish_secs", 2),
+            ]);
+            rates.push(r.median);
+        }
+        let _ = run_ok(path_str(&script)?, &["stop", path_str(&dir)?]);
+        Ok(format!(
+            "## RADIUS\n\nThe same server and load generator as in Connects per second (`sstp-bench load connects \
+             --concurrency 64 --duration-secs 10`, MS-CHAPv2), first with the users file, then with \
+             `[radius]` pointing at a FreeRADIUS 3.2 on the server's loopback (`scripts/freeradius`, debug log \
+             off; one Access-Request per connect with the MS-MPPE keys, accounting Start and Stop on). Then \
+             `sstp-bench load idle` brings {n} sessions up at once against each. RADIUS connects run at {} of \
+             the users file's rate.\n\n{}",
+            ratio(rates.get(1).copied().unwrap_or(0.0), rates.first().copied().unwrap_or(0.0)),
+            t.markdown()
+        ))
+    }
+
+    /// A load server whose configuration gets `radius` (a `[radius]` section, then
+    /// `auth.backends = ["radius"]`).
+    fn start_server_with(&self, tag: &str, max_sessions: usize, radius: Option<&str>) -> Result<Proc> {
+        let server = self.start_server(
+            tag,
+            &format!("127.0.0.1:{LOAD_PORT}"),
+            LOAD_POOL,
+            max_sessions,
+            None,
+        )?;
+        let Some(radius) = radius else {
+            wait_for_tcp(NS_SRV, "127.0.0.1", LOAD_PORT, Duration::from_secs(10))?;
+            return Ok(server);
+        };
+        // Started with the users file; restart it with RADIUS.
+        drop(server);
+        let dir = self.work.join(format!("server-{tag}"));
+        let config_path = dir.join("server.toml");
+        let config = std::fs::read_to_string(&config_path)?
+            .replace("[auth]\n", "[auth]\nbackends = [\"radius\"]\n");
+        std::fs::write(&config_path, format!("{config}{radius}"))?;
+        let server = Proc::spawn_lines(
+            &format!("sstp-server-{tag}-radius"),
+            &self.work,
+            NS_SRV,
+            &self.server_bin,
+            &["--config", path_str(&config_path)?],
+        )?;
+        wait_for_tcp(NS_SRV, "127.0.0.1", LOAD_PORT, Duration::from_secs(10))?;
+        Ok(server)
     }
 
     fn fairness(&self) -> Result<String> {
