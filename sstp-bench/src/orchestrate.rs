@@ -951,13 +951,21 @@ impl Bench {
             rates.push(r.median);
         }
         let _ = run_ok(path_str(&script)?, &["stop", path_str(&dir)?]);
+        // Proof the second server asked FreeRADIUS: its accounting Starts.
+        let starts = std::fs::read_to_string(dir.join("detail"))
+            .unwrap_or_default()
+            .matches("Acct-Status-Type = Start")
+            .count();
+        if starts == 0 {
+            bail!("FreeRADIUS logged no accounting Start: the RADIUS server was not asked");
+        }
         Ok(format!(
             "## RADIUS\n\nThe same server and load generator as in Connects per second (`sstp-bench load connects \
              --concurrency 64 --duration-secs 10`, MS-CHAPv2), first with the users file, then with \
              `[radius]` pointing at a FreeRADIUS 3.2 on the server's loopback (`scripts/freeradius`, debug log \
              off; one Access-Request per connect with the MS-MPPE keys, accounting Start and Stop on). Then \
              `sstp-bench load idle` brings {n} sessions up at once against each. RADIUS connects run at {} of \
-             the users file's rate.\n\n{}",
+             the users file's rate; FreeRADIUS logged {starts} accounting Starts.\n\n{}",
             ratio(rates.get(1).copied().unwrap_or(0.0), rates.first().copied().unwrap_or(0.0)),
             t.markdown()
         ))

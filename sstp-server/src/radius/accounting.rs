@@ -14,7 +14,7 @@
 //! file, and read back first at the next start: no record is lost to a
 //! restart.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -79,7 +79,36 @@ struct Record {
     /// Seconds since the Unix epoch when the event happened.
     made: u64,
     interim: bool,
+    /// Its place in the queue's order (set when queued).
+    seq: u64,
 }
+
+impl Record {
+    /// The session it is about: records of one session go out one at a
+    /// time, in order (a Stop never overtakes its Start).
+    fn session(&self) -> &[u8] {
+        self.attributes
+            .iter()
+            .find(|a| a.ty == attr::ACCT_SESSION_ID)
+            .map_or(&[][..], |a| a.value.as_slice())
+    }
+
+    fn request(&self) -> Request {
+        let delay = u32::try_from(unix_now().saturating_sub(self.made)).unwrap_or(u32::MAX);
+        let mut request = Request::accounting_request();
+        for a in &self.attributes {
+            request.push(a.clone());
+        }
+        request.push(Attribute::from_u32(attr::ACCT_DELAY_TIME, delay));
+        request
+    }
+}
+
+/// Records in flight at once: enough to keep up with a few thousand
+/// sessions starting and ending a second over a fast link.
+const WINDOW: usize = 64;
+/// How far into the queue the sender looks for records it may send now.
+const LOOKAHEAD: usize = 4 * WINDOW;
 
 /// The most records the spool file is read back with.
 const MAX_SPOOL_RECORDS: usize = 1_000_000;
@@ -96,6 +125,7 @@ pub(crate) struct Accounting {
     metrics: Arc<RadiusMetrics>,
     /// The Interim-Update interval when the Access-Accept gives none.
     pub(crate) default_interim: Option<Duration>,
+    next_seq: std::sync::atomic::AtomicU64,
 }
 
 fn unix_now() -> u64 {
@@ -122,6 +152,7 @@ impl Accounting {
             spool,
             metrics,
             default_interim,
+            next_seq: std::sync::atomic::AtomicU64::new(1),
         }
     }
 
@@ -131,7 +162,10 @@ impl Accounting {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn push(&self, record: Record) {
+    fn push(&self, mut record: Record) {
+        record.seq = self
+            .next_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut queue = self.queue();
         if queue.len() >= self.limit {
             // An Interim-Update first: the next one, or the Stop, says the
@@ -211,6 +245,7 @@ impl Accounting {
             attributes,
             made,
             interim,
+            seq: 0,
         }
     }
 
@@ -307,30 +342,71 @@ impl Accounting {
         }
     }
 
-    /// Sends the queue, oldest first, for as long as the server runs.
+    /// Up to `n` records that may go now, in queue order: not in flight,
+    /// and with no earlier record of their session still waiting.
+    fn pick(&self, in_flight: &HashSet<u64>, n: usize) -> Vec<Record> {
+        let queue = self.queue();
+        let mut held: HashSet<&[u8]> = HashSet::new();
+        let mut picked = Vec::new();
+        for record in queue.iter().take(LOOKAHEAD) {
+            if picked.len() >= n {
+                break;
+            }
+            let first_of_session = held.insert(record.session());
+            if first_of_session && !in_flight.contains(&record.seq) {
+                picked.push(record.clone());
+            }
+        }
+        picked
+    }
+
+    /// A record a server answered leaves the queue.
+    fn answered(&self, seq: u64) {
+        let mut queue = self.queue();
+        if let Some(at) = queue.iter().position(|r| r.seq == seq) {
+            queue.remove(at);
+        }
+        self.metrics.accounting_queued.set(queue.len() as i64);
+        drop(queue);
+        self.metrics.accounting_sent.inc();
+    }
+
+    /// Sends the queue for as long as the server runs: up to [`WINDOW`]
+    /// records at once, each session's in order; while no server answers,
+    /// one at a time with backoff, so an outage costs a probe, not a flood.
     pub(crate) async fn run(self: Arc<Self>) {
+        let mut flying = tokio::task::JoinSet::new();
+        let mut in_flight: HashSet<u64> = HashSet::new();
         let mut backoff = Duration::from_secs(1);
         let mut failing = false;
         loop {
-            let Some(record) = self.queue().front().cloned() else {
+            let room = if failing { 1 } else { WINDOW }.saturating_sub(flying.len());
+            if room > 0 {
+                for record in self.pick(&in_flight, room) {
+                    in_flight.insert(record.seq);
+                    let client = self.client.clone();
+                    flying.spawn(async move {
+                        let answer = client.send(Service::Acct, record.request()).await;
+                        (record.seq, answer)
+                    });
+                }
+            }
+            if flying.is_empty() {
                 self.wake.notified().await;
                 continue;
-            };
-            let delay = u32::try_from(unix_now().saturating_sub(record.made)).unwrap_or(u32::MAX);
-            let mut request = Request::accounting_request();
-            for a in &record.attributes {
-                request.push(a.clone());
             }
-            request.push(Attribute::from_u32(attr::ACCT_DELAY_TIME, delay));
-            match self.client.send(Service::Acct, request).await {
+            let done = tokio::select! {
+                done = flying.join_next() => done,
+                // New records: more may fit in the window.
+                () = self.wake.notified(), if flying.len() < WINDOW && !failing => continue,
+            };
+            let Some(Ok((seq, answer))) = done else {
+                continue;
+            };
+            in_flight.remove(&seq);
+            match answer {
                 Ok(reply) if reply.code() == Code::AccountingResponse => {
-                    let mut queue = self.queue();
-                    if queue.front() == Some(&record) {
-                        queue.pop_front();
-                    }
-                    self.metrics.accounting_queued.set(queue.len() as i64);
-                    drop(queue);
-                    self.metrics.accounting_sent.inc();
+                    self.answered(seq);
                     if failing {
                         info!(server = %reply.server, "a RADIUS server takes accounting again");
                         failing = false;
@@ -338,9 +414,8 @@ impl Accounting {
                     backoff = Duration::from_secs(1);
                 }
                 Ok(reply) => {
-                    // Not an answer to accounting: the client verified it
-                    // came from the server, so the server is confused; keep
-                    // the record and try later.
+                    // Verified as the server's, but not an answer to
+                    // accounting: keep the record and try later.
                     warn!(server = %reply.server, code = %reply.code(), "unexpected answer to an Accounting-Request");
                     tokio::time::sleep(backoff).await;
                 }
@@ -349,8 +424,12 @@ impl Accounting {
                         warn!(%error, "RADIUS accounting is failing; records wait in the queue");
                         failing = true;
                     }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    // The window's other records fail alike: wait once,
+                    // when the last of them is back.
+                    if flying.is_empty() {
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
                 }
             }
         }
@@ -440,12 +519,56 @@ fn parse_spool_line(line: &str) -> Option<Record> {
         attributes,
         made,
         interim,
+        seq: 0,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(session: &str) -> Record {
+        Record {
+            attributes: vec![Attribute::new(
+                attr::ACCT_SESSION_ID,
+                session.as_bytes().to_vec(),
+            )],
+            made: 0,
+            interim: false,
+            seq: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sender_keeps_each_session_in_order_and_the_queue_bounded() {
+        let client = RadiusClient::new(sstp_radius::ClientConfig::new(Vec::new()))
+            .await
+            .expect("client");
+        let nas = Arc::new(Nas {
+            identifier: "t".into(),
+            ip: None,
+            ipv6: None,
+            called_station_id: String::new(),
+            tunnel_type: 25,
+        });
+        let metrics = Arc::new(crate::metrics::Metrics::new()).radius.clone();
+        let acct = Accounting::new(client, nas, 4, None, None, metrics.clone());
+        for s in ["A", "B", "A", "C"] {
+            acct.push(record(s));
+        }
+        let seqs = |r: Vec<Record>| r.iter().map(|r| r.seq).collect::<Vec<_>>();
+        // A's second record waits for its first; B and C go beside it.
+        assert_eq!(seqs(acct.pick(&HashSet::new(), 10)), [1, 2, 4]);
+        assert_eq!(seqs(acct.pick(&HashSet::from([1, 2]), 10)), [4]);
+        acct.answered(1);
+        assert_eq!(seqs(acct.pick(&HashSet::from([2]), 10)), [3, 4]);
+        assert_eq!(seqs(acct.pick(&HashSet::new(), 1)), [2]);
+        // Full (4): a fifth record pushes the oldest out, counted.
+        acct.push(record("D"));
+        acct.push(record("E"));
+        assert_eq!(metrics.accounting_dropped.get(), 1);
+        assert_eq!(acct.queue().len(), 4);
+    }
 
     #[test]
     fn spool_lines_round_trip_and_damage_is_skipped() {
@@ -457,6 +580,7 @@ mod tests {
             ],
             made: 1_700_000_000,
             interim: false,
+            seq: 0,
         };
         let line = spool_line(&record);
         assert_eq!(parse_spool_line(&line), Some(record.clone()));

@@ -72,7 +72,7 @@ fn radius_with(radius: &FreeRadius, keys: &str) -> String {
 
 async fn server_for(radius: &FreeRadius) -> TestServer {
     TestServer::start(ServerSpec {
-        methods: vec!["eap-tls", "eap-mschapv2", "mschapv2", "pap"],
+        methods: vec!["eap-tls", "eap-mschapv2", "mschapv2", "chap-md5", "pap"],
         radius: Some(("[\"radius\"]", radius_section(radius))),
         ..ServerSpec::default()
     })
@@ -129,6 +129,7 @@ async fn pap_mschapv2_and_relayed_eap_mschapv2_through_freeradius() {
     // alice has a cleartext password in FreeRADIUS, bob only an NT hash.
     for (user, password, method) in [
         ("alice", "alice-pass", AuthMethod::Pap),
+        ("alice", "alice-pass", AuthMethod::ChapMd5),
         ("alice", "alice-pass", AuthMethod::MsChapV2),
         ("bob", "bob-pass", AuthMethod::MsChapV2),
         ("alice", "alice-pass", AuthMethod::EapMsChapV2),
@@ -630,4 +631,77 @@ async fn framed_pool_routes_dns_and_idle_timeout_come_from_the_reply() {
     .await;
     assert!(started.elapsed() >= Duration::from_millis(1500));
     server.wait_idle().await;
+}
+
+#[tokio::test]
+async fn the_first_server_down_fails_over_to_freeradius_and_healthz_follows() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(mut radius) = freeradius(&dir) else {
+        return;
+    };
+    // Bound and silent: requests to it time out.
+    let dead = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("udp");
+    let section = format!(
+        r#"
+        [radius]
+        accounting = false
+        dead_time = "1h"
+        [[radius.server]]
+        name = "down"
+        address = "127.0.0.1"
+        auth_port = {dead}
+        acct_port = 0
+        secret = "whatever"
+        timeout = "300ms"
+        retries = 1
+        [[radius.server]]
+        name = "freeradius"
+        address = "127.0.0.1"
+        auth_port = {auth}
+        acct_port = 0
+        secret = "{secret}"
+        timeout = "1s"
+        retries = 1
+        "#,
+        dead = dead.local_addr().expect("addr").port(),
+        auth = radius.auth_addr().port(),
+        secret = radius.secret(),
+    );
+    let server = TestServer::start(ServerSpec {
+        methods: vec!["mschapv2"],
+        radius: Some(("[\"radius\"]", section)),
+        metrics_listener: true,
+        ..ServerSpec::default()
+    })
+    .await;
+    assert_eq!(server.healthz().await, 200);
+    let builder = server
+        .client()
+        .password("alice", "alice-pass")
+        .auth_methods([AuthMethod::MsChapV2]);
+    let call = bring_up(builder, "failover").await;
+    call.tunnel.disconnect().await.expect("clean disconnect");
+    assert_eq!(
+        server.metric_opt("sstp_radius_server_up{server=\"down\"}"),
+        Some(0.0)
+    );
+    assert_eq!(server.healthz().await, 200, "one server answers");
+    // Both down: new logins cannot work here, so balancers should look
+    // elsewhere.
+    radius.stop().expect("stop FreeRADIUS");
+    let (tun, _device) = client_tun("both-down");
+    let _ = within(
+        "a login with no RADIUS server",
+        server
+            .client()
+            .password("alice", "alice-pass")
+            .auth_methods([AuthMethod::MsChapV2])
+            .connect_with(tun, system()),
+    )
+    .await
+    .expect_err("nobody answers");
+    assert_eq!(server.healthz().await, 503);
+    drop(dead);
 }

@@ -109,6 +109,9 @@ pub(crate) struct ServerSpec {
     pub(crate) radius: Option<(&'static str, String)>,
     /// More keys of `[network]`.
     pub(crate) network_extra: &'static str,
+    /// Serve `/metrics` and `/healthz` on a port of their own (picked
+    /// free), for [`TestServer::healthz`].
+    pub(crate) metrics_listener: bool,
 }
 
 impl Default for ServerSpec {
@@ -122,6 +125,7 @@ impl Default for ServerSpec {
             eap_tls: None,
             radius: None,
             network_extra: "",
+            metrics_listener: false,
         }
     }
 }
@@ -147,7 +151,7 @@ impl ServerSpec {
             [http]
             # The client tests read counters through the handle; a fixed
             # metrics port would clash between servers running at once.
-            metrics = false
+            {metrics}
             [network]
             ipv4_pool = "{ipv4_pool}"
             {ipv6}
@@ -177,6 +181,11 @@ impl ServerSpec {
                 )),
             radius = self.radius.as_ref().map_or("", |(_, text)| text.as_str()),
             network_extra = self.network_extra,
+            metrics = if self.metrics_listener {
+                "metrics_listen = \"127.0.0.1:0\""
+            } else {
+                "metrics = false"
+            },
             eap_tls = self
                 .eap_tls
                 .as_ref()
@@ -193,6 +202,8 @@ pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
     /// Where Disconnect and CoA requests go (`[radius.dae]`).
     pub(crate) dae: Option<SocketAddr>,
+    /// The plain-HTTP `/metrics` and `/healthz` listener, if on.
+    pub(crate) metrics_addr: Option<SocketAddr>,
     pub(crate) handle: ServerHandle,
     /// The server's TUN seen from the "OS": what clients send arrives here;
     /// what is injected here is routed to the clients.
@@ -244,6 +255,7 @@ impl TestServer {
         assert!(unusable.is_empty(), "{unusable:?}");
         let addr = server.local_addrs()[0];
         let dae = server.dae_addr();
+        let metrics_addr = server.metrics_addr();
         let server_handle = server.handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -252,6 +264,7 @@ impl TestServer {
         Self {
             addr,
             dae,
+            metrics_addr,
             handle: server_handle,
             tun: handle,
             pki,
@@ -310,6 +323,27 @@ impl TestServer {
     /// used (labelled series appear on first use).
     pub(crate) fn metric_opt(&self, series: &str) -> Option<f64> {
         sstp_testkit::metric(&self.handle.metrics_text(), series)
+    }
+
+    /// The status code of `GET /healthz` on the metrics listener.
+    pub(crate) async fn healthz(&self) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.metrics_addr.expect("ServerSpec::metrics_listener");
+        let mut tcp = within("the health check", tokio::net::TcpStream::connect(addr))
+            .await
+            .expect("connect");
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        let mut answer = Vec::new();
+        within("the health answer", tcp.read_to_end(&mut answer))
+            .await
+            .expect("read");
+        let text = String::from_utf8_lossy(&answer);
+        text.split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP answer: {text}"))
     }
 
     /// Waits until `cond` holds (polling), or panics naming `what`.
