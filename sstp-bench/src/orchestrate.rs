@@ -966,14 +966,22 @@ impl Bench {
              off; one Access-Request per connect with the MS-MPPE keys, accounting Start and Stop on). Then \
              `sstp-bench load idle` brings {n} sessions up at once against each. RADIUS connects run at {} of \
              the users file's rate; FreeRADIUS logged {starts} accounting Starts.\n\n{}",
-            ratio(rates.get(1).copied().unwrap_or(0.0), rates.first().copied().unwrap_or(0.0)),
+            ratio(
+                rates.get(1).copied().unwrap_or(0.0),
+                rates.first().copied().unwrap_or(0.0)
+            ),
             t.markdown()
         ))
     }
 
     /// A load server whose configuration gets `radius` (a `[radius]` section, then
     /// `auth.backends = ["radius"]`).
-    fn start_server_with(&self, tag: &str, max_sessions: usize, radius: Option<&str>) -> Result<Proc> {
+    fn start_server_with(
+        &self,
+        tag: &str,
+        max_sessions: usize,
+        radius: Option<&str>,
+    ) -> Result<Proc> {
         let server = self.start_server(
             tag,
             &format!("127.0.0.1:{LOAD_PORT}"),
