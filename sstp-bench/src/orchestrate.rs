@@ -982,15 +982,8 @@ impl Bench {
         max_sessions: usize,
         radius: Option<&str>,
     ) -> Result<Proc> {
-        let server = self.start_server(
-            tag,
-            &format!("127.0.0.1:{LOAD_PORT}"),
-            LOAD_POOL,
-            max_sessions,
-            None,
-        )?;
+        let server = self.load_server(tag, max_sessions, None)?;
         let Some(radius) = radius else {
-            wait_for_tcp(NS_SRV, "127.0.0.1", LOAD_PORT, Duration::from_secs(10))?;
             return Ok(server);
         };
         // Started with the users file; restart it with RADIUS.

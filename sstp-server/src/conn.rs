@@ -576,15 +576,7 @@ impl<D: TunDevice> Driver<D> {
     /// An order from a Disconnect or CoA request.
     fn on_control(&mut self, order: Control) {
         match order {
-            Control::End(ending) => {
-                info!(
-                    correlation_id = %self.correlation_id,
-                    user = self.user.as_deref().unwrap_or("-"),
-                    "ending the session: {ending}"
-                );
-                self.closing = true;
-                self.session.end(now(), ending);
-            }
+            Control::End(ending) => self.end_session(ending),
             Control::SessionTimeout(timeout) => {
                 info!(
                     correlation_id = %self.correlation_id,
@@ -611,6 +603,12 @@ impl<D: TunDevice> Driver<D> {
         } else {
             return;
         };
+        self.end_session(ending);
+    }
+
+    /// Ends the session on purpose, saying why (its Stop record and the
+    /// session-end line carry the cause).
+    fn end_session(&mut self, ending: Ending) {
         info!(
             correlation_id = %self.correlation_id,
             user = self.user.as_deref().unwrap_or("-"),
