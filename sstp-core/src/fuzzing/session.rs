@@ -27,7 +27,8 @@
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use crate::ppp::Random;
+use crate::ppp::auth::{Authenticator, ServerOutcome};
+use crate::ppp::{Outbox, Random};
 use crate::session::Session;
 use crate::session::{
     AddressLease, ClientConfig, ClientSession, Event, MAX_RX_QUEUE, MAX_TX_BUFFER, ServerConfig,
@@ -127,10 +128,43 @@ impl OutputChecker {
     }
 }
 
+/// The EAP server a relaying server talks to (standing in for a RADIUS
+/// server's EAP module): an unrelayed authenticator of this crate, begun
+/// at the first relayed message with that message's Identifier.
+struct RelayBackend {
+    authenticator: Authenticator,
+    rng: FirstThen,
+    out: Outbox,
+}
+
+/// `first`, then SplitMix bytes: the backend's Identity Request carries
+/// the relay's Identifier.
+struct FirstThen {
+    first: Option<u8>,
+    rest: SplitMix,
+}
+
+impl Random for FirstThen {
+    fn fill(&mut self, buf: &mut [u8]) {
+        let Some((head, tail)) = buf.split_first_mut() else {
+            return;
+        };
+        match self.first.take() {
+            Some(b) => {
+                *head = b;
+                self.rest.fill(tail);
+            }
+            None => self.rest.fill(buf),
+        }
+    }
+}
+
 struct Harness {
     now: Instant,
     client: ClientSession,
     server: ServerSession,
+    /// With a relaying server: its backend, once the Identity came.
+    relay: Option<RelayBackend>,
     /// Bytes sent and not yet delivered, each way.
     to_server: Vec<u8>,
     to_client: Vec<u8>,
@@ -147,6 +181,18 @@ impl Harness {
         };
         let mut client = ClientConfig::new("fuzz", Credential::from_password("fuzz-pass"));
         client.auth_methods = vec![method];
+        Self::with_configs(seed, &server, &client)
+    }
+
+    /// EAP-MSCHAPv2 with the server relaying EAP to its backend.
+    fn relaying(seed: u8) -> Self {
+        let mut server = ServerConfig {
+            auth_methods: vec![AuthMethod::EapMsChapV2],
+            ..ServerConfig::default()
+        };
+        server.auth.eap_relay = true;
+        let mut client = ClientConfig::new("fuzz", Credential::from_password("fuzz-pass"));
+        client.auth_methods = vec![AuthMethod::EapMsChapV2];
         Self::with_configs(seed, &server, &client)
     }
 
@@ -198,6 +244,58 @@ impl Harness {
             client_check: OutputChecker::new(),
             server_check: OutputChecker::new(),
             password: Credential::from_password("fuzz-pass"),
+            relay: None,
+        }
+    }
+
+    /// The backend's answer to one relayed EAP Response (RFC 3579: the
+    /// Access-Challenge's EAP-Message, or the Accept with the MSK, or a
+    /// Reject).
+    fn relay_verdict(&mut self, message: &[u8], identity: bool) -> AuthVerdict {
+        if identity || self.relay.is_none() {
+            let mut backend = RelayBackend {
+                authenticator: Authenticator::new(
+                    AuthMethod::EapMsChapV2,
+                    &crate::AuthenticatorConfig::default(),
+                ),
+                rng: FirstThen {
+                    first: message.get(1).copied(),
+                    rest: SplitMix(0x5eed),
+                },
+                out: Outbox::new(),
+            };
+            backend
+                .authenticator
+                .start(self.now, &mut backend.rng, &mut backend.out);
+            backend.out.clear();
+            self.relay = Some(backend);
+        }
+        let Some(b) = self.relay.as_mut() else {
+            return AuthVerdict::reject("no backend");
+        };
+        let mut outcome =
+            b.authenticator
+                .handle_packet(self.now, Protocol::EAP, message, &mut b.rng, &mut b.out);
+        if let Some(ServerOutcome::NeedVerdict(request)) = &outcome {
+            let verdict = request.verify_with(&self.password);
+            outcome = b
+                .authenticator
+                .complete(self.now, verdict, &mut b.rng, &mut b.out);
+        }
+        let next = b.out.drain(..).find(|f| f.protocol == Protocol::EAP);
+        match (outcome, next) {
+            (Some(ServerOutcome::Success { hlak, .. }), _) => {
+                let mut msk = [0u8; 64];
+                msk[..32].copy_from_slice(hlak.as_bytes());
+                AuthVerdict::Accept(
+                    Accept::new().with_keys(crate::KeyMaterial::Msk(crate::Msk::from_bytes(msk))),
+                )
+            }
+            (Some(ServerOutcome::Failure(failure)), _) => AuthVerdict::reject(failure.to_string()),
+            (_, Some(frame)) => AuthVerdict::Continue(frame.packet),
+            // The backend ignored the message (stale, malformed): as a
+            // RADIUS server that drops it, the relay gets a Reject.
+            _ => AuthVerdict::reject("the backend ignored the message"),
         }
     }
 
@@ -244,6 +342,10 @@ impl Harness {
                             // The backend names the user from the certificate.
                             AuthData::EapTls { .. } => {
                                 AuthVerdict::Accept(Accept::new().with_user_name(CERT_USER))
+                            }
+                            AuthData::Eap { message, identity } => {
+                                let (message, identity) = (message.clone(), *identity);
+                                self.relay_verdict(&message, identity)
                             }
                             _ => request.verify_with(&self.password),
                         };
@@ -323,7 +425,13 @@ fn run(data: &[u8], target: Target) {
         2 => AuthMethod::Pap,
         _ => AuthMethod::ChapMd5,
     };
-    drive(Harness::new(seed, method), ops, target);
+    // Seed bit 4 with EAP: the server relays EAP to a backend (RFC 3579).
+    let h = if method == AuthMethod::EapMsChapV2 && seed & 16 != 0 {
+        Harness::relaying(seed)
+    } else {
+        Harness::new(seed, method)
+    };
+    drive(h, ops, target);
 }
 
 /// Runs the operations (table above) against a fresh pair.
@@ -425,6 +533,17 @@ mod tests {
                     AuthMethod::ChapMd5,
                 ][usize::from(seed)],
             );
+            assert_ping_pong_connects(h, seed);
+        }
+    }
+
+    /// And with the server relaying EAP-MSCHAPv2 to its backend: the
+    /// relayed conversation reaches a connected call (the HLAK from the
+    /// backend's MSK matches the client's, or the binding would fail).
+    #[test]
+    fn plain_delivery_connects_through_the_relay() {
+        for seed in [17u8, 21, 49] {
+            let h = Harness::relaying(seed);
             assert_ping_pong_connects(h, seed);
         }
     }
