@@ -662,6 +662,30 @@ impl Bench {
         last_json_line(&out).with_context(|| format!("sstp-bench load {mode}"))
     }
 
+    /// `sstp-bench load idle`: `n` sessions from 16 loopback sources to `server`, each
+    /// passing an echo before and after `idle_secs` idle.
+    fn load_idle(&self, n: usize, server: &Proc, idle_secs: u32) -> Result<serde_json::Value> {
+        let sources = (1..=16)
+            .map(|i| format!("127.0.0.{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.load(
+            "idle",
+            &[
+                "--target".into(),
+                LOAD_SRV.into(),
+                "--sessions".into(),
+                n.to_string(),
+                "--sources".into(),
+                sources,
+                "--server-pid".into(),
+                server.pid().to_string(),
+                "--idle-secs".into(),
+                idle_secs.to_string(),
+            ],
+        )
+    }
+
     fn sessions(&self) -> Result<String> {
         let mut t = Table::new(&[
             "sessions",
@@ -671,27 +695,9 @@ impl Bench {
             "server CPU idle (% of a core)",
             "data before / after idle",
         ]);
-        let sources = (1..=16)
-            .map(|i| format!("127.0.0.{i}"))
-            .collect::<Vec<_>>()
-            .join(",");
         for &n in &self.args.sessions {
             let server = self.load_server(&format!("sessions{n}"), n, None)?;
-            let v = self.load(
-                "idle",
-                &[
-                    "--target".into(),
-                    LOAD_SRV.into(),
-                    "--sessions".into(),
-                    n.to_string(),
-                    "--sources".into(),
-                    sources.clone(),
-                    "--server-pid".into(),
-                    server.pid().to_string(),
-                    "--idle-secs".into(),
-                    self.args.idle_secs.to_string(),
-                ],
-            )?;
+            let v = self.load_idle(n, &server, self.args.idle_secs)?;
             drop(server);
             t.row(vec![
                 n.to_string(),
@@ -917,25 +923,7 @@ impl Bench {
                 rate.push(json_f64(&v, "full_per_sec")?);
                 cpu.extend(json_f64(&v, "full_server_cpu_us_per_connect").ok());
             }
-            let sources = (1..=16)
-                .map(|i| format!("127.0.0.{i}"))
-                .collect::<Vec<_>>()
-                .join(",");
-            let v = self.load(
-                "idle",
-                &[
-                    "--target".into(),
-                    LOAD_SRV.into(),
-                    "--sessions".into(),
-                    n.to_string(),
-                    "--sources".into(),
-                    sources,
-                    "--server-pid".into(),
-                    server.pid().to_string(),
-                    "--idle-secs".into(),
-                    "1".into(),
-                ],
-            )?;
+            let v = self.load_idle(n, &server, 1)?;
             if let Some(err) = v.get("first_error").and_then(|e| e.as_str()) {
                 eprintln!("  first error: {err}");
             }

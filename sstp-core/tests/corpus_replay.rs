@@ -9,23 +9,10 @@ use std::path::PathBuf;
 
 #[test]
 fn every_target_has_seeds_and_they_pass() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
     let mut total = 0;
     for &(name, harness) in sstp_core::fuzzing::TARGETS {
-        let dir = root.join(name);
-        let entries = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("corpus dir {} for target {name}: {e}", dir.display()));
-        let mut count = 0;
-        for entry in entries {
-            let path = entry.expect("dir entry").path();
-            if !path.is_file() {
-                continue;
-            }
-            let data = std::fs::read(&path).expect("read seed");
-            harness(&data);
-            count += 1;
-        }
-        assert!(count > 0, "target {name} has no seeds in {}", dir.display());
+        let count = sstp_testkit::replay_corpus(name, harness);
+        assert!(count > 0, "target {name} has no seeds");
         total += count;
     }
     eprintln!("replayed {total} corpus inputs");

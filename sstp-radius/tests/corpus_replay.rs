@@ -27,24 +27,8 @@ fn corpus(name: &str) -> PathBuf {
 #[test]
 fn every_seed_passes_the_harness() {
     for &(name, harness) in TARGETS {
-        let dir = corpus(name);
-        let entries = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("corpus dir {} for target {name}: {e}", dir.display()));
-        let mut count = 0;
-        for entry in entries {
-            let path = entry.expect("dir entry").path();
-            if !path.is_file() {
-                continue;
-            }
-            let data = std::fs::read(&path).expect("read seed");
-            harness(&data);
-            count += 1;
-        }
-        assert!(
-            count >= 10,
-            "target {name} has {count} seeds in {}",
-            dir.display()
-        );
+        let count = sstp_testkit::replay_corpus(name, harness);
+        assert!(count >= 10, "target {name} has {count} seeds");
         eprintln!("replayed {count} {name} inputs");
     }
 }

@@ -205,6 +205,9 @@ struct Driver<D: TunDevice> {
     id: u64,
     peer: SocketAddr,
     correlation_id: String,
+    /// RADIUS Acct-Session-Id (RFC 2866 §5.5): unique across restarts and
+    /// nodes.
+    acct_session_id: String,
     accepted_at: Instant,
     /// Bytes for the client; `out[out_pos..]` not written yet.
     out: Vec<u8>,
@@ -301,6 +304,7 @@ pub(crate) async fn run<D, S>(
     // On the heap: the task's future then holds a pointer, not the session, in every state; an
     // inline `Driver` was copied into several states of the future and made each idle session's
     // task about 12 KiB (sstp-bench `load idle`, BENCHMARKS.md).
+    let acct_session_id = accounting::session_id(shared.instance, start.id);
     let mut driver = Box::new(Driver {
         shared,
         tun,
@@ -308,6 +312,7 @@ pub(crate) async fn run<D, S>(
         id: start.id,
         peer: start.peer,
         correlation_id,
+        acct_session_id,
         accepted_at: start.accepted_at,
         out: start.response,
         out_pos: 0,
@@ -746,7 +751,7 @@ impl<D: TunDevice> Driver<D> {
                 self.accounting_start(ipv4, ipv6);
                 let (tx, rx) = mpsc::channel(4);
                 let entry = Entry {
-                    acct_session_id: accounting::session_id(self.shared.instance, self.id),
+                    acct_session_id: self.acct_session_id.clone(),
                     user: self.user.clone().unwrap_or_default(),
                     ipv4,
                     control: tx,
@@ -766,7 +771,7 @@ impl<D: TunDevice> Driver<D> {
     /// Calling-Station-Id, Acct-Session-Id).
     fn auth_context(&self) -> AuthContext {
         AuthContext::new(
-            accounting::session_id(self.shared.instance, self.id),
+            self.acct_session_id.clone(),
             accounting::nas_port(self.id),
             self.peer,
         )

@@ -5,6 +5,7 @@
 //!   virtual time;
 //! - [`ipv4`], [`ipv6`] and [`addresses`]: minimal IP packets for the data
 //!   path, and what a test reads back from one;
+//! - [`replay_corpus`]: a committed fuzz corpus through its harness;
 //! - [`Pair`]: a `ClientSession` and a `ServerSession` joined in memory and
 //!   brought up, for benches and allocation counts;
 //! - with the `net` feature (on by default): [`Pki`], a CA and a
@@ -24,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod corpus;
 mod packet;
 mod pair;
 mod rng;
@@ -39,6 +41,7 @@ mod pki;
 #[cfg(feature = "net")]
 mod proxy;
 
+pub use corpus::replay_corpus;
 pub use packet::{addresses, ipv4, ipv6};
 pub use pair::Pair;
 pub use rng::{base, boxed_rng, rng};

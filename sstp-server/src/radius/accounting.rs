@@ -187,11 +187,8 @@ impl Accounting {
     /// The attributes of every record about `session` (RFC 2866 §5,
     /// RFC 2865 §5 for the NAS and user ones).
     fn session_attributes(&self, status: u32, session: &AcctSession) -> Vec<Attribute> {
-        let request = self
-            .nas
-            .session_attributes(Request::accounting_request(), &session.context);
-        let mut attributes: Vec<Attribute> = request.attributes().cloned().collect();
-        attributes.insert(0, Attribute::from_u32(attr::ACCT_STATUS_TYPE, status));
+        let mut attributes = vec![Attribute::from_u32(attr::ACCT_STATUS_TYPE, status)];
+        attributes.extend(self.nas.session_attributes(&session.context));
         attributes.push(Attribute::new(attr::USER_NAME, session.user.as_bytes()));
         attributes.push(Attribute::from_ipv4(attr::FRAMED_IP_ADDRESS, session.ipv4));
         if let Some(prefix) = session.ipv6 {

@@ -22,7 +22,7 @@ use sstp_core::{
     Accept, AuthData, AuthRequest, AuthVerdict, AuthenticatorResponse, KeyMaterial, MppeKeys,
     MsChapV2Failure, Msk,
 };
-use sstp_radius::{Code, RadiusClient, Reply, Request, Service, attr, ms};
+use sstp_radius::{Attribute, Code, RadiusClient, Reply, Request, Service, attr, ms};
 use tracing::{debug, warn};
 
 use crate::auth::{AuthBackend, AuthContext, AuthConversation, AuthDecision, Round};
@@ -50,44 +50,30 @@ pub(crate) struct Nas {
 
 impl Nas {
     /// The attributes every request about `context`'s session carries.
-    pub(crate) fn session_attributes(&self, request: Request, context: &AuthContext) -> Request {
-        let mut request = request
-            .attribute(attr::NAS_IDENTIFIER, self.identifier.as_bytes())
-            .with(sstp_radius::Attribute::from_u32(
-                attr::NAS_PORT,
-                context.nas_port,
-            ))
-            .with(sstp_radius::Attribute::from_u32(
-                attr::NAS_PORT_TYPE,
-                NAS_PORT_TYPE_VIRTUAL,
-            ))
-            .with(sstp_radius::Attribute::from_u32(
-                attr::SERVICE_TYPE,
-                SERVICE_TYPE_FRAMED,
-            ))
-            .with(sstp_radius::Attribute::from_u32(
-                attr::FRAMED_PROTOCOL,
-                FRAMED_PROTOCOL_PPP,
-            ))
+    pub(crate) fn session_attributes(&self, context: &AuthContext) -> Vec<Attribute> {
+        let mut attributes = vec![
+            Attribute::new(attr::NAS_IDENTIFIER, self.identifier.as_bytes()),
+            Attribute::from_u32(attr::NAS_PORT, context.nas_port),
+            Attribute::from_u32(attr::NAS_PORT_TYPE, NAS_PORT_TYPE_VIRTUAL),
+            Attribute::from_u32(attr::SERVICE_TYPE, SERVICE_TYPE_FRAMED),
+            Attribute::from_u32(attr::FRAMED_PROTOCOL, FRAMED_PROTOCOL_PPP),
             // Tagged, tag 0 (RFC 2868 §3.1, §3.2).
-            .attribute(attr::TUNNEL_TYPE, tagged(self.tunnel_type))
-            .attribute(attr::TUNNEL_MEDIUM_TYPE, tagged(TUNNEL_MEDIUM_IPV4))
-            .attribute(
+            Attribute::new(attr::TUNNEL_TYPE, tagged(self.tunnel_type)),
+            Attribute::new(attr::TUNNEL_MEDIUM_TYPE, tagged(TUNNEL_MEDIUM_IPV4)),
+            Attribute::new(
                 attr::CALLING_STATION_ID,
-                calling_station(context.peer.ip()).as_bytes(),
-            )
-            .attribute(attr::CALLED_STATION_ID, self.called_station_id.as_bytes())
-            .attribute(attr::ACCT_SESSION_ID, context.session_id.as_bytes());
+                calling_station(context.peer.ip()).into_bytes(),
+            ),
+            Attribute::new(attr::CALLED_STATION_ID, self.called_station_id.as_bytes()),
+            Attribute::new(attr::ACCT_SESSION_ID, context.session_id.as_bytes()),
+        ];
         if let Some(ip) = self.ip {
-            request = request.with(sstp_radius::Attribute::from_ipv4(attr::NAS_IP_ADDRESS, ip));
+            attributes.push(Attribute::from_ipv4(attr::NAS_IP_ADDRESS, ip));
         }
         if let Some(ip) = self.ipv6 {
-            request = request.with(sstp_radius::Attribute::from_ipv6(
-                attr::NAS_IPV6_ADDRESS,
-                ip,
-            ));
+            attributes.push(Attribute::from_ipv6(attr::NAS_IPV6_ADDRESS, ip));
         }
-        request
+        attributes
     }
 }
 
@@ -188,7 +174,9 @@ impl AuthConversation for RadiusConversation {
 impl RadiusConversation {
     async fn ask(&mut self, request: &AuthRequest) -> AuthDecision {
         let mut radius = Request::access_request().attribute(attr::USER_NAME, request.user_name());
-        radius = self.nas.session_attributes(radius, &self.context);
+        for attribute in self.nas.session_attributes(&self.context) {
+            radius.push(attribute);
+        }
         let mschap = match request.data() {
             AuthData::Pap { password } => {
                 radius = radius.user_password(password.as_bytes());
@@ -216,12 +204,12 @@ impl RadiusConversation {
                     nt_response: *nt_response,
                 };
                 radius = radius
-                    .with(sstp_radius::Attribute::vendor(
+                    .with(Attribute::vendor(
                         ms::VENDOR_ID,
                         ms::CHAP_CHALLENGE,
                         authenticator_challenge,
                     ))
-                    .with(sstp_radius::Attribute::vendor(
+                    .with(Attribute::vendor(
                         ms::VENDOR_ID,
                         ms::CHAP2_RESPONSE,
                         &response.to_bytes(),
@@ -322,22 +310,7 @@ fn accept(reply: &Reply, request: &AuthRequest, mschap: Option<u8>) -> AuthDecis
         }
         AuthData::Eap { .. } => match mppe_keys(reply) {
             Ok(Some((send, recv))) => {
-                // RFC 5216 §2.3 (and RFC 3579 §2.6.4 practice): Recv-Key is
-                // the MSK's first 32 octets, Send-Key the next 32;
-                // EAP-MSCHAPv2 gives 16 each, its MSK padded with zeros.
-                let mut msk = zeroize::Zeroizing::new([0u8; 64]);
-                let (head, tail) = msk.split_at_mut(32);
-                let r = recv.len().min(32);
-                head[..r].copy_from_slice(&recv[..r]);
-                if recv.len() == 32 {
-                    let s = send.len().min(32);
-                    tail[..s].copy_from_slice(&send[..s]);
-                } else {
-                    // 16-byte keys: MSK = Recv ‖ Send ‖ zeros.
-                    let s = send.len().min(16);
-                    head[16..16 + s].copy_from_slice(&send[..s]);
-                }
-                accept = accept.with_keys(KeyMaterial::Msk(Msk::from_bytes(*msk)));
+                accept = accept.with_keys(KeyMaterial::Msk(msk_of(&recv, &send)));
             }
             Ok(None) => warn!(
                 server = %reply.server,
@@ -364,6 +337,18 @@ fn accept(reply: &Reply, request: &AuthRequest, mschap: Option<u8>) -> AuthDecis
     decision.remote = true;
     apply_reply(reply, &mut decision);
     decision
+}
+
+/// The MSK of a RADIUS EAP accept: MS-MPPE-Recv-Key ‖ MS-MPPE-Send-Key,
+/// zero-padded to 64 octets (RFC 5216 §2.3 gives 32 each, the MSK's two
+/// halves; EAP-MSCHAPv2 gives 16 each, [MS-CHAP]'s MasterReceiveKey ‖
+/// MasterSendKey ‖ 32 zeros). The HLAK is its first 32 octets either way.
+fn msk_of(recv: &[u8], send: &[u8]) -> Msk {
+    let mut msk = zeroize::Zeroizing::new([0u8; 64]);
+    for (slot, byte) in msk.iter_mut().zip(recv.iter().chain(send)) {
+        *slot = *byte;
+    }
+    Msk::from_bytes(*msk)
 }
 
 /// One decrypted MS-MPPE key.
@@ -526,6 +511,17 @@ fn framed_route(text: &str) -> Option<Ipv4Net> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_msk_is_recv_then_send_for_either_key_size() {
+        let msk = msk_of(&[1; 16], &[2; 16]);
+        assert_eq!(&msk.as_bytes()[..16], &[1; 16]);
+        assert_eq!(&msk.as_bytes()[16..32], &[2; 16]);
+        assert_eq!(&msk.as_bytes()[32..], &[0; 32]);
+        let msk = msk_of(&[3; 32], &[4; 32]);
+        assert_eq!(&msk.as_bytes()[..32], &[3; 32]);
+        assert_eq!(&msk.as_bytes()[32..], &[4; 32]);
+    }
 
     #[test]
     fn framed_routes_in_both_notations() {
