@@ -196,6 +196,9 @@ pub enum Ending {
     /// An administrator ended it (a RADIUS Disconnect-Request, RFC 5176;
     /// the server's control socket).
     AdminReset,
+    /// A newer session of the same user took its place (the server's
+    /// per-user session limit, set to replace the oldest).
+    Preempted,
 }
 
 impl Ending {
@@ -206,6 +209,7 @@ impl Ending {
             Self::SessionTimeout => "the session's time limit is up",
             Self::IdleTimeout => "the session was idle too long",
             Self::AdminReset => "an administrator ended the session",
+            Self::Preempted => "a newer session of the same user replaced it",
         }
     }
 }

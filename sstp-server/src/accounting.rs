@@ -39,6 +39,9 @@ pub(crate) mod cause {
     pub(crate) const NAS_ERROR: u32 = 9;
     /// The NAS ended the session (an address held by another session).
     pub(crate) const NAS_REQUEST: u32 = 10;
+    /// Another session of the same user took the place (RFC 2866 §5.10
+    /// Port Preempted).
+    pub(crate) const PORT_PREEMPTED: u32 = 13;
     /// What the user needs is not available (no address, no common method).
     pub(crate) const SERVICE_UNAVAILABLE: u32 = 15;
     /// An error of the user's end (bad data, broken protocol, failed
@@ -61,6 +64,7 @@ pub(crate) fn terminate_cause(reason: Option<&CloseReason>) -> u32 {
         CloseReason::Ended(Ending::SessionTimeout) => cause::SESSION_TIMEOUT,
         CloseReason::Ended(Ending::IdleTimeout) => cause::IDLE_TIMEOUT,
         CloseReason::Ended(Ending::AdminReset) => cause::ADMIN_RESET,
+        CloseReason::Ended(Ending::Preempted) => cause::PORT_PREEMPTED,
         // Every timer that ends a call is the peer gone quiet (MS-SSTP
         // 3.1.2.3 Hello, RFC 1661 5.8 keepalive, the negotiation and
         // teardown bounds of 3.1.2.2).
@@ -114,6 +118,7 @@ mod tests {
             (Some(CloseReason::Ended(Ending::IdleTimeout)), 4),
             (Some(CloseReason::Ended(Ending::SessionTimeout)), 5),
             (Some(CloseReason::Ended(Ending::AdminReset)), 6),
+            (Some(CloseReason::Ended(Ending::Preempted)), 13),
             (Some(CloseReason::Timeout(Timer::Hello)), 2),
             (Some(CloseReason::Timeout(Timer::LcpKeepalive)), 2),
             (Some(CloseReason::Timeout(Timer::SstpNegotiation)), 2),

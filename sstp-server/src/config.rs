@@ -73,6 +73,53 @@ pub struct Config {
     pub limits: Limits,
     /// RADIUS servers, accounting and dynamic authorization.
     pub radius: Option<RadiusSettings>,
+    /// The session-control socket.
+    pub control: ControlSettings,
+}
+
+/// `[control]`: the Unix socket `sstp-server sessions`, `disconnect`,
+/// `drain`, `reload` and `status` talk to.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlSettings {
+    /// Where the socket is made; empty: no control socket.
+    pub socket: PathBuf,
+    /// A group whose members may use it too (root and the server's own
+    /// user always may); the socket is made mode 0660 with this group.
+    pub group: Option<String>,
+}
+
+/// Where the control socket is unless configured.
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/sstp-server/control.sock";
+
+impl Default for ControlSettings {
+    fn default() -> Self {
+        Self {
+            socket: PathBuf::from(DEFAULT_CONTROL_SOCKET),
+            group: None,
+        }
+    }
+}
+
+impl ControlSettings {
+    /// The socket's path, unless it is off.
+    pub fn path(&self) -> Option<&Path> {
+        (!self.socket.as_os_str().is_empty()).then_some(self.socket.as_path())
+    }
+}
+
+/// What the per-user session limit does with one session too many.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UserLimitAction {
+    /// The new session is refused (the user hears why).
+    #[default]
+    Refuse,
+    /// The user's oldest session ends (Acct-Terminate-Cause Port
+    /// Preempted) and the new one comes up.
+    ReplaceOldest,
 }
 
 /// `[tls]`.
@@ -189,6 +236,9 @@ pub struct AuthSettings {
     pub server_name: String,
     /// `[auth.eap_tls]`: certificate authentication (method `eap-tls`).
     pub eap_tls: Option<crate::eap_tls::EapTlsConfig>,
+    /// On a reload, end the sessions of users the users file no longer
+    /// has (or now disables).
+    pub disconnect_removed_users: bool,
 }
 
 /// `[limits]`.
@@ -225,6 +275,11 @@ pub struct Limits {
     /// 0.4 s of it to finish its teardown (`conn::SHUTDOWN_CLOSE`).
     #[serde(deserialize_with = "duration")]
     pub shutdown_grace: Duration,
+    /// Most sessions one user may have up at once; 0: no limit.
+    pub max_sessions_per_user: usize,
+    /// What one session more than `max_sessions_per_user` gets:
+    /// `"refuse"` or `"replace-oldest"`.
+    pub user_limit_action: UserLimitAction,
 }
 
 impl Default for Config {
@@ -241,6 +296,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             limits: Limits::default(),
             radius: None,
+            control: ControlSettings::default(),
         }
     }
 }
@@ -323,6 +379,7 @@ impl Default for AuthSettings {
             methods: AuthMethod::DEFAULT_SERVER_ORDER.to_vec(),
             server_name: sstp_core::AuthenticatorConfig::default().server_name,
             eap_tls: None,
+            disconnect_removed_users: true,
         }
     }
 }
@@ -340,6 +397,8 @@ impl Default for Limits {
             auth_timeout: sstp_core::AuthenticatorConfig::default().timeout,
             hello_interval: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(5),
+            max_sessions_per_user: 0,
+            user_limit_action: UserLimitAction::Refuse,
         }
     }
 }
@@ -376,6 +435,9 @@ impl Config {
             files.extend(eap.revoked.iter_mut());
             files.extend(eap.certificate.iter_mut());
             files.extend(eap.private_key.iter_mut());
+        }
+        if config.control.path().is_some() {
+            files.push(&mut config.control.socket);
         }
         for file in files {
             if file.is_relative() {

@@ -51,7 +51,7 @@ use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
 use crate::radius::{AcctSession, Authentic, Usage};
 use crate::router::{self, Delivery, PacketTx, RouteGuard};
-use crate::sessions::{Control, Entry, Registered};
+use crate::sessions::{About, Control, Entry, Registered, Traffic};
 
 /// Bytes waiting for the client above which we stop reading from it.
 pub(crate) const HIGH_WATER: usize = 512 * 1024;
@@ -173,6 +173,8 @@ pub(crate) struct SessionStart {
     pub(crate) accepted_at: Instant,
     /// Hashes of the certificate this connection's handshake used.
     pub(crate) cert_hashes: CertHashes,
+    /// The TLS version negotiated (`None` when TLS ended before us).
+    pub(crate) tls_version: Option<&'static str>,
     /// Bytes read after the HTTP head: the first SSTP packets.
     pub(crate) leftover: Vec<u8>,
     /// The HTTP `200 OK`, sent with the first SSTP bytes.
@@ -204,6 +206,7 @@ struct Driver<D: TunDevice> {
     session: ServerSession,
     id: u64,
     peer: SocketAddr,
+    tls_version: Option<&'static str>,
     correlation_id: String,
     /// RADIUS Acct-Session-Id (RFC 2866 §5.5): unique across restarts and
     /// nodes.
@@ -311,6 +314,7 @@ pub(crate) async fn run<D, S>(
         session,
         id: start.id,
         peer: start.peer,
+        tls_version: start.tls_version,
         correlation_id,
         acct_session_id,
         accepted_at: start.accepted_at,
@@ -578,10 +582,21 @@ impl<D: TunDevice> Driver<D> {
         self.next_interim = interval.map(|i| Instant::now() + i);
     }
 
-    /// An order from a Disconnect or CoA request.
+    /// An order from a Disconnect or CoA request, the control socket or
+    /// the per-user limit.
     fn on_control(&mut self, order: Control) {
         match order {
             Control::End(ending) => self.end_session(ending),
+            Control::Report(reply) => {
+                let usage = self.usage();
+                // The asker may have given up waiting; nothing to do then.
+                let _ = reply.send(Traffic {
+                    bytes_from_client: usage.input_octets,
+                    bytes_to_client: usage.output_octets,
+                    packets_from_client: usage.input_packets,
+                    packets_to_client: usage.output_packets,
+                });
+            }
             Control::SessionTimeout(timeout) => {
                 info!(
                     correlation_id = %self.correlation_id,
@@ -755,6 +770,14 @@ impl<D: TunDevice> Driver<D> {
                     user: self.user.clone().unwrap_or_default(),
                     ipv4,
                     control: tx,
+                    about: About {
+                        method: self.method.map_or("none", AuthMethod::name),
+                        ipv6,
+                        peer: self.peer,
+                        tls_version: self.tls_version,
+                        up_at: Instant::now(),
+                        up_wall: std::time::SystemTime::now(),
+                    },
                 };
                 self.control = Some((rx, self.shared.live.register(self.id, entry)));
                 if let Some(v6) = net.ipv6 {

@@ -56,6 +56,7 @@ mod auth;
 pub mod ca;
 mod config;
 mod conn;
+pub mod control;
 pub mod eap_tls;
 mod limits;
 mod listener;
@@ -71,25 +72,29 @@ mod words;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use ipnet::Ipv6Net;
+use sstp_core::Ending;
 use sstp_tun::{TunDevice, drive};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tracing::info;
 
 pub use auth::{
     AuthBackend, AuthContext, AuthConversation, AuthDecision, Chain, Round, SessionSettings,
 };
 pub use config::{
-    AuthSettings, Backend, Config, ConfigError, DaeClientSettings, DaeSettings, HostRoute,
-    HttpSettings, Limits, NetworkSettings, RadiusServerSettings, RadiusSettings, TlsSettings,
-    TlsVersion, TunSettings, host_routes, parse_duration,
+    AuthSettings, Backend, Config, ConfigError, ControlSettings, DEFAULT_CONTROL_SOCKET,
+    DaeClientSettings, DaeSettings, HostRoute, HttpSettings, Limits, NetworkSettings,
+    RadiusServerSettings, RadiusSettings, TlsSettings, TlsVersion, TunSettings, UserLimitAction,
+    host_routes, parse_duration,
 };
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use pool::{Ipv4Pool, Ipv6Pool, PoolError};
 pub use radius::{RadiusBackend, RadiusError};
+pub use sessions::{SessionFilter, SessionInfo, Traffic};
 pub use tls::{
     CertProblem, MAX_CERT_DAYS, SelfSigned, TlsError, TlsIdentity, fingerprint,
     generate_self_signed,
@@ -175,6 +180,10 @@ pub(crate) struct Shared {
     pub(crate) radius: std::sync::OnceLock<Arc<RadiusBackend>>,
     /// TUN write batches lent to sessions while they write (see `conn::BatchPool`).
     pub(crate) tun_batches: conn::BatchPool,
+    /// Draining: no new sessions, `/healthz` 503, the sessions up stay.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
+    /// When the server was made, for `status`.
+    started: (std::time::Instant, std::time::SystemTime),
 }
 
 impl Shared {
@@ -218,6 +227,11 @@ impl Shared {
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
+    }
+
+    /// Whether the server drains (no new sessions).
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
     }
 
     /// Updates the lease gauges from the pools.
@@ -401,6 +415,8 @@ impl<D: TunDevice + 'static> Server<D> {
             client_nets,
             radius: std::sync::OnceLock::new(),
             tun_batches: conn::BatchPool::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
+            started: (std::time::Instant::now(), std::time::SystemTime::now()),
         });
         if let Some(loaded) = eap_tls {
             shared.set_eap_tls(loaded);
@@ -576,4 +592,141 @@ impl ServerHandle {
     pub fn metrics_text(&self) -> String {
         self.shared.metrics.encode()
     }
+
+    /// The sessions that are up and that `filter` names (all with an empty
+    /// filter), by session number, each with its traffic so far.
+    pub async fn sessions(&self, filter: &SessionFilter) -> Vec<SessionInfo> {
+        let found = self.shared.live.filter(filter);
+        futures_util::future::join_all(
+            found
+                .into_iter()
+                .map(|(id, entry)| sessions::describe(id, entry)),
+        )
+        .await
+    }
+
+    /// Ends the sessions `filter` names, as an administrator (LCP
+    /// Terminate and Call Disconnect, MS-SSTP 3.2.5.4; RADIUS Stop with
+    /// Acct-Terminate-Cause Admin-Reset, RFC 2866 §5.10), and returns them.
+    /// An empty filter names nothing: ending every session is a shutdown.
+    pub async fn disconnect(&self, filter: &SessionFilter) -> Vec<SessionInfo> {
+        if filter.is_empty() {
+            return Vec::new();
+        }
+        let ended = self.sessions(filter).await;
+        for (id, entry) in self.shared.live.filter(filter) {
+            if ended.iter().any(|s| s.id == id) {
+                info!(
+                    session = id,
+                    user = %entry.user,
+                    "disconnecting the session on an administrator's request"
+                );
+                // Full only if the session is busy with orders already; it
+                // is ending then or will read this one next.
+                let _ = entry
+                    .control
+                    .try_send(sessions::Control::End(Ending::AdminReset));
+            }
+        }
+        ended
+    }
+
+    /// Starts (`true`) or ends draining: while draining, new SSTP
+    /// requests get `503 Service Unavailable` and `/healthz` answers 503,
+    /// so a load balancer sends new clients to other nodes; the sessions
+    /// that are up stay. Returns whether it was draining before.
+    pub fn set_draining(&self, on: bool) -> bool {
+        let was = self.shared.draining.swap(on, Ordering::SeqCst);
+        if was != on {
+            if on {
+                info!(
+                    sessions = self.shared.live.len(),
+                    "draining: no new sessions; the sessions that are up stay"
+                );
+            } else {
+                info!("draining ended: new sessions are taken again");
+            }
+        }
+        self.shared.metrics.draining.set(i64::from(on));
+        was
+    }
+
+    /// Whether the server is draining ([`set_draining`](Self::set_draining)).
+    pub fn is_draining(&self) -> bool {
+        self.shared.is_draining()
+    }
+
+    /// The server's state at a glance (`sstp-server status`).
+    pub fn status(&self) -> Status {
+        let (ipv4_leases, ipv6_leases) = self.leases_in_use();
+        let radius = self.shared.radius.get().map_or_else(Vec::new, |r| {
+            r.server_states()
+                .into_iter()
+                .map(|s| RadiusServerStatus {
+                    name: s.name,
+                    alive: s.alive,
+                    last_answer_secs: s.last_response.map(|d| d.as_secs()),
+                })
+                .collect()
+        });
+        let config = &self.shared.config;
+        Status {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            up_since: self
+                .shared
+                .started
+                .1
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            uptime_secs: self.shared.started.0.elapsed().as_secs(),
+            draining: self.is_draining(),
+            sessions: self.shared.live.len(),
+            max_sessions: config.limits.max_sessions,
+            unauthenticated: self.shared.metrics.unauthenticated.get().max(0) as usize,
+            ipv4_leases,
+            ipv6_leases,
+            certificate_sha256: self.tls_fingerprint(),
+            radius,
+        }
+    }
+}
+
+/// What `sstp-server status` shows.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Status {
+    /// The server's version.
+    pub version: String,
+    /// When it started, in seconds since the Unix epoch.
+    pub up_since: u64,
+    /// Seconds since it started.
+    pub uptime_secs: u64,
+    /// Whether it is draining (no new sessions).
+    pub draining: bool,
+    /// Sessions that are up.
+    pub sessions: usize,
+    /// `limits.max_sessions`.
+    pub max_sessions: usize,
+    /// Connections that have not authenticated yet.
+    pub unauthenticated: usize,
+    /// IPv4 addresses leased.
+    pub ipv4_leases: usize,
+    /// IPv6 prefixes leased.
+    pub ipv6_leases: usize,
+    /// The SHA-256 fingerprint of the certificate new connections get.
+    pub certificate_sha256: String,
+    /// The RADIUS servers, if any, and their health.
+    pub radius: Vec<RadiusServerStatus>,
+}
+
+/// One RADIUS server in [`Status`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RadiusServerStatus {
+    /// Its name (`address` or `address:port`).
+    pub name: String,
+    /// Whether requests go to it (not skipped as dead).
+    pub alive: bool,
+    /// Seconds since its last verified answer, if it ever answered.
+    pub last_answer_secs: Option<u64>,
 }

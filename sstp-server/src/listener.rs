@@ -388,6 +388,12 @@ async fn handle<D: TunDevice + 'static>(
             consumed,
             correlation_id,
         }) => {
+            if shared.is_draining() {
+                shared.metrics.reject(Reject::Draining);
+                info!("SSTP request refused: the server is draining");
+                send_error(&mut tls, ErrorStatus::ServiceUnavailable).await;
+                return;
+            }
             let Ok(session_permit) = Arc::clone(&shared.sessions).try_acquire_owned() else {
                 shared.metrics.reject(Reject::MaxSessions);
                 warn!("SSTP request refused: max_sessions reached");
@@ -397,12 +403,18 @@ async fn handle<D: TunDevice + 'static>(
             let mut response = Vec::with_capacity(160);
             sstp_response(&shared.config.http.server_header, &mut response);
             let leftover = head.split_off(consumed);
+            let tls_version = match tls.get_ref().1.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => Some("TLS 1.3"),
+                Some(rustls::ProtocolVersion::TLSv1_2) => Some("TLS 1.2"),
+                _ => None,
+            };
             let start = SessionStart {
                 id,
                 peer,
                 correlation_id,
                 accepted_at,
                 cert_hashes: tls_state.hashes.clone(),
+                tls_version,
                 leftover,
                 response,
             };
@@ -574,10 +586,16 @@ fn not_allowed(allow: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-/// `/healthz`: 200 while the server can take logins; 503 when every
-/// RADIUS server it authenticates with is skipped as dead, so a balancer
-/// sends new clients elsewhere.
+/// `/healthz`: 200 while the server can take logins; 503 while it drains
+/// or when every RADIUS server it authenticates with is skipped as dead,
+/// so a balancer sends new clients elsewhere.
 fn health(shared: &Shared) -> Response<Full<Bytes>> {
+    if shared.is_draining() {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining: this node takes no new sessions\n",
+        );
+    }
     match shared.radius.get() {
         Some(radius) if radius.all_servers_down() => plain(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -84,15 +84,18 @@ pub(crate) enum Reject {
     TlsHandshake,
     /// The HTTP head was bad, too long or too slow.
     HttpHead,
+    /// The server drains (answered 503).
+    Draining,
 }
 
 impl Reject {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::RateLimited,
         Self::TooManyUnauthenticated,
         Self::MaxSessions,
         Self::TlsHandshake,
         Self::HttpHead,
+        Self::Draining,
     ];
 
     fn label(self) -> &'static str {
@@ -102,6 +105,7 @@ impl Reject {
             Self::MaxSessions => "max_sessions",
             Self::TlsHandshake => "tls_handshake",
             Self::HttpHead => "http_head",
+            Self::Draining => "draining",
         }
     }
 }
@@ -117,6 +121,8 @@ pub(crate) struct Metrics {
     pub(crate) tcp_probes: Counter,
     pub(crate) auth_failures: Counter,
     pub(crate) tls_reloads: Counter,
+    pub(crate) draining: Gauge,
+    pub(crate) reloads: Family<Labels, Counter>,
     pub(crate) bytes_to_clients: Counter,
     pub(crate) bytes_from_clients: Counter,
     pub(crate) packets_to_clients: Counter,
@@ -369,6 +375,18 @@ impl Metrics {
         );
         let tls_reloads = Counter::default();
         registry.register("tls_reloads", "Certificate reloads", tls_reloads.clone());
+        let draining = Gauge::default();
+        registry.register(
+            "draining",
+            "1 while the server drains (no new sessions)",
+            draining.clone(),
+        );
+        let reloads: Family<Labels, Counter> = Family::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads, by result",
+            reloads.clone(),
+        );
         let bytes: Family<Labels, Counter> = Family::default();
         registry.register(
             "tunnel_bytes",
@@ -435,6 +453,8 @@ impl Metrics {
             tcp_probes,
             auth_failures,
             tls_reloads,
+            draining,
+            reloads,
             bytes_to_clients: bytes.get_or_create_owned(&to),
             bytes_from_clients: bytes.get_or_create_owned(&from),
             packets_to_clients: packets.get_or_create_owned(&to),

@@ -8,6 +8,8 @@ mod support;
 mod bad_peers;
 #[path = "loopback/cli.rs"]
 mod cli;
+#[path = "loopback/control.rs"]
+mod control;
 #[path = "loopback/data_plane.rs"]
 mod data_plane;
 #[path = "loopback/eap_tls.rs"]

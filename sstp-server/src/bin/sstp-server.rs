@@ -26,9 +26,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use sstp_server::control::{self, ControlSocket, ReloadReport};
 use sstp_server::{
     AuthBackend, Backend, Chain, Config, Ipv4Pool, Ipv6Pool, Listeners, RadiusBackend, Server,
-    ServerError, ServerHandle, StaticUsers, TlsIdentity, generate_self_signed, host_routes,
+    ServerError, ServerHandle, SessionFilter, StaticUsers, TlsIdentity, generate_self_signed,
+    host_routes,
 };
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -136,6 +138,65 @@ enum Command {
     /// root the server trusts, a certificate per user, revocation.
     #[command(subcommand, after_help = CA_AFTER_HELP)]
     Ca(CaCommand),
+    /// List the sessions that are up: user, method, addresses, peer, TLS,
+    /// uptime and traffic each way.
+    Sessions {
+        /// Only this user's sessions.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only the session with this tunnel or peer address.
+        #[arg(long)]
+        ip: Option<IpAddr>,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// End sessions: LCP Terminate and Call Disconnect for the client, a
+    /// RADIUS Stop with Acct-Terminate-Cause Admin-Reset.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "user", "ip"]).multiple(true)))]
+    Disconnect {
+        /// The session number (the ID column of `sessions`).
+        id: Option<u64>,
+        /// Every session of this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// The session with this tunnel or peer address.
+        #[arg(long)]
+        ip: Option<IpAddr>,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Take no new sessions (/healthz answers 503, so load balancers send
+    /// new clients elsewhere); the sessions that are up stay.
+    Drain {
+        /// End draining: take new sessions again.
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// Read the configuration, users and certificates again, as SIGHUP
+    /// does, and say what changed.
+    Reload {
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+    /// The running server at a glance: sessions, leases, draining,
+    /// certificate, RADIUS servers.
+    Status {
+        #[command(flatten)]
+        control: ControlArgs,
+    },
+}
+
+/// How the control verbs reach the running server.
+#[derive(Debug, Clone, Args)]
+struct ControlArgs {
+    /// The server's control socket (its control.socket).
+    #[arg(long, value_name = "PATH", default_value = sstp_server::DEFAULT_CONTROL_SOCKET)]
+    socket: PathBuf,
+    /// Print JSON (one object) instead of text, for scripts.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Where `ca` keeps its files unless told otherwise.
@@ -224,6 +285,11 @@ impl Command {
             Self::GenCert { .. } => "gen-cert",
             Self::NtHash => "nt-hash",
             Self::Ca(_) => "ca",
+            Self::Sessions { .. } => "sessions",
+            Self::Disconnect { .. } => "disconnect",
+            Self::Drain { .. } => "drain",
+            Self::Reload { .. } => "reload",
+            Self::Status { .. } => "status",
         }
     }
 }
@@ -259,6 +325,26 @@ fn main() -> ExitCode {
         }) => gen_cert(&names, &cert, &key, days, force),
         Some(Command::NtHash) => return nt_hash(),
         Some(Command::Ca(command)) => ca(command),
+        Some(Command::Sessions { user, ip, control }) => {
+            let filter = SessionFilter::new(None, user, ip);
+            control_verb(&control, &control::Request::Sessions { filter })
+        }
+        Some(Command::Disconnect {
+            id,
+            user,
+            ip,
+            control,
+        }) => control_verb(
+            &control,
+            &control::Request::Disconnect {
+                filter: SessionFilter::new(id, user, ip),
+            },
+        ),
+        Some(Command::Drain { resume, control }) => {
+            control_verb(&control, &control::Request::Drain { on: !resume })
+        }
+        Some(Command::Reload { control }) => control_verb(&control, &control::Request::Reload),
+        Some(Command::Status { control }) => control_verb(&control, &control::Request::Status),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -288,6 +374,58 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+/// How long a control verb waits for the server (a reload may read many
+/// files; a listing asks every session).
+const CONTROL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sends one request to the running server and prints its answer, as text
+/// or JSON. An answer that reports a failure is an error (status 1).
+fn control_verb(args: &ControlArgs, request: &control::Request) -> Result<()> {
+    use control::Response;
+    let response = control::call(&args.socket, request, CONTROL_TIMEOUT)?;
+    if let Response::Error { message } = &response {
+        bail!("the server refused: {message}");
+    }
+    if args.json {
+        let json = serde_json::to_string_pretty(&response).context("encoding the answer")?;
+        println!("{json}");
+    } else {
+        match &response {
+            Response::Sessions { sessions } => print!("{}", control::sessions_table(sessions)),
+            Response::Disconnected { sessions } => {
+                for s in sessions {
+                    println!(
+                        "disconnected session {} ({}, {}, from {})",
+                        s.id, s.user, s.ipv4, s.peer
+                    );
+                }
+            }
+            Response::Drain {
+                draining,
+                was,
+                sessions,
+            } => match (draining, was) {
+                (true, false) => println!("draining: no new sessions; {sessions} sessions stay up"),
+                (true, true) => println!("draining already; {sessions} sessions up"),
+                (false, true) => println!("draining ended: taking new sessions"),
+                (false, false) => println!("not draining: taking new sessions"),
+            },
+            Response::Reloaded { report } => print!("{}", control::reload_text(report)),
+            Response::Status { status } => print!("{}", control::status_text(status)),
+            _ => println!("the server answered something this version does not show; try --json"),
+        }
+    }
+    match &response {
+        Response::Disconnected { sessions } if sessions.is_empty() => {
+            bail!("no session matches; `sstp-server sessions` lists them")
+        }
+        Response::Reloaded { report } if !report.ok() => {
+            bail!("the reload failed in part; what failed kept its old value")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Runs the server, or checks its configuration.
@@ -431,6 +569,12 @@ async fn run(path: &Path) -> Result<()> {
     raise_fd_limit(config.limits.max_sessions + config.limits.max_unauthenticated);
     // The ports first: a port in use fails before the TUN device exists.
     let listeners = Listeners::bind(&config).map_err(with_bind_hint)?;
+    let control_socket = ControlSocket::bind(&config.control).with_context(|| {
+        format!(
+            "cannot make the control socket {} (control.socket)",
+            config.control.socket.display()
+        )
+    })?;
     let tun = open_tun(&config).await?;
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
@@ -458,13 +602,24 @@ async fn run(path: &Path) -> Result<()> {
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let reloader = {
-        let config = config.clone();
-        let users = Arc::clone(&users);
-        let handle = handle.clone();
+    let reloader = Arc::new(Reloader {
+        config: config.clone(),
+        users: Arc::clone(&users),
+        handle: handle.clone(),
+    });
+    let control_task = control_socket.map(|socket| {
+        info!(socket = %socket.path().display(), "control socket ready");
+        let reload: Arc<dyn control::Reload> = reloader.clone();
+        tokio::spawn(socket.serve(handle.clone(), Some(reload)))
+    });
+    let hup_task = {
+        let reloader = Arc::clone(&reloader);
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                reload(&config, &users, &handle);
+                let reloader = Arc::clone(&reloader);
+                // Reading files blocks: off the runtime's workers.
+                let _ =
+                    tokio::task::spawn_blocking(move || control::Reload::reload(&*reloader)).await;
             }
         })
     };
@@ -475,7 +630,12 @@ async fn run(path: &Path) -> Result<()> {
         }
     };
     let result = server.run(shutdown).await;
-    reloader.abort();
+    hup_task.abort();
+    if let Some(task) = control_task {
+        // Dropping the task drops the socket, which removes its file.
+        task.abort();
+        let _ = task.await;
+    }
     result?;
     info!("stopped");
     Ok(())
@@ -511,8 +671,22 @@ async fn backend(
     Ok((auth, radius))
 }
 
+/// What SIGHUP and `sstp-server reload` do.
+struct Reloader {
+    config: Config,
+    users: Arc<StaticUsers>,
+    handle: ServerHandle,
+}
+
+impl control::Reload for Reloader {
+    fn reload(&self) -> ReloadReport {
+        reload(&self.config, &self.users, &self.handle)
+    }
+}
+
 /// SIGHUP: new certificate and users; sessions that are up stay up.
-fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
+fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) -> ReloadReport {
+    let mut report = ReloadReport::default();
     // The same checks as at start: a bad new certificate is refused and the old one stays.
     match TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key).and_then(
         |identity| {
@@ -525,8 +699,16 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
                 warn!("{w}");
             }
             info!(certificate = %fingerprint, "certificate reloaded");
+            report
+                .applied
+                .push(format!("certificate: SHA-256 {fingerprint}"));
         }
-        Err(e) => error!(error = %e, "certificate reload failed; keeping the old one"),
+        Err(e) => {
+            error!(error = %e, "certificate reload failed; keeping the old one");
+            report
+                .errors
+                .push(format!("certificate: {e}; the old one stays"));
+        }
     }
     if config.auth.eap_tls.is_some() {
         // The CAs, CRLs and revoked list again (what `sstp-server ca revoke`
@@ -539,8 +721,18 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
                     None => Ok(()),
                 });
         match reloaded {
-            Ok(()) => info!("EAP-TLS policy reloaded (CAs, CRLs, revoked certificates)"),
-            Err(e) => error!(error = %e, "EAP-TLS reload failed; keeping the old policy"),
+            Ok(()) => {
+                info!("EAP-TLS policy reloaded (CAs, CRLs, revoked certificates)");
+                report
+                    .applied
+                    .push("EAP-TLS policy (CAs, CRLs, revoked certificates)".into());
+            }
+            Err(e) => {
+                error!(error = %e, "EAP-TLS reload failed; keeping the old policy");
+                report
+                    .errors
+                    .push(format!("EAP-TLS policy: {e}; the old one stays"));
+            }
         }
     }
     match users.reload() {
@@ -550,9 +742,16 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) {
                 warn!(error = %e, "users file");
             }
             info!(users = n, "users reloaded");
+            report.applied.push(format!("users: {n}"));
         }
-        Err(e) => error!(error = %e, "users reload failed; keeping the old users"),
+        Err(e) => {
+            error!(error = %e, "users reload failed; keeping the old users");
+            report
+                .errors
+                .push(format!("users: {e}; the old users stay"));
+        }
     }
+    report
 }
 
 /// Raises the soft limit on open files to the hard limit: each connection is a socket, and the

@@ -131,6 +131,11 @@ impl RadiusBackend {
         &self.attachments
     }
 
+    /// Each server's health (for `sstp-server status`).
+    pub(crate) fn server_states(&self) -> Vec<sstp_radius::ServerState> {
+        self.client.server_states()
+    }
+
     /// Whether every RADIUS server is skipped as dead (for `/healthz`).
     pub fn all_servers_down(&self) -> bool {
         self.client.server_states().iter().all(|s| !s.alive)

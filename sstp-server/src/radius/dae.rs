@@ -209,10 +209,15 @@ impl Dae {
             );
             return nak(ErrorCause::SESSION_CONTEXT_NOT_FOUND);
         }
-        let order = match (packet.code, timeout) {
-            (Code::CoaRequest, Some(t)) => Control::SessionTimeout(t),
+        // Control is not Copy (a report carries its answer channel).
+        let timeout = match (packet.code, timeout) {
+            (Code::CoaRequest, Some(t)) => Some(t),
             (Code::CoaRequest, None) => return ack,
-            _ => Control::End(Ending::AdminReset),
+            _ => None,
+        };
+        let order = || match timeout {
+            Some(t) => Control::SessionTimeout(t),
+            None => Control::End(Ending::AdminReset),
         };
         for entry in &found {
             info!(
@@ -222,7 +227,7 @@ impl Dae {
                 request = %packet.code,
                 "dynamic authorization request applied"
             );
-            if entry.control.try_send(order).is_err() {
+            if entry.control.try_send(order()).is_err() {
                 // The session is ending already, or its task is flooded
                 // with orders; either way it goes.
                 debug!(acct_session_id = %entry.acct_session_id, "session did not take the order");
@@ -272,12 +277,7 @@ mod tests {
         let (control, mut orders) = mpsc::channel(4);
         let _live = sessions.register(
             7,
-            Entry {
-                acct_session_id: "S-7".into(),
-                user: "alice".into(),
-                ipv4: Ipv4Addr::new(10, 77, 0, 2),
-                control,
-            },
+            Entry::for_test("S-7", "alice", Ipv4Addr::new(10, 77, 0, 2), control),
         );
         let d = dae(sessions).await;
         let from = SocketAddr::from(([127, 0, 0, 1], 1));
@@ -302,10 +302,10 @@ mod tests {
             Attribute::from_ipv4(attr::FRAMED_IP_ADDRESS, Ipv4Addr::new(10, 77, 0, 2)),
         ]);
         assert_eq!((a.code, cause(&a)), (Code::DisconnectAck, None));
-        assert_eq!(
-            orders.try_recv().ok(),
-            Some(Control::End(Ending::AdminReset))
-        );
+        assert!(matches!(
+            orders.try_recv(),
+            Ok(Control::End(Ending::AdminReset))
+        ));
 
         let coa = |a| d.decide(&request(Code::CoaRequest, a), from);
         let a = coa(vec![
@@ -313,10 +313,10 @@ mod tests {
             Attribute::from_u32(attr::SESSION_TIMEOUT, 60),
         ]);
         assert_eq!((a.code, cause(&a)), (Code::CoaAck, None));
-        assert_eq!(
-            orders.try_recv().ok(),
-            Some(Control::SessionTimeout(Duration::from_secs(60)))
-        );
+        assert!(matches!(
+            orders.try_recv(),
+            Ok(Control::SessionTimeout(d)) if d == Duration::from_secs(60)
+        ));
         let a = coa(vec![
             user("alice"),
             Attribute::from_u32(attr::SESSION_TIMEOUT, 0),
