@@ -81,6 +81,8 @@ ipv6_pool = "fd00:77::/48"
 users_file = "users.toml"
 [limits]
 shutdown_grace = "3s"
+[control]
+socket = "control.sock"
 "#
         ),
     )
@@ -229,6 +231,31 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         .await
         .expect("the responder hands the client back");
 
+    // The control verbs reach the daemon: its session, and a reload.
+    let socket = dir.join("control.sock");
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sstp-server"))
+            .args(args)
+            .arg("--socket")
+            .arg(&socket)
+            .output()
+            .expect("run the CLI");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, listing, err) = cli(&["sessions", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        listing.contains("\"user\": \"alice\"") && listing.contains(&my_v4.to_string()),
+        "{listing}"
+    );
+    let (code, reloaded, err) = cli(&["reload"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(reloaded.contains("applied: certificate: SHA-256 "), "{reloaded}");
+
     // SIGHUP with an expired certificate in place: refused, logged with the
     // reason, and the old certificate goes on serving.
     let mut expired = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
@@ -253,6 +280,10 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         assert!(Instant::now() < end, "no refused reload in the log:\n{log}");
         sleep(Duration::from_millis(50)).await;
     }
+    // The reload verb says the same, and fails.
+    let (code, reloaded, _) = cli(&["reload"]);
+    assert_eq!(code, Some(1), "{reloaded}");
+    assert!(reloaded.contains("error: certificate: "), "{reloaded}");
     ClientOptions::new(addr, ca)
         .connect()
         .await
