@@ -1021,8 +1021,15 @@ mod tests {
         );
         assert_eq!(
             keys("auth"),
-            expect(&["users_file", "methods", "server_name"])
+            expect(&[
+                "users_file",
+                "methods",
+                "server_name",
+                "disconnect_removed_users"
+            ])
         );
+        assert_eq!(keys("control"), expect(&["socket"]));
+        assert!(text.contains("# group = "));
         assert!(text.contains("# backends = [\"users\"]"));
         assert_eq!(
             keys("limits"),
@@ -1036,7 +1043,9 @@ mod tests {
                 "negotiation_timeout",
                 "auth_timeout",
                 "hello_interval",
-                "shutdown_grace"
+                "shutdown_grace",
+                "max_sessions_per_user",
+                "user_limit_action"
             ])
         );
     }

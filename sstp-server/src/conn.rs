@@ -46,6 +46,7 @@ use tracing::{debug, info, warn};
 use crate::Shared;
 use crate::accounting;
 use crate::auth::{AuthContext, AuthConversation, AuthDecision, Round, SessionSettings};
+use crate::config::UserLimitAction;
 use crate::metrics::{DropReason, Metrics};
 use crate::pool::{Lease, LeaseRequest, PoolError};
 use crate::ra;
@@ -302,8 +303,8 @@ pub(crate) async fn run<D, S>(
         Box::new(rng),
     );
     drive::set_wall_clock(&mut session, at);
-    let (ip_tx, ip_rx) = mpsc::channel(shared.config.network.session_queue);
-    let mtu = shared.config.tun.mtu;
+    let (ip_tx, ip_rx) = mpsc::channel(shared.config.load().network.session_queue);
+    let mtu = shared.config.load().tun.mtu;
     // On the heap: the task's future then holds a pointer, not the session, in every state; an
     // inline `Driver` was copied into several states of the future and made each idle session's
     // task about 12 KiB (sstp-bench `load idle`, BENCHMARKS.md).
@@ -498,7 +499,7 @@ impl<D: TunDevice> Driver<D> {
                 Some(order) = recv_control(&mut self.control) => self.on_control(order),
                 () = tokio::time::sleep_until(ra_at.unwrap_or(far)), if ra_at.is_some() => {
                     if let Some(v6) = &mut self.v6 {
-                        v6.next_ra = Instant::now() + self.shared.config.network.ra_interval;
+                        v6.next_ra = Instant::now() + self.shared.config.load().network.ra_interval;
                         self.pending_ra.push(icmpv6::ALL_NODES);
                     }
                 }
@@ -659,7 +660,7 @@ impl<D: TunDevice> Driver<D> {
     /// [`SHUTDOWN_CLOSE`] (within `limits.shutdown_grace`).
     fn begin_close(&mut self) {
         self.closing = true;
-        let bound = SHUTDOWN_CLOSE.min(self.shared.config.limits.shutdown_grace);
+        let bound = SHUTDOWN_CLOSE.min(self.shared.config.load().limits.shutdown_grace);
         self.close_by = Some(Instant::now() + bound);
         debug!("server shutting down: closing the session");
         self.session.close(now());
@@ -777,6 +778,7 @@ impl<D: TunDevice> Driver<D> {
                         tls_version: self.tls_version,
                         up_at: Instant::now(),
                         up_wall: std::time::SystemTime::now(),
+                        remote: self.remote,
                     },
                 };
                 self.control = Some((rx, self.shared.live.register(self.id, entry)));
@@ -837,6 +839,9 @@ impl<D: TunDevice> Driver<D> {
             pool: decision.settings.pool.clone(),
         };
         let mut verdict = decision.verdict;
+        if verdict.is_accept() {
+            verdict = self.user_limit(verdict);
+        }
         if verdict.is_accept() && (fixed.ipv4.is_some() || fixed.ipv6.is_some()) {
             // A fixed address is its user's alone, so another session that
             // holds it is the same user connected already. That is known
@@ -876,11 +881,53 @@ impl<D: TunDevice> Driver<D> {
         self.session.auth_complete(now(), verdict);
     }
 
+    /// `limits.max_sessions_per_user`: one session more than the user may
+    /// have is refused, or ends the user's oldest (Acct-Terminate-Cause
+    /// Port Preempted). Sessions that are up count; a user's sessions
+    /// authenticating at the same moment may pass together.
+    fn user_limit(&mut self, verdict: AuthVerdict) -> AuthVerdict {
+        let config = self.shared.config.load();
+        let max = config.limits.max_sessions_per_user;
+        if max == 0 {
+            return verdict;
+        }
+        let user = self.user.clone().unwrap_or_default();
+        let up = self.shared.live.of_user(&user);
+        if up.len() < max {
+            return verdict;
+        }
+        match config.limits.user_limit_action {
+            UserLimitAction::ReplaceOldest => {
+                for (id, entry) in up.iter().take(up.len() + 1 - max) {
+                    info!(
+                        correlation_id = %self.correlation_id,
+                        user = %user,
+                        replaced = id,
+                        "the user has the most sessions allowed: ending the oldest for this one"
+                    );
+                    let _ = entry.control.try_send(Control::End(Ending::Preempted));
+                }
+                verdict
+            }
+            _ => AuthVerdict::reject_with_code(
+                format!(
+                    "{user} has {} sessions up, the most limits.max_sessions_per_user allows",
+                    up.len()
+                ),
+                MsChapV2Failure::ERROR_NO_DIALIN_PERMISSION,
+            )
+            .with_message(format!(
+                "{user} is connected already from {} other sessions, the most allowed",
+                up.len()
+            )),
+        }
+    }
+
     /// Routes the backend's Framed-Routes that lie inside
     /// `network.routed_networks` to this session; the others are refused
     /// in a warning.
     fn route_framed(&mut self) {
-        let allowed = &self.shared.config.network.routed_networks;
+        let allowed = &self.shared.config.load().network.routed_networks;
         for net in self.settings.routes.clone() {
             let inside = allowed
                 .iter()
@@ -916,7 +963,7 @@ impl<D: TunDevice> Driver<D> {
             Ok(lease) => {
                 // The backend's DNS servers (RADIUS MS-Primary/Secondary-DNS-Server) win.
                 let dns = if self.settings.dns.is_empty() {
-                    &self.shared.config.network.dns
+                    &self.shared.config.load().network.dns
                 } else {
                     &self.settings.dns
                 };
@@ -958,7 +1005,7 @@ impl<D: TunDevice> Driver<D> {
         self.v6 = Some(Ipv6Link {
             server_ll: config.local,
             prefix,
-            next_ra: Instant::now() + self.shared.config.network.ra_interval,
+            next_ra: Instant::now() + self.shared.config.load().network.ra_interval,
         });
         // RFC 4861 6.2.4: advertise at once when the interface comes up.
         self.pending_ra.push(icmpv6::ALL_NODES);
@@ -966,7 +1013,7 @@ impl<D: TunDevice> Driver<D> {
 
     fn send_ra(&mut self, dst: Ipv6Addr) {
         let Some(v6) = &self.v6 else { return };
-        let network = &self.shared.config.network;
+        let network = &self.shared.config.load().network;
         let params = icmpv6::RaParams {
             prefix: v6.prefix.network(),
             prefix_len: v6.prefix.prefix_len(),
@@ -989,7 +1036,14 @@ impl<D: TunDevice> Driver<D> {
     /// Requests to our link-local address).
     async fn forward_from_client(&mut self) {
         let server_ll = self.v6.as_ref().map(|v6| v6.server_ll);
-        let policy = Policy::new(&self.shared, self.lease.as_ref(), &self.framed, server_ll);
+        let nets = self.shared.client_nets.load();
+        let policy = Policy::new(
+            &self.shared,
+            &nets,
+            self.lease.as_ref(),
+            &self.framed,
+            server_ll,
+        );
         // Borrowed from the pool only while there is something to write.
         let mut batch: Option<SendBatch> = None;
         let mut written = Written::default();
@@ -1197,6 +1251,7 @@ struct Policy<'a> {
 impl<'a> Policy<'a> {
     fn new(
         shared: &'a Shared,
+        client_nets: &'a [Ipv4Net],
         lease: Option<&Lease>,
         framed: &'a [Ipv4Net],
         server_ll: Option<Ipv6Addr>,
@@ -1207,9 +1262,9 @@ impl<'a> Policy<'a> {
             pool_v4: shared.pools.net_v4(),
             server_v4: shared.pools.server_v4(),
             pool_v6: shared.pools.net_v6(),
-            client_nets: &shared.client_nets,
+            client_nets,
             framed,
-            client_to_client: shared.config.network.client_to_client,
+            client_to_client: shared.config.load().network.client_to_client,
             server_ll,
         }
     }

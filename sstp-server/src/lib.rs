@@ -64,6 +64,7 @@ mod metrics;
 mod pool;
 mod ra;
 mod radius;
+mod reload;
 mod router;
 mod sessions;
 mod tls;
@@ -79,7 +80,6 @@ use ipnet::Ipv6Net;
 use sstp_core::Ending;
 use sstp_tun::{TunDevice, drive};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tracing::info;
 
 pub use auth::{
@@ -153,7 +153,9 @@ fn instance_id() -> u32 {
 /// which the generic parts carry).
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) config: Config,
+    /// The configuration in effect: a reload swaps in a new one whose
+    /// settings that need a restart keep their running values.
+    pub(crate) config: arc_swap::ArcSwap<Config>,
     /// The sessions' settings; swapped on SIGHUP when EAP-TLS reloads.
     session_config: RwLock<Arc<sstp_core::ServerConfig>>,
     /// The EAP-TLS policy (`[auth.eap_tls]`), if configured.
@@ -163,8 +165,10 @@ pub(crate) struct Shared {
     pub(crate) pools: Arc<AddressPools>,
     pub(crate) router: Arc<Router>,
     pub(crate) metrics: Arc<Metrics>,
-    pub(crate) sessions: Arc<Semaphore>,
-    pub(crate) unauthenticated: Arc<Semaphore>,
+    /// `limits.max_sessions`, resized by a reload.
+    pub(crate) session_slots: reload::Slots,
+    /// `limits.max_unauthenticated`, resized by a reload.
+    pub(crate) unauthenticated_slots: reload::Slots,
     pub(crate) next_id: AtomicU64,
     /// Random per process: with the session id, the accounting session id
     /// is unique across restarts and nodes.
@@ -172,8 +176,8 @@ pub(crate) struct Shared {
     /// RADIUS accounting, when `[radius]` has it on.
     pub(crate) accounting: std::sync::OnceLock<Arc<radius::Accounting>>,
     /// The named pools and the networks behind clients (for the
-    /// client-to-client policy).
-    pub(crate) client_nets: Vec<ipnet::Ipv4Net>,
+    /// client-to-client policy); swapped with the configuration.
+    pub(crate) client_nets: arc_swap::ArcSwap<Vec<ipnet::Ipv4Net>>,
     /// The live sessions, for Disconnect and CoA requests.
     pub(crate) live: Arc<sessions::Sessions>,
     /// The RADIUS servers' health, for `/healthz`.
@@ -400,9 +404,9 @@ impl<D: TunDevice + 'static> Server<D> {
         let shared = Arc::new(Shared {
             session_config: RwLock::new(Arc::new(session_config)),
             eap_tls: RwLock::new(None),
-            sessions: Arc::new(Semaphore::new(config.limits.max_sessions)),
-            unauthenticated: Arc::new(Semaphore::new(config.limits.max_unauthenticated)),
-            config,
+            session_slots: reload::Slots::new(config.limits.max_sessions),
+            unauthenticated_slots: reload::Slots::new(config.limits.max_unauthenticated),
+            config: arc_swap::ArcSwap::from_pointee(config),
             tls: RwLock::new(Arc::new(tls)),
             auth,
             pools: Arc::new(AddressPools::new(v4, v6).with_named(named)),
@@ -412,7 +416,7 @@ impl<D: TunDevice + 'static> Server<D> {
             instance: instance_id(),
             accounting: std::sync::OnceLock::new(),
             live: Arc::default(),
-            client_nets,
+            client_nets: arc_swap::ArcSwap::from_pointee(client_nets),
             radius: std::sync::OnceLock::new(),
             tun_batches: conn::BatchPool::default(),
             draining: std::sync::atomic::AtomicBool::new(false),
@@ -462,20 +466,14 @@ impl<D: TunDevice + 'static> Server<D> {
             sstp, metrics, dae, ..
         } = self.listeners;
         let metrics = metrics.map(|(listener, _)| listener);
-        let dae = match (
-            dae,
-            self.shared
-                .config
-                .radius
-                .as_ref()
-                .and_then(|r| r.dae.as_ref()),
-        ) {
+        let config = self.shared.config.load_full();
+        let dae = match (dae, config.radius.as_ref().and_then(|r| r.dae.as_ref())) {
             (Some((socket, _)), Some(settings)) => {
                 let mut clients = Vec::with_capacity(settings.clients.len());
                 for client in &settings.clients {
                     clients.push((client.address, client.read_secret()?));
                 }
-                let radius = self.shared.config.radius.as_ref();
+                let radius = config.radius.as_ref();
                 let listener = radius::Dae {
                     socket,
                     clients,
@@ -528,8 +526,8 @@ impl ServerHandle {
     /// [`TlsIdentity::check`] refuses is not swapped in: the old one stays.
     /// Returns the new leaf's SHA-256 fingerprint.
     pub fn reload_tls(&self, identity: TlsIdentity) -> Result<String, TlsError> {
-        identity.check(self.shared.config.tls.min_version)?;
-        let state = TlsState::new(identity, self.shared.config.tls.min_version)?;
+        identity.check(self.shared.config.load().tls.min_version)?;
+        let state = TlsState::new(identity, self.shared.config.load().tls.min_version)?;
         let fingerprint = state.fingerprint.clone();
         *self
             .shared
@@ -549,7 +547,8 @@ impl ServerHandle {
         &self,
         identity: &TlsIdentity,
     ) -> Option<Result<(), eap_tls::PolicyError>> {
-        let config = self.shared.config.auth.eap_tls.as_ref()?;
+        let config = self.shared.config.load();
+        let config = config.auth.eap_tls.as_ref()?;
         Some(
             eap_tls::EapTlsLoaded::load(config, identity)
                 .map(|loaded| self.shared.set_eap_tls(loaded)),
@@ -651,6 +650,62 @@ impl ServerHandle {
         was
     }
 
+    /// Puts a new configuration in place for new sessions: limits,
+    /// methods, timeouts, DNS, routed networks and the client-to-client
+    /// policy take effect at once; the settings that need a restart keep
+    /// their running values and are named in the report (and logged). A
+    /// configuration that does not validate changes nothing. Sessions that
+    /// are up keep what they negotiated.
+    ///
+    /// The users file, the certificate and the EAP-TLS policy are read
+    /// again by the caller ([`StaticUsers::reload_and_compare`],
+    /// [`reload_tls`](Self::reload_tls),
+    /// [`reload_eap_tls`](Self::reload_eap_tls)); RADIUS servers through
+    /// [`RadiusBackend::reload`].
+    pub fn apply_config(&self, config: Config) -> control::ReloadReport {
+        let report = reload::apply(&self.shared, config);
+        let result = if report.ok() { "ok" } else { "failed" };
+        self.shared
+            .metrics
+            .reloads
+            .get_or_create(&[("result", result)])
+            .inc();
+        report
+    }
+
+    /// The configuration in effect.
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config.load_full()
+    }
+
+    /// Ends the sessions of `users` that this server's users file let in
+    /// (not those a RADIUS server accepted), as an administrator would:
+    /// what a reload does for users removed or disabled. Returns how many
+    /// were told to end.
+    pub fn end_sessions_of(&self, users: &[String]) -> usize {
+        let mut ended = 0;
+        for user in users {
+            for (id, entry) in self.shared.live.of_user(user) {
+                if entry.about.remote {
+                    continue;
+                }
+                info!(
+                    session = id,
+                    user = %entry.user,
+                    "ending the session: the user was removed or disabled in the users file"
+                );
+                if entry
+                    .control
+                    .try_send(sessions::Control::End(Ending::AdminReset))
+                    .is_ok()
+                {
+                    ended += 1;
+                }
+            }
+        }
+        ended
+    }
+
     /// Whether the server is draining ([`set_draining`](Self::set_draining)).
     pub fn is_draining(&self) -> bool {
         self.shared.is_draining()
@@ -669,7 +724,7 @@ impl ServerHandle {
                 })
                 .collect()
         });
-        let config = &self.shared.config;
+        let config = self.shared.config.load();
         Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             up_since: self

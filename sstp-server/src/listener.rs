@@ -99,8 +99,8 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
     ));
     let mut admission = Admission {
         limiter: RateLimiter::new(
-            shared.config.limits.per_source_rate,
-            shared.config.limits.per_source_burst,
+            shared.config.load().limits.per_source_rate,
+            shared.config.load().limits.per_source_burst,
         ),
         rate_log: LogThrottle::default(),
         unauth_log: LogThrottle::default(),
@@ -139,7 +139,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
     let _ = stop_tx.send(true);
     accepters.shutdown().await;
     drop(conn_rx);
-    let grace = shared.config.limits.shutdown_grace;
+    let grace = shared.config.load().limits.shutdown_grace;
     let open = tasks.len();
     if open > 0 {
         info!(
@@ -282,7 +282,8 @@ fn admit<D: TunDevice + 'static>(
         }
         return None;
     }
-    let Ok(permit) = Arc::clone(&shared.unauthenticated).try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(shared.unauthenticated_slots.semaphore()).try_acquire_owned()
+    else {
         metrics.reject(Reject::TooManyUnauthenticated);
         if let Some(suppressed) = admission.unauth_log.check(accepted_at) {
             warn!(%peer, suppressed, "connection refused: too many unauthenticated connections");
@@ -323,7 +324,7 @@ async fn handle<D: TunDevice + 'static>(
     // Each phase below is boxed: a task's future is as large as its largest state, and every
     // idle session's task would otherwise keep room for the TLS handshake, the head reader and
     // hyper (about 14 KiB a session before, 2 KiB after; sstp-bench `load idle`).
-    let limits = &shared.config.limits;
+    let limits = &shared.config.load().limits;
     let tls_state = shared.tls();
     let handshake = async {
         // A bare TCP probe (a load balancer's health check: connect, then
@@ -394,14 +395,16 @@ async fn handle<D: TunDevice + 'static>(
                 send_error(&mut tls, ErrorStatus::ServiceUnavailable).await;
                 return;
             }
-            let Ok(session_permit) = Arc::clone(&shared.sessions).try_acquire_owned() else {
+            let Ok(session_permit) =
+                Arc::clone(shared.session_slots.semaphore()).try_acquire_owned()
+            else {
                 shared.metrics.reject(Reject::MaxSessions);
                 warn!("SSTP request refused: max_sessions reached");
                 send_error(&mut tls, ErrorStatus::ServiceUnavailable).await;
                 return;
             };
             let mut response = Vec::with_capacity(160);
-            sstp_response(&shared.config.http.server_header, &mut response);
+            sstp_response(&shared.config.load().http.server_header, &mut response);
             let leftover = head.split_off(consumed);
             let tls_version = match tls.get_ref().1.protocol_version() {
                 Some(rustls::ProtocolVersion::TLSv1_3) => Some("TLS 1.3"),

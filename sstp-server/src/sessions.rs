@@ -82,6 +82,7 @@ impl Entry {
                 tls_version: Some("TLS 1.3"),
                 up_at: Instant::now(),
                 up_wall: SystemTime::now(),
+                remote: false,
             },
         }
     }
@@ -96,6 +97,8 @@ pub(crate) struct About {
     pub(crate) tls_version: Option<&'static str>,
     pub(crate) up_at: Instant,
     pub(crate) up_wall: SystemTime,
+    /// A remote server (RADIUS) accepted it, not the users file.
+    pub(crate) remote: bool,
 }
 
 /// One session that is up, as `sstp-server sessions` shows it.
@@ -332,6 +335,7 @@ mod tests {
                 tls_version: Some("TLSv1.3"),
                 up_at: Instant::now(),
                 up_wall: SystemTime::now(),
+                remote: false,
             },
         };
         (entry, rx)

@@ -41,6 +41,8 @@ struct User {
     ipv6_prefix: Option<Ipv6Net>,
     /// Only the NT hash is stored (CHAP-MD5 cannot work).
     hash_only: bool,
+    /// Listed but may not log in (`disabled = true`).
+    disabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +59,8 @@ struct UserEntry {
     nt_hash: Option<String>,
     ipv4: Option<Ipv4Addr>,
     ipv6_prefix: Option<Ipv6Net>,
+    #[serde(default)]
+    disabled: bool,
 }
 
 /// Users from a TOML file; reloadable.
@@ -116,6 +120,22 @@ impl StaticUsers {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(users);
         Ok(n)
+    }
+
+    /// Like [`reload`](Self::reload), and also names the users who could
+    /// log in before and cannot now (removed from the file or disabled),
+    /// for their sessions to be ended.
+    pub fn reload_and_compare(&self) -> Result<(usize, Vec<String>), ConfigError> {
+        let before = self.snapshot();
+        let n = self.reload()?;
+        let after = self.snapshot();
+        let mut gone: Vec<String> = before
+            .iter()
+            .filter(|(name, user)| !user.disabled && after.get(*name).is_none_or(|u| u.disabled))
+            .map(|(name, _)| name.clone())
+            .collect();
+        gone.sort();
+        Ok((n, gone))
     }
 
     fn snapshot(&self) -> Arc<HashMap<String, User>> {
@@ -238,6 +258,13 @@ impl AuthBackend for StaticUsers {
 
 fn decide(users: &HashMap<String, User>, request: &AuthRequest) -> AuthDecision {
     let name = normalize(request.user_name());
+    if users.get(&name).is_some_and(|u| u.disabled) {
+        // Decided here, not passed on: a disabled account must not log in
+        // through the next backend either.
+        return AuthDecision::new(AuthVerdict::reject(format!(
+            "the account {name:?} is disabled in the users file"
+        )));
+    }
     if let AuthData::Eap { identity, .. } = request.data() {
         // Relayed EAP (a chain with a RADIUS server that runs EAP): a
         // user listed here runs this server's own EAP methods, anyone
@@ -361,6 +388,7 @@ fn parse_users(text: &str, path: &Path) -> Result<HashMap<String, User>, ConfigE
             ipv4: entry.ipv4,
             ipv6_prefix: entry.ipv6_prefix,
             hash_only,
+            disabled: entry.disabled,
         };
         if users.insert(key, user).is_some() {
             return Err(invalid(
@@ -541,5 +569,32 @@ mod tests {
         assert!(users.reload().is_err());
         assert!(decide(&users, pap("a", "two")).verdict.is_accept());
         std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn disabled_users_are_refused_and_a_reload_names_who_lost_access() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("users.toml");
+        std::fs::write(
+            &path,
+            "[users.a]\npassword = \"one\"\n[users.b]\npassword = \"two\"\n[users.c]\npassword = \"three\"\ndisabled = true\n",
+        )
+        .expect("write");
+        let users = StaticUsers::load(&path).expect("load");
+        let refused = decide(&users, pap("C", "three"));
+        let AuthVerdict::Reject { reason, .. } = &refused.verdict else {
+            panic!("a disabled user logged in");
+        };
+        assert!(reason.contains("\"c\" is disabled"), "{reason}");
+        assert!(!refused.pass, "not passed to the next backend");
+        // b disabled, a removed, c enabled again, d new.
+        std::fs::write(
+            &path,
+            "[users.b]\npassword = \"two\"\ndisabled = true\n[users.c]\npassword = \"three\"\n[users.d]\npassword = \"four\"\n",
+        )
+        .expect("write");
+        let (n, gone) = users.reload_and_compare().expect("reload");
+        assert_eq!((n, gone), (3, vec!["a".to_owned(), "b".to_owned()]));
+        assert!(decide(&users, pap("c", "three")).verdict.is_accept());
     }
 }

@@ -20,3 +20,5 @@ mod http;
 mod lifecycle;
 #[path = "loopback/netns.rs"]
 mod netns;
+#[path = "loopback/reload.rs"]
+mod reload;

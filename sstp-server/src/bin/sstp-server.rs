@@ -603,9 +603,10 @@ async fn run(path: &Path) -> Result<()> {
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let reloader = Arc::new(Reloader {
-        config: config.clone(),
+        path: path.to_owned(),
         users: Arc::clone(&users),
         handle: handle.clone(),
+        radius: radius.clone(),
     });
     let control_task = control_socket.map(|socket| {
         info!(socket = %socket.path().display(), "control socket ready");
@@ -673,20 +674,51 @@ async fn backend(
 
 /// What SIGHUP and `sstp-server reload` do.
 struct Reloader {
-    config: Config,
+    path: PathBuf,
     users: Arc<StaticUsers>,
     handle: ServerHandle,
+    radius: Option<Arc<RadiusBackend>>,
 }
 
 impl control::Reload for Reloader {
     fn reload(&self) -> ReloadReport {
-        reload(&self.config, &self.users, &self.handle)
+        reload(self)
     }
 }
 
-/// SIGHUP: new certificate and users; sessions that are up stay up.
-fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) -> ReloadReport {
-    let mut report = ReloadReport::default();
+/// SIGHUP: the configuration file, users, certificate, EAP-TLS policy and
+/// RADIUS servers again; sessions that are up stay up (but those of users
+/// removed from the users file, unless `auth.disconnect_removed_users` is
+/// off). Each part that fails keeps its old value and says why.
+fn reload(r: &Reloader) -> ReloadReport {
+    let handle = &r.handle;
+    let mut report = match Config::load(&r.path) {
+        Ok(config) => handle.apply_config(config),
+        Err(e) => {
+            error!(error = %e, "configuration reload failed; keeping the running one");
+            let mut report = ReloadReport::default();
+            report
+                .errors
+                .push(format!("{e}; the running configuration stays"));
+            report
+        }
+    };
+    for line in &report.applied {
+        info!(setting = %line, "setting reloaded");
+    }
+    let config = handle.config();
+    if let (Some(radius), Some(settings)) = (&r.radius, &config.radius) {
+        match radius.reload(settings) {
+            Ok(true) => report.applied.push("RADIUS servers".into()),
+            Ok(false) => {}
+            Err(e) => {
+                error!(error = %e, "RADIUS reload failed; keeping the old servers");
+                report
+                    .errors
+                    .push(format!("RADIUS servers: {e}; the old ones stay"));
+            }
+        }
+    }
     // The same checks as at start: a bad new certificate is refused and the old one stays.
     match TlsIdentity::from_pem_files(&config.tls.certificate, &config.tls.private_key).and_then(
         |identity| {
@@ -735,20 +767,31 @@ fn reload(config: &Config, users: &StaticUsers, handle: &ServerHandle) -> Reload
             }
         }
     }
-    match users.reload() {
-        Ok(n) => {
-            let (fixed4, fixed6) = users.fixed_addresses();
-            for e in handle.reserve_fixed_addresses(fixed4, fixed6) {
-                warn!(error = %e, "users file");
+    if config.backends().contains(&Backend::Users) {
+        match r.users.reload_and_compare() {
+            Ok((n, gone)) => {
+                let (fixed4, fixed6) = r.users.fixed_addresses();
+                for e in handle.reserve_fixed_addresses(fixed4, fixed6) {
+                    warn!(error = %e, "users file");
+                }
+                info!(users = n, "users reloaded");
+                report.applied.push(format!("users: {n}"));
+                if !gone.is_empty() && config.auth.disconnect_removed_users {
+                    let ended = handle.end_sessions_of(&gone);
+                    if ended > 0 {
+                        report.applied.push(format!(
+                            "ended {ended} sessions of users removed or disabled: {}",
+                            gone.join(", ")
+                        ));
+                    }
+                }
             }
-            info!(users = n, "users reloaded");
-            report.applied.push(format!("users: {n}"));
-        }
-        Err(e) => {
-            error!(error = %e, "users reload failed; keeping the old users");
-            report
-                .errors
-                .push(format!("users: {e}; the old users stay"));
+            Err(e) => {
+                error!(error = %e, "users reload failed; keeping the old users");
+                report
+                    .errors
+                    .push(format!("users: {e}; the old users stay"));
+            }
         }
     }
     report

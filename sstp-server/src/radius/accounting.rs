@@ -116,7 +116,8 @@ const MAX_SPOOL_RECORDS: usize = 1_000_000;
 /// The accounting queue and its sender.
 #[derive(Debug)]
 pub(crate) struct Accounting {
-    client: RadiusClient,
+    /// The backend's client, swapped when a reload changes the servers.
+    client: super::SharedClient,
     nas: Arc<Nas>,
     queue: Mutex<VecDeque<Record>>,
     limit: usize,
@@ -136,7 +137,7 @@ fn unix_now() -> u64 {
 
 impl Accounting {
     pub(crate) fn new(
-        client: RadiusClient,
+        client: super::SharedClient,
         nas: Arc<Nas>,
         limit: usize,
         spool: Option<PathBuf>,
@@ -381,7 +382,7 @@ impl Accounting {
             if room > 0 {
                 for record in self.pick(&in_flight, room) {
                     in_flight.insert(record.seq);
-                    let client = self.client.clone();
+                    let client = RadiusClient::clone(&self.client.load());
                     flying.spawn(async move {
                         let answer = client.send(Service::Acct, record.request()).await;
                         (record.seq, answer)
@@ -549,6 +550,7 @@ mod tests {
             tunnel_type: 25,
         });
         let metrics = Arc::new(crate::metrics::Metrics::new()).radius.clone();
+        let client = Arc::new(arc_swap::ArcSwap::from_pointee(client));
         let acct = Accounting::new(client, nas, 4, None, None, metrics.clone());
         for s in ["A", "B", "A", "C"] {
             acct.push(record(s));

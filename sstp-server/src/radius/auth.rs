@@ -98,7 +98,9 @@ fn calling_station(ip: IpAddr) -> String {
 /// shares ([`Server::with_radius`](crate::Server::with_radius)).
 #[derive(Debug)]
 pub struct RadiusBackend {
-    client: RadiusClient,
+    /// Swapped when a reload changes the servers; conversations under way
+    /// finish on the client they began with.
+    client: super::SharedClient,
     nas: Arc<Nas>,
     eap: bool,
     attachments: super::Attachments,
@@ -112,14 +114,14 @@ impl RadiusBackend {
         attachments: super::Attachments,
     ) -> Self {
         Self {
-            client,
+            client: Arc::new(arc_swap::ArcSwap::from_pointee(client)),
             nas,
             eap,
             attachments,
         }
     }
 
-    pub(crate) const fn client(&self) -> &RadiusClient {
+    pub(crate) const fn client(&self) -> &super::SharedClient {
         &self.client
     }
 
@@ -133,19 +135,19 @@ impl RadiusBackend {
 
     /// Each server's health (for `sstp-server status`).
     pub(crate) fn server_states(&self) -> Vec<sstp_radius::ServerState> {
-        self.client.server_states()
+        self.client.load().server_states()
     }
 
     /// Whether every RADIUS server is skipped as dead (for `/healthz`).
     pub fn all_servers_down(&self) -> bool {
-        self.client.server_states().iter().all(|s| !s.alive)
+        self.client.load().server_states().iter().all(|s| !s.alive)
     }
 }
 
 impl AuthBackend for RadiusBackend {
     fn begin(&self, context: &AuthContext) -> Box<dyn AuthConversation> {
         Box::new(RadiusConversation {
-            client: self.client.clone(),
+            client: RadiusClient::clone(&self.client.load()),
             nas: Arc::clone(&self.nas),
             context: context.clone(),
             state: None,

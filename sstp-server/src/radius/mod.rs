@@ -20,6 +20,36 @@ use sstp_radius::{ClientConfig, RadiusClient, Secret, ServerConfig};
 
 use crate::config::ConfigError;
 
+/// The RADIUS client the backend and accounting share; a reload that
+/// changes the servers swaps in a new one.
+pub(crate) type SharedClient = Arc<arc_swap::ArcSwap<RadiusClient>>;
+
+/// The client settings of `settings`, secrets read.
+fn client_config(
+    settings: &RadiusSettings,
+    observer: Arc<LateObserver>,
+) -> Result<ClientConfig, RadiusError> {
+    let mut servers = Vec::with_capacity(settings.servers.len());
+    for s in &settings.servers {
+        let mut server =
+            ServerConfig::new(s.display_name(), Secret::new(s.read_secret()?.to_vec()));
+        if s.auth_port != 0 {
+            server = server.auth(SocketAddr::new(s.address, s.auth_port));
+        }
+        if s.acct_port != 0 {
+            server = server.acct(SocketAddr::new(s.address, s.acct_port));
+        }
+        server.timeout = s.timeout;
+        server.retries = s.retries;
+        servers.push(server);
+    }
+    let mut client = ClientConfig::new(servers);
+    client.dead_time = settings.dead_time;
+    client.status_server = settings.status_server;
+    client.observer = observer;
+    Ok(client)
+}
+
 /// Why the RADIUS backend could not start.
 #[non_exhaustive]
 #[derive(Debug, thiserror::Error)]
@@ -40,25 +70,8 @@ impl RadiusBackend {
         settings: &RadiusSettings,
         listen: &[SocketAddr],
     ) -> Result<Self, RadiusError> {
-        let mut servers = Vec::with_capacity(settings.servers.len());
-        for s in &settings.servers {
-            let mut server =
-                ServerConfig::new(s.display_name(), Secret::new(s.read_secret()?.to_vec()));
-            if s.auth_port != 0 {
-                server = server.auth(SocketAddr::new(s.address, s.auth_port));
-            }
-            if s.acct_port != 0 {
-                server = server.acct(SocketAddr::new(s.address, s.acct_port));
-            }
-            server.timeout = s.timeout;
-            server.retries = s.retries;
-            servers.push(server);
-        }
-        let mut client = ClientConfig::new(servers);
-        client.dead_time = settings.dead_time;
-        client.status_server = settings.status_server;
         let observer = Arc::new(LateObserver::default());
-        client.observer = observer.clone();
+        let client = client_config(settings, Arc::clone(&observer))?;
         let client = RadiusClient::new(client).await?;
         let nas = Nas {
             identifier: settings.nas_identifier.clone(),
@@ -85,8 +98,65 @@ impl RadiusBackend {
                 observer,
                 accounting,
                 servers,
+                settings: std::sync::Mutex::new(settings.clone()),
+                metrics: OnceLock::new(),
             },
         ))
+    }
+
+    /// Takes the servers of `settings` (their addresses, secrets, timeouts,
+    /// retries, `dead_time`, `status_server`) for requests from now on:
+    /// a new client, so the secret files are read again. Requests under way
+    /// finish with the old one. Returns whether anything changed; on an
+    /// error the old servers stay. Blocks (call it off the runtime's
+    /// workers, in a tokio runtime).
+    pub fn reload(&self, settings: &RadiusSettings) -> Result<bool, RadiusError> {
+        let attachments = self.attachments();
+        let mut running = attachments
+            .settings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let config = client_config(settings, Arc::clone(&attachments.observer))?;
+        let same = running.servers == settings.servers
+            && running.dead_time == settings.dead_time
+            && running.status_server == settings.status_server;
+        // A secret file may have changed with the same paths: compare what
+        // was read, not the settings.
+        let same_secrets = same && {
+            let old = client_config(&running, Arc::clone(&attachments.observer));
+            old.is_ok_and(|old| {
+                old.servers
+                    .iter()
+                    .map(|s| s.secret.expose())
+                    .eq(config.servers.iter().map(|s| s.secret.expose()))
+            })
+        };
+        if same && same_secrets {
+            return Ok(false);
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            RadiusError::Config(ConfigError::Invalid(
+                "RADIUS servers can be reloaded only inside the server's runtime".into(),
+            ))
+        })?;
+        let client = runtime.block_on(RadiusClient::new(config))?;
+        self.client().store(Arc::new(client));
+        if let Some(metrics) = attachments.metrics.get() {
+            for s in &settings.servers {
+                metrics.server_configured(&s.display_name());
+            }
+        }
+        tracing::info!(
+            servers = %settings
+                .servers
+                .iter()
+                .map(RadiusServerSettings::display_name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            "RADIUS servers reloaded"
+        );
+        *running = settings.clone();
+        Ok(true)
     }
 }
 
@@ -97,6 +167,10 @@ pub(crate) struct Attachments {
     observer: Arc<LateObserver>,
     accounting: Option<AccountingSettings>,
     servers: Vec<String>,
+    /// What the running client was made from (for a reload to compare).
+    settings: std::sync::Mutex<RadiusSettings>,
+    /// The server's RADIUS metrics, once attached.
+    metrics: OnceLock<Arc<crate::metrics::RadiusMetrics>>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +188,7 @@ impl RadiusBackend {
         metrics: &Arc<crate::metrics::RadiusMetrics>,
     ) -> Option<Accounting> {
         let a = self.attachments();
+        let _ = a.metrics.set(Arc::clone(metrics));
         let observer: Arc<dyn sstp_radius::Observer> = metrics.clone();
         let _ = a.observer.target.set(observer);
         for name in &a.servers {
@@ -121,7 +196,7 @@ impl RadiusBackend {
         }
         a.accounting.as_ref().map(|s| {
             Accounting::new(
-                self.client().clone(),
+                Arc::clone(self.client()),
                 Arc::clone(self.nas()),
                 s.limit,
                 s.spool.clone(),

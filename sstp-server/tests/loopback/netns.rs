@@ -254,7 +254,10 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
     );
     let (code, reloaded, err) = cli(&["reload"]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(reloaded.contains("applied: certificate: SHA-256 "), "{reloaded}");
+    assert!(
+        reloaded.contains("applied: certificate: SHA-256 "),
+        "{reloaded}"
+    );
 
     // SIGHUP with an expired certificate in place: refused, logged with the
     // reason, and the old certificate goes on serving.
