@@ -24,6 +24,17 @@ use crate::config::ConfigError;
 /// changes the servers swaps in a new one.
 pub(crate) type SharedClient = Arc<arc_swap::ArcSwap<RadiusClient>>;
 
+/// SHA-256 of each server's secret: enough to tell that one changed
+/// without keeping another copy of it.
+fn secret_digests(config: &ClientConfig) -> Vec<[u8; 32]> {
+    use sha2::Digest;
+    config
+        .servers
+        .iter()
+        .map(|s| sha2::Sha256::digest(s.secret.expose()).into())
+        .collect()
+}
+
 /// The client settings of `settings`, secrets read.
 fn client_config(
     settings: &RadiusSettings,
@@ -72,6 +83,7 @@ impl RadiusBackend {
     ) -> Result<Self, RadiusError> {
         let observer = Arc::new(LateObserver::default());
         let client = client_config(settings, Arc::clone(&observer))?;
+        let secrets = secret_digests(&client);
         let client = RadiusClient::new(client).await?;
         let nas = Nas {
             identifier: settings.nas_identifier.clone(),
@@ -98,7 +110,7 @@ impl RadiusBackend {
                 observer,
                 accounting,
                 servers,
-                settings: std::sync::Mutex::new(settings.clone()),
+                settings: std::sync::Mutex::new((settings.clone(), secrets)),
                 metrics: OnceLock::new(),
             },
         ))
@@ -117,21 +129,10 @@ impl RadiusBackend {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let config = client_config(settings, Arc::clone(&attachments.observer))?;
-        let same = running.servers == settings.servers
-            && running.dead_time == settings.dead_time
-            && running.status_server == settings.status_server;
-        // A secret file may have changed with the same paths: compare what
-        // was read, not the settings.
-        let same_secrets = same && {
-            let old = client_config(&running, Arc::clone(&attachments.observer));
-            old.is_ok_and(|old| {
-                old.servers
-                    .iter()
-                    .map(|s| s.secret.expose())
-                    .eq(config.servers.iter().map(|s| s.secret.expose()))
-            })
-        };
-        if same && same_secrets {
+        // A secret file may change under the same path: compare what was
+        // read with what the running client has.
+        let secrets = secret_digests(&config);
+        if running.0 == *settings && running.1 == secrets {
             return Ok(false);
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
@@ -155,7 +156,7 @@ impl RadiusBackend {
                 .join(", "),
             "RADIUS servers reloaded"
         );
-        *running = settings.clone();
+        *running = (settings.clone(), secrets);
         Ok(true)
     }
 }
@@ -167,8 +168,9 @@ pub(crate) struct Attachments {
     observer: Arc<LateObserver>,
     accounting: Option<AccountingSettings>,
     servers: Vec<String>,
-    /// What the running client was made from (for a reload to compare).
-    settings: std::sync::Mutex<RadiusSettings>,
+    /// What the running client was made from, and digests of the secrets
+    /// it read (for a reload to compare).
+    settings: std::sync::Mutex<(RadiusSettings, Vec<[u8; 32]>)>,
     /// The server's RADIUS metrics, once attached.
     metrics: OnceLock<Arc<crate::metrics::RadiusMetrics>>,
 }

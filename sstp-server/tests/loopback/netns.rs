@@ -252,12 +252,29 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         listing.contains("\"user\": \"alice\"") && listing.contains(&my_v4.to_string()),
         "{listing}"
     );
+    // An edited configuration: the DNS change applies, the port needs a
+    // restart and keeps its running value.
+    let config_file = dir.join("server.toml");
+    let text = std::fs::read_to_string(&config_file).expect("config");
+    let edited = text
+        .replace(
+            &format!("127.0.0.1:{PORT}"),
+            &format!("127.0.0.1:{}", PORT + 1),
+        )
+        .replace("[network]\n", "[network]\ndns = [\"10.77.0.53\"]\n");
+    std::fs::write(&config_file, edited).expect("edit the config");
     let (code, reloaded, err) = cli(&["reload"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
         reloaded.contains("applied: certificate: SHA-256 "),
         "{reloaded}"
     );
+    assert!(reloaded.contains("applied: network.dns\n"), "{reloaded}");
+    assert!(
+        reloaded.contains("needs a restart: listen: the listening sockets are bound at start"),
+        "{reloaded}"
+    );
+    std::fs::write(&config_file, text).expect("restore the config");
 
     // SIGHUP with an expired certificate in place: refused, logged with the
     // reason, and the old certificate goes on serving.

@@ -705,3 +705,89 @@ async fn the_first_server_down_fails_over_to_freeradius_and_healthz_follows() {
     assert_eq!(server.healthz().await, 503);
     drop(dead);
 }
+
+#[tokio::test]
+async fn a_reload_swaps_the_radius_servers_and_rereads_their_secrets() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(radius) = freeradius(&dir) else {
+        return;
+    };
+    let secret_file = dir.path().join("radius.secret");
+    std::fs::write(&secret_file, "not the secret\n").expect("secret");
+    let section = |port: u16| {
+        format!(
+            r#"
+            [radius]
+            accounting = false
+            [[radius.server]]
+            name = "freeradius"
+            address = "127.0.0.1"
+            auth_port = {port}
+            acct_port = 0
+            secret_file = "{file}"
+            timeout = "300ms"
+            retries = 1
+            "#,
+            file = secret_file.display(),
+        )
+    };
+    let settings = |port: u16| {
+        sstp_server::Config::from_toml(&section(port))
+            .expect("config")
+            .radius
+            .expect("[radius]")
+    };
+    let server = TestServer::start(ServerSpec {
+        methods: vec!["mschapv2"],
+        radius: Some(("[\"radius\"]", section(radius.auth_addr().port()))),
+        metrics_listener: true,
+        ..ServerSpec::default()
+    })
+    .await;
+    let login = || {
+        let (tun, device) = client_tun("reload");
+        let connect = server
+            .client()
+            .password("alice", "alice-pass")
+            .auth_methods([AuthMethod::MsChapV2])
+            .connect_with(tun, system());
+        async move { (within("a login", connect).await, device) }
+    };
+    // The wrong secret: FreeRADIUS's answers do not verify, so none count.
+    let (refused, _device) = login().await;
+    assert!(refused.is_err(), "logged in with the wrong secret");
+    let backend = server.radius.clone().expect("a RADIUS backend");
+    let reload = |settings: sstp_server::RadiusSettings| {
+        let backend = Arc::clone(&backend);
+        tokio::task::spawn_blocking(move || backend.reload(&settings))
+    };
+    // Same settings, same secret: nothing to do.
+    let unchanged = reload(settings(radius.auth_addr().port()))
+        .await
+        .expect("task")
+        .expect("reload");
+    assert!(!unchanged, "nothing changed");
+    // The right secret in the same file: a reload reads it again.
+    std::fs::write(&secret_file, format!("{}\n", radius.secret())).expect("secret");
+    let changed = reload(settings(radius.auth_addr().port()))
+        .await
+        .expect("task")
+        .expect("reload");
+    assert!(changed, "the secret changed");
+    let (call, _device) = login().await;
+    call.expect("logged in after the reload")
+        .disconnect()
+        .await
+        .expect("disconnect");
+    // A secret file that cannot be read: the running servers stay.
+    let mut broken = settings(radius.auth_addr().port());
+    let missing = dir.path().join("missing.secret");
+    broken.servers[0].secret_file = Some(missing);
+    let err = reload(broken).await.expect("task").expect_err("unreadable");
+    assert!(err.to_string().contains("missing.secret"), "{err}");
+    let (call, _device) = login().await;
+    call.expect("the old servers still serve")
+        .disconnect()
+        .await
+        .expect("disconnect");
+}

@@ -209,6 +209,8 @@ pub(crate) struct TestServer {
     /// what is injected here is routed to the clients.
     pub(crate) tun: MemTunHandle,
     pub(crate) pki: Arc<Pki>,
+    /// The RADIUS backend, if `[radius]` is set (for reloads).
+    pub(crate) radius: Option<Arc<RadiusBackend>>,
     spec: ServerSpec,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), ServerError>>>,
@@ -268,6 +270,7 @@ impl TestServer {
             handle: server_handle,
             tun: handle,
             pki,
+            radius,
             spec,
             stop: Some(stop),
             task: Some(task),
