@@ -1104,7 +1104,8 @@ fn server_config(
          methods = [\"mschapv2\", \"eap-mschapv2\"{eap_tls_method}]\n\
          {eap_tls_section}\
          [limits]\nmax_sessions = {max_sessions}\nmax_unauthenticated = {burst}\n\
-         per_source_rate = 1000000.0\nper_source_burst = {burst}\n"
+         per_source_rate = 1000000.0\nper_source_burst = {burst}\n\
+         [control]\nsocket = \"control.sock\"\n"
     ))
 }
 
