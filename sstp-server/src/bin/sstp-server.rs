@@ -9,11 +9,13 @@
 //! sstp-server gen-cert --name vpn.example.com --cert cert.pem --key key.pem
 //! echo 'password' | sstp-server nt-hash
 //! sstp-server ca init && sstp-server ca issue --name alice     # EAP-TLS certificates
+//! sstp-server sessions | disconnect ID | drain | reload | status  # the running server
 //! ```
 //!
-//! Signals: SIGHUP reloads the certificate, the key, the EAP-TLS policy
-//! (CAs, CRLs, revoked certificates) and the users file
-//! (sessions stay up); SIGTERM and SIGINT shut down gracefully (every client
+//! Signals: SIGHUP reloads the configuration file, the certificate, the
+//! key, the EAP-TLS policy (CAs, CRLs, revoked certificates), the users
+//! file and the RADIUS servers (sessions stay up; `sstp-server reload` does
+//! the same through the control socket); SIGTERM and SIGINT shut down gracefully (every client
 //! gets a Call Disconnect). Errors are one line on stderr, `error: ...`,
 //! each cause once, with a hint where one fits (a port in use, a missing
 //! capability, a missing /dev/net/tun).
@@ -40,8 +42,10 @@ const DEFAULT_CONFIG: &str = "/etc/sstp-server/server.toml";
 
 const AFTER_HELP: &str = "\
 SIGNALS:
-    SIGHUP   reload the certificate, the key, the EAP-TLS CAs/CRLs/revoked list
-             and the users file (sessions stay up)
+    SIGHUP   reload the configuration file, the users file, the certificate and
+             key, the EAP-TLS CAs/CRLs/revoked list and the RADIUS secrets (as
+             `sstp-server reload`; sessions stay up, settings that need a
+             restart are named in the log)
     SIGTERM, SIGINT
              shut down: every client gets a Call Disconnect, then the server exits
 
