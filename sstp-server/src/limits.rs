@@ -38,6 +38,13 @@ impl RateLimiter {
         }
     }
 
+    /// Takes new limits (a reload); the buckets keep their tokens, capped
+    /// at the new burst on their next use.
+    pub(crate) fn retune(&mut self, rate: f64, burst: u32) {
+        self.rate = rate;
+        self.burst = f64::from(burst.max(1));
+    }
+
     fn key(ip: IpAddr) -> u128 {
         match ip.to_canonical() {
             IpAddr::V4(v4) => u128::from(u32::from(v4)),
@@ -106,6 +113,23 @@ mod tests {
         // Long idle refills only up to the burst.
         let t2 = t1 + Duration::from_secs(60);
         assert_eq!((0..10).filter(|_| limiter.allow(ip, t2)).count(), 3);
+    }
+
+    #[test]
+    fn new_limits_apply_to_the_next_connection() {
+        let t0 = Instant::now();
+        let mut limiter = RateLimiter::new(1.0, 1);
+        let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        assert!(limiter.allow(ip, t0));
+        assert!(!limiter.allow(ip, t0));
+        // A reload: a larger burst, and a faster rate refilling it.
+        limiter.retune(100.0, 5);
+        let t1 = t0 + Duration::from_millis(100);
+        assert_eq!((0..10).filter(|_| limiter.allow(ip, t1)).count(), 5);
+        // And back down: the bucket is capped at the smaller burst.
+        limiter.retune(1.0, 2);
+        let t2 = t1 + Duration::from_secs(60);
+        assert_eq!((0..10).filter(|_| limiter.allow(ip, t2)).count(), 2);
     }
 
     #[test]

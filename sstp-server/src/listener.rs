@@ -275,6 +275,13 @@ fn admit<D: TunDevice + 'static>(
     let metrics = &shared.metrics;
     metrics.connections_total.inc();
     let accepted_at = Instant::now();
+    {
+        // Cheap, and a reload's new limits apply from the next connection.
+        let limits = &shared.config.load().limits;
+        admission
+            .limiter
+            .retune(limits.per_source_rate, limits.per_source_burst);
+    }
     if !admission.limiter.allow(peer.ip(), accepted_at.into_std()) {
         metrics.reject(Reject::RateLimited);
         if let Some(suppressed) = admission.rate_log.check(accepted_at) {

@@ -580,6 +580,7 @@ async fn run(path: &Path) -> Result<()> {
         )
     })?;
     let tun = open_tun(&config).await?;
+    let tun_index = tun.index();
     warn_if_not_forwarding(config.network.ipv6_pool.is_some());
     let fingerprint = identity.fingerprint();
     let (auth, radius) = backend(&config, &users).await?;
@@ -611,6 +612,7 @@ async fn run(path: &Path) -> Result<()> {
         users: Arc::clone(&users),
         handle: handle.clone(),
         radius: radius.clone(),
+        tun_index,
     });
     let control_task = control_socket.map(|socket| {
         info!(socket = %socket.path().display(), "control socket ready");
@@ -682,6 +684,8 @@ struct Reloader {
     users: Arc<StaticUsers>,
     handle: ServerHandle,
     radius: Option<Arc<RadiusBackend>>,
+    /// The TUN device, for the routes of `network.routed_networks`.
+    tun_index: u32,
 }
 
 impl control::Reload for Reloader {
@@ -696,6 +700,7 @@ impl control::Reload for Reloader {
 /// off). Each part that fails keeps its old value and says why.
 fn reload(r: &Reloader) -> ReloadReport {
     let handle = &r.handle;
+    let routed_before = handle.config().network.routed_networks.clone();
     let mut report = match Config::load(&r.path) {
         Ok(config) => handle.apply_config(config),
         Err(e) => {
@@ -711,6 +716,14 @@ fn reload(r: &Reloader) -> ReloadReport {
         info!(setting = %line, "setting reloaded");
     }
     let config = handle.config();
+    if config.network.routed_networks != routed_before {
+        route_networks(
+            r.tun_index,
+            &routed_before,
+            &config.network.routed_networks,
+            &mut report,
+        );
+    }
     if let (Some(radius), Some(settings)) = (&r.radius, &config.radius) {
         match radius.reload(settings) {
             Ok(true) => report.applied.push("RADIUS servers".into()),
@@ -799,6 +812,47 @@ fn reload(r: &Reloader) -> ReloadReport {
         }
     }
     report
+}
+
+/// A reload changed `network.routed_networks`: the kernel routes to the TUN
+/// follow (the server routes each network to its session).
+fn route_networks(
+    index: u32,
+    before: &[ipnet::Ipv4Net],
+    after: &[ipnet::Ipv4Net],
+    report: &mut ReloadReport,
+) {
+    let netlink = match sstp_tun::netlink::Netlink::new() {
+        Ok(n) => n,
+        Err(e) => {
+            report
+                .errors
+                .push(format!("network.routed_networks: no netlink: {e}"));
+            return;
+        }
+    };
+    let route = |net: &ipnet::Ipv4Net| {
+        sstp_tun::netlink::Route::new(IpAddr::V4(net.network()), net.prefix_len()).dev(index)
+    };
+    let runtime = tokio::runtime::Handle::current();
+    for net in after.iter().filter(|n| !before.contains(n)) {
+        match runtime.block_on(netlink.add_route(&route(net))) {
+            Ok(()) => info!(%net, "routed to the TUN"),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => report.errors.push(format!(
+                "network.routed_networks: routing {net} to the TUN: {e}"
+            )),
+        }
+    }
+    for net in before.iter().filter(|n| !after.contains(n)) {
+        match runtime.block_on(netlink.del_route(&route(net))) {
+            Ok(()) => info!(%net, "no longer routed to the TUN"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => report.errors.push(format!(
+                "network.routed_networks: removing the route of {net}: {e}"
+            )),
+        }
+    }
 }
 
 /// Raises the soft limit on open files to the hard limit: each connection is a socket, and the

@@ -261,7 +261,10 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
             &format!("127.0.0.1:{PORT}"),
             &format!("127.0.0.1:{}", PORT + 1),
         )
-        .replace("[network]\n", "[network]\ndns = [\"10.77.0.53\"]\n");
+        .replace(
+            "[network]\n",
+            "[network]\ndns = [\"10.77.0.53\"]\nrouted_networks = [\"10.99.0.0/24\"]\n",
+        );
     std::fs::write(&config_file, edited).expect("edit the config");
     let (code, reloaded, err) = cli(&["reload"]);
     assert_eq!(code, Some(0), "{err}");
@@ -270,6 +273,13 @@ async fn scenario(ns: &str, cert_pem: &[u8], daemon: nix::unistd::Pid, dir: &Pat
         "{reloaded}"
     );
     assert!(reloaded.contains("applied: network.dns\n"), "{reloaded}");
+    // A routed network added by the reload is routed to the TUN.
+    let routes = Command::new("ip")
+        .args(["netns", "exec", ns, "ip", "route", "show", "10.99.0.0/24"])
+        .output()
+        .expect("ip route");
+    let routes = String::from_utf8_lossy(&routes.stdout);
+    assert!(routes.contains("dev sstpsrv0"), "{routes:?}\n{reloaded}");
     assert!(
         reloaded.contains("needs a restart: listen: the listening sockets are bound at start"),
         "{reloaded}"
