@@ -29,6 +29,9 @@ use crate::{ServerHandle, Status};
 
 /// Longest request line taken.
 const MAX_REQUEST: usize = 4096;
+/// Most bytes read and dropped after an answer (an over-long request's
+/// rest).
+const MAX_DRAIN: u64 = 1 << 20;
 /// Control connections served at once; more wait for a turn.
 const MAX_CONCURRENT: usize = 8;
 /// How long one request may take to arrive and be answered.
@@ -187,9 +190,15 @@ pub fn call(path: &Path, request: &Request, timeout: Duration) -> Result<Respons
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     let mut line = serde_json::to_string(request).map_err(|e| exchange(e.to_string()))?;
     line.push('\n');
-    stream.write_all(line.as_bytes()).map_err(io)?;
+    // A server that refuses us may answer and close before reading all of
+    // it: its answer says more than the broken pipe would.
+    let written = stream.write_all(line.as_bytes());
     let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer).map_err(io)?;
+    let read = BufReader::new(&stream).read_line(&mut answer);
+    if answer.is_empty() {
+        written.map_err(io)?;
+    }
+    read.map_err(io)?;
     if answer.is_empty() {
         return Err(exchange(
             "the server closed the connection without an answer".into(),
@@ -352,7 +361,9 @@ impl Access {
     }
 }
 
-/// Serves one connection: checks who it is, reads its request, answers.
+/// Serves one connection: reads its request, checks who it is, answers.
+/// The request is read even from a peer that is refused, so that it
+/// reads the refusal instead of a broken pipe.
 async fn exchange(
     stream: UnixStream,
     access: &Access,
@@ -360,22 +371,22 @@ async fn exchange(
     reload: Option<Arc<dyn Reload>>,
 ) {
     let (rd, mut wr) = stream.into_split();
+    let mut reader = tokio::io::BufReader::new(rd);
+    let request = read_request(&mut reader).await;
     let allowed = match wr.as_ref().peer_cred() {
         Ok(cred) if access.allows(cred.uid(), cred.gid()) => Ok(cred.uid()),
         Ok(cred) => Err(format!("uid {} gid {}", cred.uid(), cred.gid())),
         Err(e) => Err(format!("no peer credentials ({e})")),
     };
-    let response = match allowed {
-        Err(who) => {
+    let response = match (allowed, request) {
+        (Err(who), _) => {
             warn!(peer = %who, "control socket: request refused: not root, the server's user or in control.group");
             Response::Error {
                 message: access.refusal(),
             }
         }
-        Ok(uid) => match read_request(rd).await {
-            Ok(request) => answer(request, uid, handle, reload).await,
-            Err(message) => Response::Error { message },
-        },
+        (Ok(uid), Ok(request)) => answer(request, uid, handle, reload).await,
+        (Ok(_), Err(message)) => Response::Error { message },
     };
     let mut line = serde_json::to_string(&response).unwrap_or_else(|e| {
         format!(r#"{{"answer":"error","message":"cannot encode the answer: {e}"}}"#)
@@ -384,14 +395,27 @@ async fn exchange(
     if let Err(e) = wr.write_all(line.as_bytes()).await {
         debug!(error = %e, "control socket: the asker left before the answer");
     }
+    let _ = wr.shutdown().await;
+    // Whatever more it sent (an over-long request) is read and dropped, a
+    // bounded amount, so that closing does not reset the connection before
+    // the answer is read.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::copy(
+            &mut tokio::io::AsyncReadExt::take(reader, MAX_DRAIN),
+            &mut tokio::io::sink(),
+        ),
+    )
+    .await;
 }
 
 /// One bounded line of JSON.
-async fn read_request(rd: tokio::net::unix::OwnedReadHalf) -> Result<Request, String> {
+async fn read_request(
+    reader: &mut tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>,
+) -> Result<Request, String> {
     let mut line = Vec::new();
-    let mut reader =
-        tokio::io::BufReader::new(tokio::io::AsyncReadExt::take(rd, MAX_REQUEST as u64 + 1));
-    reader
+    let mut bounded = tokio::io::AsyncReadExt::take(reader, MAX_REQUEST as u64 + 1);
+    bounded
         .read_until(b'\n', &mut line)
         .await
         .map_err(|e| format!("cannot read the request: {e}"))?;

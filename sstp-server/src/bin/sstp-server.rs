@@ -411,8 +411,12 @@ fn control_verb(args: &ControlArgs, request: &control::Request) -> Result<()> {
                 was,
                 sessions,
             } => match (draining, was) {
-                (true, false) => println!("draining: no new sessions; {sessions} sessions stay up"),
-                (true, true) => println!("draining already; {sessions} sessions up"),
+                (true, false) => println!(
+                    "draining: no new sessions; {} {} up",
+                    sessions_word(*sessions),
+                    if *sessions == 1 { "stays" } else { "stay" }
+                ),
+                (true, true) => println!("draining already; {} up", sessions_word(*sessions)),
                 (false, true) => println!("draining ended: taking new sessions"),
                 (false, false) => println!("not draining: taking new sessions"),
             },
@@ -429,6 +433,15 @@ fn control_verb(args: &ControlArgs, request: &control::Request) -> Result<()> {
             bail!("the reload failed in part; what failed kept its old value")
         }
         _ => Ok(()),
+    }
+}
+
+/// `1 session`, `3 sessions`.
+fn sessions_word(n: usize) -> String {
+    if n == 1 {
+        "1 session".to_owned()
+    } else {
+        format!("{n} sessions")
     }
 }
 
@@ -797,7 +810,8 @@ fn reload(r: &Reloader) -> ReloadReport {
                     let ended = handle.end_sessions_of(&gone);
                     if ended > 0 {
                         report.applied.push(format!(
-                            "ended {ended} sessions of users removed or disabled: {}",
+                            "ended {} of users removed or disabled: {}",
+                            sessions_word(ended),
                             gone.join(", ")
                         ));
                     }

@@ -356,7 +356,7 @@ fn help_names_signals_and_logging_and_only_relevant_options() {
     for args in [&["--help"][..], &["run", "--help"]] {
         let text = help(args);
         for needle in [
-            "SIGHUP   reload the certificate, the key, the EAP-TLS CAs/CRLs/revoked list",
+            "SIGHUP   reload the configuration file, the users file, the certificate and",
             "RUST_LOG",
             "-v, --verbose",
             "-c, --config <FILE>",

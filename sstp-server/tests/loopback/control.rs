@@ -190,7 +190,7 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         text(&out.stdout),
-        "draining: no new sessions; 1 sessions stay up\n"
+        "draining: no new sessions; 1 session stays up\n"
     );
     assert!(server.handle.is_draining());
     let health = http_request(&server, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
