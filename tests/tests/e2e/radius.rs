@@ -791,3 +791,73 @@ async fn a_reload_swaps_the_radius_servers_and_rereads_their_secrets() {
         .await
         .expect("disconnect");
 }
+
+#[tokio::test]
+async fn an_admin_disconnect_and_a_replaced_session_say_why_in_their_stop() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Some(radius) = freeradius(&dir) else {
+        return;
+    };
+    let server = TestServer::start(ServerSpec {
+        methods: vec!["mschapv2"],
+        radius: Some(("[\"radius\"]", radius_with(&radius, "accounting = true"))),
+        ..ServerSpec::default()
+    })
+    .await;
+    let connect = |user: &'static str, password: &'static str| {
+        server
+            .client()
+            .password(user, password)
+            .auth_methods([AuthMethod::MsChapV2])
+    };
+    let down = |call: Call| async move {
+        // The device too, held until the call is down.
+        let Call {
+            mut tunnel, device, ..
+        } = call;
+        let mut seen = Vec::new();
+        let reason = wait_event(&mut tunnel, &mut seen, |e| match e {
+            TunnelEvent::Down { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+        drop(device);
+        reason
+    };
+    let stop_cause = |records: &[sstp_testkit::DetailRecord]| {
+        records
+            .iter()
+            .rev()
+            .find(|r| r.get("Acct-Status-Type") == Some("Stop"))
+            .and_then(|r| r.get("Acct-Terminate-Cause"))
+            .map(str::to_owned)
+    };
+
+    // The control socket's disconnect (here through the handle it serves).
+    let call = bring_up(connect("carol", "carol-pass"), "carol-admin").await;
+    let ended = server
+        .handle
+        .disconnect(&sstp_server::SessionFilter::user("carol"))
+        .await;
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    println!("carol's call ended: {}", down(call).await);
+    let stop = records_of(&radius, "carol", STEP, |r| kinds(r).contains(&"Stop")).await;
+    assert_eq!(stop_cause(&stop).as_deref(), Some("Admin-Reset"));
+
+    // One session per user, the oldest replaced: a live reload turns it on.
+    let mut config = (*server.handle.config()).clone();
+    config.limits.max_sessions_per_user = 1;
+    config.limits.user_limit_action = sstp_server::UserLimitAction::ReplaceOldest;
+    let report = server.handle.apply_config(config);
+    assert_eq!(
+        report.applied,
+        ["limits.max_sessions_per_user", "limits.user_limit_action"]
+    );
+    let first = bring_up(connect("alice", "alice-pass"), "alice-1").await;
+    let second = bring_up(connect("alice", "alice-pass"), "alice-2").await;
+    println!("alice's first call ended: {}", down(first).await);
+    let stop = records_of(&radius, "alice", STEP, |r| kinds(r).contains(&"Stop")).await;
+    assert_eq!(stop_cause(&stop).as_deref(), Some("Port-Preempted"));
+    second.tunnel.disconnect().await.expect("disconnect");
+    server.wait_idle().await;
+}
