@@ -66,12 +66,7 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
     let mut server = TestServer::start().await;
     let (_dir, path, _task) = control_socket(&server, None);
     let alice = server.client().connect().await.expect("alice");
-    let carol = server
-        .client()
-        .user(FIXED_USER, "carol's secret")
-        .connect()
-        .await
-        .expect("carol");
+    let carol = server.carol().connect().await.expect("carol");
     alice.send(ipv4(alice.ipv4, LAB_HOST, &[7u8; 1000]));
     assert_eq!(server.observe().await.len(), 1020);
 

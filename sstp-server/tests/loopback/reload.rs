@@ -16,6 +16,21 @@ fn edited(edit: impl FnOnce(&mut Config)) -> Config {
     config
 }
 
+/// A client that offers MS-CHAPv2 only.
+fn mschapv2(server: &TestServer) -> ClientOptions {
+    server.client().methods(&[AuthMethod::MsChapV2])
+}
+
+/// The first test's reloaded configuration: its DNS, MS-CHAPv2 only, and
+/// `max_sessions`.
+fn reloaded(dns: Ipv4Addr, max_sessions: usize) -> Config {
+    edited(|c| {
+        c.network.dns = vec![dns];
+        c.auth.methods = vec![AuthMethod::MsChapV2];
+        c.limits.max_sessions = max_sessions;
+    })
+}
+
 #[tokio::test]
 async fn a_reload_applies_dns_methods_and_limits_to_new_sessions_only() {
     let mut server = TestServer::start().await;
@@ -24,11 +39,9 @@ async fn a_reload_applies_dns_methods_and_limits_to_new_sessions_only() {
 
     let new_dns = Ipv4Addr::new(10, 77, 0, 53);
     let listen_before = server.handle.config().listen.clone();
-    let report = server.handle.apply_config(edited(|c| {
-        c.network.dns = vec![new_dns];
-        c.auth.methods = vec![AuthMethod::MsChapV2];
-        c.listen = vec!["127.0.0.1:1".parse().expect("addr")];
-    }));
+    let mut first = reloaded(new_dns, test_config().limits.max_sessions);
+    first.listen = vec!["127.0.0.1:1".parse().expect("addr")];
+    let report = server.handle.apply_config(first);
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.applied, ["network.dns", "auth.methods"]);
     assert_eq!(
@@ -54,15 +67,9 @@ async fn a_reload_applies_dns_methods_and_limits_to_new_sessions_only() {
         .expect("EAP-MSCHAPv2 is no longer offered");
     assert!(refused.contains("session ended"), "{refused}");
     // max_sessions down to the two that are up.
-    let report = server.handle.apply_config(edited(|c| {
-        c.network.dns = vec![new_dns];
-        c.auth.methods = vec![AuthMethod::MsChapV2];
-        c.limits.max_sessions = 2;
-    }));
+    let report = server.handle.apply_config(reloaded(new_dns, 2));
     assert_eq!(report.applied, ["limits.max_sessions"]);
-    let full = server
-        .client()
-        .methods(&[AuthMethod::MsChapV2])
+    let full = mschapv2(&server)
         .connect()
         .await
         .err()
@@ -94,18 +101,9 @@ async fn a_reload_applies_dns_methods_and_limits_to_new_sessions_only() {
     );
 
     // Room again: max_sessions up, the next one comes in.
-    let report = server.handle.apply_config(edited(|c| {
-        c.network.dns = vec![new_dns];
-        c.auth.methods = vec![AuthMethod::MsChapV2];
-        c.limits.max_sessions = 10;
-    }));
+    let report = server.handle.apply_config(reloaded(new_dns, 10));
     assert_eq!(report.applied, ["limits.max_sessions"]);
-    let third = server
-        .client()
-        .methods(&[AuthMethod::MsChapV2])
-        .connect()
-        .await
-        .expect("room again");
+    let third = mschapv2(&server).connect().await.expect("room again");
     drop((third, after));
     server.shutdown().await.expect("shutdown");
 }
@@ -125,12 +123,7 @@ async fn the_per_user_limit_refuses_or_replaces_the_oldest() {
         .expect("a second session of alice");
     assert!(refused.contains("session ended"), "{refused}");
     // Another user is not counted against alice.
-    let carol = server
-        .client()
-        .user(FIXED_USER, "carol's secret")
-        .connect()
-        .await
-        .expect("carol");
+    let carol = server.carol().connect().await.expect("carol");
 
     // Replace the oldest: the new one comes up, the old one is ended.
     server.handle.apply_config(edited(|c| {
@@ -153,12 +146,7 @@ async fn the_per_user_limit_refuses_or_replaces_the_oldest() {
 async fn users_removed_from_the_users_file_lose_their_sessions() {
     let server = TestServer::start().await;
     let alice = server.client().connect().await.expect("alice");
-    let carol = server
-        .client()
-        .user(FIXED_USER, "carol's secret")
-        .connect()
-        .await
-        .expect("carol");
+    let carol = server.carol().connect().await.expect("carol");
     // What the binary does after reading the users file again.
     assert_eq!(server.handle.end_sessions_of(&["alice".to_owned()]), 1);
     let end = alice.ended().await;

@@ -31,6 +31,7 @@ pub const USER: &str = "alice";
 pub const PASSWORD: &str = "correct horse";
 /// A user with fixed addresses.
 pub const FIXED_USER: &str = "carol";
+pub const FIXED_PASSWORD: &str = "carol's secret";
 pub const FIXED_V4: Ipv4Addr = Ipv4Addr::new(10, 77, 3, 200);
 pub const FIXED_V6: &str = "fd00:77:0:ff::/64";
 /// A generous bound for anything that should happen "soon".
@@ -161,6 +162,11 @@ impl TestServer {
 
     pub fn client(&self) -> ClientOptions {
         ClientOptions::new(self.addr, self.pki.ca.clone())
+    }
+
+    /// A client for carol, the user with fixed addresses.
+    pub fn carol(&self) -> ClientOptions {
+        self.client().user(FIXED_USER, FIXED_PASSWORD)
     }
 
     /// Graceful shutdown; waits for `run` to return.
