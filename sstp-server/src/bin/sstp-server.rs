@@ -145,12 +145,8 @@ enum Command {
     /// List the sessions that are up: user, method, addresses, peer, TLS,
     /// uptime and traffic each way.
     Sessions {
-        /// Only this user's sessions.
-        #[arg(long)]
-        user: Option<String>,
-        /// Only the session with this tunnel or peer address.
-        #[arg(long)]
-        ip: Option<IpAddr>,
+        #[command(flatten)]
+        which: WhichSessions,
         #[command(flatten)]
         control: ControlArgs,
     },
@@ -160,12 +156,8 @@ enum Command {
     Disconnect {
         /// The session number (the ID column of `sessions`).
         id: Option<u64>,
-        /// Every session of this user.
-        #[arg(long)]
-        user: Option<String>,
-        /// The session with this tunnel or peer address.
-        #[arg(long)]
-        ip: Option<IpAddr>,
+        #[command(flatten)]
+        which: WhichSessions,
         #[command(flatten)]
         control: ControlArgs,
     },
@@ -190,6 +182,17 @@ enum Command {
         #[command(flatten)]
         control: ControlArgs,
     },
+}
+
+/// Which sessions a control verb means, besides a session number.
+#[derive(Debug, Clone, Args)]
+struct WhichSessions {
+    /// The sessions of this user.
+    #[arg(long)]
+    user: Option<String>,
+    /// The session with this tunnel or peer address.
+    #[arg(long)]
+    ip: Option<IpAddr>,
 }
 
 /// How the control verbs reach the running server.
@@ -329,19 +332,14 @@ fn main() -> ExitCode {
         }) => gen_cert(&names, &cert, &key, days, force),
         Some(Command::NtHash) => return nt_hash(),
         Some(Command::Ca(command)) => ca(command),
-        Some(Command::Sessions { user, ip, control }) => {
-            let filter = SessionFilter::new(None, user, ip);
+        Some(Command::Sessions { which, control }) => {
+            let filter = SessionFilter::new(None, which.user, which.ip);
             control_verb(&control, &control::Request::Sessions { filter })
         }
-        Some(Command::Disconnect {
-            id,
-            user,
-            ip,
-            control,
-        }) => control_verb(
+        Some(Command::Disconnect { id, which, control }) => control_verb(
             &control,
             &control::Request::Disconnect {
-                filter: SessionFilter::new(id, user, ip),
+                filter: SessionFilter::new(id, which.user, which.ip),
             },
         ),
         Some(Command::Drain { resume, control }) => {

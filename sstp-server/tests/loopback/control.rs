@@ -43,11 +43,13 @@ async fn ask(path: &Path, request: Request) -> Response {
         .expect("an answer")
 }
 
-/// The CLI, as root or as `uid`/`gid`.
-async fn cli(args: Vec<String>, ids: Option<(u32, u32)>) -> Output {
+/// The CLI on the control socket at `socket`, as root or as `uid`/`gid`.
+async fn cli(socket: &Path, args: &[&str], ids: Option<(u32, u32)>) -> Output {
+    let socket = socket.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::new(BIN);
-        cmd.args(&args);
+        cmd.args(&args).arg("--socket").arg(&socket);
         if let Some((uid, gid)) = ids {
             cmd.uid(uid).gid(gid);
         }
@@ -103,12 +105,7 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
     assert_eq!(c.ipv4, FIXED_V4);
 
     // The CLI shows the same as a table, and as JSON.
-    let socket = path.to_str().expect("utf-8").to_owned();
-    let out = cli(
-        vec!["sessions".into(), "--socket".into(), socket.clone()],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["sessions"], None).await;
     assert!(out.status.success(), "{out:?}");
     let table = text(&out.stdout);
     let lines: Vec<&str> = table.lines().collect();
@@ -121,18 +118,7 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
         table.contains(&alice.ipv4.to_string()) && table.contains("1020 B (1 pkts)"),
         "{table}"
     );
-    let out = cli(
-        vec![
-            "sessions".into(),
-            "--json".into(),
-            "--user".into(),
-            "CAROL".into(),
-            "--socket".into(),
-            socket.clone(),
-        ],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["sessions", "--json", "--user", "CAROL"], None).await;
     let json = text(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(
@@ -141,17 +127,7 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
     );
 
     // Disconnect by user: alice gets a clean Call Disconnect; carol stays.
-    let out = cli(
-        vec![
-            "disconnect".into(),
-            "--user".into(),
-            USER.into(),
-            "--socket".into(),
-            socket.clone(),
-        ],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["disconnect", "--user", USER], None).await;
     assert!(out.status.success(), "{out:?}");
     assert!(
         text(&out.stdout).starts_with(&format!("disconnected session {} (alice", a.id)),
@@ -163,25 +139,12 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
         .wait_for("alice's session gone", |s| s.handle.active_sessions() == 1)
         .await;
     // Nobody to disconnect: said, and status 1.
-    let out = cli(
-        vec![
-            "disconnect".into(),
-            "999".into(),
-            "--socket".into(),
-            socket.clone(),
-        ],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["disconnect", "999"], None).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("no session matches"), "{out:?}");
 
     // Drain: /healthz says 503, a new client is refused, carol carries on.
-    let out = cli(
-        vec!["drain".into(), "--socket".into(), socket.clone()],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["drain"], None).await;
     assert!(out.status.success(), "{out:?}");
     assert_eq!(
         text(&out.stdout),
@@ -208,27 +171,14 @@ async fn sessions_are_listed_kicked_and_a_drained_server_takes_no_new_ones() {
     };
     assert!(status.draining);
     assert_eq!(status.sessions, 1);
-    let out = cli(
-        vec!["status".into(), "--socket".into(), socket.clone()],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["status"], None).await;
     assert!(
         text(&out.stdout).contains("state:           draining"),
         "{out:?}"
     );
 
     // And back.
-    let out = cli(
-        vec![
-            "drain".into(),
-            "--resume".into(),
-            "--socket".into(),
-            socket.clone(),
-        ],
-        None,
-    )
-    .await;
+    let out = cli(&path, &["drain", "--resume"], None).await;
     assert!(out.status.success(), "{out:?}");
     let health = http_request(&server, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
@@ -247,35 +197,23 @@ async fn the_control_socket_is_for_root_its_user_and_its_group_only() {
     let server = TestServer::start().await;
     // A group by number: no group database entry needed.
     let (_dir, path, _task) = control_socket(&server, Some("4242"));
-    let socket = path.to_str().expect("utf-8").to_owned();
     let meta = std::fs::metadata(&path).expect("socket file");
     assert_eq!(meta.permissions().mode() & 0o777, 0o660);
     assert_eq!(std::os::unix::fs::MetadataExt::gid(&meta), 4242);
-    let status = || vec!["status".to_owned(), "--socket".to_owned(), socket.clone()];
 
     // In the group: answered.
-    let out = cli(status(), Some((65534, 4242))).await;
+    let out = cli(&path, &["status"], Some((65534, 4242))).await;
     assert!(out.status.success(), "{out:?}");
     assert!(text(&out.stdout).starts_with("sstp-server "), "{out:?}");
 
     // Outside it: the socket file keeps it out.
-    let out = cli(status(), Some((65534, 4343))).await;
+    let out = cli(&path, &["status"], Some((65534, 4343))).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(text(&out.stderr).contains("permission denied"), "{out:?}");
 
     // And if the file let it in, the server's own check still refuses.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).expect("chmod");
-    let out = cli(
-        vec![
-            "disconnect".into(),
-            "--user".into(),
-            USER.into(),
-            "--socket".into(),
-            socket.clone(),
-        ],
-        Some((65534, 4343)),
-    )
-    .await;
+    let out = cli(&path, &["disconnect", "--user", USER], Some((65534, 4343))).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let err = text(&out.stderr);
     assert!(
