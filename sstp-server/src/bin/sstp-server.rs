@@ -9,7 +9,15 @@
 //! sstp-server gen-cert --name vpn.example.com --cert cert.pem --key key.pem
 //! echo 'password' | sstp-server nt-hash
 //! sstp-server ca init && sstp-server ca issue --name alice     # EAP-TLS certificates
+//! sstp-server --log-format json --config ...                   # JSON lines for log shippers
+//! sstp-server completions bash > /etc/bash_completion.d/sstp-server
 //! ```
+//!
+//! Under systemd (packaging/sstp-server.service, `Type=notify`) it says
+//! READY=1 once the listeners are bound and the TUN is up, RELOADING=1 and
+//! READY=1 around a SIGHUP reload, STOPPING=1 at shutdown, and pings the
+//! watchdog (`WatchdogSec=`); its log lines carry journald priorities
+//! (`journalctl -u sstp-server -p warning`).
 //!
 //! Signals: SIGHUP reloads the certificate, the key, the EAP-TLS policy
 //! (CAs, CRLs, revoked certificates) and the users file
@@ -45,7 +53,14 @@ SIGNALS:
 
 LOGGING:
     Logs go to stderr: info by default, -v debug, -vv trace. RUST_LOG (for example
-    RUST_LOG=sstp_server=debug) overrides -v.
+    RUST_LOG=sstp_server=debug) overrides -v. --log-format json writes one JSON object
+    per line (the final error too); under systemd (JOURNAL_STREAM is stderr) lines get
+    journald priorities, so `journalctl -u sstp-server -p warning` filters.
+
+SYSTEMD:
+    With NOTIFY_SOCKET set (Type=notify) it reports READY=1 when serving,
+    RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 at shutdown, and pings
+    the watchdog every WatchdogSec/2.
 
 EXIT STATUS:
     0 stopped on request or the check passed, 1 the server could not start or
@@ -66,6 +81,16 @@ struct Cli {
     /// More log output on stderr (-v debug, -vv trace; info without); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, JSON (one object per line), or with journald
+    /// priorities; auto: journal when stderr is the journal, else text.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        global = true
+    )]
+    log_format: sstp_service::log::LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -136,6 +161,21 @@ enum Command {
     /// root the server trusts, a certificate per user, revocation.
     #[command(subcommand, after_help = CA_AFTER_HELP)]
     Ca(CaCommand),
+    /// Print a shell completion script (bash, zsh, fish; elvish and
+    /// powershell too), e.g. `sstp-server completions bash > /etc/bash_completion.d/sstp-server`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: sstp_service::docs::Shell,
+    },
+    /// Write the man pages (sstp-server.1 and one per command) into DIR; the
+    /// packages ship them.
+    #[command(hide = true)]
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// Where `ca` keeps its files unless told otherwise.
@@ -224,13 +264,15 @@ impl Command {
             Self::GenCert { .. } => "gen-cert",
             Self::NtHash => "nt-hash",
             Self::Ca(_) => "ca",
+            Self::Completions { .. } => "completions",
+            Self::Man { .. } => "man",
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    sstp_service::log::init(cli.log_format, log_filter(cli.verbose));
     let result = match cli.command {
         Some(Command::Run(later)) => serve(cli.run.merged(later)),
         None => serve(cli.run),
@@ -259,15 +301,32 @@ fn main() -> ExitCode {
         }) => gen_cert(&names, &cert, &key, days, force),
         Some(Command::NtHash) => return nt_hash(),
         Some(Command::Ca(command)) => ca(command),
+        Some(Command::Completions { shell }) => {
+            sstp_service::docs::completions(Cli::command(), shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man { dir }) => man(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: each layer says its part once (`{:#}` joins them with ": ").
-            eprintln!("error: {e:#}");
+            // In the log format, so a journal files it as an error and JSON stays JSON.
+            sstp_service::log::eprint(tracing::Level::ERROR, &format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `sstp-server man --dir DIR`.
+fn man(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let pages = sstp_service::docs::man_pages(Cli::command(), dir)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    for page in pages {
+        println!("{}", page.display());
+    }
+    Ok(())
 }
 
 /// `-v` debug, `-vv` trace, info without; a valid `RUST_LOG` wins.
@@ -277,17 +336,6 @@ fn log_filter(verbose: u8) -> &'static str {
         1 => "debug",
         _ => "trace",
     }
-}
-
-fn init_logging(verbose: u8) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbose))),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 /// Runs the server, or checks its configuration.
@@ -455,6 +503,9 @@ async fn run(path: &Path) -> Result<()> {
         "sstp-server {} running",
         env!("CARGO_PKG_VERSION")
     );
+    let watchdog = sstp_service::notify::spawn_watchdog();
+    let serving = format!("serving on {}", join(server.local_addrs()));
+    sstp_service::notify::ready(&serving);
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -464,7 +515,11 @@ async fn run(path: &Path) -> Result<()> {
         let handle = handle.clone();
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
+                // Type=notify-reload (systemd 253+) and `systemctl reload`
+                // (ExecReload=kill -HUP) wait for READY=1 after RELOADING=1.
+                sstp_service::notify::reloading();
                 reload(&config, &users, &handle);
+                sstp_service::notify::ready(&serving);
             }
         })
     };
@@ -473,9 +528,13 @@ async fn run(path: &Path) -> Result<()> {
             _ = term.recv() => info!("SIGTERM: shutting down"),
             _ = int.recv() => info!("SIGINT: shutting down"),
         }
+        sstp_service::notify::stopping("disconnecting the clients");
     };
     let result = server.run(shutdown).await;
     reloader.abort();
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     result?;
     info!("stopped");
     Ok(())
