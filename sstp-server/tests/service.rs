@@ -268,3 +268,37 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     assert!(logs.contains("certificate reloaded"), "{logs}");
     drop(ns);
 }
+
+/// What the package installs in /etc/sstp-server passes `--check-config`
+/// once the certificate postinst makes is there (here with the directory
+/// moved to a temporary one).
+#[test]
+fn the_packaged_configuration_passes_check_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let packaging = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+    let etc = format!("{}/", dir.path().display());
+    for file in ["server.toml", "users.toml"] {
+        let text = std::fs::read_to_string(packaging.join(file)).expect("packaging file");
+        assert!(file != "server.toml" || text.contains("/etc/sstp-server/"));
+        std::fs::write(
+            dir.path().join(file),
+            text.replace("/etc/sstp-server/", &etc),
+        )
+        .expect("write");
+    }
+    let out = server(&[
+        "gen-cert",
+        "--name",
+        "vpn.example.com",
+        "--cert",
+        &format!("{etc}cert.pem"),
+        "--key",
+        &format!("{etc}key.pem"),
+    ]);
+    assert!(out.status.success(), "gen-cert: {out:?}");
+    let out = server(&["--check-config", "--config", &format!("{etc}server.toml")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains("users: 0"), "{stdout}");
+    assert!(stdout.contains("listen: 0.0.0.0:443, [::]:443"), "{stdout}");
+}

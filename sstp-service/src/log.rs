@@ -84,7 +84,8 @@ where
             builder
                 .json()
                 .flatten_event(true)
-                .with_current_span(false)
+                // The connection's span (id, peer) belongs to every line of it.
+                .with_current_span(true)
                 .with_span_list(false)
                 .finish(),
         ),
