@@ -302,3 +302,35 @@ fn the_packaged_configuration_passes_check_config() {
     assert!(stdout.contains("users: 0"), "{stdout}");
     assert!(stdout.contains("listen: 0.0.0.0:443, [::]:443"), "{stdout}");
 }
+
+/// `systemd-analyze verify` on the shipped unit, with this build's binary
+/// in `ExecStart=`; skips where systemd-analyze is not installed.
+#[test]
+fn the_unit_passes_systemd_analyze_verify() {
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/sstp-server.service");
+    let text = std::fs::read_to_string(&unit).expect("the unit");
+    assert!(text.contains("ExecStart=/usr/bin/sstp-server "), "{text}");
+    assert!(text.contains("\nType=notify\n") && text.contains("\nUser=sstp-server\n"));
+    assert!(text.contains(
+        "\nAmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE\nCapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE\n"
+    ));
+    assert!(
+        !text.contains("DynamicUser"),
+        "a made-up user cannot read the config"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("sstp-server.service");
+    std::fs::write(&copy, text.replace("/usr/bin/sstp-server", BIN)).expect("write");
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&copy)
+        .output()
+    else {
+        println!("skipped: systemd-analyze is not installed");
+        return;
+    };
+    // Other units of this host may draw warnings; ours must draw none.
+    let said = String::from_utf8_lossy(&out.stderr);
+    let ours: Vec<_> = said.lines().filter(|l| l.contains("sstp-")).collect();
+    assert!(out.status.success() && ours.is_empty(), "{said}");
+}

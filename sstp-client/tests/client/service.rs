@@ -159,3 +159,34 @@ fn systemd_hears_ready_when_the_tunnel_is_up_and_stopping_at_the_end() {
         assert_eq!(status.code(), Some(0));
     });
 }
+
+/// `systemd-analyze verify` on the shipped template unit (instance
+/// `work`), with this build's binary; skips without systemd-analyze.
+#[test]
+fn the_template_unit_passes_systemd_analyze_verify() {
+    let unit =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/sstp-client@.service");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    assert!(
+        text.contains(
+            "ExecStart=/usr/bin/sstp-client connect --profile /etc/sstp-client/%i.toml\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nType=notify\n") && text.contains("\nRestart=on-failure\n"));
+    assert!(text.contains("\nCapabilityBoundingSet=CAP_NET_ADMIN\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("sstp-client@.service");
+    std::fs::write(&copy, text.replace("/usr/bin/sstp-client", BIN)).unwrap();
+    let Ok(out) = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&copy)
+        .output()
+    else {
+        println!("skipped: systemd-analyze is not installed");
+        return;
+    };
+    let said = String::from_utf8_lossy(&out.stderr);
+    let ours: Vec<_> = said.lines().filter(|l| l.contains("sstp-")).collect();
+    assert!(out.status.success() && ours.is_empty(), "{said}");
+}
