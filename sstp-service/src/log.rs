@@ -45,7 +45,7 @@ impl LogFormat {
     }
 }
 
-/// The format [`init`] chose, for [`eprint`].
+/// The format [`init`] chose, for [`eprint()`].
 static ACTIVE: OnceLock<LogFormat> = OnceLock::new();
 
 /// Installs the global subscriber: `format` on stderr, filtered by a valid
@@ -181,7 +181,7 @@ pub fn eprint(level: Level, text: &str) {
     );
 }
 
-/// What [`eprint`] writes (without the line end) in `format`.
+/// What [`eprint()`] writes (without the line end) in `format`.
 pub fn render(format: LogFormat, level: Level, text: &str) -> String {
     match format {
         LogFormat::Json => {
