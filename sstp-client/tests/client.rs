@@ -3,6 +3,8 @@
 //!   in-memory devices and Recording fakes; no root;
 //! - `root`: a real TUN, rtnetlink routes and a resolv.conf in a network
 //!   namespace of its own; skips with a reason when not root.
+//! - `service`: the binary as a service: completions, man pages, log
+//!   formats, and (root) the sd_notify states of a tunnel that comes up.
 
 // Test code: a panic is the failure report, helpers included.
 #![allow(clippy::unwrap_used)]
@@ -13,3 +15,5 @@ mod support;
 mod loopback;
 #[path = "client/root.rs"]
 mod root;
+#[path = "client/service.rs"]
+mod service;

@@ -5,6 +5,14 @@
 //! objects, one per line, with `--json`); signals become a clean
 //! disconnect; the final error becomes an exit code (see `EXIT CODES` in
 //! `--help`).
+//!
+//! As a service (packaging/sstp-client@.service, `Type=notify`:
+//! `systemctl enable --now sstp-client@work` runs
+//! `sstp-client connect --profile /etc/sstp-client/work.toml`) it says
+//! READY=1 when the tunnel is up, STATUS= while it reconnects, STOPPING=1
+//! when it disconnects, and pings the watchdog. `--log-format` picks text,
+//! JSON lines or journald priorities for the log (stderr);
+//! `sstp-client completions bash|zsh|fish` prints a completion script.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -39,7 +47,18 @@ EXIT CODES:
        address left), or a protocol error (SSTP refused or aborted, PPP negotiation, crypto
        binding)
     8  connection lost and not re-established (reconnect off, or --reconnect-attempts ran out)
-    9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)";
+    9  local setup failed (TUN device, routes, DNS: run as root / CAP_NET_ADMIN)
+
+LOGGING:
+    Logs go to stderr: warnings by default, -v info, -vv debug, -vvv trace; RUST_LOG
+    overrides. --log-format json writes one JSON object per line; under systemd
+    (JOURNAL_STREAM is stderr) lines get journald priorities. Events (tunnel up,
+    reconnecting) are stdout, --json makes them JSON.
+
+SYSTEMD:
+    sstp-client@PROFILE.service runs `connect --profile /etc/sstp-client/PROFILE.toml`;
+    with NOTIFY_SOCKET set it reports READY=1 when the tunnel is up, STOPPING=1 when
+    it disconnects, and pings the watchdog every WatchdogSec/2.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -52,6 +71,16 @@ struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, JSON (one object per line), or with journald
+    /// priorities; auto: journal when stderr is the journal, else text.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        global = true
+    )]
+    log_format: sstp_service::log::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +93,21 @@ enum Command {
     /// Print the SHA-256 fingerprint of a server's certificate WITHOUT checking it, to compare
     /// out of band before trusting it with --pin-sha256.
     Fingerprint(FingerprintArgs),
+    /// Print a shell completion script (bash, zsh, fish; elvish and
+    /// powershell too), e.g. `sstp-client completions bash > /etc/bash_completion.d/sstp-client`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: sstp_service::docs::Shell,
+    },
+    /// Write the man pages (sstp-client.1 and one per command) into DIR; the
+    /// packages ship them.
+    #[command(hide = true)]
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 const CONNECT_HELP: &str = "\
@@ -315,7 +359,19 @@ struct Usage(anyhow::Error);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
+    match cli.command {
+        Command::Completions { shell } => {
+            sstp_service::docs::completions(
+                <Cli as clap::CommandFactory>::command(),
+                shell,
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man { dir } => return man(&dir),
+        _ => {}
+    }
     // One thread: the tunnel is one task, and a second worker only adds cross-thread wake-ups
     // (futex, epoll) to every packet batch (sstp-bench measured it, BENCHMARKS.md).
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -332,27 +388,43 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Connect(args) => connect(*args).await,
             Command::Fingerprint(args) => fingerprint(args).await,
+            // Handled above, before the runtime.
+            Command::Completions { .. } | Command::Man { .. } => 0,
         }
     });
     ExitCode::from(code)
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: sstp_service::log::LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Colour only for a person at a terminal: escapes are noise in a log file or a journal.
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(colour)
-        .with_writer(std::io::stderr)
-        .try_init();
+    sstp_service::log::init(format, default);
+}
+
+/// `sstp-client man --dir DIR`.
+fn man(dir: &Path) -> ExitCode {
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        sstp_service::docs::man_pages(<Cli as clap::CommandFactory>::command(), dir)
+    });
+    match written {
+        Ok(pages) => {
+            for page in pages {
+                println!("{}", page.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "sstp-client: cannot write the man pages into {}: {e}",
+                dir.display()
+            );
+            ExitCode::from(1)
+        }
+    }
 }
 
 async fn fingerprint(args: FingerprintArgs) -> u8 {
@@ -399,10 +471,14 @@ async fn connect(args: ConnectArgs) -> u8 {
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate());
     let mut sighup = signal(tokio::signal::unix::SignalKind::hangup());
     let mut stopping = false;
+    let watchdog = sstp_service::notify::spawn_watchdog();
     loop {
         tokio::select! {
             event = tunnel.next_event() => match event {
-                Some(event) => out.event(&event),
+                Some(event) => {
+                    out.event(&event);
+                    notify_event(&event);
+                }
                 None => break,
             },
             _ = tokio::signal::ctrl_c(), if !stopping => {
@@ -422,6 +498,10 @@ async fn connect(args: ConnectArgs) -> u8 {
             }
         }
     }
+    sstp_service::notify::stopping("disconnected");
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     let stats = tunnel.stats();
     match tunnel.wait().await {
         Ok(()) => {
@@ -429,6 +509,27 @@ async fn connect(args: ConnectArgs) -> u8 {
             0
         }
         Err(e) => out.fail(&e, Some(&stats)),
+    }
+}
+
+/// What a `Type=notify` unit hears of the tunnel: READY=1 once it is up
+/// (again after a reconnect), STATUS= while it is not.
+fn notify_event(event: &TunnelEvent) {
+    match event {
+        TunnelEvent::Up(up) => sstp_service::notify::ready(&format!(
+            "tunnel up on {}, address {}",
+            up.interface, up.local
+        )),
+        TunnelEvent::Connecting {
+            server, attempt, ..
+        } => sstp_service::notify::status(&format!("connecting to {server} (attempt {attempt})")),
+        TunnelEvent::Reconnecting { reason, delay, .. } => {
+            sstp_service::notify::status(&format!(
+                "reconnecting in {:.0}s: {reason}",
+                delay.as_secs_f64()
+            ));
+        }
+        _ => {}
     }
 }
 
@@ -870,7 +971,7 @@ fn report_usage(json: bool, e: &anyhow::Error) {
             json!({"event": "exit", "code": 2, "kind": "config", "error": format!("{e:#}")})
         );
     } else {
-        eprintln!("sstp-client: {e:#}");
+        sstp_service::log::eprint(tracing::Level::ERROR, &format!("sstp-client: {e:#}"));
     }
 }
 
@@ -974,7 +1075,10 @@ impl Output {
                     (None, false) => self.text(&format!("  DNS: {dns} (not applied)")),
                 }
                 for warning in &up.warnings {
-                    eprintln!("sstp-client: warning: {warning}");
+                    sstp_service::log::eprint(
+                        tracing::Level::WARN,
+                        &format!("sstp-client: warning: {warning}"),
+                    );
                 }
             }
             TunnelEvent::Ipv6Up {
@@ -1037,9 +1141,9 @@ impl Output {
                 "stats": stats.map(stats_json),
             }));
         } else {
-            eprintln!("sstp-client: {e}");
+            sstp_service::log::eprint(tracing::Level::ERROR, &format!("sstp-client: {e}"));
             if let Some(h) = hint(e) {
-                eprintln!("hint: {h}");
+                sstp_service::log::eprint(tracing::Level::ERROR, &format!("hint: {h}"));
             }
         }
         code

@@ -10,7 +10,15 @@
 //! echo 'password' | sstp-server nt-hash
 //! sstp-server ca init && sstp-server ca issue --name alice     # EAP-TLS certificates
 //! sstp-server sessions | disconnect ID | drain | reload | status  # the running server
+//! sstp-server --log-format json --config ...                   # JSON lines for log shippers
+//! sstp-server completions bash > /etc/bash_completion.d/sstp-server
 //! ```
+//!
+//! Under systemd (packaging/sstp-server.service, `Type=notify`) it says
+//! READY=1 once the listeners are bound and the TUN is up, RELOADING=1 and
+//! READY=1 around each reload, STOPPING=1 at shutdown, and pings the
+//! watchdog (`WatchdogSec=`); its log lines carry journald priorities
+//! (`journalctl -u sstp-server -p warning`).
 //!
 //! Signals: SIGHUP reloads the configuration file, the certificate, the
 //! key, the EAP-TLS policy (CAs, CRLs, revoked certificates), the users
@@ -51,7 +59,14 @@ SIGNALS:
 
 LOGGING:
     Logs go to stderr: info by default, -v debug, -vv trace. RUST_LOG (for example
-    RUST_LOG=sstp_server=debug) overrides -v.
+    RUST_LOG=sstp_server=debug) overrides -v. --log-format json writes one JSON object
+    per line (the final error too); under systemd (JOURNAL_STREAM is stderr) lines get
+    journald priorities, so `journalctl -u sstp-server -p warning` filters.
+
+SYSTEMD:
+    With NOTIFY_SOCKET set (Type=notify) it reports READY=1 when serving,
+    RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 at shutdown, and pings
+    the watchdog every WatchdogSec/2.
 
 EXIT STATUS:
     0 stopped on request or the check passed, 1 the server could not start or
@@ -72,6 +87,16 @@ struct Cli {
     /// More log output on stderr (-v debug, -vv trace; info without); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines as text, JSON (one object per line), or with journald
+    /// priorities; auto: journal when stderr is the journal, else text.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t,
+        global = true
+    )]
+    log_format: sstp_service::log::LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -181,6 +206,21 @@ enum Command {
     Status {
         #[command(flatten)]
         control: ControlArgs,
+    },
+    /// Print a shell completion script (bash, zsh, fish; elvish and
+    /// powershell too), e.g. `sstp-server completions bash > /etc/bash_completion.d/sstp-server`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: sstp_service::docs::Shell,
+    },
+    /// Write the man pages (sstp-server.1 and one per command) into DIR; the
+    /// packages ship them.
+    #[command(hide = true)]
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -297,13 +337,15 @@ impl Command {
             Self::Drain { .. } => "drain",
             Self::Reload { .. } => "reload",
             Self::Status { .. } => "status",
+            Self::Completions { .. } => "completions",
+            Self::Man { .. } => "man",
         }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    sstp_service::log::init(cli.log_format, log_filter(cli.verbose));
     let result = match cli.command {
         Some(Command::Run(later)) => serve(cli.run.merged(later)),
         None => serve(cli.run),
@@ -347,15 +389,32 @@ fn main() -> ExitCode {
         }
         Some(Command::Reload { control }) => control_verb(&control, &control::Request::Reload),
         Some(Command::Status { control }) => control_verb(&control, &control::Request::Status),
+        Some(Command::Completions { shell }) => {
+            sstp_service::docs::completions(Cli::command(), shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man { dir }) => man(&dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: each layer says its part once (`{:#}` joins them with ": ").
-            eprintln!("error: {e:#}");
+            // In the log format, so a journal files it as an error and JSON stays JSON.
+            sstp_service::log::eprint(tracing::Level::ERROR, &format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `sstp-server man --dir DIR`.
+fn man(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let pages = sstp_service::docs::man_pages(Cli::command(), dir)
+        .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+    for page in pages {
+        println!("{}", page.display());
+    }
+    Ok(())
 }
 
 /// `-v` debug, `-vv` trace, info without; a valid `RUST_LOG` wins.
@@ -365,17 +424,6 @@ fn log_filter(verbose: u8) -> &'static str {
         1 => "debug",
         _ => "trace",
     }
-}
-
-fn init_logging(verbose: u8) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(log_filter(verbose))),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 /// How long a control verb waits for the server (a reload may read many
@@ -615,6 +663,7 @@ async fn run(path: &Path) -> Result<()> {
         "sstp-server {} running",
         env!("CARGO_PKG_VERSION")
     );
+    let serving = format!("serving on {}", join(server.local_addrs()));
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -624,12 +673,16 @@ async fn run(path: &Path) -> Result<()> {
         handle: handle.clone(),
         radius: radius.clone(),
         tun_index,
+        serving: serving.clone(),
     });
     let control_task = control_socket.map(|socket| {
         info!(socket = %socket.path().display(), "control socket ready");
         let reload: Arc<dyn control::Reload> = reloader.clone();
         tokio::spawn(socket.serve(handle.clone(), Some(reload)))
     });
+    // Everything is in place: systemd may count the service as started.
+    let watchdog = sstp_service::notify::spawn_watchdog();
+    sstp_service::notify::ready(&serving);
     let hup_task = {
         let reloader = Arc::clone(&reloader);
         tokio::spawn(async move {
@@ -646,6 +699,7 @@ async fn run(path: &Path) -> Result<()> {
             _ = term.recv() => info!("SIGTERM: shutting down"),
             _ = int.recv() => info!("SIGINT: shutting down"),
         }
+        sstp_service::notify::stopping("disconnecting the clients");
     };
     let result = server.run(shutdown).await;
     hup_task.abort();
@@ -653,6 +707,9 @@ async fn run(path: &Path) -> Result<()> {
         // Dropping the task drops the socket, which removes its file.
         task.abort();
         let _ = task.await;
+    }
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
     }
     result?;
     info!("stopped");
@@ -697,11 +754,18 @@ struct Reloader {
     radius: Option<Arc<RadiusBackend>>,
     /// The TUN device, for the routes of `network.routed_networks`.
     tun_index: u32,
+    /// The READY status line.
+    serving: String,
 }
 
 impl control::Reload for Reloader {
     fn reload(&self) -> ReloadReport {
-        reload(self)
+        // Type=notify-reload (systemd 253+) and `systemctl reload` wait for
+        // READY=1 after RELOADING=1, whichever way the reload came.
+        sstp_service::notify::reloading();
+        let report = reload(self);
+        sstp_service::notify::ready(&self.serving);
+        report
     }
 }
 
