@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer};
 use sstp_core::AuthMethod;
 
 use crate::pool::{Ipv4Pool, Ipv6Pool};
+pub use crate::proxy::{CertificateHash, OffloadSettings, ProxyProtocolSettings};
 pub use crate::radius::{DaeClientSettings, DaeSettings, RadiusServerSettings, RadiusSettings};
 
 /// Why a configuration could not be used.
@@ -73,6 +74,10 @@ pub struct Config {
     pub limits: Limits,
     /// RADIUS servers, accounting and dynamic authorization.
     pub radius: Option<RadiusSettings>,
+    /// PROXY protocol headers from trusted load balancers.
+    pub proxy_protocol: ProxyProtocolSettings,
+    /// The plain-HTTP listener behind a TLS offloader.
+    pub offload: Option<OffloadSettings>,
 }
 
 /// `[tls]`.
@@ -241,6 +246,8 @@ impl Default for Config {
             auth: AuthSettings::default(),
             limits: Limits::default(),
             radius: None,
+            proxy_protocol: ProxyProtocolSettings::default(),
+            offload: None,
         }
     }
 }
@@ -561,6 +568,16 @@ impl Config {
             if value.is_zero() {
                 return invalid(format!("limits.{name} must not be zero"));
             }
+        }
+        if self.proxy_protocol.header_timeout.is_zero() {
+            return invalid("proxy_protocol.header_timeout must not be zero".into());
+        }
+        if let Some(offload) = &self.offload {
+            warnings.extend(
+                offload
+                    .validate(&self.proxy_protocol)
+                    .map_err(ConfigError::Invalid)?,
+            );
         }
         Ok(warnings)
     }
@@ -962,6 +979,12 @@ mod tests {
             expect(&["users_file", "methods", "server_name"])
         );
         assert!(text.contains("# backends = [\"users\"]"));
+        assert_eq!(
+            keys("proxy_protocol"),
+            expect(&["trusted", "header_timeout"])
+        );
+        assert!(text.contains("# [offload]"));
+        assert!(text.contains("# certificate_hashes = "));
         assert_eq!(
             keys("limits"),
             expect(&[

@@ -84,15 +84,25 @@ pub(crate) enum Reject {
     TlsHandshake,
     /// The HTTP head was bad, too long or too slow.
     HttpHead,
+    /// A PROXY header from a source outside `proxy_protocol.trusted`.
+    ProxyUntrusted,
+    /// A trusted source's PROXY header was malformed, truncated, missing
+    /// or too slow.
+    ProxyHeader,
+    /// The plain (offload) listener, from a source it does not take.
+    OffloadSource,
 }
 
 impl Reject {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 8] = [
         Self::RateLimited,
         Self::TooManyUnauthenticated,
         Self::MaxSessions,
         Self::TlsHandshake,
         Self::HttpHead,
+        Self::ProxyUntrusted,
+        Self::ProxyHeader,
+        Self::OffloadSource,
     ];
 
     fn label(self) -> &'static str {
@@ -102,6 +112,9 @@ impl Reject {
             Self::MaxSessions => "max_sessions",
             Self::TlsHandshake => "tls_handshake",
             Self::HttpHead => "http_head",
+            Self::ProxyUntrusted => "proxy_untrusted",
+            Self::ProxyHeader => "proxy_header",
+            Self::OffloadSource => "offload_source",
         }
     }
 }
