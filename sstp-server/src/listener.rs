@@ -126,6 +126,8 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
             ),
             rate_log: LogThrottle::default(),
             proxy_log: LogThrottle::default(),
+            header_log: LogThrottle::default(),
+            offload_log: LogThrottle::default(),
         })),
         unauth_log: LogThrottle::default(),
     };
@@ -272,8 +274,12 @@ impl Admission {
 struct Gate {
     limiter: RateLimiter,
     rate_log: LogThrottle,
-    /// PROXY refusals: untrusted headers, bad ones, offload sources.
+    /// PROXY headers from untrusted sources.
     proxy_log: LogThrottle,
+    /// Bad, missing or late headers from trusted balancers.
+    header_log: LogThrottle,
+    /// Sources the plain listener does not take.
+    offload_log: LogThrottle,
 }
 
 impl Gate {
@@ -435,14 +441,14 @@ async fn handle<D: TunDevice + 'static>(
             }
             Ok(Err(e)) => {
                 metrics.reject(Reject::ProxyHeader);
-                if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
+                if let Some(suppressed) = lock(&gate).header_log.check(Instant::now()) {
                     warn!(balancer = %tcp_peer, suppressed, error = %e, "connection closed: bad PROXY header from a trusted balancer");
                 }
                 return;
             }
             Err(_) => {
                 metrics.reject(Reject::ProxyHeader);
-                if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
+                if let Some(suppressed) = lock(&gate).header_log.check(Instant::now()) {
                     warn!(
                         balancer = %tcp_peer,
                         suppressed,
@@ -490,7 +496,7 @@ async fn handle<D: TunDevice + 'static>(
             };
             if !offload.allows(tcp_peer.ip(), proxy_settings) {
                 metrics.reject(Reject::OffloadSource);
-                if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
+                if let Some(suppressed) = lock(&gate).offload_log.check(Instant::now()) {
                     warn!(source = %tcp_peer, suppressed, "connection refused: the plain offload listener takes only offload.sources and proxy_protocol.trusted");
                 }
                 return;

@@ -391,3 +391,75 @@ async fn tls_offload_with_a_wrong_hash_refuses_the_binding() {
         .expect_err("the binding is refused");
     assert!(err.contains("certificate hash mismatch"), "{err}");
 }
+
+/// `GET /healthz` over `stream`; the status code, or `None` when the
+/// server closed instead.
+async fn healthz_over(stream: &mut tokio::net::TcpStream) -> Option<u16> {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&answer);
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+/// Without HAProxy: the plain listener's source check, /healthz on it, and a
+/// trusted balancer that sends no header in time.
+#[tokio::test(flavor = "current_thread")]
+async fn the_plain_listener_takes_only_its_sources_and_a_silent_balancer_times_out() {
+    let (logs, _guard) = capture();
+    let spec = proxy_spec(&format!(
+        "[offload]\nlisten = [\"127.0.0.1:0\"]\ncertificate_hashes = [\"{}\"]\nsources = [\"127.0.0.2/32\"]\n",
+        "ab".repeat(32)
+    ));
+    let server = TestServer::start(spec).await;
+    let plain = server.offload_addr.expect("the offload listener");
+
+    // An allowed source without a header is served as it is.
+    let mut allowed = connect_from(Ipv4Addr::new(127, 0, 0, 2), plain).await;
+    assert_eq!(healthz_over(&mut allowed).await, Some(200));
+    // A trusted balancer's LOCAL header, then the same check.
+    let mut local = connect_from(BALANCER, plain).await;
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    header.extend_from_slice(&[0x20, 0x00, 0x00, 0x00]);
+    local.write_all(&header).await.expect("write");
+    assert_eq!(healthz_over(&mut local).await, Some(200));
+    // Any other source is refused before a byte is read.
+    let mut other = connect_from(Ipv4Addr::LOCALHOST, plain).await;
+    assert_eq!(healthz_over(&mut other).await, None);
+    server
+        .wait_for("the source refusal", |s| {
+            s.metric_opt("sstp_rejected_connections_total{reason=\"offload_source\"}") == Some(1.0)
+        })
+        .await;
+    assert!(
+        !logs.lines_with(&["offload.sources"]).is_empty(),
+        "{}",
+        logs.text()
+    );
+
+    // A trusted balancer that sends nothing is closed at header_timeout (2 s).
+    let mut silent = connect_from(BALANCER, server.addr).await;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "{read:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "closed too early"
+    );
+    assert!(
+        !logs.lines_with(&["no PROXY header in time"]).is_empty(),
+        "{}",
+        logs.text()
+    );
+    assert_eq!(
+        server.metric("sstp_rejected_connections_total{reason=\"proxy_header\"}"),
+        1.0
+    );
+}
