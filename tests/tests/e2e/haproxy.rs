@@ -463,3 +463,38 @@ async fn the_plain_listener_takes_only_its_sources_and_a_silent_balancer_times_o
         1.0
     );
 }
+
+/// Behind a trusted balancer the per-source rate limit counts the client
+/// the header names, not the balancer all clients share.
+#[tokio::test(flavor = "current_thread")]
+async fn the_rate_limit_counts_the_client_behind_the_balancer() {
+    let (logs, _guard) = capture();
+    let mut spec = proxy_spec(&format!(
+        "[offload]\nlisten = [\"127.0.0.1:0\"]\ncertificate_hashes = [\"{}\"]\n",
+        "ab".repeat(32)
+    ));
+    spec.per_source = (0.001, 1);
+    let server = TestServer::start(spec).await;
+    let plain = server.offload_addr.expect("the offload listener");
+    let via_balancer = |client: &'static str| async move {
+        let mut stream = connect_from(BALANCER, plain).await;
+        let header = format!("PROXY TCP4 {client} 127.0.0.1 40000 443\r\n");
+        stream.write_all(header.as_bytes()).await.expect("write");
+        healthz_over(&mut stream).await
+    };
+    assert_eq!(via_balancer("198.51.100.7").await, Some(200));
+    // The same client again: over its burst of 1.
+    assert_eq!(via_balancer("198.51.100.7").await, None);
+    // Another client through the same balancer is not held back.
+    assert_eq!(via_balancer("198.51.100.8").await, Some(200));
+    assert_eq!(
+        server.metric("sstp_rejected_connections_total{reason=\"rate_limited\"}"),
+        1.0
+    );
+    let refused = logs.lines_with(&["per-source rate limit"]);
+    assert!(
+        refused.len() == 1 && refused[0].contains("peer=198.51.100.7:40000"),
+        "{}",
+        logs.text()
+    );
+}
