@@ -1347,6 +1347,43 @@ mod tests {
     }
 
     #[test]
+    fn proxy_protocol_and_offload_sections() {
+        let hash = "AB:".repeat(31) + "AB";
+        let text = format!(
+            "[proxy_protocol]\ntrusted = [\"10.0.0.10/32\"]\n[offload]\nlisten = [\"0.0.0.0:8443\"]\ncertificate_hashes = [\"{hash}\"]\n"
+        );
+        let config = Config::from_toml(&text).expect("parses");
+        assert!(
+            config
+                .proxy_protocol
+                .trusts("10.0.0.10".parse().expect("ip"))
+        );
+        let warnings = config.validate().expect("valid");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("offload.listen 0.0.0.0:8443") && w.contains("unencrypted")),
+            "{warnings:?}"
+        );
+        // A hash of neither length, and an empty list, say what to do.
+        let short = text.replace(&hash, "AB:CD");
+        let err = Config::from_toml(&short)
+            .expect_err("short hash")
+            .to_string();
+        assert!(err.contains("SHA-256 hash has 32"), "{err}");
+        let none = Config::from_toml("[offload]\nlisten = [\"127.0.0.1:8443\"]\n").expect("parses");
+        let err = none.validate().expect_err("no hashes").to_string();
+        assert!(err.contains("offload.certificate_hashes"), "{err}");
+        let err = Config::from_toml("[proxy_protocol]\ntrusted = [\"10.0.0.300/8\"]\n")
+            .expect_err("bad range")
+            .to_string();
+        assert!(err.contains("trusted"), "{err}");
+        let zero =
+            Config::from_toml("[proxy_protocol]\nheader_timeout = \"0s\"\n").expect("parses");
+        assert!(zero.validate().is_err());
+    }
+
+    #[test]
     fn named_pools_must_stay_apart() {
         let with = |pools: &str| {
             Config::from_toml(&format!(
