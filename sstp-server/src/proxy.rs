@@ -487,6 +487,40 @@ mod tests {
         drop(a);
     }
 
+    /// Our framing around the crate's parser, on hostile input: random
+    /// bytes after each signature (and mutations of a good header) end in a
+    /// verdict, never a panic, and never read past the bound.
+    #[tokio::test]
+    async fn random_headers_end_in_a_bounded_verdict() {
+        use rand::RngExt as _;
+        let mut rng = sstp_testkit::rng(7);
+        let good = v2_proxy(
+            "198.51.100.7:1".parse().expect("addr"),
+            "192.0.2.1:2".parse().expect("addr"),
+        );
+        for round in 0..3000 {
+            let mut bytes = match round % 3 {
+                0 => b"PROXY ".to_vec(),
+                1 => V2_SIGNATURE.to_vec(),
+                _ => good.clone(),
+            };
+            if round % 3 == 2 {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] = rng.random();
+            } else {
+                let n = rng.random_range(0..300);
+                bytes.extend((0..n).map(|_| rng.random::<u8>()));
+            }
+            let total = bytes.len();
+            let (got, rest) = read_from(&bytes).await;
+            let consumed = total - rest.len();
+            assert!(consumed <= MAX_V2_LEN, "read {consumed} bytes");
+            if let Ok(Proxied::Client(_) | Proxied::Local) = got {
+                assert!(consumed >= 16 || bytes.starts_with(b"PROXY "), "{bytes:?}");
+            }
+        }
+    }
+
     #[test]
     fn signatures_are_told_apart_from_tls_and_http() {
         assert_eq!(classify(b"PROXY TCP4"), Start::Proxy);
