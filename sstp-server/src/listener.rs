@@ -465,12 +465,25 @@ async fn handle<D: TunDevice + 'static>(
             proxy::peek_start(&tcp, limits.tls_handshake_timeout),
         )
         .await;
-        if start == Ok(Start::Proxy) {
-            metrics.reject(Reject::ProxyUntrusted);
-            if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
-                warn!(%peer, suppressed, "connection refused: PROXY header from a source outside proxy_protocol.trusted");
+        match start {
+            Ok(Start::Proxy) => {
+                metrics.reject(Reject::ProxyUntrusted);
+                if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
+                    warn!(%peer, suppressed, "connection refused: PROXY header from a source outside proxy_protocol.trusted");
+                }
+                return;
             }
-            return;
+            Ok(_) => {}
+            // Silent for the whole handshake time: what the handshake's
+            // own timeout would have said, without waiting for it twice.
+            Err(_) => {
+                metrics.reject(Reject::TlsHandshake);
+                info!(
+                    timeout_ms = limits.tls_handshake_timeout.as_millis() as u64,
+                    "nothing received before the handshake timeout"
+                );
+                return;
+            }
         }
     }
 
