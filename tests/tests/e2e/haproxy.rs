@@ -342,7 +342,18 @@ async fn offload_session(hashes: &[&str], want: &str) -> Result<String, String> 
                 .cloned()
                 .ok_or_else(|| format!("no session up with {want}:\n{}", logs.text()))
         }
-        Err(e) => Err(format!("{e}\n{}", logs.text())),
+        Err(e) => {
+            // The server's `session end` line may come a moment after the
+            // client's error.
+            server.wait_idle().await;
+            for _ in 0..50 {
+                if !logs.lines_with(&["session end"]).is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(format!("{e}\n{}", logs.text()))
+        }
     };
     server.wait_idle().await;
     drop(haproxy);
