@@ -120,7 +120,7 @@ mod testing;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use crypto::binding::{BindingError, CertHashes};
+pub use crypto::binding::{AcceptedCertHashes, BindingError, CertHashes};
 pub use crypto::mppe::{MppeKeys, Msk, SessionKey};
 pub use crypto::mschapv2::{
     AuthenticatorResponse, Credential, NtPasswordHash, user_name_without_domain,

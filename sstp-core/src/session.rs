@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::crypto::binding::CertHashes;
+use crate::crypto::binding::{AcceptedCertHashes, CertHashes};
 use crate::crypto::mschapv2::Credential;
 use crate::deframer::Deframer;
 use crate::error::{CloseReason, Ending, Malformed, Refusal};
@@ -794,23 +794,21 @@ pub struct ServerSession {
 impl ServerSession {
     /// A session for a connection whose HTTP handshake is done.
     /// `cert_hashes` are the hashes of the certificate the client sees
-    /// (our TLS leaf, or the offloader's; MS-SSTP 3.3.3). Randomness
-    /// (nonce, challenges, magic numbers) comes from `rng`.
+    /// (our TLS leaf's [`CertHashes`], or the offloader's certificates as
+    /// an [`AcceptedCertHashes`]; MS-SSTP 3.3.3). The Connect Ack offers
+    /// the protocols of `config.hash_protocols` that have a hash (§2.2.6).
+    /// Randomness (nonce, challenges, magic numbers) comes from `rng`.
     pub fn new(
         config: &ServerConfig,
-        cert_hashes: CertHashes,
+        cert_hashes: impl Into<AcceptedCertHashes>,
         now: Instant,
         mut rng: Box<dyn Random + Send>,
     ) -> Self {
+        let cert_hashes = cert_hashes.into();
         let mut nonce = [0; 32];
         rng.fill(&mut nonce);
-        let control = Control::new_server(
-            now,
-            config.common.timers,
-            config.hash_protocols,
-            cert_hashes,
-            nonce,
-        );
+        let offered = HashBitmask(config.hash_protocols.0 & cert_hashes.bitmask().0);
+        let control = Control::new_server(now, config.common.timers, offered, cert_hashes, nonce);
         let mut lcp = LcpConfig::server();
         lcp.auth_methods.clone_from(&config.auth_methods);
         lcp.mru = config.common.mru;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer};
 use sstp_core::AuthMethod;
 
 use crate::pool::{Ipv4Pool, Ipv6Pool};
+pub use crate::proxy::{CertificateHash, OffloadSettings, ProxyProtocolSettings};
 pub use crate::radius::{DaeClientSettings, DaeSettings, RadiusServerSettings, RadiusSettings};
 
 /// Why a configuration could not be used.
@@ -75,6 +76,10 @@ pub struct Config {
     pub radius: Option<RadiusSettings>,
     /// The session-control socket.
     pub control: ControlSettings,
+    /// PROXY protocol headers from trusted load balancers.
+    pub proxy_protocol: ProxyProtocolSettings,
+    /// The plain-HTTP listener behind a TLS offloader.
+    pub offload: Option<OffloadSettings>,
 }
 
 /// `[control]`: the Unix socket `sstp-server sessions`, `disconnect`,
@@ -297,6 +302,8 @@ impl Default for Config {
             limits: Limits::default(),
             radius: None,
             control: ControlSettings::default(),
+            proxy_protocol: ProxyProtocolSettings::default(),
+            offload: None,
         }
     }
 }
@@ -623,6 +630,16 @@ impl Config {
             if value.is_zero() {
                 return invalid(format!("limits.{name} must not be zero"));
             }
+        }
+        if self.proxy_protocol.header_timeout.is_zero() {
+            return invalid("proxy_protocol.header_timeout must not be zero".into());
+        }
+        if let Some(offload) = &self.offload {
+            warnings.extend(
+                offload
+                    .validate(&self.proxy_protocol)
+                    .map_err(ConfigError::Invalid)?,
+            );
         }
         Ok(warnings)
     }
@@ -1032,6 +1049,12 @@ mod tests {
         assert!(text.contains("# group = "));
         assert!(text.contains("# backends = [\"users\"]"));
         assert_eq!(
+            keys("proxy_protocol"),
+            expect(&["trusted", "header_timeout"])
+        );
+        assert!(text.contains("# [offload]"));
+        assert!(text.contains("# certificate_hashes = "));
+        assert_eq!(
             keys("limits"),
             expect(&[
                 "max_sessions",
@@ -1392,6 +1415,43 @@ mod tests {
         assert_eq!(config.auth.users_file, dir.join("users.toml"));
         std::fs::remove_dir_all(&dir).expect("cleanup");
         assert!(matches!(Config::load(&path), Err(ConfigError::Io { .. })));
+    }
+
+    #[test]
+    fn proxy_protocol_and_offload_sections() {
+        let hash = "AB:".repeat(31) + "AB";
+        let text = format!(
+            "[proxy_protocol]\ntrusted = [\"10.0.0.10/32\"]\n[offload]\nlisten = [\"0.0.0.0:8443\"]\ncertificate_hashes = [\"{hash}\"]\n"
+        );
+        let config = Config::from_toml(&text).expect("parses");
+        assert!(
+            config
+                .proxy_protocol
+                .trusts("10.0.0.10".parse().expect("ip"))
+        );
+        let warnings = config.validate().expect("valid");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("offload.listen 0.0.0.0:8443") && w.contains("unencrypted")),
+            "{warnings:?}"
+        );
+        // A hash of neither length, and an empty list, say what to do.
+        let short = text.replace(&hash, "AB:CD");
+        let err = Config::from_toml(&short)
+            .expect_err("short hash")
+            .to_string();
+        assert!(err.contains("SHA-256 hash has 32"), "{err}");
+        let none = Config::from_toml("[offload]\nlisten = [\"127.0.0.1:8443\"]\n").expect("parses");
+        let err = none.validate().expect_err("no hashes").to_string();
+        assert!(err.contains("offload.certificate_hashes"), "{err}");
+        let err = Config::from_toml("[proxy_protocol]\ntrusted = [\"10.0.0.300/8\"]\n")
+            .expect_err("bad range")
+            .to_string();
+        assert!(err.contains("trusted"), "{err}");
+        let zero =
+            Config::from_toml("[proxy_protocol]\nheader_timeout = \"0s\"\n").expect("parses");
+        assert!(zero.validate().is_err());
     }
 
     #[test]

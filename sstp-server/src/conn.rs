@@ -33,8 +33,8 @@ use sstp_core::Session;
 use sstp_core::wire::http::Guid;
 use sstp_core::wire::icmpv6;
 use sstp_core::{
-    AddressLease, AuthData, AuthMethod, AuthRequest, AuthVerdict, CertHashes, CloseReason, Ending,
-    Event, HashProtocol, Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
+    AcceptedCertHashes, AddressLease, AuthData, AuthMethod, AuthRequest, AuthVerdict, CloseReason,
+    Ending, Event, HashProtocol, Ipv6Config, MsChapV2Failure, Random, Refusal, ServerSession,
 };
 use sstp_tun::drive::{self, Sent, Written, now, read_now};
 use sstp_tun::{SendBatch, TunDevice};
@@ -172,8 +172,9 @@ pub(crate) struct SessionStart {
     /// `SSTPCORRELATIONID` as sent (sanitized), if any.
     pub(crate) correlation_id: Option<String>,
     pub(crate) accepted_at: Instant,
-    /// Hashes of the certificate this connection's handshake used.
-    pub(crate) cert_hashes: CertHashes,
+    /// Hashes of the certificate the client saw: this connection's TLS
+    /// leaf, or the offloader's (`offload.certificate_hashes`).
+    pub(crate) cert_hashes: AcceptedCertHashes,
     /// The TLS version negotiated (`None` when TLS ended before us).
     pub(crate) tls_version: Option<&'static str>,
     /// Bytes read after the HTTP head: the first SSTP packets.

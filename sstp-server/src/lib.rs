@@ -62,6 +62,7 @@ mod limits;
 mod listener;
 mod metrics;
 mod pool;
+mod proxy;
 mod ra;
 mod radius;
 mod reload;
@@ -91,6 +92,7 @@ pub use config::{
     RadiusServerSettings, RadiusSettings, TlsSettings, TlsVersion, TunSettings, UserLimitAction,
     host_routes, parse_duration,
 };
+pub use config::{CertificateHash, OffloadSettings, ProxyProtocolSettings};
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use pool::{Ipv4Pool, Ipv6Pool, PoolError};
 pub use radius::{RadiusBackend, RadiusError};
@@ -264,6 +266,8 @@ pub struct Server<D> {
 pub struct Listeners {
     sstp: Vec<TcpListener>,
     local_addrs: Vec<SocketAddr>,
+    /// `offload.listen`: plain HTTP behind a TLS offloader.
+    offload: Vec<(TcpListener, SocketAddr)>,
     metrics: Option<(TcpListener, SocketAddr)>,
     /// `[radius.dae]`'s UDP socket.
     dae: Option<(tokio::net::UdpSocket, SocketAddr)>,
@@ -290,6 +294,10 @@ impl Listeners {
             sstp.push(listener);
             local_addrs.push(local);
         }
+        let mut offload = Vec::new();
+        for addr in config.offload.iter().flat_map(|o| &o.listen) {
+            offload.push(bind(*addr, "offload.listen")?);
+        }
         let metrics = if config.http.metrics {
             Some(bind(config.http.metrics_listen, "http.metrics_listen")?)
         } else {
@@ -313,6 +321,7 @@ impl Listeners {
         Ok(Self {
             sstp,
             local_addrs,
+            offload,
             metrics,
             dae,
         })
@@ -326,6 +335,11 @@ impl Listeners {
     /// The metrics address actually bound; `None` when `http.metrics` is off.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
+    /// The plain-HTTP addresses actually bound (`offload.listen`).
+    pub fn offload_addrs(&self) -> Vec<SocketAddr> {
+        self.offload.iter().map(|(_, addr)| *addr).collect()
     }
 
     /// The Disconnect/CoA address actually bound (`radius.dae.listen`).
@@ -448,6 +462,12 @@ impl<D: TunDevice + 'static> Server<D> {
         self.listeners.metrics_addr()
     }
 
+    /// The plain-HTTP SSTP addresses bound for a TLS offloader
+    /// (`offload.listen`).
+    pub fn offload_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.offload_addrs()
+    }
+
     /// A handle for reloads and counters.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
@@ -463,8 +483,17 @@ impl<D: TunDevice + 'static> Server<D> {
     /// device failed.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServerError> {
         let Listeners {
-            sstp, metrics, dae, ..
+            sstp,
+            offload,
+            metrics,
+            dae,
+            ..
         } = self.listeners;
+        let sstp = sstp
+            .into_iter()
+            .map(|l| (l, listener::Kind::Tls))
+            .chain(offload.into_iter().map(|(l, _)| (l, listener::Kind::Plain)))
+            .collect();
         let metrics = metrics.map(|(listener, _)| listener);
         let config = self.shared.config.load_full();
         let dae = match (dae, config.radius.as_ref().and_then(|r| r.dae.as_ref())) {

@@ -12,6 +12,11 @@
 //!   that is not given the head back waits for it forever);
 //! - not HTTP, or too long, or too slow: a plain error status, then close.
 //!
+//! Before TLS, a trusted balancer's PROXY header is read and its client
+//! address becomes the connection's peer; an untrusted source that sends one
+//! is refused (`crate::proxy`). The `offload.listen` sockets run the same
+//! path without TLS, for a TLS offloader in front.
+//!
 //! `/metrics` has a listener of its own (`http.metrics_listen`, plain HTTP,
 //! loopback by default): the SSTP port answers it like any unknown path.
 //!
@@ -24,8 +29,8 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +39,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use sstp_core::AcceptedCertHashes;
 use sstp_core::wire::http::{
     self, ErrorStatus, MAX_HEAD_LEN, RequestHead, SSTP_METHOD, SSTP_PATH, ServerResponse,
 };
@@ -45,9 +51,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use crate::config::Limits;
 use crate::conn::{self, SessionStart, Unauthenticated};
 use crate::limits::RateLimiter;
 use crate::metrics::{Metrics, Reject};
+use crate::proxy::{self, Proxied, Start};
 use crate::{ServerError, Shared, router, words};
 
 /// Pending connections the kernel queues per listen socket.
@@ -58,6 +66,15 @@ const HTTP_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Scrapes served at once on the metrics listener; more wait in the backlog.
 const METRICS_CONNECTIONS: usize = 16;
+
+/// What a listen socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// TLS, then HTTP (`listen`).
+    Tls,
+    /// Plain HTTP behind a TLS offloader (`offload.listen`).
+    Plain,
+}
 
 /// Binds one listen socket: address reuse (a restart does not wait for
 /// TIME_WAIT) and, for IPv6, v6-only so `0.0.0.0` and `::` coexist.
@@ -77,16 +94,21 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 /// The accept loops, admission, the TUN reader, and graceful shutdown.
 pub(crate) async fn serve<D: TunDevice + 'static>(
     shared: Arc<Shared>,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, Kind)>,
     metrics_listener: Option<TcpListener>,
     tun: Arc<D>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(256);
+    let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr, Kind)>(256);
     let mut accepters = JoinSet::new();
-    for listener in listeners {
-        accepters.spawn(accept_loop(listener, conn_tx.clone(), stop_rx.clone()));
+    for (listener, kind) in listeners {
+        accepters.spawn(accept_loop(
+            listener,
+            kind,
+            conn_tx.clone(),
+            stop_rx.clone(),
+        ));
     }
     drop(conn_tx);
     if let Some(listener) = metrics_listener {
@@ -98,11 +120,16 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
         Arc::clone(&shared.metrics),
     ));
     let mut admission = Admission {
-        limiter: RateLimiter::new(
-            shared.config.load().limits.per_source_rate,
-            shared.config.load().limits.per_source_burst,
-        ),
-        rate_log: LogThrottle::default(),
+        gate: Arc::new(Mutex::new(Gate {
+            limiter: RateLimiter::new(
+                shared.config.load().limits.per_source_rate,
+                shared.config.load().limits.per_source_burst,
+            ),
+            rate_log: LogThrottle::default(),
+            proxy_log: LogThrottle::default(),
+            header_log: LogThrottle::default(),
+            offload_log: LogThrottle::default(),
+        })),
         unauth_log: LogThrottle::default(),
     };
     let mut prune = tokio::time::interval(PRUNE_INTERVAL);
@@ -113,8 +140,8 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = conn_rx.recv() => {
-                let Some((tcp, peer)) = accepted else { break };
-                if let Some(task) = admit(&shared, &mut admission, tcp, peer, &tun, &stop_rx) {
+                let Some((tcp, peer, kind)) = accepted else { break };
+                if let Some(task) = admit(&shared, &mut admission, tcp, peer, kind, &tun, &stop_rx) {
                     tasks.spawn(task);
                 }
             }
@@ -125,7 +152,7 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
                     error!(error = %e, "connection task panicked");
                 }
             }
-            _ = prune.tick() => admission.limiter.prune(Instant::now().into_std()),
+            _ = prune.tick() => admission.gate().limiter.prune(Instant::now().into_std()),
             result = &mut reader => {
                 let e = result.unwrap_or_else(|join| io::Error::other(join.to_string()));
                 error!(error = %e, "TUN device failed; shutting down");
@@ -166,15 +193,16 @@ pub(crate) async fn serve<D: TunDevice + 'static>(
 
 async fn accept_loop(
     listener: TcpListener,
-    out: mpsc::Sender<(TcpStream, SocketAddr)>,
+    kind: Kind,
+    out: mpsc::Sender<(TcpStream, SocketAddr, Kind)>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
-                Ok(pair) => {
-                    if out.send(pair).await.is_err() {
+                Ok((tcp, peer)) => {
+                    if out.send((tcp, peer, kind)).await.is_err() {
                         return;
                     }
                 }
@@ -231,9 +259,56 @@ async fn metrics_loop(listener: TcpListener, shared: Arc<Shared>) {
 
 /// The admission state of the accept loop.
 struct Admission {
+    gate: Arc<Mutex<Gate>>,
+    unauth_log: LogThrottle,
+}
+
+impl Admission {
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The per-source rate limit and the refusal logs that connection tasks
+/// share with the accept loop: behind a trusted balancer the limit runs on
+/// the client address, known only once its PROXY header is read.
+struct Gate {
     limiter: RateLimiter,
     rate_log: LogThrottle,
-    unauth_log: LogThrottle,
+    /// PROXY headers from untrusted sources.
+    proxy_log: LogThrottle,
+    /// Bad, missing or late headers from trusted balancers.
+    header_log: LogThrottle,
+    /// Sources the plain listener does not take.
+    offload_log: LogThrottle,
+}
+
+impl Gate {
+    /// The per-source rate limit for `peer`; logs (throttled) and counts a
+    /// refusal.
+    fn allow(
+        &mut self,
+        peer: SocketAddr,
+        now: Instant,
+        metrics: &Metrics,
+        limits: &Limits,
+    ) -> bool {
+        // Cheap, and a reload's new limits apply from the next connection.
+        self.limiter
+            .retune(limits.per_source_rate, limits.per_source_burst);
+        if self.limiter.allow(peer.ip(), now.into_std()) {
+            return true;
+        }
+        metrics.reject(Reject::RateLimited);
+        if let Some(suppressed) = self.rate_log.check(now) {
+            warn!(%peer, suppressed, "connection refused: per-source rate limit");
+        }
+        false
+    }
+}
+
+fn lock(gate: &Mutex<Gate>) -> std::sync::MutexGuard<'_, Gate> {
+    gate.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// At most one log line per [`LogThrottle::INTERVAL`] for a refusal that a
@@ -269,24 +344,22 @@ fn admit<D: TunDevice + 'static>(
     admission: &mut Admission,
     tcp: TcpStream,
     peer: SocketAddr,
+    kind: Kind,
     tun: &Arc<D>,
     stop: &watch::Receiver<bool>,
 ) -> Option<impl Future<Output = ()> + Send + 'static> {
     let metrics = &shared.metrics;
     metrics.connections_total.inc();
     let accepted_at = Instant::now();
+    // A trusted balancer's connections are limited per client, after the
+    // PROXY header (`handle`): limiting the balancer would limit everyone.
+    let config = shared.config.load();
+    let balanced = config.proxy_protocol.trusts(peer.ip());
+    if !balanced
+        && !admission
+            .gate()
+            .allow(peer, accepted_at, metrics, &config.limits)
     {
-        // Cheap, and a reload's new limits apply from the next connection.
-        let limits = &shared.config.load().limits;
-        admission
-            .limiter
-            .retune(limits.per_source_rate, limits.per_source_burst);
-    }
-    if !admission.limiter.allow(peer.ip(), accepted_at.into_std()) {
-        metrics.reject(Reject::RateLimited);
-        if let Some(suppressed) = admission.rate_log.check(accepted_at) {
-            warn!(%peer, suppressed, "connection refused: per-source rate limit");
-        }
         return None;
     }
     let Ok(permit) = Arc::clone(shared.unauthenticated_slots.semaphore()).try_acquire_owned()
@@ -304,35 +377,204 @@ fn admit<D: TunDevice + 'static>(
         debug!(%peer, error = %e, "TCP_NODELAY failed");
     }
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let span = info_span!("conn", id, %peer);
+    let span = if balanced {
+        // `peer` is recorded once the header names the client.
+        info_span!("conn", id, peer = tracing::field::Empty, balancer = %peer)
+    } else {
+        info_span!("conn", id, %peer)
+    };
     let shared = Arc::clone(shared);
     let tun = Arc::clone(tun);
     let stop = stop.clone();
+    let gate = Arc::clone(&admission.gate);
+    let accepted = Accepted {
+        tcp,
+        peer,
+        kind,
+        balanced,
+        id,
+        accepted_at,
+    };
     Some(
         async move {
-            handle(shared, tun, tcp, peer, id, accepted_at, unauth, stop).await;
+            handle(shared, tun, accepted, gate, unauth, stop).await;
         }
         .instrument(span),
     )
 }
 
-/// One connection from TCP accept to dispatch.
-#[allow(clippy::too_many_arguments)]
+/// A connection as the accept loop hands it over.
+struct Accepted {
+    tcp: TcpStream,
+    /// The TCP peer: the client, or a balancer.
+    peer: SocketAddr,
+    kind: Kind,
+    /// `peer` is in `proxy_protocol.trusted`: a PROXY header comes first.
+    balanced: bool,
+    id: u64,
+    accepted_at: Instant,
+}
+
+/// One connection from TCP accept to dispatch: the PROXY header, then TLS
+/// (or nothing, on the offload listener), then [`serve_stream`].
 async fn handle<D: TunDevice + 'static>(
     shared: Arc<Shared>,
     tun: Arc<D>,
-    tcp: TcpStream,
-    peer: SocketAddr,
-    id: u64,
-    accepted_at: Instant,
+    accepted: Accepted,
+    gate: Arc<Mutex<Gate>>,
     unauth: Unauthenticated,
     stop: watch::Receiver<bool>,
 ) {
-    // Each phase below is boxed: a task's future is as large as its largest state, and every
-    // idle session's task would otherwise keep room for the TLS handshake, the head reader and
-    // hyper (about 14 KiB a session before, 2 KiB after; sstp-bench `load idle`).
+    let Accepted {
+        mut tcp,
+        peer: tcp_peer,
+        kind,
+        balanced,
+        id,
+        accepted_at,
+    } = accepted;
+    // The configuration in effect when the connection came (a reload may
+    // swap it meanwhile).
+    let config = shared.config.load_full();
+    let limits = &config.limits;
+    let metrics = &shared.metrics;
+    let proxy_settings = &config.proxy_protocol;
+    let mut peer = tcp_peer;
+    if balanced {
+        let header = tokio::time::timeout(
+            proxy_settings.header_timeout,
+            Box::pin(proxy::read_header(&mut tcp)),
+        )
+        .await;
+        match header {
+            Ok(Ok(Proxied::Client(client))) => {
+                peer = client;
+                tracing::Span::current().record("peer", tracing::field::display(client));
+                if !lock(&gate).allow(client, Instant::now(), metrics, limits) {
+                    return;
+                }
+            }
+            Ok(Ok(Proxied::Local)) => {
+                tracing::Span::current().record("peer", tracing::field::display(tcp_peer));
+                debug!("PROXY LOCAL: the balancer's own connection (a health check)");
+            }
+            Ok(Err(e)) => {
+                metrics.reject(Reject::ProxyHeader);
+                if let Some(suppressed) = lock(&gate).header_log.check(Instant::now()) {
+                    warn!(balancer = %tcp_peer, suppressed, error = %e, "connection closed: bad PROXY header from a trusted balancer");
+                }
+                return;
+            }
+            Err(_) => {
+                metrics.reject(Reject::ProxyHeader);
+                if let Some(suppressed) = lock(&gate).header_log.check(Instant::now()) {
+                    warn!(
+                        balancer = %tcp_peer,
+                        suppressed,
+                        timeout_ms = proxy_settings.header_timeout.as_millis() as u64,
+                        "connection closed: no PROXY header in time from a trusted balancer"
+                    );
+                }
+                return;
+            }
+        }
+    } else {
+        let start = tokio::time::timeout(
+            limits.tls_handshake_timeout,
+            proxy::peek_start(&tcp, limits.tls_handshake_timeout),
+        )
+        .await;
+        match start {
+            Ok(Start::Proxy) => {
+                metrics.reject(Reject::ProxyUntrusted);
+                if let Some(suppressed) = lock(&gate).proxy_log.check(Instant::now()) {
+                    warn!(%peer, suppressed, "connection refused: PROXY header from a source outside proxy_protocol.trusted");
+                }
+                return;
+            }
+            Ok(_) => {}
+            // Silent for the whole handshake time: what the handshake's
+            // own timeout would have said, without waiting for it twice.
+            Err(_) => {
+                metrics.reject(Reject::TlsHandshake);
+                info!(
+                    timeout_ms = limits.tls_handshake_timeout.as_millis() as u64,
+                    "nothing received before the handshake timeout"
+                );
+                return;
+            }
+        }
+    }
+
+    match kind {
+        Kind::Tls => {
+            let tls_state = shared.tls();
+            let hashes = AcceptedCertHashes::from(tls_state.hashes.clone());
+            let Some(tls) = Box::pin(tls_handshake(&shared, tcp, &tls_state.acceptor)).await else {
+                return;
+            };
+            drop(tls_state);
+            let tls_version = match tls.get_ref().1.protocol_version() {
+                Some(rustls::ProtocolVersion::TLSv1_3) => Some("TLS 1.3"),
+                Some(rustls::ProtocolVersion::TLSv1_2) => Some("TLS 1.2"),
+                _ => None,
+            };
+            let conn = Connection {
+                peer,
+                id,
+                accepted_at,
+                cert_hashes: hashes,
+                tls_version,
+            };
+            Box::pin(serve_stream(shared, tun, tls, conn, unauth, stop)).await;
+        }
+        Kind::Plain => {
+            let Some(offload) = config.offload.as_ref() else {
+                return;
+            };
+            if !offload.allows(tcp_peer.ip(), proxy_settings) {
+                metrics.reject(Reject::OffloadSource);
+                if let Some(suppressed) = lock(&gate).offload_log.check(Instant::now()) {
+                    warn!(source = %tcp_peer, suppressed, "connection refused: the plain offload listener takes only offload.sources and proxy_protocol.trusted");
+                }
+                return;
+            }
+            let Some(hashes) = offload.accepted() else {
+                return;
+            };
+            // The same bare-probe check as before TLS: a balancer's TCP check.
+            match tokio::time::timeout(limits.http_head_timeout, tcp.peek(&mut [0u8; 1])).await {
+                Ok(Ok(0)) => {
+                    metrics.tcp_probes.inc();
+                    debug!("TCP probe: connected and closed without sending anything");
+                    return;
+                }
+                Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    metrics.tcp_probes.inc();
+                    return;
+                }
+                _ => {}
+            }
+            let conn = Connection {
+                peer,
+                id,
+                accepted_at,
+                cert_hashes: hashes,
+                tls_version: None,
+            };
+            Box::pin(serve_stream(shared, tun, tcp, conn, unauth, stop)).await;
+        }
+    }
+}
+
+/// Runs the TLS handshake, bounded by `limits.tls_handshake_timeout`; logs
+/// and counts what goes wrong.
+async fn tls_handshake(
+    shared: &Shared,
+    tcp: TcpStream,
+    acceptor: &tokio_rustls::TlsAcceptor,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
     let limits = &shared.config.load().limits;
-    let tls_state = shared.tls();
     let handshake = async {
         // A bare TCP probe (a load balancer's health check: connect, then
         // close without a byte) is not a failed handshake: tell it apart
@@ -345,27 +587,22 @@ async fn handle<D: TunDevice + 'static>(
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Handshake::Probe,
             Err(e) => return Handshake::Failed(e),
         }
-        match tls_state.acceptor.accept(tcp).await {
+        match acceptor.accept(tcp).await {
             Ok(stream) => Handshake::Done(stream),
             Err(e) => Handshake::Failed(e),
         }
     };
-    let mut tls = match Box::pin(tokio::time::timeout(
-        limits.tls_handshake_timeout,
-        handshake,
-    ))
-    .await
-    {
-        Ok(Handshake::Done(stream)) => stream,
+    match tokio::time::timeout(limits.tls_handshake_timeout, handshake).await {
+        Ok(Handshake::Done(stream)) => Some(stream),
         Ok(Handshake::Probe) => {
             shared.metrics.tcp_probes.inc();
             debug!("TCP probe: connected and closed without sending anything");
-            return;
+            None
         }
         Ok(Handshake::Failed(e)) => {
             shared.metrics.reject(Reject::TlsHandshake);
             info!(error = %words::handshake_error(&e), "TLS handshake failed");
-            return;
+            None
         }
         Err(_) => {
             shared.metrics.reject(Reject::TlsHandshake);
@@ -373,10 +610,43 @@ async fn handle<D: TunDevice + 'static>(
                 timeout_ms = limits.tls_handshake_timeout.as_millis() as u64,
                 "TLS handshake timed out"
             );
-            return;
+            None
         }
-    };
+    }
+}
 
+/// What the connection is, once TLS (or the offloader) is behind it.
+struct Connection {
+    /// The client: the TCP peer, or the address a PROXY header named.
+    peer: SocketAddr,
+    id: u64,
+    accepted_at: Instant,
+    /// What the client's crypto binding may name.
+    cert_hashes: AcceptedCertHashes,
+    /// The TLS version, when TLS ends here.
+    tls_version: Option<&'static str>,
+}
+
+/// Sniffs the HTTP head and dispatches: an SSTP session, or plain HTTP.
+async fn serve_stream<D, S>(
+    shared: Arc<Shared>,
+    tun: Arc<D>,
+    mut tls: S,
+    conn: Connection,
+    unauth: Unauthenticated,
+    stop: watch::Receiver<bool>,
+) where
+    D: TunDevice + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Connection {
+        peer,
+        id,
+        accepted_at,
+        cert_hashes,
+        tls_version,
+    } = conn;
+    let limits = &shared.config.load().limits;
     let mut head = Vec::with_capacity(512);
     let sniffed = Box::pin(tokio::time::timeout(
         limits.http_head_timeout,
@@ -413,22 +683,16 @@ async fn handle<D: TunDevice + 'static>(
             let mut response = Vec::with_capacity(160);
             sstp_response(&shared.config.load().http.server_header, &mut response);
             let leftover = head.split_off(consumed);
-            let tls_version = match tls.get_ref().1.protocol_version() {
-                Some(rustls::ProtocolVersion::TLSv1_3) => Some("TLS 1.3"),
-                Some(rustls::ProtocolVersion::TLSv1_2) => Some("TLS 1.2"),
-                _ => None,
-            };
             let start = SessionStart {
                 id,
                 peer,
                 correlation_id,
                 accepted_at,
-                cert_hashes: tls_state.hashes.clone(),
+                cert_hashes,
                 tls_version,
                 leftover,
                 response,
             };
-            drop(tls_state);
             Box::pin(conn::run(
                 shared,
                 tun,

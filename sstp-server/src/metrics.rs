@@ -86,16 +86,26 @@ pub(crate) enum Reject {
     HttpHead,
     /// The server drains (answered 503).
     Draining,
+    /// A PROXY header from a source outside `proxy_protocol.trusted`.
+    ProxyUntrusted,
+    /// A trusted source's PROXY header was malformed, truncated, missing
+    /// or too slow.
+    ProxyHeader,
+    /// The plain (offload) listener, from a source it does not take.
+    OffloadSource,
 }
 
 impl Reject {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 9] = [
         Self::RateLimited,
         Self::TooManyUnauthenticated,
         Self::MaxSessions,
         Self::TlsHandshake,
         Self::HttpHead,
         Self::Draining,
+        Self::ProxyUntrusted,
+        Self::ProxyHeader,
+        Self::OffloadSource,
     ];
 
     fn label(self) -> &'static str {
@@ -106,6 +116,9 @@ impl Reject {
             Self::TlsHandshake => "tls_handshake",
             Self::HttpHead => "http_head",
             Self::Draining => "draining",
+            Self::ProxyUntrusted => "proxy_untrusted",
+            Self::ProxyHeader => "proxy_header",
+            Self::OffloadSource => "offload_source",
         }
     }
 }

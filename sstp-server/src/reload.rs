@@ -58,6 +58,16 @@ fn restart_only(running: &Config, new: &mut Config, report: &mut ReloadReport) {
     );
     keep!(auth.users_file, "the users file is opened at start");
     keep!(control, "the control socket is made at start");
+    // The offload listener is bound at start; what it accepts (the
+    // certificate hashes, its sources) may change, for a rollover.
+    let listen = |c: &Config| c.offload.as_ref().map(|o| o.listen.clone());
+    if listen(running) != listen(new) {
+        report.needs_restart.push(
+            "offload.listen: the offload listener is bound at start (its other settings stay as they run too)"
+                .into(),
+        );
+        new.offload.clone_from(&running.offload);
+    }
     // `[auth.eap_tls]` contents reload with the certificates; turning it
     // on or off changes what sessions are built with.
     if running.auth.eap_tls.is_some() != new.auth.eap_tls.is_some() {
@@ -136,6 +146,8 @@ fn applied(running: &Config, new: &Config, report: &mut ReloadReport) {
     note!(limits.shutdown_grace);
     note!(limits.max_sessions_per_user);
     note!(limits.user_limit_action);
+    note!(proxy_protocol);
+    note!(offload);
     if let (Some(old), Some(radius)) = (&running.radius, &new.radius) {
         macro_rules! note_radius {
             ($field:ident) => {

@@ -33,6 +33,8 @@ mod rng;
 #[cfg(feature = "net")]
 mod freeradius;
 #[cfg(feature = "net")]
+mod haproxy;
+#[cfg(feature = "net")]
 mod net;
 #[cfg(feature = "net")]
 mod netns;
@@ -48,6 +50,8 @@ pub use rng::{base, boxed_rng, rng};
 
 #[cfg(feature = "net")]
 pub use freeradius::{DetailRecord, FreeRadius, FreeRadiusOptions};
+#[cfg(feature = "net")]
+pub use haproxy::{HaProxy, HaProxyMode, HaProxyOptions};
 #[cfg(feature = "net")]
 pub use net::{init_tracing, metric, observe_until};
 #[cfg(feature = "net")]

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "e2e/auth.rs"]
 mod auth;
+#[path = "e2e/haproxy.rs"]
+mod haproxy;
 #[path = "e2e/ipv6.rs"]
 mod ipv6;
 #[path = "e2e/lifecycle.rs"]

@@ -236,6 +236,74 @@ impl CertHashes {
     }
 }
 
+/// The certificate hashes a server accepts in a Call Connected (MS-SSTP
+/// §3.3.1 ServerCertificateHash, §3.3.5.2.3). Behind a TLS offloader the
+/// client hashes the certificate the offloader showed it, which the server
+/// cannot see, so an administrator lists them; more than one of a protocol
+/// lets a certificate rollover go through without a moment where either
+/// certificate fails. A server that terminates TLS itself has one of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedCertHashes {
+    sha1: Vec<[u8; 20]>,
+    sha256: Vec<[u8; 32]>,
+}
+
+impl AcceptedCertHashes {
+    /// The hashes given; `None` when there are none at all (no binding
+    /// could ever verify).
+    pub fn new(sha1: Vec<[u8; 20]>, sha256: Vec<[u8; 32]>) -> Option<Self> {
+        if sha1.is_empty() && sha256.is_empty() {
+            return None;
+        }
+        Some(Self { sha1, sha256 })
+    }
+
+    /// The hash protocols this set can check, as the Connect Ack's Hash
+    /// Protocol Bitmask (§2.2.6): a protocol without a hash is not offered,
+    /// so a client never picks one whose binding must fail.
+    pub const fn bitmask(&self) -> HashBitmask {
+        let mut bits = 0;
+        if !self.sha1.is_empty() {
+            bits |= HashProtocol::Sha1.bit();
+        }
+        if !self.sha256.is_empty() {
+            bits |= HashProtocol::Sha256.bit();
+        }
+        HashBitmask(bits)
+    }
+
+    /// Whether a received Cert Hash field (§2.2.7, zero-padded to 32) is one
+    /// of ours for `protocol`. Every candidate is compared in constant time
+    /// and all of them are compared, so the time says nothing of which one,
+    /// if any, matched.
+    pub fn matches(&self, protocol: HashProtocol, received: &[u8; 32]) -> bool {
+        let len = protocol.output_len();
+        let mut found = subtle::Choice::from(0);
+        match protocol {
+            HashProtocol::Sha1 => {
+                for ours in &self.sha1 {
+                    found |= ours[..].ct_eq(&received[..len]);
+                }
+            }
+            HashProtocol::Sha256 => {
+                for ours in &self.sha256 {
+                    found |= ours[..].ct_eq(&received[..len]);
+                }
+            }
+        }
+        bool::from(found)
+    }
+}
+
+impl From<CertHashes> for AcceptedCertHashes {
+    fn from(hashes: CertHashes) -> Self {
+        Self {
+            sha1: vec![hashes.sha1],
+            sha256: vec![hashes.sha256],
+        }
+    }
+}
+
 /// The Cert Hash field for one protocol from a DER certificate (SHA1 →
 /// 20 bytes zero-padded to 32; SHA256 → 32 bytes).
 #[cfg(test)]
@@ -279,12 +347,10 @@ pub(crate) fn verify_nonce(expected: &[u8; 32], received: &[u8; 32]) -> bool {
 /// the hash bytes count (padding is ignored, §2.2.7).
 pub(crate) fn verify_cert_hash(
     protocol: HashProtocol,
-    expected: &CertHashes,
+    expected: &AcceptedCertHashes,
     received: &[u8; 32],
 ) -> bool {
-    let len = protocol.output_len();
-    let ours = expected.padded(protocol);
-    bool::from(ours[..len].ct_eq(&received[..len]))
+    expected.matches(protocol, received)
 }
 
 /// Constant-time check of the Compound MAC in a CALL_CONNECTED; only the
@@ -329,7 +395,7 @@ pub(crate) fn verify_call_connected(
     message: &[u8; CALL_CONNECTED_LEN],
     offered: HashBitmask,
     nonce: &[u8; 32],
-    cert_hashes: &CertHashes,
+    cert_hashes: &AcceptedCertHashes,
     hlak: &Hlak,
 ) -> Result<HashProtocol, BindingError> {
     let bitmask = HashBitmask(message[HASH_PROTOCOL_OFFSET]);
@@ -398,11 +464,12 @@ mod tests {
     /// Not printed in §4.7: computed here from its HLAK (§3.2.5.2.2).
     const SHA1_CMK: &str = "A98B862A38CC7E224B42CD128586ACB22F0BD1E9";
 
-    fn cert_hashes(sha1: &str, sha256: &str) -> CertHashes {
+    fn cert_hashes(sha1: &str, sha256: &str) -> AcceptedCertHashes {
         CertHashes {
             sha1: h(sha1),
             sha256: h(sha256),
         }
+        .into()
     }
 
     #[test]
@@ -677,6 +744,51 @@ mod tests {
             verify_call_connected(&m, HashBitmask(0x01), &h(SHA1_NONCE), &certs, &hlak),
             Ok(HashProtocol::Sha1)
         );
+    }
+
+    #[test]
+    fn accepted_hashes_any_of_a_rollover_and_only_offered_protocols() {
+        // The §4.7 SHA256 example's certificate beside another one: either
+        // verifies (a rollover), a third does not, and the SHA1 list being
+        // empty takes SHA1 out of the offer (§2.2.6 bitmask).
+        let m: [u8; 112] = h(SHA256_CALL_CONNECTED);
+        let hlak = Hlak::from_bytes(h(SHA256_HLAK));
+        let nonce: [u8; 32] = h(SHA256_NONCE);
+        let old = [0x11u8; 32];
+        let set = AcceptedCertHashes::new(vec![], vec![old, h(SHA256_CERT)]).expect("hashes");
+        assert_eq!(set.bitmask(), HashBitmask::SHA256);
+        assert_eq!(
+            verify_call_connected(&m, set.bitmask(), &nonce, &set, &hlak),
+            Ok(HashProtocol::Sha256)
+        );
+        let set = AcceptedCertHashes::new(vec![], vec![h(SHA256_CERT), old]).expect("hashes");
+        assert!(set.matches(HashProtocol::Sha256, &h(SHA256_CERT)));
+        assert!(set.matches(HashProtocol::Sha256, &old));
+        let other = AcceptedCertHashes::new(vec![[0x22; 20]], vec![old]).expect("hashes");
+        assert_eq!(other.bitmask(), HashBitmask::SHA1_AND_SHA256);
+        assert_eq!(
+            verify_call_connected(&m, other.bitmask(), &nonce, &other, &hlak),
+            Err(BindingError::CertHashMismatch)
+        );
+        // SHA1: the 20 hash bytes count, the padding does not.
+        let sha1 = AcceptedCertHashes::new(vec![h(SHA1_CERT)], vec![]).expect("hashes");
+        assert_eq!(sha1.bitmask(), HashBitmask::SHA1);
+        let mut field = [0x5au8; 32];
+        field[..20].copy_from_slice(&h::<20>(SHA1_CERT));
+        assert!(sha1.matches(HashProtocol::Sha1, &field));
+        assert!(!sha1.matches(HashProtocol::Sha256, &field));
+        let m1: [u8; 112] = h(SHA1_CALL_CONNECTED);
+        assert_eq!(
+            verify_call_connected(
+                &m1,
+                sha1.bitmask(),
+                &h(SHA1_NONCE),
+                &sha1,
+                &Hlak::from_bytes(h(SHA1_HLAK))
+            ),
+            Ok(HashProtocol::Sha1)
+        );
+        assert_eq!(AcceptedCertHashes::new(vec![], vec![]), None);
     }
 
     #[test]

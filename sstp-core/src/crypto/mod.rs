@@ -106,7 +106,7 @@ mod tests {
             &call_connected,
             HashBitmask::SHA256,
             &nonce,
-            &certs,
+            &certs.clone().into(),
             &server_hlak,
         )
         .expect("binding holds");

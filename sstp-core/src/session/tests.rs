@@ -411,6 +411,34 @@ fn wrong_password_fails_cleanly_on_both_sides() {
     }
 }
 
+/// Behind a TLS offloader (MS-SSTP 3.3.3): the server accepts a list of the
+/// offloader's hashes. A SHA-1 hash alone makes the Connect Ack offer SHA-1
+/// alone (2.2.6), which a SHA-256-preferring client then uses; two SHA-256
+/// hashes (a rollover) accept a client that saw either certificate.
+#[test]
+fn accepted_hash_lists_offer_their_protocols_and_take_either_certificate() {
+    let offloader = CertHashes::from_der(b"the offloader's certificate");
+    let next = CertHashes::from_der(b"the offloader's next certificate");
+    let connect = |accepted: AcceptedCertHashes, client_sees: &CertHashes| {
+        let mut pair = Pair::with_cert(
+            ServerConfig::default(),
+            ClientConfig::new(USER, Credential::from_password(PASSWORD)),
+            client_sees.clone(),
+        );
+        pair.server =
+            ServerSession::new(&ServerConfig::default(), accepted, pair.now, boxed_rng(2));
+        pair.connect();
+        up_config(&pair.server_events).binding
+    };
+    let sha1_only = AcceptedCertHashes::new(vec![offloader.sha1], vec![]).expect("hashes");
+    assert_eq!(connect(sha1_only, &offloader), Some(HashProtocol::Sha1));
+    for client_sees in [&offloader, &next] {
+        let rollover =
+            AcceptedCertHashes::new(vec![], vec![offloader.sha256, next.sha256]).expect("hashes");
+        assert_eq!(connect(rollover, client_sees), Some(HashProtocol::Sha256));
+    }
+}
+
 #[test]
 fn wrong_certificate_hash_is_aborted_and_no_ip_passes() {
     let mut pair = Pair::with_cert(

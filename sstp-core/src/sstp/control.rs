@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::crypto::binding::{self, CertHashes, Hlak};
+use crate::crypto::binding::{self, AcceptedCertHashes, CertHashes, Hlak};
 use crate::error::{CloseReason, Malformed, Missing, Timer, Violation};
 use crate::wire::ParseError;
 use crate::wire::sstp::{
@@ -140,8 +140,8 @@ enum Binding {
     Server {
         /// ServerHashProtocolSupported (3.3.1), offered in the Ack.
         offered: HashBitmask,
-        /// ServerCertificateHash (3.3.1).
-        cert_hashes: CertHashes,
+        /// ServerCertificateHash (3.3.1): every hash accepted.
+        cert_hashes: AcceptedCertHashes,
         /// The nonce of our Call Connect Ack.
         nonce: [u8; 32],
         /// ServerHLAKKey (3.3.1), once authentication succeeded.
@@ -199,7 +199,7 @@ impl Control {
         now: Instant,
         timers: SstpTimers,
         offered: HashBitmask,
-        cert_hashes: CertHashes,
+        cert_hashes: AcceptedCertHashes,
         nonce: [u8; 32],
     ) -> Self {
         let mut control = Self::new(

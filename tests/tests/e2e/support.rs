@@ -112,6 +112,8 @@ pub(crate) struct ServerSpec {
     /// Serve `/metrics` and `/healthz` on a port of their own (picked
     /// free), for [`TestServer::healthz`].
     pub(crate) metrics_listener: bool,
+    /// More sections, appended (`[proxy_protocol]`, `[offload]`).
+    pub(crate) extra: String,
 }
 
 impl Default for ServerSpec {
@@ -126,6 +128,7 @@ impl Default for ServerSpec {
             radius: None,
             network_extra: "",
             metrics_listener: false,
+            extra: String::new(),
         }
     }
 }
@@ -172,7 +175,9 @@ impl ServerSpec {
             shutdown_grace = "3s"
             {eap_tls}
             {radius}
+            {extra}
             "#,
+            extra = self.extra,
             backends = self
                 .radius
                 .as_ref()
@@ -204,6 +209,8 @@ pub(crate) struct TestServer {
     pub(crate) dae: Option<SocketAddr>,
     /// The plain-HTTP `/metrics` and `/healthz` listener, if on.
     pub(crate) metrics_addr: Option<SocketAddr>,
+    /// The first `offload.listen` address, if any.
+    pub(crate) offload_addr: Option<SocketAddr>,
     pub(crate) handle: ServerHandle,
     /// The server's TUN seen from the "OS": what clients send arrives here;
     /// what is injected here is routed to the clients.
@@ -258,6 +265,7 @@ impl TestServer {
         let addr = server.local_addrs()[0];
         let dae = server.dae_addr();
         let metrics_addr = server.metrics_addr();
+        let offload_addr = server.offload_addrs().first().copied();
         let server_handle = server.handle();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run(async move {
@@ -267,6 +275,7 @@ impl TestServer {
             addr,
             dae,
             metrics_addr,
+            offload_addr,
             handle: server_handle,
             tun: handle,
             pki,

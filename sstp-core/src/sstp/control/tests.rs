@@ -22,7 +22,7 @@ fn client() -> Control {
 }
 
 fn server(now: Instant, offered: HashBitmask) -> Control {
-    Control::new_server(now, SstpTimers::default(), offered, cert(), NONCE)
+    Control::new_server(now, SstpTimers::default(), offered, cert().into(), NONCE)
 }
 
 /// Every whole packet in `tx`, drained.
