@@ -328,17 +328,18 @@ fn group_id(name: &str) -> Result<u32, std::io::Error> {
 }
 
 impl Access {
-    /// Whether the peer with `uid`/`gid` may use the socket: root, the
-    /// server's own user, or a member of the group (primary or
-    /// supplementary, as the group database says).
-    fn allows(&self, uid: u32, gid: u32) -> bool {
+    /// Whether the peer with `uid`/`gid` (and process `pid`) may use the
+    /// socket: root, the server's own user, or a member of the group: its
+    /// primary group, a supplementary group of the process, or one the
+    /// group database gives the user.
+    fn allows(&self, uid: u32, gid: u32, pid: Option<i32>) -> bool {
         if uid == 0 || uid == self.own_uid {
             return true;
         }
         let Some((_, group)) = &self.group else {
             return false;
         };
-        if gid == *group {
+        if gid == *group || pid.is_some_and(|pid| process_groups(pid).contains(group)) {
             return true;
         }
         let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) else {
@@ -361,6 +362,24 @@ impl Access {
     }
 }
 
+/// The supplementary groups of process `pid` (its `Groups:` line in
+/// `/proc`; SO_PEERGROUPS has no safe binding). Empty if it cannot be read.
+fn process_groups(pid: i32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix("Groups:").map(|groups| {
+                    groups
+                        .split_whitespace()
+                        .filter_map(|g| g.parse().ok())
+                        .collect()
+                })
+            })
+        })
+        .unwrap_or_default()
+}
+
 /// Serves one connection: reads its request, checks who it is, answers.
 /// The request is read even from a peer that is refused, so that it
 /// reads the refusal instead of a broken pipe.
@@ -374,7 +393,7 @@ async fn exchange(
     let mut reader = tokio::io::BufReader::new(rd);
     let request = read_request(&mut reader).await;
     let allowed = match wr.as_ref().peer_cred() {
-        Ok(cred) if access.allows(cred.uid(), cred.gid()) => Ok(cred.uid()),
+        Ok(cred) if access.allows(cred.uid(), cred.gid(), cred.pid()) => Ok(cred.uid()),
         Ok(cred) => Err(format!("uid {} gid {}", cred.uid(), cred.gid())),
         Err(e) => Err(format!("no peer credentials ({e})")),
     };
@@ -764,15 +783,28 @@ mod tests {
             own_uid: 990,
             group: None,
         };
-        assert!(open.allows(0, 0));
-        assert!(open.allows(990, 990));
-        assert!(!open.allows(1000, 1000));
+        assert!(open.allows(0, 0, None));
+        assert!(open.allows(990, 990, None));
+        assert!(!open.allows(1000, 1000, None));
         let grouped = Access {
             own_uid: 990,
             group: Some(("sstp-admin".into(), 4242)),
         };
-        assert!(grouped.allows(1000, 4242), "primary group");
-        assert!(!grouped.allows(1000, 1000));
+        assert!(grouped.allows(1000, 4242, None), "primary group");
+        assert!(!grouped.allows(1000, 1000, None));
+        // This test process's own supplementary groups are read from /proc.
+        let me = std::process::id() as i32;
+        let mine = process_groups(me);
+        if let Some(g) = mine.first() {
+            let theirs = Access {
+                own_uid: 990,
+                group: Some(("g".into(), *g)),
+            };
+            assert!(
+                theirs.allows(1000, 1000, Some(me)),
+                "supplementary {mine:?}"
+            );
+        }
         assert!(grouped.refusal().contains("group sstp-admin"));
         assert!(open.refusal().contains("control.group"));
     }
