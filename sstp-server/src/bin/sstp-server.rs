@@ -613,6 +613,26 @@ fn check_config(path: &Path) -> Result<()> {
             .ipv6_pool
             .map_or_else(|| "off".to_owned(), |p| p.to_string())
     );
+    if !c.proxy_protocol.trusted.is_empty() {
+        println!("  PROXY protocol from: {}", join(&c.proxy_protocol.trusted));
+    }
+    if let Some(offload) = &c.offload {
+        println!(
+            "  TLS offload listener: {} ({} certificate hashes)",
+            join(&offload.listen),
+            offload.certificate_hashes.len()
+        );
+    }
+    println!(
+        "  control socket: {}",
+        c.control.path().map_or_else(
+            || "off".to_owned(),
+            |p| match &c.control.group {
+                Some(g) => format!("{} (group {g})", p.display()),
+                None => p.display().to_string(),
+            }
+        )
+    );
     for w in &loaded.warnings {
         println!("warning: {w}");
     }

@@ -53,7 +53,11 @@ fn gen_cert_then_check_config() {
     )
     .expect("users");
     let config = dir.join("server.toml");
-    std::fs::write(&config, "[auth]\nmethods = [\"mschapv2\", \"chap-md5\"]\n").expect("config");
+    std::fs::write(
+        &config,
+        "[auth]\nmethods = [\"mschapv2\", \"chap-md5\"]\n[control]\nsocket = \"ctl.sock\"\ngroup = \"adm\"\n[proxy_protocol]\ntrusted = [\"10.0.0.0/8\"]\n",
+    )
+    .expect("config");
     let out = Command::new(BIN)
         .args(["--check-config", "--config"])
         .arg(&config)
@@ -62,6 +66,17 @@ fn gen_cert_then_check_config() {
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(printed.contains(&fingerprint), "{printed}");
+    assert!(
+        printed.contains("  PROXY protocol from: 10.0.0.0/8\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "  control socket: {} (group adm)\n",
+            dir.join("ctl.sock").display()
+        )),
+        "{printed}"
+    );
     assert!(
         printed.contains("CHAP-MD5 needs the plaintext password"),
         "{printed}"
