@@ -5,11 +5,11 @@
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use sstp_testkit::{Netns, root_skip_reason};
+use sstp_testkit::{Netns, notified, root_skip_reason};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sstp-server");
 
@@ -186,24 +186,6 @@ fn man_pages_render_name_and_synopsis() {
     }
 }
 
-/// The datagrams a fake service manager got, until `want` matched one (or
-/// the deadline).
-fn receive_until(socket: &UnixDatagram, got: &mut Vec<String>, want: &str, secs: u64) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut buf = [0u8; 4096];
-    while Instant::now() < end {
-        if let Ok(n) = socket.recv(&mut buf) {
-            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let hit = message.lines().any(|l| l == want);
-            got.push(message);
-            if hit {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 #[test]
 fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     if let Some(reason) = root_skip_reason(&[]) {
@@ -231,29 +213,29 @@ fn systemd_hears_ready_reloading_watchdog_and_stopping() {
     let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid"));
     let mut got = Vec::new();
     let result = (|| -> Result<(), String> {
-        if !receive_until(&socket, &mut got, "READY=1", 30) {
+        if !notified(&socket, &mut got, "READY=1", Duration::from_secs(30)) {
             return Err("no READY=1".into());
         }
         let ready = got.last().cloned().unwrap_or_default();
         if !ready.contains("STATUS=serving on 127.0.0.1:4498") {
             return Err(format!("READY without the status: {ready:?}"));
         }
-        if !receive_until(&socket, &mut got, "WATCHDOG=1", 5) {
+        if !notified(&socket, &mut got, "WATCHDOG=1", Duration::from_secs(5)) {
             return Err("no WATCHDOG=1 with WATCHDOG_USEC set".into());
         }
         kill(pid, Signal::SIGHUP).map_err(|e| e.to_string())?;
-        if !receive_until(&socket, &mut got, "RELOADING=1", 10) {
+        if !notified(&socket, &mut got, "RELOADING=1", Duration::from_secs(10)) {
             return Err("no RELOADING=1 after SIGHUP".into());
         }
         let reloading = got.last().cloned().unwrap_or_default();
         if !reloading.lines().any(|l| l.starts_with("MONOTONIC_USEC=")) {
             return Err(format!("RELOADING without MONOTONIC_USEC: {reloading:?}"));
         }
-        if !receive_until(&socket, &mut got, "READY=1", 10) {
+        if !notified(&socket, &mut got, "READY=1", Duration::from_secs(10)) {
             return Err("no READY=1 after the reload".into());
         }
         kill(pid, Signal::SIGTERM).map_err(|e| e.to_string())?;
-        if !receive_until(&socket, &mut got, "STOPPING=1", 10) {
+        if !notified(&socket, &mut got, "STOPPING=1", Duration::from_secs(10)) {
             return Err("no STOPPING=1 after SIGTERM".into());
         }
         Ok(())

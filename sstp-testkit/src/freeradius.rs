@@ -10,7 +10,8 @@
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::script::{on_path, run_script};
 
 /// The commands `scripts/freeradius` needs, which it installs as root.
 const COMMANDS: [&str; 5] = [
@@ -103,7 +104,7 @@ impl FreeRadius {
         if options.sign_replies {
             args.push("--sign-replies".into());
         }
-        run_script(&args)?;
+        run_script("freeradius", &args)?;
         let mut server = Self {
             dir,
             auth_port: 0,
@@ -181,13 +182,19 @@ impl FreeRadius {
     /// radclient and eapol_test alone. `Ok` is its report (one line per
     /// check), `Err` the report with the failures.
     pub fn selftest(&self) -> Result<String, String> {
-        run_script(&["selftest".into(), self.dir.display().to_string()])
+        run_script(
+            "freeradius",
+            &["selftest".into(), self.dir.display().to_string()],
+        )
     }
 
     /// Stops the server and waits until it has exited.
     pub fn stop(&mut self) -> Result<(), String> {
         if self.running {
-            run_script(&["stop".into(), self.dir.display().to_string()])?;
+            run_script(
+                "freeradius",
+                &["stop".into(), self.dir.display().to_string()],
+            )?;
             self.running = false;
         }
         Ok(())
@@ -196,7 +203,10 @@ impl FreeRadius {
     /// Stops the server and starts it again with the same configuration,
     /// ports, secret and certificates; returns once it answers.
     pub fn restart(&mut self) -> Result<(), String> {
-        run_script(&["restart".into(), self.dir.display().to_string()])?;
+        run_script(
+            "freeradius",
+            &["restart".into(), self.dir.display().to_string()],
+        )?;
         self.running = true;
         self.read_state()
     }
@@ -323,36 +333,6 @@ fn unquote(value: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Runs `scripts/freeradius args`; `Ok` is its standard output, `Err`
-/// everything it printed.
-fn run_script(args: &[String]) -> Result<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/freeradius");
-    let out = Command::new(&script)
-        .args(args)
-        .output()
-        .map_err(|e| format!("run {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "scripts/freeradius {} failed ({}):\n{stdout}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-/// Whether `command` is in PATH or in the sbin folders a user's PATH may
-/// lack (freeradius is in /usr/sbin).
-fn on_path(command: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .any(|dir| dir.join(command).is_file())
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::script::{on_path, run_script};
 
 /// What HAProxy does with the connections it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl HaProxy {
         if let Some(cert) = &options.cert {
             args.extend(["--cert".into(), cert.display().to_string()]);
         }
-        run_script(&args)?;
+        run_script("haproxy", &args)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             running: true,
@@ -92,7 +93,7 @@ impl HaProxy {
     /// The status HAProxy's health checks give our server (`UP`, `DOWN`,
     /// ...), from `show stat` on its stats socket.
     pub fn server_status(&self) -> Result<String, String> {
-        let stat = run_script(&["stat".into(), self.dir.display().to_string()])?;
+        let stat = run_script("haproxy", &["stat".into(), self.dir.display().to_string()])?;
         stat.lines()
             .map(|line| line.split(',').collect::<Vec<_>>())
             .find(|fields| fields.get(1) == Some(&"sstp1"))
@@ -103,7 +104,7 @@ impl HaProxy {
     /// Stops HAProxy and waits until it has exited.
     pub fn stop(&mut self) -> Result<(), String> {
         if self.running {
-            run_script(&["stop".into(), self.dir.display().to_string()])?;
+            run_script("haproxy", &["stop".into(), self.dir.display().to_string()])?;
             self.running = false;
         }
         Ok(())
@@ -114,30 +115,4 @@ impl Drop for HaProxy {
     fn drop(&mut self) {
         let _ = self.stop();
     }
-}
-
-fn run_script(args: &[String]) -> Result<String, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/haproxy");
-    let out = Command::new(&script)
-        .args(args)
-        .output()
-        .map_err(|e| format!("run {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if out.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "scripts/haproxy {} failed ({}):\n{stdout}{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-fn on_path(command: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .any(|dir| dir.join(command).is_file())
 }

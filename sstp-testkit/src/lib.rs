@@ -15,7 +15,8 @@
 //!   the root tier's harness: [`root_skip_reason`], [`Netns`],
 //!   [`in_netns`] and [`ip`]; and [`FreeRadius`], a real FreeRADIUS 3.2
 //!   started by `scripts/freeradius`, with its accounting records
-//!   ([`DetailRecord`]).
+//!   ([`DetailRecord`]); [`HaProxy`], a real HAProxy started by
+//!   `scripts/haproxy`; [`notified`], a service manager's `NOTIFY_SOCKET`.
 //!
 //! sstp-core's own unit tests keep their private helpers (a scripted RNG,
 //! the session `Pair` over crate-private types) in its `testing` module,
@@ -42,6 +43,8 @@ mod netns;
 mod pki;
 #[cfg(feature = "net")]
 mod proxy;
+#[cfg(feature = "net")]
+mod script;
 
 pub use corpus::replay_corpus;
 pub use packet::{addresses, ipv4, ipv6};
@@ -60,3 +63,5 @@ pub use netns::{Netns, in_netns, ip, root_skip_reason};
 pub use pki::Pki;
 #[cfg(feature = "net")]
 pub use proxy::{ConnectProxy, ProxySeen};
+#[cfg(feature = "net")]
+pub use script::notified;

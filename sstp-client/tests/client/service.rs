@@ -5,9 +5,10 @@
 
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
+use sstp_testkit::notified;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sstp-client");
 
@@ -76,23 +77,6 @@ fn log_formats_reach_the_final_error() {
     assert!(stderr.lines().all(|l| l.starts_with("<3>")), "{stderr}");
 }
 
-/// Datagrams until one has the line `want` (or the deadline).
-fn receive_until(socket: &UnixDatagram, got: &mut Vec<String>, want: &str) -> bool {
-    let end = Instant::now() + STEP;
-    let mut buf = [0u8; 4096];
-    while Instant::now() < end {
-        if let Ok(n) = socket.recv(&mut buf) {
-            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let hit = message.lines().any(|l| l == want);
-            got.push(message);
-            if hit {
-                return true;
-            }
-        }
-    }
-    false
-}
-
 #[test]
 fn systemd_hears_ready_when_the_tunnel_is_up_and_stopping_at_the_end() {
     if let Some(reason) = sstp_testkit::root_skip_reason(&[]) {
@@ -126,8 +110,8 @@ fn systemd_hears_ready_when_the_tunnel_is_up_and_stopping_at_the_end() {
         // test server.
         let (socket, got) = tokio::task::spawn_blocking(move || {
             let mut got = Vec::new();
-            assert!(receive_until(&socket, &mut got, "READY=1"), "{got:#?}");
-            assert!(receive_until(&socket, &mut got, "WATCHDOG=1"), "{got:#?}");
+            assert!(notified(&socket, &mut got, "READY=1", STEP), "{got:#?}");
+            assert!(notified(&socket, &mut got, "WATCHDOG=1", STEP), "{got:#?}");
             (socket, got)
         })
         .await
@@ -146,7 +130,7 @@ fn systemd_hears_ready_when_the_tunnel_is_up_and_stopping_at_the_end() {
         nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
         let got = tokio::task::spawn_blocking(move || {
             let mut got = got;
-            assert!(receive_until(&socket, &mut got, "STOPPING=1"), "{got:#?}");
+            assert!(notified(&socket, &mut got, "STOPPING=1", STEP), "{got:#?}");
             got
         })
         .await
