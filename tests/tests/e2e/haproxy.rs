@@ -210,6 +210,15 @@ async fn tcp_mode_with_send_proxy_v2_gives_the_client_address() {
         "{}",
         up_lines[0]
     );
+    // And what `sstp-server sessions` lists (the address RADIUS gets as
+    // Calling-Station-Id too).
+    let listed = server
+        .handle
+        .sessions(&sstp_server::SessionFilter::default())
+        .await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].peer.ip(), Ipv4Addr::LOCALHOST, "{listed:?}");
+    assert_eq!(listed[0].tls_version.as_deref(), Some("TLS 1.3"));
 
     // A PROXY header from an untrusted source (127.0.0.1, straight to the
     // server) is refused, and counted.
@@ -333,6 +342,13 @@ async fn offload_session(hashes: &[&str], want: &str) -> Result<String, String> 
         Ok(mut tunnel) => {
             let (up, _) = up_info(&mut tunnel).await;
             exchange_v4(&mut server, &mut device, &up, b"offloaded").await;
+            // TLS ended at the offloader: the listing says so.
+            let listed = server
+                .handle
+                .sessions(&sstp_server::SessionFilter::default())
+                .await;
+            assert_eq!(listed.len(), 1, "{listed:?}");
+            assert_eq!(listed[0].tls_version, None, "{listed:?}");
             within("the disconnect", tunnel.disconnect())
                 .await
                 .expect("clean");
