@@ -302,19 +302,11 @@ fn the_unit_passes_systemd_analyze_verify() {
         !text.contains("DynamicUser"),
         "a made-up user cannot read the config"
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let copy = dir.path().join("sstp-server.service");
-    std::fs::write(&copy, text.replace("/usr/bin/sstp-server", BIN)).expect("write");
-    let Ok(out) = Command::new("systemd-analyze")
-        .args(["verify", "--man=no"])
-        .arg(&copy)
-        .output()
+    let Some((ok, ours)) =
+        sstp_testkit::verify_unit(&text, "sstp-server.service", "sstp-server", BIN)
     else {
         println!("skipped: systemd-analyze is not installed");
         return;
     };
-    // Other units of this host may draw warnings; ours must draw none.
-    let said = String::from_utf8_lossy(&out.stderr);
-    let ours: Vec<_> = said.lines().filter(|l| l.contains("sstp-")).collect();
-    assert!(out.status.success() && ours.is_empty(), "{said}");
+    assert!(ok && ours.is_empty(), "{ours:?}");
 }

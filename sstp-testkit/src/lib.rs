@@ -64,4 +64,4 @@ pub use pki::Pki;
 #[cfg(feature = "net")]
 pub use proxy::{ConnectProxy, ProxySeen};
 #[cfg(feature = "net")]
-pub use script::notified;
+pub use script::{notified, verify_unit};

@@ -62,3 +62,33 @@ pub fn notified(
     }
     false
 }
+
+/// `systemd-analyze verify` on a unit's text, its `/usr/bin/NAME` pointed
+/// at `bin` (the binary under test). `None` when systemd-analyze is not
+/// installed; otherwise the lines it said about our units (`sstp-`), and
+/// whether it succeeded.
+pub fn verify_unit(
+    unit: &str,
+    file_name: &str,
+    name: &str,
+    bin: &str,
+) -> Option<(bool, Vec<String>)> {
+    let dir = std::env::temp_dir().join(format!("sstp-unit-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let copy = dir.join(file_name);
+    std::fs::write(&copy, unit.replace(&format!("/usr/bin/{name}"), bin)).ok()?;
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&copy)
+        .output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = out.ok()?;
+    // Other units of this host may draw warnings; ours must draw none.
+    let said = String::from_utf8_lossy(&out.stderr);
+    let ours = said
+        .lines()
+        .filter(|l| l.contains("sstp-"))
+        .map(str::to_owned)
+        .collect();
+    Some((out.status.success(), ours))
+}
